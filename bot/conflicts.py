@@ -1,0 +1,158 @@
+"""Conflict finding: a window plus what the schedulers answered → a report. Pure, no I/O."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.model import (
+    Conflict,
+    ConflictKind,
+    ConflictReport,
+    Run,
+    RunningNow,
+    SystemResult,
+    Task,
+    TaskRef,
+    Window,
+)
+
+__all__ = ["SystemSnapshot", "estimate_duration", "find_conflicts"]
+
+_KIND_ORDER = {
+    ConflictKind.RUNNING_AT_START: 0,
+    ConflictKind.MAY_OVERLAP: 1,
+    ConflictKind.STARTS_IN_WINDOW: 2,
+    ConflictKind.MAY_FIRE: 3,
+}
+
+
+@dataclass(frozen=True)
+class SystemSnapshot:
+    """What one scheduler answered for one check (or the error that stopped it)."""
+
+    result: SystemResult
+    tasks: Sequence[Task] = ()
+    runs: Sequence[Run] = ()
+    running: Sequence[RunningNow] = ()
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def estimate_duration(durations: Iterable[timedelta], quantile: float = 0.9) -> timedelta | None:
+    """A robust expected duration: the ``quantile`` (nearest-rank) of past run durations.
+
+    The 90th percentile rather than the mean, so one quick failed run does not make a long
+    job look short, and rather than the max, so one hung run does not flag everything.
+    Negative durations (clock skew in vendor data) are ignored.
+    """
+    values = sorted(d for d in durations if d >= timedelta(0))
+    if not values:
+        return None
+    rank = max(1, math.ceil(quantile * len(values)))
+    return values[rank - 1]
+
+
+def _describe(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours and minutes:
+        return f"{hours}h{minutes:02d}"
+    return f"{hours}h" if hours else f"{minutes}m"
+
+
+def find_conflicts(
+    window: Window, now: datetime, snapshots: Sequence[SystemSnapshot]
+) -> ConflictReport:
+    """Every run that starts in the window, is running when it opens, is expected to run
+    into it from past durations, or may fire in it at a time the vendor does not expose.
+
+    One conflict per (task, kind): a task firing hourly through a window is listed once,
+    at its first run in the window, with the count in the detail.
+    """
+    conflicts: dict[tuple[str, str, ConflictKind], Conflict] = {}
+    counts: dict[tuple[str, str, ConflictKind], int] = {}
+
+    for snap in snapshots:
+        if not snap.result.ok:
+            continue
+        tasks = {t.ref.key: t for t in snap.tasks}
+
+        def add(
+            ref: TaskRef,
+            kind: ConflictKind,
+            at: datetime | None,
+            detail: str,
+            tasks: dict[str, Task] = tasks,
+        ) -> None:
+            task = tasks.get(ref.key)
+            key = (ref.key, ref.kind.value, kind)
+            counts[key] = counts.get(key, 0) + 1
+            existing = conflicts.get(key)
+            if existing is not None and (existing.at is None or at is None or existing.at <= at):
+                return
+            conflicts[key] = Conflict(
+                system=ref.system,
+                task_id=ref.id,
+                task_kind=ref.kind,
+                task_name=task.name if task else ref.id,
+                kind=kind,
+                at=at,
+                paused=bool(task and task.paused),
+                detail=detail,
+            )
+
+        for run in snap.runs:
+            if run.at is None:
+                add(run.task, ConflictKind.MAY_FIRE, None, run.note or "active; run times unknown")
+            elif window.contains(run.at):
+                add(run.task, ConflictKind.STARTS_IN_WINDOW, run.at, "")
+            elif run.at < window.start and run.expected_duration is not None:
+                expected_end = run.at + run.expected_duration
+                if expected_end > window.start:
+                    add(
+                        run.task,
+                        ConflictKind.MAY_OVERLAP,
+                        run.at,
+                        f"usually runs {_describe(run.expected_duration)} (p90), "
+                        f"so it would still be running when the window opens",
+                    )
+
+        for running in snap.running:
+            if window.start <= now:
+                detail = "running now"
+            elif running.started_at is not None and running.expected_duration is not None:
+                if running.started_at + running.expected_duration <= window.start:
+                    continue  # expected to finish before the window opens
+                detail = (
+                    f"running now; usually takes {_describe(running.expected_duration)}, "
+                    "so it may still be running when the window opens"
+                )
+            else:
+                detail = "running now; no history says when it will finish"
+            add(running.task, ConflictKind.RUNNING_AT_START, running.started_at, detail)
+
+    final = []
+    for key, conflict in conflicts.items():
+        n = counts[key]
+        if conflict.kind is ConflictKind.STARTS_IN_WINDOW and n > 1:
+            conflict = conflict.model_copy(update={"detail": f"{n} runs in the window"})
+        final.append(conflict)
+
+    far_future = window.end + timedelta(days=3650)
+    final.sort(
+        key=lambda c: (
+            c.at if c.at is not None else far_future,
+            _KIND_ORDER[c.kind],
+            c.system,
+            c.task_name.lower(),
+            c.task_id,
+        )
+    )
+    return ConflictReport(
+        window=window,
+        checked_at=now,
+        systems=tuple(s.result for s in snapshots),
+        conflicts=tuple(final),
+    )

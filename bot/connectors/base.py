@@ -1,0 +1,520 @@
+"""The connector interface every scheduler implements, and the HTTP plumbing they share.
+
+A connector speaks one vendor's API through one ``httpx.AsyncClient`` wrapped by
+:class:`VendorHttp`, which adds what every vendor needs and none documents the same way:
+timeouts, retries with exponential backoff and full jitter on connect errors, 5xx and 429
+(honouring ``Retry-After``), a client-side rate limiter, auth headers from an
+:class:`Authenticator` that refreshes before expiry and once more on 401, and a per-check
+deadline that retries never overrun. Every failure leaves as :class:`ConnectorError`, whose
+message names the system and says what to check, and never contains a credential.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import json
+import logging
+import random
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from bot.clock import Clock
+from bot.errors import AuthError, ConnectorError, redact
+from bot.model import Run, RunningNow, Task, TaskRef
+
+__all__ = [
+    "Authenticator",
+    "CachedTokenAuth",
+    "Connector",
+    "HeaderAuth",
+    "RateLimiter",
+    "RetryPolicy",
+    "SkippedRun",
+    "VendorHttp",
+    "deadline",
+    "describe_validation",
+    "gather_bounded",
+    "remaining_time",
+]
+
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
+
+# Monotonic instant after which no new attempt or backoff sleep may start; set per check.
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("deadline", default=None)
+
+
+@contextlib.contextmanager
+def deadline(seconds: float | None) -> Iterator[None]:
+    """Bound every retry loop inside the block to ``seconds`` from now (``None``: no bound)."""
+    token = _DEADLINE.set(None if seconds is None else time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def remaining_time() -> float | None:
+    end = _DEADLINE.get()
+    return None if end is None else end - time.monotonic()
+
+
+@dataclass(frozen=True)
+class SkippedRun:
+    """A run the vendor reports as not executed (e.g. discarded because the task was paused)."""
+
+    task: TaskRef
+    at: datetime
+    reason: str
+
+
+class Connector(ABC):
+    """One configured scheduler instance, behind the interface the domain uses.
+
+    Implementations must: return only what the vendor confirmed; raise
+    :class:`ConnectorError` (never ``httpx`` or ``pydantic`` errors) on any failure; treat
+    pause and resume as idempotent (pausing a paused task is success with ``changed=False``).
+    """
+
+    vendor: ClassVar[str]
+    label: ClassVar[str]
+
+    def __init__(self, system: str, http: VendorHttp, clock: Clock) -> None:
+        self.system = system
+        self.http = http
+        self.clock = clock
+
+    @abstractmethod
+    async def list_tasks(self) -> list[Task]:
+        """Every pausable unit the credentials can see, with its pause state."""
+
+    @abstractmethod
+    async def upcoming_runs(self, start: datetime, end: datetime) -> list[Run]:
+        """Runs that will start in ``[start, end)``.
+
+        ``Run.at is None`` where the vendor exposes no run times for an active task."""
+
+    async def describe(self, refs: Sequence[TaskRef]) -> list[Task]:
+        """The tasks behind ``refs`` (names, pause state). Vendors whose list is cheap use it;
+        Talend overrides this with bounded concurrent per-task lookups. A task that vanished
+        since its run was listed is simply absent from the result."""
+        wanted = {r.key for r in refs}
+        return [t for t in await self.list_tasks() if t.ref.key in wanted]
+
+    @abstractmethod
+    async def running_now(self) -> list[RunningNow]:
+        """Runs in progress right now."""
+
+    @abstractmethod
+    async def read_state(self, ref: TaskRef) -> Task:
+        """The task as the vendor reports it now (pause state, vendor state word)."""
+
+    @abstractmethod
+    async def pause(self, ref: TaskRef, reason: str) -> bool:
+        """Pause ``ref``; ``True`` if the vendor changed something, ``False`` if already paused."""
+
+    @abstractmethod
+    async def resume(self, ref: TaskRef, prior: Task | None = None) -> bool:
+        """Undo a pause; ``prior`` is the state read before pausing, for vendors whose resume
+        depends on it (BMC restores ``SERVICE_ON`` with run, ``WAITING`` with schedule)."""
+
+    async def skipped_runs(self, ref: TaskRef, start: datetime, end: datetime) -> list[SkippedRun]:
+        """Runs of ``ref`` that were due in ``[start, end)`` but did not execute. Vendors that
+        do not report this return an empty list."""
+        return []
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def __aenter__(self) -> Connector:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def ref(self, kind: Any, task_id: str) -> TaskRef:
+        return TaskRef(system=self.system, kind=kind, id=task_id)
+
+
+class Authenticator(ABC):
+    """Supplies auth headers; ``invalidate`` is called after a 401 so the next call refreshes."""
+
+    secrets: tuple[str, ...] = ()
+
+    @abstractmethod
+    async def headers(self, http: VendorHttp) -> dict[str, str]: ...
+
+    def invalidate(self) -> None:  # noqa: B027 - static credentials have nothing to drop
+        """Forget any cached token."""
+
+
+class HeaderAuth(Authenticator):
+    """A fixed credential in a header (e.g. a Talend personal access token)."""
+
+    def __init__(self, name: str, value: str) -> None:
+        self._name = name
+        self._value = value
+        self.secrets = (value,)
+
+    async def headers(self, http: VendorHttp) -> dict[str, str]:
+        return {self._name: self._value}
+
+
+class CachedTokenAuth(Authenticator):
+    """A token fetched from a login endpoint, cached until ``refresh_margin`` before expiry.
+
+    Concurrent callers share one refresh (a lock), so a burst of requests after expiry
+    costs one login, not one per request.
+    """
+
+    refresh_margin = timedelta(seconds=60)
+
+    def __init__(self, clock: Clock, secrets: Iterable[str]) -> None:
+        self._clock = clock
+        self._token: str | None = None
+        self._expires: datetime | None = None
+        self._lock = asyncio.Lock()
+        self.secrets = tuple(s for s in secrets if s)
+        self.logins = 0
+
+    @abstractmethod
+    async def login(self, http: VendorHttp) -> tuple[str, timedelta]:
+        """Fetch a new token; return it with its lifetime."""
+
+    @abstractmethod
+    def header(self, token: str) -> dict[str, str]: ...
+
+    def _fresh(self) -> bool:
+        return (
+            self._token is not None
+            and self._expires is not None
+            and self._clock() < self._expires - self.refresh_margin
+        )
+
+    async def headers(self, http: VendorHttp) -> dict[str, str]:
+        if not self._fresh():
+            async with self._lock:
+                if not self._fresh():
+                    token, lifetime = await self.login(http)
+                    self.logins += 1
+                    self._token = token
+                    self._expires = self._clock() + lifetime
+                    self.secrets = (*self.secrets, token)
+        assert self._token is not None
+        return self.header(self._token)
+
+    def invalidate(self) -> None:
+        self._token = None
+        self._expires = None
+
+
+class RateLimiter:
+    """Token bucket: at most ``per_minute`` requests a minute, bursts up to ``burst``."""
+
+    def __init__(self, per_minute: float, burst: int | None = None) -> None:
+        self.rate = per_minute / 60.0
+        self.capacity = float(burst if burst is not None else max(1, int(self.rate)))
+        self._tokens = self.capacity
+        self._updated = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+                self._updated = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                await asyncio.sleep((1 - self._tokens) / self.rate)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4
+    base_delay: float = 0.2
+    max_delay: float = 5.0
+    retry_statuses: frozenset[int] = field(
+        default_factory=lambda: frozenset({429, 500, 502, 503, 504})
+    )
+
+    def backoff(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(max, base * 2**attempt)]."""
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+
+
+def _retry_after(response: httpx.Response, clock: Clock) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - clock()).total_seconds())
+
+
+class VendorHttp:
+    """One ``httpx.AsyncClient`` per connector plus retries, rate limit, auth and deadline."""
+
+    def __init__(
+        self,
+        system: str,
+        base_url: str,
+        *,
+        clock: Clock,
+        auth: Authenticator | None = None,
+        rate_per_minute: float | None = None,
+        burst: int | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 10.0,
+        max_connections: int = 20,
+        transport: httpx.AsyncBaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.system = system
+        self.clock = clock
+        self.auth = auth
+        self.retry = retry or RetryPolicy()
+        self.limiter = RateLimiter(rate_per_minute, burst) if rate_per_minute else None
+        self.requests = 0  # attempts actually sent, for benchmarks and tests
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.client = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            transport=transport,
+            headers=dict(headers or {}),
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def error(self, message: str, **kw: Any) -> ConnectorError:
+        secrets = self.auth.secrets if self.auth else ()
+        return ConnectorError(self.system, redact(message, *secrets), **kw)
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        authenticated: bool = True,
+        what: str | None = None,
+        ok: Iterable[int] = (200,),
+        idempotent: bool = True,
+    ) -> httpx.Response:
+        """Send with retries; return the response if its status is in ``ok``.
+
+        ``what`` names the operation in error messages ("events/search"). A 401 drops the
+        cached token and retries once; other 4xx raise at once with the vendor's message.
+        """
+        what = what or f"{method} {url}"
+        ok_statuses = frozenset(ok)
+        reauthed = False
+        attempt = 0
+        while True:
+            request_headers = dict(headers or {})
+            if authenticated and self.auth is not None:
+                request_headers.update(await self.auth.headers(self))
+            if self.limiter is not None:
+                await self.limiter.acquire()
+            self.requests += 1
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            try:
+                response = await self.client.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json_body,
+                    content=content,
+                    headers=request_headers,
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
+                delay = self._next_delay(attempt, None)
+                if delay is None:
+                    raise self.error(
+                        f"cannot reach {self.client.base_url} ({type(exc).__name__}) "
+                        f"for {what}; check base_url and that the service is up",
+                        retryable=True,
+                    ) from None
+                log.info("%s: %s failed to connect, retrying in %.2fs", self.system, what, delay)
+                attempt += 1
+                await asyncio.sleep(delay)
+                continue
+            except httpx.TimeoutException as exc:
+                delay = self._next_delay(attempt, None) if idempotent else None
+                if delay is None:
+                    raise self.error(
+                        f"timed out waiting for {what} ({type(exc).__name__})", retryable=True
+                    ) from None
+                attempt += 1
+                await asyncio.sleep(delay)
+                continue
+            except httpx.HTTPError as exc:
+                raise self.error(f"{what} failed: {type(exc).__name__}", retryable=True) from None
+            finally:
+                self.in_flight -= 1
+
+            status = response.status_code
+            if status in ok_statuses:
+                return response
+            if status == 401 and authenticated and self.auth is not None and not reauthed:
+                # Tokens expire early or get revoked; one fresh login settles which it is.
+                self.auth.invalidate()
+                reauthed = True
+                continue
+            if status in self.retry.retry_statuses:
+                delay = self._next_delay(attempt, _retry_after(response, self.clock))
+                if delay is not None:
+                    log.info(
+                        "%s: %s answered %s, retrying in %.2fs", self.system, what, status, delay
+                    )
+                    attempt += 1
+                    await asyncio.sleep(delay)
+                    continue
+            raise self.status_error(response, what)
+
+    def _next_delay(self, attempt: int, retry_after: float | None) -> float | None:
+        """Seconds to wait before the next attempt, or ``None`` when retries are used up or
+        the wait would overrun the deadline."""
+        if attempt + 1 >= self.retry.attempts:
+            return None
+        delay = retry_after if retry_after is not None else self.retry.backoff(attempt)
+        left = remaining_time()
+        if left is not None and delay >= left:
+            return None
+        return delay
+
+    def status_error(self, response: httpx.Response, what: str) -> ConnectorError:
+        status = response.status_code
+        vendor_text = self.vendor_message(response)
+        suffix = f": {vendor_text}" if vendor_text else ""
+        if status == 401:
+            return AuthError(
+                self.system,
+                redact(
+                    f"credentials were refused for {what} (401){suffix}; check the "
+                    "credentials named in maintbot.toml",
+                    *(self.auth.secrets if self.auth else ()),
+                ),
+                status=401,
+            )
+        if status == 403:
+            return AuthError(
+                self.system,
+                redact(
+                    f"permission denied for {what} (403){suffix}",
+                    *(self.auth.secrets if self.auth else ()),
+                ),
+                status=403,
+            )
+        if status == 404:
+            return self.error(f"{what}: not found (404){suffix}", status=404)
+        if status == 429:
+            return self.error(
+                f"{what}: rate limited (429) after retries{suffix}", retryable=True, status=429
+            )
+        if status >= 500:
+            return self.error(
+                f"{what}: server error {status}{suffix}", retryable=True, status=status
+            )
+        return self.error(f"{what}: unexpected HTTP {status}{suffix}", status=status)
+
+    @staticmethod
+    def vendor_message(response: httpx.Response) -> str:
+        """The vendor's own error words, from a JSON error body or short plain text; an
+        HTML page is reported as such rather than quoted."""
+        content_type = response.headers.get("content-type", "")
+        text = response.text.strip()
+        if not text:
+            return ""
+        if "html" in content_type or text.lstrip().lower().startswith(("<!doctype", "<html")):
+            return "the server sent an HTML page instead of an API response"
+        try:
+            body = json.loads(text)
+        except ValueError:
+            return text[:200]
+        if isinstance(body, dict):
+            for key in (
+                "message",
+                "error_msg",
+                "errorMessage",
+                "detail",
+                "error",
+                "error_description",
+            ):
+                value = body.get(key)
+                if isinstance(value, str) and value:
+                    return value[:200]
+        if isinstance(body, str):
+            return body[:200]
+        return ""
+
+    def parse(self, response: httpx.Response, model: type[M], what: str) -> M:
+        """Validate a JSON body into ``model``; malformed bodies become ConnectorError."""
+        data = self.json(response, what)
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise self.error(
+                f"malformed response from {what}: {describe_validation(exc)}"
+            ) from None
+
+    def json(self, response: httpx.Response, what: str) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            kind = (
+                "an HTML page"
+                if "<html" in response.text[:200].lower()
+                else "a body that is not JSON"
+            )
+            raise self.error(f"{what} returned {kind}; check base_url points at the API") from None
+
+
+def describe_validation(exc: ValidationError, limit: int = 3) -> str:
+    """A short, value-free description of what was wrong (values may hold vendor data)."""
+    parts = []
+    for err in exc.errors()[:limit]:
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        parts.append(f"{where}: {err['msg']}")
+    more = len(exc.errors()) - limit
+    if more > 0:
+        parts.append(f"and {more} more")
+    return "; ".join(parts)
+
+
+async def gather_bounded(limit: int, coros: Iterable[Any]) -> list[Any]:
+    """Run awaitables with at most ``limit`` in flight; results in input order."""
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(coro: Any) -> Any:
+        async with semaphore:
+            return await coro
+
+    return list(await asyncio.gather(*(one(c) for c in coros)))

@@ -1,0 +1,117 @@
+"""One exception tree for maintbot; every message in it is safe to show a user.
+
+    MaintbotError                  base: ``str(err)`` is a user-safe message
+    ├── WindowError                a window text was rejected (exit code 2)
+    ├── ConfigError                maintbot.toml / environment is wrong (exit code 2)
+    ├── ConnectorError             a scheduler call failed (system, retryable)
+    │   └── AuthError              credentials were refused or missing
+    ├── StoreError                 the SQLite store refused an operation
+    ├── ApprovalError              an approval was refused by policy or already decided
+    └── LifecycleError             a window transition is not allowed in its current state
+
+No message may contain a credential: connectors build messages from status codes and
+vendor error text only, and ``redact`` scrubs anything that looks like a token before a
+vendor's text is quoted.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "ApprovalError",
+    "AuthError",
+    "ConfigError",
+    "ConnectorError",
+    "LifecycleError",
+    "MaintbotError",
+    "StoreError",
+    "WindowError",
+    "redact",
+]
+
+# Shapes of secrets that vendor bodies sometimes echo back: auth headers, JWTs, key=value.
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9+/_\-=.]{8,}")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*")
+_KEY_VALUE = re.compile(
+    r"(?i)\b(access_token|refresh_token|password|client_secret|access_secret_key|patoken"
+    r"|x-auth-token|x-subject-token|json_web_token)(\"?\s*[:=]\s*\"?)[^\s\"',}&]+"
+)
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """Remove known secrets and token-shaped strings from ``text``."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[redacted]")
+    text = _BEARER.sub(r"\1 [redacted]", text)
+    text = _JWT.sub("[redacted]", text)
+    return _KEY_VALUE.sub(r"\1\2[redacted]", text)
+
+
+class MaintbotError(Exception):
+    """Base class: the message is written for the person using the bot."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class WindowError(MaintbotError):
+    """A window text could not be turned into a window; the message shows a text that works."""
+
+    exit_code = 2
+
+
+class ConfigError(MaintbotError):
+    """Configuration is missing or wrong; the message names the key and what to do."""
+
+    exit_code = 2
+
+
+class ConnectorError(MaintbotError):
+    """A scheduler call failed.
+
+    ``system`` is the configured instance name, ``retryable`` says whether trying again
+    later may help (timeouts, 5xx, 429) as opposed to a refusal that will not change
+    (403, 404, malformed data).
+    """
+
+    def __init__(
+        self,
+        system: str,
+        message: str,
+        *,
+        retryable: bool = False,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(f"{system}: {message}")
+        self.system = system
+        self.detail = message
+        self.retryable = retryable
+        self.status = status
+
+
+class AuthError(ConnectorError):
+    """Credentials were missing, wrong or lack a role the vendor requires."""
+
+
+class StoreError(MaintbotError):
+    """The store could not do what was asked (unknown id, schema too new, …)."""
+
+
+class ApprovalError(MaintbotError):
+    """Policy refused an approval, or the request was already decided or expired."""
+
+    exit_code = 2
+
+
+class LifecycleError(MaintbotError):
+    """A window transition is not allowed from the window's current state."""
+
+    exit_code = 2

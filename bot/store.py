@@ -1,0 +1,752 @@
+"""The store: the SQLite schema, its migrations and every SQL statement maintbot runs.
+
+One file (``MAINTBOT_DB``) in WAL mode so the Slack app, the window clock and the CLI can
+read while one of them writes. Every state change is a compare-and-set
+(``UPDATE … WHERE id = ? AND state = ?``) whose row count says whether *this* caller won;
+callers act only when it did, which is what makes double clicks, duplicate deliveries and
+concurrent workers act once. The audit log is append-only, enforced by triggers.
+
+Times are stored as ISO-8601 UTC strings with an explicit ``+00:00`` offset, which sort
+lexicographically in time order.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from pydantic import BaseModel, ConfigDict
+
+from bot.clock import Clock, system_clock
+from bot.errors import StoreError, redact
+from bot.model import Instant, TaskKind, TaskRef, Window
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ApprovalRecord",
+    "ApprovalState",
+    "AuditRow",
+    "PlannedTask",
+    "PlannedTaskState",
+    "Store",
+    "WindowRecord",
+    "WindowState",
+]
+
+SCHEMA_VERSION = 2
+
+
+class WindowState(StrEnum):
+    PLANNED = "planned"  # recorded, waiting for approval
+    APPROVED = "approved"  # will be paused at its start
+    ACTIVE = "active"  # started: tasks paused
+    COMPLETED = "completed"  # ended: everything the bot paused was resumed
+    FAILED = "failed"  # ended with failures a person must look at
+    CANCELLED = "cancelled"
+
+
+OPEN_WINDOW_STATES = (WindowState.PLANNED, WindowState.APPROVED, WindowState.ACTIVE)
+
+
+class PlannedTaskState(StrEnum):
+    PLANNED = "planned"  # nothing done yet
+    PAUSING = "pausing"  # claimed: a pause call is (or was, before a crash) in flight
+    PAUSED = "paused"  # the bot paused it (the vendor confirmed)
+    ALREADY_PAUSED = "already_paused"  # found paused by someone else: left alone
+    PAUSE_FAILED = "pause_failed"  # gave up after the grace period; alerted
+    RESUMING = "resuming"  # claimed: a resume call is (or was) in flight
+    RESUMED = "resumed"  # the bot resumed it
+    LEFT_ALONE = "left_alone"  # changed by someone else while paused: not touched at the end
+    HANDED_OVER = "handed_over"  # another window still needs it paused, or a person took over
+    RESUME_FAILED = "resume_failed"  # still retrying; alerted each time
+
+
+class ApprovalState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class WindowRecord(_Record):
+    id: str
+    text: str
+    tz: str
+    start: Instant
+    end: Instant
+    state: WindowState
+    requested_by: str
+    approved_by: str | None
+    created_at: Instant
+    updated_at: Instant
+    drain_lead_seconds: int
+    channel: str | None
+    thread_ts: str | None
+    notes: tuple[str, ...] = ()
+    version: int
+
+    @property
+    def window(self) -> Window:
+        return Window(start=self.start, end=self.end, tz=self.tz, text=self.text, notes=self.notes)
+
+
+class PlannedTask(_Record):
+    id: int
+    window_id: str
+    system: str
+    kind: TaskKind
+    task_id: str
+    task_name: str
+    state: PlannedTaskState
+    prior_paused: bool | None
+    prior_vendor_state: str | None
+    attempts: int
+    last_error: str | None
+    claimed_at: Instant | None
+    paused_at: Instant | None
+    resumed_at: Instant | None
+
+    @property
+    def ref(self) -> TaskRef:
+        return TaskRef(system=self.system, kind=self.kind, id=self.task_id)
+
+
+class ApprovalRecord(_Record):
+    id: str
+    window_id: str
+    requested_by: str
+    state: ApprovalState
+    decided_by: str | None
+    decided_at: Instant | None
+    expires_at: Instant
+    channel: str | None
+    message_ts: str | None
+    created_at: Instant
+
+
+class AuditRow(_Record):
+    id: int
+    at: Instant
+    actor: str
+    action: str
+    system: str | None
+    task_id: str | None
+    window_id: str | None
+    reason: str | None
+    outcome: str
+    error: str | None
+    request_id: str | None
+    detail: dict[str, Any] | None
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return moment.astimezone(UTC).isoformat()
+
+
+def new_id(prefix: str) -> str:
+    """Opaque, unguessable ids: button values carry only these, never what to act on."""
+    return f"{prefix}_{secrets.token_urlsafe(9)}"
+
+
+# Each migration takes the schema from version N-1 to N. Version 1 is the first release's
+# schema; later ones only add, so an old database upgrades in place without losing rows.
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE windows (
+        id TEXT PRIMARY KEY,
+        text TEXT NOT NULL,
+        tz TEXT NOT NULL,
+        start_at TEXT NOT NULL,
+        end_at TEXT NOT NULL,
+        state TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        approved_by TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE INDEX windows_state_start ON windows(state, start_at);
+    CREATE TABLE window_tasks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        window_id TEXT NOT NULL REFERENCES windows(id),
+        system TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        task_name TEXT NOT NULL,
+        state TEXT NOT NULL,
+        prior_paused INTEGER,
+        prior_vendor_state TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        claimed_at TEXT,
+        paused_at TEXT,
+        resumed_at TEXT,
+        UNIQUE (window_id, system, kind, task_id)
+    );
+    CREATE INDEX window_tasks_task ON window_tasks(system, kind, task_id, state);
+    CREATE TABLE approvals (
+        id TEXT PRIMARY KEY,
+        window_id TEXT NOT NULL REFERENCES windows(id),
+        requested_by TEXT NOT NULL,
+        state TEXT NOT NULL,
+        decided_by TEXT,
+        decided_at TEXT,
+        expires_at TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        system TEXT,
+        task_id TEXT,
+        window_id TEXT,
+        reason TEXT,
+        outcome TEXT NOT NULL,
+        error TEXT,
+        request_id TEXT
+    );
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+    """,
+    2: """
+    ALTER TABLE windows ADD COLUMN drain_lead_seconds INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE windows ADD COLUMN channel TEXT;
+    ALTER TABLE windows ADD COLUMN thread_ts TEXT;
+    ALTER TABLE windows ADD COLUMN notes TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE approvals ADD COLUMN channel TEXT;
+    ALTER TABLE approvals ADD COLUMN message_ts TEXT;
+    ALTER TABLE audit ADD COLUMN detail TEXT;
+    CREATE TABLE alerts (
+        window_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
+        PRIMARY KEY (window_id, kind)
+    );
+    CREATE TABLE checks (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        user_id TEXT,
+        report TEXT NOT NULL
+    );
+    CREATE TABLE processed_events (
+        event_id TEXT PRIMARY KEY,
+        at TEXT NOT NULL
+    );
+    CREATE TABLE kv (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+}
+
+
+class Store:
+    """Owns the SQLite file. Safe to share between threads (one connection, one lock)."""
+
+    def __init__(self, path: str | Path, *, clock: Clock = system_clock) -> None:
+        self.path = str(path)
+        self.clock = clock
+        self._lock = threading.RLock()
+        # One connection shared across threads, serialised by ``_lock``; autocommit mode so
+        # every statement outside ``transaction()`` commits on its own.
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self.db = sqlite_utils.Database(conn)
+        self.db.execute("PRAGMA busy_timeout = 5000")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        if self.path != ":memory:":
+            self.db.enable_wal()
+        self.migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- schema ------------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def migrate(self, target: int = SCHEMA_VERSION) -> None:
+        with self._lock:
+            current = self.schema_version()
+            if current > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path} has schema version {current}, newer than this maintbot "
+                    f"understands ({SCHEMA_VERSION}); upgrade maintbot"
+                )
+            for version in range(current + 1, target + 1):
+                with self.db.atomic():
+                    for statement in _split(_MIGRATIONS[version]):
+                        self.db.execute(statement)
+                    self.db.execute(f"PRAGMA user_version = {version}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock, self.db.atomic():
+            yield
+
+    def _now(self) -> str:
+        return _iso(self.clock())
+
+    def _exec(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        with self._lock:
+            return self.db.execute(sql, params).rowcount
+
+    def _rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.db.query(sql, params))
+
+    # -- audit -------------------------------------------------------------------------------
+    def audit(
+        self,
+        actor: str,
+        action: str,
+        outcome: str,
+        *,
+        system: str | None = None,
+        task_id: str | None = None,
+        window_id: str | None = None,
+        reason: str | None = None,
+        error: str | None = None,
+        request_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> int:
+        """Append one audit row. Error text is redacted on the way in as a last line of
+        defence: connectors already keep credentials out of their messages."""
+        with self._lock:
+            cursor = self.db.execute(
+                "INSERT INTO audit (at, actor, action, system, task_id, window_id, reason, "
+                "outcome, error, request_id, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    self._now(),
+                    actor,
+                    action,
+                    system,
+                    task_id,
+                    window_id,
+                    reason,
+                    outcome,
+                    redact(error) if error else None,
+                    request_id,
+                    json.dumps(detail) if detail else None,
+                ),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def audit_rows(self, limit: int = 50, *, window_id: str | None = None) -> list[AuditRow]:
+        """Newest first."""
+        where, params = ("WHERE window_id = ?", [window_id]) if window_id else ("", [])
+        rows = self._rows(
+            f"SELECT * FROM audit {where} ORDER BY id DESC LIMIT ?", [*params, int(limit)]
+        )
+        return [
+            AuditRow(**{**r, "detail": json.loads(r["detail"]) if r["detail"] else None})
+            for r in rows
+        ]
+
+    # -- windows -----------------------------------------------------------------------------
+    def create_window(
+        self,
+        window: Window,
+        *,
+        requested_by: str,
+        tasks: Iterable[tuple[TaskRef, str]],
+        drain_lead_seconds: int = 0,
+        channel: str | None = None,
+        state: WindowState = WindowState.PLANNED,
+        approved_by: str | None = None,
+    ) -> WindowRecord:
+        """Record a window and the tasks (ref, name) to pause in it, in one transaction."""
+        window_id = new_id("w")
+        now = self._now()
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO windows (id, text, tz, start_at, end_at, state, requested_by, "
+                "approved_by, created_at, updated_at, drain_lead_seconds, channel, notes) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    window_id,
+                    window.text,
+                    window.tz,
+                    _iso(window.start),
+                    _iso(window.end),
+                    state.value,
+                    requested_by,
+                    approved_by,
+                    now,
+                    now,
+                    drain_lead_seconds,
+                    channel,
+                    json.dumps(list(window.notes)),
+                ),
+            )
+            for ref, name in tasks:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO window_tasks (window_id, system, kind, task_id, "
+                    "task_name, state) VALUES (?,?,?,?,?,?)",
+                    (window_id, ref.system, ref.kind.value, ref.id, name, PlannedTaskState.PLANNED),
+                )
+        return self.get_window(window_id)
+
+    @staticmethod
+    def _window(row: dict[str, Any]) -> WindowRecord:
+        return WindowRecord(
+            id=row["id"],
+            text=row["text"],
+            tz=row["tz"],
+            start=datetime.fromisoformat(row["start_at"]),
+            end=datetime.fromisoformat(row["end_at"]),
+            state=row["state"],
+            requested_by=row["requested_by"],
+            approved_by=row["approved_by"],
+            created_at=datetime.fromisoformat(row["created_at"]),
+            updated_at=datetime.fromisoformat(row["updated_at"]),
+            drain_lead_seconds=row["drain_lead_seconds"],
+            channel=row["channel"],
+            thread_ts=row["thread_ts"],
+            notes=tuple(json.loads(row["notes"] or "[]")),
+            version=row["version"],
+        )
+
+    def get_window(self, window_id: str) -> WindowRecord:
+        rows = self._rows("SELECT * FROM windows WHERE id = ?", [window_id])
+        if not rows:
+            raise StoreError(f"no maintenance window with id {window_id!r}")
+        return self._window(rows[0])
+
+    def find_window(self, window_id: str) -> WindowRecord | None:
+        rows = self._rows("SELECT * FROM windows WHERE id = ?", [window_id])
+        return self._window(rows[0]) if rows else None
+
+    def list_windows(
+        self, states: Sequence[WindowState] | None = None, *, limit: int = 100
+    ) -> list[WindowRecord]:
+        """Windows by start time (soonest first) in the given states (all when ``None``)."""
+        if states:
+            marks = ",".join("?" for _ in states)
+            rows = self._rows(
+                f"SELECT * FROM windows WHERE state IN ({marks}) ORDER BY start_at, id LIMIT ?",
+                [*(s.value for s in states), limit],
+            )
+        else:
+            rows = self._rows("SELECT * FROM windows ORDER BY start_at DESC, id LIMIT ?", [limit])
+        return [self._window(r) for r in rows]
+
+    def transition_window(
+        self,
+        window_id: str,
+        expected: WindowState | Sequence[WindowState],
+        new: WindowState,
+        **fields: Any,
+    ) -> bool:
+        """Compare-and-set the window's state; ``True`` only for the caller that moved it.
+
+        ``fields`` may set ``approved_by``, ``start_at``/``end_at`` (datetimes), ``channel``
+        or ``thread_ts`` in the same statement.
+        """
+        allowed = {"approved_by", "start_at", "end_at", "channel", "thread_ts"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise ValueError(f"cannot set {sorted(unknown)} on a window")
+        expected_states = [expected] if isinstance(expected, WindowState) else list(expected)
+        sets = ["state = ?", "updated_at = ?", "version = version + 1"]
+        params: list[Any] = [new.value, self._now()]
+        for name, value in fields.items():
+            sets.append(f"{name} = ?")
+            params.append(_iso(value) if isinstance(value, datetime) else value)
+        marks = ",".join("?" for _ in expected_states)
+        return (
+            self._exec(
+                f"UPDATE windows SET {', '.join(sets)} WHERE id = ? AND state IN ({marks})",
+                [*params, window_id, *(s.value for s in expected_states)],
+            )
+            == 1
+        )
+
+    def update_window_fields(self, window_id: str, version: int, **fields: Any) -> bool:
+        """Set fields if the window is still at ``version`` (optimistic concurrency)."""
+        allowed = {"start_at", "end_at", "channel", "thread_ts"}
+        if set(fields) - allowed or not fields:
+            raise ValueError(f"cannot set {sorted(set(fields) - allowed)} on a window")
+        sets = [f"{k} = ?" for k in fields] + ["updated_at = ?", "version = version + 1"]
+        params = [_iso(v) if isinstance(v, datetime) else v for v in fields.values()]
+        return (
+            self._exec(
+                f"UPDATE windows SET {', '.join(sets)} WHERE id = ? AND version = ?",
+                [*params, self._now(), window_id, version],
+            )
+            == 1
+        )
+
+    # -- tasks planned for a window ----------------------------------------------------------
+    @staticmethod
+    def _planned(row: dict[str, Any]) -> PlannedTask:
+        def when(value: str | None) -> datetime | None:
+            return datetime.fromisoformat(value) if value else None
+
+        return PlannedTask(
+            id=row["id"],
+            window_id=row["window_id"],
+            system=row["system"],
+            kind=row["kind"],
+            task_id=row["task_id"],
+            task_name=row["task_name"],
+            state=row["state"],
+            prior_paused=None if row["prior_paused"] is None else bool(row["prior_paused"]),
+            prior_vendor_state=row["prior_vendor_state"],
+            attempts=row["attempts"],
+            last_error=row["last_error"],
+            claimed_at=when(row["claimed_at"]),
+            paused_at=when(row["paused_at"]),
+            resumed_at=when(row["resumed_at"]),
+        )
+
+    def window_tasks(self, window_id: str) -> list[PlannedTask]:
+        rows = self._rows(
+            "SELECT * FROM window_tasks WHERE window_id = ? ORDER BY system, task_name, id",
+            [window_id],
+        )
+        return [self._planned(r) for r in rows]
+
+    def get_planned_task(self, planned_id: int) -> PlannedTask:
+        rows = self._rows("SELECT * FROM window_tasks WHERE id = ?", [planned_id])
+        if not rows:
+            raise StoreError(f"no planned task {planned_id}")
+        return self._planned(rows[0])
+
+    def transition_task(
+        self,
+        planned_id: int,
+        expected: PlannedTaskState | Sequence[PlannedTaskState],
+        new: PlannedTaskState,
+        **fields: Any,
+    ) -> bool:
+        """Compare-and-set one planned task's state (see :meth:`transition_window`).
+
+        ``fields``: ``prior_paused``, ``prior_vendor_state``, ``last_error``, ``claimed_at``,
+        ``paused_at``, ``resumed_at``; ``count_attempt=True`` increments ``attempts``.
+        """
+        count_attempt = bool(fields.pop("count_attempt", False))
+        allowed = {
+            "prior_paused",
+            "prior_vendor_state",
+            "last_error",
+            "claimed_at",
+            "paused_at",
+            "resumed_at",
+        }
+        if set(fields) - allowed:
+            raise ValueError(f"cannot set {sorted(set(fields) - allowed)} on a planned task")
+        expected_states = [expected] if isinstance(expected, PlannedTaskState) else list(expected)
+        sets = ["state = ?"]
+        params: list[Any] = [new.value]
+        if count_attempt:
+            sets.append("attempts = attempts + 1")
+        for name, value in fields.items():
+            sets.append(f"{name} = ?")
+            if isinstance(value, datetime):
+                value = _iso(value)
+            elif name == "last_error" and value:
+                value = redact(str(value))
+            params.append(value)
+        marks = ",".join("?" for _ in expected_states)
+        return (
+            self._exec(
+                f"UPDATE window_tasks SET {', '.join(sets)} WHERE id = ? AND state IN ({marks})",
+                [*params, planned_id, *(s.value for s in expected_states)],
+            )
+            == 1
+        )
+
+    def holders(self, ref: TaskRef, states: Sequence[PlannedTaskState]) -> list[PlannedTask]:
+        """Planned-task rows of any window that hold ``ref`` in one of ``states``; used so a
+        task paused for two overlapping windows is resumed only when the last one ends."""
+        marks = ",".join("?" for _ in states)
+        rows = self._rows(
+            f"SELECT * FROM window_tasks WHERE system = ? AND kind = ? AND task_id = ? "
+            f"AND state IN ({marks}) ORDER BY id",
+            [ref.system, ref.kind.value, ref.id, *(s.value for s in states)],
+        )
+        return [self._planned(r) for r in rows]
+
+    # -- approvals ---------------------------------------------------------------------------
+    @staticmethod
+    def _approval(row: dict[str, Any]) -> ApprovalRecord:
+        return ApprovalRecord(
+            id=row["id"],
+            window_id=row["window_id"],
+            requested_by=row["requested_by"],
+            state=row["state"],
+            decided_by=row["decided_by"],
+            decided_at=datetime.fromisoformat(row["decided_at"]) if row["decided_at"] else None,
+            expires_at=datetime.fromisoformat(row["expires_at"]),
+            channel=row["channel"],
+            message_ts=row["message_ts"],
+            created_at=datetime.fromisoformat(row["created_at"]),
+        )
+
+    def create_approval(
+        self,
+        window_id: str,
+        *,
+        requested_by: str,
+        expires_at: datetime,
+        channel: str | None = None,
+    ) -> ApprovalRecord:
+        approval_id = new_id("a")
+        self._exec(
+            "INSERT INTO approvals (id, window_id, requested_by, state, expires_at, created_at, "
+            "channel) VALUES (?,?,?,?,?,?,?)",
+            (
+                approval_id,
+                window_id,
+                requested_by,
+                ApprovalState.PENDING.value,
+                _iso(expires_at),
+                self._now(),
+                channel,
+            ),
+        )
+        return self.get_approval(approval_id)
+
+    def get_approval(self, approval_id: str) -> ApprovalRecord:
+        rows = self._rows("SELECT * FROM approvals WHERE id = ?", [approval_id])
+        if not rows:
+            raise StoreError(f"no approval request with id {approval_id!r}")
+        return self._approval(rows[0])
+
+    def approvals_for(self, window_id: str) -> list[ApprovalRecord]:
+        rows = self._rows(
+            "SELECT * FROM approvals WHERE window_id = ? ORDER BY created_at", [window_id]
+        )
+        return [self._approval(r) for r in rows]
+
+    def set_approval_message(self, approval_id: str, channel: str, message_ts: str) -> None:
+        self._exec(
+            "UPDATE approvals SET channel = ?, message_ts = ? WHERE id = ?",
+            (channel, message_ts, approval_id),
+        )
+
+    def decide_approval(self, approval_id: str, new: ApprovalState, decided_by: str) -> bool:
+        """Single use: only a pending, unexpired approval can be decided, by one caller."""
+        now = self._now()
+        return (
+            self._exec(
+                "UPDATE approvals SET state = ?, decided_by = ?, decided_at = ? "
+                "WHERE id = ? AND state = 'pending' AND expires_at > ?",
+                (new.value, decided_by, now, approval_id, now),
+            )
+            == 1
+        )
+
+    def expire_approvals(self) -> list[str]:
+        """Mark pending approvals past their expiry as expired; returns their ids."""
+        now = self._now()
+        with self.transaction():
+            ids = [
+                r["id"]
+                for r in self.db.query(
+                    "SELECT id FROM approvals WHERE state = 'pending' AND expires_at <= ?", [now]
+                )
+            ]
+            for approval_id in ids:
+                self.db.execute(
+                    "UPDATE approvals SET state = 'expired', decided_at = ? "
+                    "WHERE id = ? AND state = 'pending'",
+                    (now, approval_id),
+                )
+        return ids
+
+    # -- exactly-once helpers ----------------------------------------------------------------
+    def claim_alert(self, window_id: str, kind: str) -> bool:
+        """``True`` for the first caller to claim this alert of this window, ever."""
+        return (
+            self._exec(
+                "INSERT OR IGNORE INTO alerts (window_id, kind, sent_at) VALUES (?,?,?)",
+                (window_id, kind, self._now()),
+            )
+            == 1
+        )
+
+    def alerts_sent(self, window_id: str) -> set[str]:
+        return {
+            r["kind"]
+            for r in self._rows("SELECT kind FROM alerts WHERE window_id = ?", [window_id])
+        }
+
+    def mark_event_processed(self, event_id: str) -> bool:
+        """``True`` the first time ``event_id`` is seen (Slack retries deliveries)."""
+        return (
+            self._exec(
+                "INSERT OR IGNORE INTO processed_events (event_id, at) VALUES (?, ?)",
+                (event_id, self._now()),
+            )
+            == 1
+        )
+
+    # -- stored check results (for paging a Slack report) ------------------------------------
+    def save_check(self, report_json: dict[str, Any], user_id: str | None = None) -> str:
+        check_id = new_id("c")
+        self._exec(
+            "INSERT INTO checks (id, created_at, user_id, report) VALUES (?,?,?,?)",
+            (check_id, self._now(), user_id, json.dumps(report_json)),
+        )
+        return check_id
+
+    def get_check(self, check_id: str) -> dict[str, Any]:
+        rows = self._rows("SELECT report FROM checks WHERE id = ?", [check_id])
+        if not rows:
+            raise StoreError(f"no stored check {check_id!r}; run the check again")
+        result: dict[str, Any] = json.loads(rows[0]["report"])
+        return result
+
+    # -- small key/value state (e.g. the clock's last tick) ----------------------------------
+    def get_kv(self, key: str) -> str | None:
+        rows = self._rows("SELECT value FROM kv WHERE key = ?", [key])
+        return str(rows[0]["value"]) if rows else None
+
+    def set_kv(self, key: str, value: str) -> None:
+        self._exec(
+            "INSERT INTO kv (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+
+def _split(script: str) -> list[str]:
+    """Split a migration script into statements, keeping trigger bodies whole."""
+    statements: list[str] = []
+    buffer: list[str] = []
+    in_trigger = False
+    for line in script.strip().splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        buffer.append(line)
+        upper = stripped.upper()
+        if upper.startswith("CREATE TRIGGER"):
+            in_trigger = True
+        if (in_trigger and upper.endswith("END;")) or (not in_trigger and stripped.endswith(";")):
+            statements.append("\n".join(buffer))
+            buffer = []
+            in_trigger = False
+    if buffer:
+        statements.append("\n".join(buffer))
+    return statements
