@@ -19,6 +19,7 @@ import logging
 import random
 import time
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -219,25 +220,29 @@ class CachedTokenAuth(Authenticator):
 
 
 class RateLimiter:
-    """Token bucket: at most ``per_minute`` requests a minute, bursts up to ``burst``."""
+    """At most ``limit`` requests in any sliding ``period`` (vendors publish "N per minute").
 
-    def __init__(self, per_minute: float, burst: int | None = None) -> None:
-        self.rate = per_minute / 60.0
-        self.capacity = float(burst if burst is not None else max(1, int(self.rate)))
-        self._tokens = self.capacity
-        self._updated = time.monotonic()
+    A sliding log rather than a token bucket: it allows the full burst a vendor permits
+    (a check's first 100 requests go out at once) while never exceeding N in any window,
+    which a bucket that refills continuously can do by up to 2x.
+    """
+
+    def __init__(self, limit: int, period: float = 60.0) -> None:
+        self.limit = max(1, limit)
+        self.period = period
+        self._sent: deque[float] = deque()
         self._lock = asyncio.Lock()
 
     async def acquire(self) -> None:
         async with self._lock:
             while True:
                 now = time.monotonic()
-                self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
-                self._updated = now
-                if self._tokens >= 1:
-                    self._tokens -= 1
+                while self._sent and self._sent[0] <= now - self.period:
+                    self._sent.popleft()
+                if len(self._sent) < self.limit:
+                    self._sent.append(now)
                     return
-                await asyncio.sleep((1 - self._tokens) / self.rate)
+                await asyncio.sleep(self._sent[0] + self.period - now)
 
 
 @dataclass(frozen=True)
@@ -280,7 +285,6 @@ class VendorHttp:
         clock: Clock,
         auth: Authenticator | None = None,
         rate_per_minute: float | None = None,
-        burst: int | None = None,
         retry: RetryPolicy | None = None,
         timeout: float = 10.0,
         max_connections: int = 20,
@@ -291,7 +295,7 @@ class VendorHttp:
         self.clock = clock
         self.auth = auth
         self.retry = retry or RetryPolicy()
-        self.limiter = RateLimiter(rate_per_minute, burst) if rate_per_minute else None
+        self.limiter = RateLimiter(int(rate_per_minute)) if rate_per_minute else None
         self.requests = 0  # attempts actually sent, for benchmarks and tests
         self.in_flight = 0
         self.peak_in_flight = 0
