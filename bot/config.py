@@ -166,14 +166,26 @@ class Config(_Strict):
 def _describe(exc: ValidationError) -> str:
     lines = []
     for err in exc.errors()[:5]:
-        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-after"))
-        if err["type"] == "extra_forbidden":
-            lines.append(f"unknown key '{loc}'")
-        elif err["type"] == "union_tag_invalid":
-            lines.append(f"{loc}: vendor must be one of talend, pyramid, bmc, huawei")
+        loc = [str(p) for p in err["loc"] if not str(p).startswith("function-after")]
+        if len(loc) >= 3 and loc[0] == "schedulers" and loc[2] in _VENDORS:
+            # pydantic puts the discriminator value in the path; people think in tables.
+            table, key = f"[schedulers.{loc[1]}]", ".".join(loc[3:])
+        elif len(loc) >= 2:
+            table, key = f"[{'.'.join(loc[:-1])}]", loc[-1]
         else:
-            lines.append(f"{loc}: {err['msg']}")
+            table, key = "the top level", ".".join(loc)
+        if err["type"] == "extra_forbidden":
+            lines.append(f"unknown key '{key}' in {table}")
+        elif err["type"] == "union_tag_invalid":
+            lines.append(f"{table}: vendor must be one of {', '.join(_VENDORS)}")
+        elif key:
+            lines.append(f"{key} in {table}: {err['msg']}")
+        else:
+            lines.append(f"{table}: {err['msg']}")
     return "; ".join(lines)
+
+
+_VENDORS = ("talend", "pyramid", "bmc", "huawei")
 
 
 def load_config(path: str | Path) -> Config:
