@@ -34,8 +34,8 @@ __all__ = [
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9+/_\-=.]{8,}")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*")
 _KEY_VALUE = re.compile(
-    r"(?i)\b(access_token|refresh_token|password|client_secret|access_secret_key|patoken"
-    r"|x-auth-token|x-subject-token|json_web_token)(\"?\s*[:=]\s*\"?)[^\s\"',}&]+"
+    r"(?i)\b([\w-]*(?:secret|password|passwd|token|api_?key|access_key)[\w-]*)"
+    r"(\"?\s*[:=]\s*\"?)[^\s\"',}&]+"
 )
 
 

@@ -220,4 +220,4 @@ def test_estimate_duration_is_p90(minutes: list[int], expected: int | None) -> N
 
 def test_naive_datetimes_are_refused_by_the_model() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        Run(task=ref("a"), at=datetime(2026, 11, 21, 10, 0))  # noqa: DTZ001
+        Run(task=ref("a"), at=datetime(2026, 11, 21, 10, 0))

@@ -231,7 +231,7 @@ def test_naive_datetimes_never_reach_the_database(store: Store) -> None:
             record.id,
             WindowState.PLANNED,
             WindowState.APPROVED,
-            start_at=datetime(2026, 11, 21, 10, 0),  # noqa: DTZ001
+            start_at=datetime(2026, 11, 21, 10, 0),
         )
     assert store.get_window(record.id).start == START
 
@@ -239,4 +239,5 @@ def test_naive_datetimes_never_reach_the_database(store: Store) -> None:
 def test_check_reports_round_trip(store: Store) -> None:
     check_id = store.save_check({"conflicts": [{"task_id": "a"}]}, user_id="U1")
     assert store.get_check(check_id) == {"conflicts": [{"task_id": "a"}]}
-    assert check_id.startswith("c_") and len(check_id) > 10
+    assert check_id.startswith("c_")
+    assert len(check_id) > 10

@@ -1,0 +1,282 @@
+"""VendorHttp against a real loopback server: retries, Retry-After, deadline, re-auth,
+rate limit, and error messages that name the system and never a secret."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from bot.clock import ManualClock, system_clock
+from bot.connectors.base import (
+    CachedTokenAuth,
+    HeaderAuth,
+    RateLimiter,
+    RetryPolicy,
+    VendorHttp,
+    deadline,
+    gather_bounded,
+)
+from bot.errors import AuthError, ConnectorError
+from bot.sandbox.base import SandboxServer, Simulator, json_response
+
+SECRET = "s3cr3t-client-secret-value"
+
+
+class TinyVendor(Simulator):
+    """A vendor with a login endpoint and one resource, for exercising the plumbing."""
+
+    vendor = "tiny"
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_post("/login", self.login)
+        app.router.add_get("/thing", self.thing)
+        app.router.add_get("/echo-auth", self.echo_auth)
+
+    async def login(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if body.get("secret") != SECRET:
+            return json_response({"message": "bad secret"}, status=401)
+        token, life = self.issue_token()
+        return json_response({"token": token, "expires_in": int(life.total_seconds())})
+
+    async def thing(self, request: web.Request) -> web.Response:
+        if not self.token_valid(request.headers.get("Authorization", "").removeprefix("Bearer ")):
+            return json_response({"message": "token expired"}, status=401)
+        return json_response({"value": 42})
+
+    async def echo_auth(self, request: web.Request) -> web.Response:
+        # Some vendors quote the request back in errors; secrets must not survive that.
+        return json_response(
+            {"message": f"rejected {request.headers.get('Authorization')} secret={SECRET}"},
+            status=400,
+        )
+
+    def state(self) -> dict[str, Any]:
+        return {}
+
+    def config_entry(self) -> dict[str, Any]:
+        return {}
+
+    def credentials(self) -> dict[str, str]:
+        return {}
+
+
+class TinyLogin(CachedTokenAuth):
+    async def login(self, http: VendorHttp) -> tuple[str, timedelta]:
+        response = await http.send(
+            "POST", "/login", json_body={"secret": SECRET}, authenticated=False, what="login"
+        )
+        body = http.json(response, "login")
+        return body["token"], timedelta(seconds=body["expires_in"])
+
+    def header(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def vendor() -> Iterator[TinyVendor]:
+    sim = TinyVendor(clock=system_clock)
+    with SandboxServer([sim]):
+        yield sim
+
+
+def client(sim: TinyVendor, **kw: Any) -> VendorHttp:
+    kw.setdefault("retry", RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05))
+    kw.setdefault("auth", TinyLogin(system_clock, [SECRET]))
+    return VendorHttp("tiny-prod", sim.base_url, clock=system_clock, **kw)
+
+
+async def test_retries_5xx_then_succeeds(vendor: TinyVendor) -> None:
+    vendor.faults.fail(503, times=2, path_contains="/thing")
+    http = client(vendor)
+    try:
+        response = await http.send("GET", "/thing", what="thing")
+        assert response.json() == {"value": 42}
+        assert len(vendor.requests_to("/thing")) == 3
+    finally:
+        await http.aclose()
+
+
+async def test_persistent_5xx_is_a_retryable_error_naming_the_system(vendor: TinyVendor) -> None:
+    vendor.faults.fail(502, times=10, path_contains="/thing")
+    http = client(vendor)
+    try:
+        with pytest.raises(ConnectorError) as err:
+            await http.send("GET", "/thing", what="thing lookup")
+        assert err.value.retryable
+        assert err.value.status == 502
+        assert str(err.value).startswith("tiny-prod: thing lookup: server error 502")
+        assert len(vendor.requests_to("/thing")) == 4  # the policy's attempts, no more
+    finally:
+        await http.aclose()
+
+
+async def test_429_is_retried_after_retry_after(vendor: TinyVendor) -> None:
+    vendor.faults.rate_limit(times=1, retry_after=0.05, path_contains="/thing")
+    http = client(vendor)
+    try:
+        assert (await http.send("GET", "/thing")).json() == {"value": 42}
+        assert len(vendor.requests_to("/thing")) == 2
+    finally:
+        await http.aclose()
+
+
+async def test_retry_after_beyond_the_deadline_gives_up_at_once(vendor: TinyVendor) -> None:
+    vendor.faults.rate_limit(times=5, retry_after=30, path_contains="/thing")
+    http = client(vendor)
+    try:
+        with deadline(2.0), pytest.raises(ConnectorError, match="rate limited") as err:
+            await http.send("GET", "/thing", what="thing")
+        assert err.value.retryable
+        assert len(vendor.requests_to("/thing")) == 1  # it did not sleep 30 s to try again
+    finally:
+        await http.aclose()
+
+
+async def test_expired_token_is_refreshed_once_on_401(vendor: TinyVendor) -> None:
+    auth = TinyLogin(system_clock, [SECRET])
+    http = client(vendor, auth=auth)
+    try:
+        await http.send("GET", "/thing")
+        vendor.expire_tokens()
+        assert (await http.send("GET", "/thing")).json() == {"value": 42}
+        assert auth.logins == 2
+    finally:
+        await http.aclose()
+
+
+async def test_token_is_refreshed_before_it_expires(vendor: TinyVendor) -> None:
+    clock = ManualClock(system_clock())
+    auth = TinyLogin(clock, [SECRET])
+    http = client(vendor, auth=auth)
+    try:
+        await http.send("GET", "/thing")
+        await http.send("GET", "/thing")
+        assert auth.logins == 1
+        clock.advance(vendor.token_lifetime - timedelta(seconds=30))  # inside the margin
+        await http.send("GET", "/thing")
+        assert auth.logins == 2
+        assert len(vendor.requests_to("/thing")) == 3  # no request was wasted on a 401
+    finally:
+        await http.aclose()
+
+
+async def test_concurrent_requests_share_one_login(vendor: TinyVendor) -> None:
+    auth = TinyLogin(system_clock, [SECRET])
+    http = client(vendor, auth=auth)
+    try:
+        await asyncio.gather(*(http.send("GET", "/thing") for _ in range(10)))
+        assert auth.logins == 1
+    finally:
+        await http.aclose()
+
+
+async def test_wrong_credentials_are_an_auth_error(vendor: TinyVendor) -> None:
+    class WrongLogin(TinyLogin):
+        async def login(self, http: VendorHttp) -> tuple[str, timedelta]:
+            await http.send(
+                "POST", "/login", json_body={"secret": "nope"}, authenticated=False, what="login"
+            )
+            raise AssertionError("login must fail")
+
+    http = client(vendor, auth=WrongLogin(system_clock, ["nope"]))
+    try:
+        with pytest.raises(AuthError, match="credentials were refused for login"):
+            await http.send("GET", "/thing")
+    finally:
+        await http.aclose()
+
+
+async def test_html_error_page_is_described_not_quoted(vendor: TinyVendor) -> None:
+    vendor.faults.html_error(status=404, path_contains="/thing")
+    http = client(vendor)
+    try:
+        with pytest.raises(ConnectorError) as err:
+            await http.send("GET", "/thing", what="thing")
+        assert "HTML page instead of an API response" in str(err.value)
+        assert "<html" not in str(err.value)
+    finally:
+        await http.aclose()
+
+
+async def test_truncated_json_is_a_clear_error(vendor: TinyVendor) -> None:
+    vendor.faults.malformed(path_contains="/thing")
+    http = client(vendor)
+    try:
+        response = await http.send("GET", "/thing")
+        with pytest.raises(ConnectorError, match="thing returned a body that is not JSON"):
+            http.json(response, "thing")
+    finally:
+        await http.aclose()
+
+
+async def test_secrets_echoed_by_a_vendor_never_reach_the_message(vendor: TinyVendor) -> None:
+    http = client(vendor, auth=HeaderAuth("Authorization", "Bearer pat-0123456789abcdef"))
+    try:
+        with pytest.raises(ConnectorError) as err:
+            await http.send("GET", "/echo-auth", what="echo")
+        message = str(err.value)
+        assert "pat-0123456789abcdef" not in message
+        assert SECRET not in message
+        assert message.startswith("tiny-prod: echo: unexpected HTTP 400")
+    finally:
+        await http.aclose()
+
+
+async def test_unreachable_host_names_the_url() -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    http = VendorHttp(
+        "gone",
+        f"http://127.0.0.1:{port}",
+        clock=system_clock,
+        retry=RetryPolicy(attempts=2, base_delay=0.01),
+    )
+    try:
+        with pytest.raises(ConnectorError, match=r"cannot reach http://127\.0\.0\.1") as err:
+            await http.send("GET", "/x", what="x")
+        assert err.value.retryable
+        assert http.requests == 2
+    finally:
+        await http.aclose()
+
+
+async def test_rate_limiter_never_exceeds_the_limit_in_any_window() -> None:
+    limiter = RateLimiter(limit=5, period=0.3)
+    stamps: list[float] = []
+
+    async def one() -> None:
+        await limiter.acquire()
+        stamps.append(time.monotonic())
+
+    await asyncio.gather(*(one() for _ in range(12)))
+    stamps.sort()
+    # A slow machine can only spread the requests further apart, never bunch them up.
+    for i in range(len(stamps) - 5):
+        assert stamps[i + 5] - stamps[i] >= 0.3 - 1e-3
+    # The first burst goes out without waiting for a refill.
+    assert stamps[4] - stamps[0] < 0.3
+
+
+async def test_gather_bounded_keeps_order_and_limit() -> None:
+    running = 0
+    peak = 0
+
+    async def work(i: int) -> int:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.001)
+        running -= 1
+        return i * i
+
+    assert await gather_bounded(3, [work(i) for i in range(10)]) == [i * i for i in range(10)]
+    assert peak == 3
