@@ -1,0 +1,140 @@
+"""How fast is the window grammar? Prints figures; asserts nothing.
+
+    /work/venv/bin/python bench/bench_parse.py [--rounds N]
+
+Parses ~40 representative texts (accepted and rejected) many times and prints the median
+and p95 time per call in microseconds, then the cost of ``import bot.windows`` in a fresh
+interpreter (wall time of the subprocess, and the module's own line from -X importtime).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+from bot.errors import WindowError
+from bot.windows import parse_window, warm_up
+
+NOW = datetime(2026, 11, 18, 18, 0, tzinfo=UTC)  # Wed 18 Nov 2026 10:00 America/Los_Angeles
+TZ = "America/Los_Angeles"
+
+TEXTS = [
+    "Saturday 2-4am",
+    "Friday 11pm-1am",
+    "tomorrow 1-3pm",
+    "in 2 hours for 30 minutes",
+    "Saturday 2-4am UTC",
+    "Dec 24-26",
+    "next Saturday 2-4am",
+    "this sat 2am - sun 4am",
+    "tomorrow 22:00 for 2h",
+    "now until midnight",
+    "now for 90m",
+    "now for 1h30",
+    "2-4am",
+    "noon-2pm",
+    "midnight to 3am",
+    "11-1pm",
+    "2pm-4",
+    "1400-1600",
+    "02:00-04:00",
+    "Saturday midnight for 2h",
+    "between 2 and 4am on Saturday",
+    "from 10pm Friday to 2am Saturday",
+    "day after tomorrow 1400-1600",
+    "in 3 days 2-4am",
+    "December 5th 2026 2:30pm-4:45pm",
+    "5th of December 14:00-16:00",
+    "12/25 1-2am",
+    "2026-12-05T02:00Z to 2026-12-05T04:00Z",
+    "2026-12-05T02:00:00+05:30 for 1h",
+    "Saturday 2-4am Europe/Berlin",
+    "Saturday 2-4am -0800",
+    "Saturday 2-4am CEST",
+    "Jan 4",
+    # Rejections cost something too.
+    "5/12 1-2am",
+    "every Saturday 2-4am",
+    "Saturday 2am",
+    "Feb 30",
+    "Saturday 2-4am Mars/Olympus",
+    "today 2-4am",
+    "hello world",
+    "x" * 250,
+]
+
+
+def _one_call(text: str) -> float:
+    started = time.perf_counter_ns()
+    with contextlib.suppress(WindowError):
+        parse_window(text, tz=TZ, now=NOW)
+    return (time.perf_counter_ns() - started) / 1000
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def _import_cost() -> tuple[float, str]:
+    code = "import bot.windows"
+    runs = []
+    for _ in range(5):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        runs.append((time.perf_counter() - started) * 1000)
+    baseline = []
+    for _ in range(5):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        baseline.append((time.perf_counter() - started) * 1000)
+    profile = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(
+        (row for row in profile.stderr.splitlines() if row.rstrip().endswith("| bot.windows")),
+        "(bot.windows not listed)",
+    )
+    return statistics.median(runs) - statistics.median(baseline), line.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=200, help="passes over the texts")
+    args = parser.parse_args()
+
+    first_started = time.perf_counter()
+    warm_up()
+    print(f"warm_up(): {(time.perf_counter() - first_started) * 1e6:.0f} us (first call)")
+
+    samples: list[float] = []
+    per_text: dict[str, list[float]] = {text: [] for text in TEXTS}
+    for _ in range(args.rounds):
+        for text in TEXTS:
+            micros = _one_call(text)
+            samples.append(micros)
+            per_text[text].append(micros)
+
+    print(f"{len(TEXTS)} texts x {args.rounds} rounds = {len(samples)} calls")
+    print(f"median: {statistics.median(samples):8.1f} us per call")
+    print(f"p95:    {_percentile(samples, 0.95):8.1f} us per call")
+    print(f"max:    {max(samples):8.1f} us per call")
+    slowest = sorted(per_text.items(), key=lambda item: statistics.median(item[1]))[-3:]
+    for text, values in reversed(slowest):
+        print(f"  slowest median {statistics.median(values):7.1f} us  {text[:50]!r}")
+
+    import_ms, line = _import_cost()
+    print(f"import bot.windows in a fresh interpreter: {import_ms:.1f} ms over bare startup")
+    print(f"  -X importtime (us self | cumulative | module): {line}")
+
+
+if __name__ == "__main__":
+    main()
