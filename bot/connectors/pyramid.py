@@ -1,0 +1,585 @@
+"""Pyramid Analytics connector (REST API 3.0, ``POST /API3/<section>/<method>``).
+
+What the API gives and what it does not (contracts.md §2):
+
+* Every call is a POST with a JSON body; the token from ``authenticateUser`` travels in the
+  ``paToken`` header. Methods that take one id take it as a bare JSON string (``"abc"``),
+  the way the generated 2023.12 client serialises it.
+* ``findSchedule`` lists schedules, but no schedule carries a next-run time or a recurrence.
+  So an active schedule whose active period overlaps the window is reported as a run at an
+  unknown time (``Run.at is None``) and becomes a ``may_fire`` conflict.
+* ``getExecutions`` gives a schedule's past and current executions: they say what is
+  running now and how long runs usually take (p90 of ``startDate`` → ``endDate``).
+* Pause is ``suspendSchedule``, resume is ``resumeSchedule``; both answer 200 with a
+  ``ModifiedItemsResult`` whose ``success`` flag is the vendor's actual verdict.
+
+Readings chosen where the contracts mark a fact INFERRED or a gap (each is covered by a test
+in ``tests/test_pyramid.py``):
+
+* Token lifetime is undocumented: the token is cached for :data:`TOKEN_CACHE_LIFETIME`
+  (10 minutes, well under the 20-30 minute session timeouts web servers commonly use) and a
+  401 still triggers one fresh login, so an earlier expiry costs one extra request.
+* The token body may be a bare string or a JSON-quoted one: both are accepted.
+* Enums may arrive as names or as ordinals in declaration order: both are parsed; requests
+  send names, as the 2023.12 OpenAPI declares string enums.
+* Which ``ScheduleStatus`` a suspended schedule shows is undocumented (``HOLD`` or
+  ``STOPPED``): both count as paused. Neither fires, so reading either as paused can never
+  hide a schedule that will run, and ``resumeSchedule`` is documented to resume "a paused or
+  stopped schedule".
+* Idempotency of suspend/resume is undocumented: the current state is read first and an
+  already-suspended (or already-active) schedule is not sent the call again.
+* Dates without an offset are taken as UTC; epoch numbers are accepted (ms when large).
+* Executions whose only outcome is ``triggerStoppedCount``/``canceledCount`` are read as
+  runs the trigger skipped (e.g. while suspended); they feed :meth:`skipped_runs` and are
+  left out of durations.
+* No rate limit is published: the client defaults to :data:`DEFAULT_RATE_PER_MINUTE`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, ClassVar
+
+import httpx
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
+
+from bot.clock import Clock
+from bot.config import PyramidConfig, SchedulerConfig
+from bot.conflicts import estimate_duration
+from bot.connectors.base import (
+    CachedTokenAuth,
+    Connector,
+    SkippedRun,
+    VendorHttp,
+    gather_bounded,
+)
+from bot.errors import AuthError, ConfigError, ConnectorError, redact
+from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
+
+__all__ = [
+    "DEFAULT_RATE_PER_MINUTE",
+    "LOGIN_PATH",
+    "PAUSED_STATUSES",
+    "SCHEDULE_DATA_TYPES",
+    "SCHEDULE_STATUSES",
+    "SCHEDULE_TYPES",
+    "SEARCH_MATCH_TYPES",
+    "TASK_STATUSES",
+    "TOKEN_CACHE_LIFETIME",
+    "PyramidAuth",
+    "PyramidConnector",
+    "enum_name",
+    "from_config",
+]
+
+log = logging.getLogger(__name__)
+
+LOGIN_PATH = "/API3/authentication/authenticateUser"
+TASKS_PATH = "/API3/tasks/"
+TOKEN_CACHE_LIFETIME = timedelta(minutes=10)
+# Pyramid is usually self-hosted and shares its server with interactive users; 1200/min
+# still lets one check of a few hundred schedules (one getExecutions each) go out at once.
+DEFAULT_RATE_PER_MINUTE = 1200.0
+
+# Enum declaration order from the 2023.12 model; ordinals index these tuples (INFERRED).
+SCHEDULE_STATUSES = (
+    "IDLE",
+    "STOPPED",
+    "FINISHED",
+    "DELETED",
+    "HOLD",
+    "CANCELED",
+    "DISABLED_AFTER_FAILURES",
+)
+SCHEDULE_DATA_TYPES = ("ONCE", "RECURRING", "RUN_ONCE", "ON_DEMAND")
+SEARCH_MATCH_TYPES = ("Contains", "NotContains", "Equals", "StartsWith", "EndsWith")
+TASK_STATUSES = (
+    "PENDING",
+    "FINISHED",
+    "FINISHED_RENDERING",
+    "ERROR",
+    "RUNNING",
+    "FINISHED_WITH_ERRORS",
+    "STOPPED_WITHOUT_RUNNING",
+    "DURING_LOCK",
+    "CANCELED",
+    "CANCELING",
+    "PENDING_FOR_EVALUATION",
+    "DURING_LOCK_EVALUATION",
+    "RUNNING_EVALUATION",
+    "STOPPED_AFTER_EVALUATION",
+    "EVALUATION_CANCELED",
+    "DELETED",
+)
+SCHEDULE_TYPES = (
+    "PRINTING",
+    "ETL",
+    "MACHINE_LEARNING",
+    "USER_GROUPS",
+    "LOGS_CLEAN",
+    "PROVISION",
+    "RECOMMENDATION",
+    "IMAGE_SNAPSHOT",
+    "ALERT",
+    "CLEAN_DB",
+    "UPGRADE_HIERARCHY_SECURITY",
+    "IMAGE_SNAPSHOT_NOW",
+    "PRINT_ETL",
+    "SUBSCRIPTION",
+    "SCHEDULES_CLEANER",
+    "CLEAN_PRESENTATION_DOCUMENTS",
+    "UPGRADE_TE_OUTPUTS",
+    "UPGRADE_CONTENT_SNAPSHOT_RESULTS",
+    "UPDATE_PRIVATE_ROLES",
+    "CLEAN_DUPLICATE_TAGS",
+    "UPDATE_SYSTEM_SCHEDULES",
+    "CERTIFICATES_READER",
+    "HOTBOX_TEMPLATES_PER_TENANT",
+    "UPGRADE_USER_PROFILES",
+    "TELEMETRY",
+    "COLLABORATION_EMAILS",
+)
+
+ACTIVE_STATUS = "IDLE"
+PAUSED_STATUSES = frozenset({"HOLD", "STOPPED"})
+# Statuses that neither fire nor count as paused: nothing to suspend, nothing to restore.
+INERT_STATUSES = frozenset({"FINISHED", "CANCELED", "DISABLED_AFTER_FAILURES"})
+TRIGGERED_DATA_TYPES = frozenset({"ONCE", "RECURRING"})
+# Every TaskStatus that means "not finished yet": the evaluation and locking phases run
+# before the task proper, CANCELING is still executing until it stops.
+IN_PROGRESS_TASK_STATUSES = frozenset(
+    {
+        "PENDING",
+        "RUNNING",
+        "DURING_LOCK",
+        "CANCELING",
+        "PENDING_FOR_EVALUATION",
+        "DURING_LOCK_EVALUATION",
+        "RUNNING_EVALUATION",
+    }
+)
+
+_ROLE_HINT = (
+    "Pyramid lets only administrative users use the REST task methods (Enterprise Admin or "
+    "Domain Admin; a Pro user only for their own content): give this user such a role"
+)
+
+
+def enum_name(value: Any, names: Sequence[str]) -> str | None:
+    """An enum value as its declared name, whether it came as a name or an ordinal.
+
+    An unrecognised value comes back as its text rather than failing the whole response,
+    so callers can treat it conservatively instead of losing every schedule to one word.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+        index = int(value)
+        return names[index] if 0 <= index < len(names) else f"#{index}"
+    if isinstance(value, str):
+        by_upper = {n.upper(): n for n in names}
+        return by_upper.get(value.strip().upper(), value.strip())
+    return str(value)
+
+
+def _instant(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, bool):
+        raise ValueError("expected a date-time")
+    elif isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
+        number = float(value)
+        # Epoch milliseconds are what Java back ends emit; seconds are accepted too.
+        moment = datetime.fromtimestamp(number / 1000 if number > 1e11 else number, UTC)
+    elif isinstance(value, str):
+        moment = datetime.fromisoformat(value.strip())
+    else:
+        raise ValueError("expected a date-time")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # offset-less dates are read as UTC (INFERRED)
+    return moment.astimezone(UTC)
+
+
+def _enum(names: Sequence[str]) -> BeforeValidator:
+    return BeforeValidator(lambda v: enum_name(v, names))
+
+
+OptInstant = Annotated[datetime | None, BeforeValidator(_instant)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+
+class _Schedule(_Model):
+    schedule_id: str = Field(alias="scheduleId", min_length=1)
+    name: str | None = None
+    type: Annotated[str | None, _enum(SCHEDULE_TYPES)] = None
+    start_date: OptInstant = Field(default=None, alias="startDate")
+    end_date: OptInstant = Field(default=None, alias="endDate")
+    data_type: Annotated[str | None, _enum(SCHEDULE_DATA_TYPES)] = Field(
+        default=None, alias="scheduleDataType"
+    )
+    status: Annotated[str | None, _enum(SCHEDULE_STATUSES)] = None
+
+
+class _Schedules(RootModel[list[_Schedule]]):
+    pass
+
+
+class _Execution(_Model):
+    id: str = Field(min_length=1)
+    start_date: OptInstant = Field(default=None, alias="startDate")
+    end_date: OptInstant = Field(default=None, alias="endDate")
+    success: int | None = Field(default=None, alias="successCount")
+    failed: int | None = Field(default=None, alias="failedCount")
+    partial: int | None = Field(default=None, alias="partialSuccessCount")
+    canceled: int | None = Field(default=None, alias="canceledCount")
+    pending: int | None = Field(default=None, alias="pendingCount")
+    running: int | None = Field(default=None, alias="runningCount")
+    trigger_stopped: int | None = Field(default=None, alias="triggerStoppedCount")
+
+    @property
+    def has_counters(self) -> bool:
+        counters = (
+            self.success,
+            self.failed,
+            self.partial,
+            self.canceled,
+            self.pending,
+            self.running,
+            self.trigger_stopped,
+        )
+        return any(v is not None for v in counters)
+
+    @property
+    def in_progress(self) -> bool:
+        return bool(self.running) or bool(self.pending)
+
+    @property
+    def skipped(self) -> bool:
+        ran = (self.success or 0) + (self.failed or 0) + (self.partial or 0)
+        return ran == 0 and bool(self.trigger_stopped or self.canceled) and not self.in_progress
+
+
+class _Executions(RootModel[list[_Execution]]):
+    pass
+
+
+class _TaskStatus(_Model):
+    status: Annotated[str | None, _enum(TASK_STATUSES)] = None
+
+
+class _Modified(_Model):
+    success: bool
+    error_message: str | None = Field(default=None, alias="errorMessage")
+
+
+class PyramidAuth(CachedTokenAuth):
+    """``authenticateUser`` → token string, sent as ``paToken``."""
+
+    def __init__(
+        self, clock: Clock, system: str, username: str, password: str, domain: str | None
+    ) -> None:
+        super().__init__(clock, (password,))
+        self._system = system
+        self._username = username
+        self._password = password
+        self._domain = domain
+
+    async def login(self, http: VendorHttp) -> tuple[str, timedelta]:
+        body = {"username": self._username, "password": self._password}
+        if self._domain:
+            body["domain"] = self._domain
+        response = await http.send(
+            "POST",
+            LOGIN_PATH,
+            json_body=body,
+            authenticated=False,
+            what="Pyramid login (authenticateUser)",
+            headers={"Accept": "text/plain, application/json"},
+        )
+        token = self._token_from(response.text)
+        if token is None:
+            raise AuthError(
+                self._system,
+                "Pyramid's authenticateUser answered without a token; check the username, "
+                "password and domain named in maintbot.toml",
+            )
+        return token, TOKEN_CACHE_LIFETIME
+
+    @staticmethod
+    def _token_from(text: str) -> str | None:
+        text = text.strip()
+        if text.startswith('"'):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                return None
+            text = value.strip() if isinstance(value, str) else ""
+        # A token is one opaque word; an HTML page, a JSON object or prose is not one.
+        if not text or any(c.isspace() for c in text) or text[0] in "<{[":
+            return None
+        return text
+
+    def header(self, token: str) -> dict[str, str]:
+        return {"paToken": token}
+
+
+class PyramidConnector(Connector):
+    """Schedules of one Pyramid server, as :class:`~bot.model.TaskKind.SCHEDULE` tasks."""
+
+    vendor: ClassVar[str] = "pyramid"
+    label: ClassVar[str] = "Pyramid Analytics"
+
+    def __init__(
+        self,
+        system: str,
+        http: VendorHttp,
+        clock: Clock,
+        *,
+        search_value: str = "",
+        max_concurrency: int = 10,
+    ) -> None:
+        super().__init__(system, http, clock)
+        self.search_value = search_value
+        self.max_concurrency = max_concurrency
+
+    # -- plumbing ---------------------------------------------------------------------------
+    async def _call(self, method: str, body: Any, *, write: bool = False) -> httpx.Response:
+        try:
+            return await self.http.send(
+                "POST",
+                TASKS_PATH + method,
+                json_body=body,
+                what=f"Pyramid {method}",
+                # A retried suspend that had in fact landed would be refused as "already
+                # suspended", so writes are not re-sent after a timeout.
+                idempotent=not write,
+            )
+        except AuthError as exc:
+            if exc.status == 403:
+                raise AuthError(self.system, f"{exc.detail}; {_ROLE_HINT}", status=403) from None
+            raise
+
+    def _secrets(self) -> tuple[str, ...]:
+        return self.http.auth.secrets if self.http.auth else ()
+
+    async def _schedules(self) -> list[_Schedule]:
+        body = {"searchCriteria": {"searchValue": self.search_value, "searchMatchType": "Contains"}}
+        response = await self._call("findSchedule", body)
+        return self.http.parse(response, _Schedules, "Pyramid findSchedule").root
+
+    async def _executions(self, schedule_id: str) -> list[_Execution] | None:
+        """The schedule's executions, oldest first; ``None`` if the schedule vanished."""
+        try:
+            response = await self._call("getExecutions", schedule_id)
+        except ConnectorError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        executions = self.http.parse(response, _Executions, "Pyramid getExecutions").root
+        far_past = datetime.min.replace(tzinfo=UTC)
+        return sorted(executions, key=lambda e: e.start_date or far_past)
+
+    async def _execution_status(self, execution_id: str) -> str | None:
+        response = await self._call("getScheduleExecutionStatus", execution_id)
+        return self.http.parse(response, _TaskStatus, "Pyramid getScheduleExecutionStatus").status
+
+    async def _modify(self, method: str, schedule: _Schedule) -> None:
+        response = await self._call(method, schedule.schedule_id, write=True)
+        result = self.http.parse(response, _Modified, f"Pyramid {method}")
+        if not result.success:
+            reason = redact(result.error_message or "no reason given", *self._secrets())
+            raise ConnectorError(
+                self.system,
+                f"Pyramid {method} refused schedule '{schedule.name or schedule.schedule_id}' "
+                f"(ModifiedItemsResult.success=false): {reason}; its state is unchanged",
+            )
+
+    def _task(self, schedule: _Schedule) -> Task:
+        return Task(
+            system=self.system,
+            kind=TaskKind.SCHEDULE,
+            id=schedule.schedule_id,
+            name=schedule.name or schedule.schedule_id,
+            paused=schedule.status in PAUSED_STATUSES,
+            vendor_state=schedule.status,
+        )
+
+    async def _find(self, ref: TaskRef) -> _Schedule:
+        for schedule in await self._schedules():
+            if schedule.schedule_id == ref.id and schedule.status != "DELETED":
+                return schedule
+        raise ConnectorError(
+            self.system,
+            f"Pyramid schedule {ref.id} was not found (deleted, or outside search_value "
+            f"'{self.search_value}')",
+            status=404,
+        )
+
+    @staticmethod
+    def _durations(executions: Sequence[_Execution]) -> timedelta | None:
+        return estimate_duration(
+            e.end_date - e.start_date
+            for e in executions
+            if e.start_date is not None and e.end_date is not None and not e.skipped
+        )
+
+    # -- the Connector interface ------------------------------------------------------------
+    async def list_tasks(self) -> list[Task]:
+        return [self._task(s) for s in await self._schedules() if s.status != "DELETED"]
+
+    async def upcoming_runs(self, start: datetime, end: datetime) -> list[Run]:
+        """A run at an unknown time for every triggered schedule active during the window.
+
+        Suspended schedules are included too (their conflicts carry ``paused``), so the
+        report can list what someone already paused apart from what still needs pausing.
+        Durations are not fetched here: with no start time a duration cannot place a run
+        relative to the window; :meth:`running_now` uses them.
+        """
+        runs = []
+        for schedule in await self._schedules():
+            status = schedule.status
+            if status == "DELETED" or status in INERT_STATUSES:
+                continue
+            if schedule.data_type not in TRIGGERED_DATA_TYPES:
+                continue  # RUN_ONCE / ON_DEMAND only run when someone asks
+            if schedule.start_date is not None and schedule.start_date >= end:
+                continue
+            if schedule.end_date is not None and schedule.end_date <= start:
+                continue
+            runs.append(
+                Run(
+                    task=self.ref(TaskKind.SCHEDULE, schedule.schedule_id),
+                    at=None,
+                    note=self._note(schedule),
+                )
+            )
+        return runs
+
+    @staticmethod
+    def _note(schedule: _Schedule) -> str:
+        def day(moment: datetime | None, default: str) -> str:
+            return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else default
+
+        period = (
+            f"active from {day(schedule.start_date, 'an unknown date')} "
+            f"to {day(schedule.end_date, 'no end date')}"
+        )
+        note = f"Pyramid's API exposes no next-run time; the {schedule.data_type} schedule is "
+        if schedule.status in PAUSED_STATUSES:
+            return note + f"{period} but suspended ({schedule.status})"
+        if schedule.status != ACTIVE_STATUS:
+            return note + f"{period}; unrecognised status {schedule.status}, assumed active"
+        return note + period
+
+    async def running_now(self) -> list[RunningNow]:
+        schedules = [s for s in await self._schedules() if s.status != "DELETED"]
+        found = await gather_bounded(self.max_concurrency, (self._running(s) for s in schedules))
+        return [r for r in found if r is not None]
+
+    async def _running(self, schedule: _Schedule) -> RunningNow | None:
+        executions = await self._executions(schedule.schedule_id)
+        if not executions:
+            return None
+        latest = executions[-1]
+        if latest.in_progress:
+            running = True
+        elif latest.end_date is None and not latest.has_counters:
+            # An execution without counters or an end says nothing by itself; ask for it.
+            running = await self._execution_status(latest.id) in IN_PROGRESS_TASK_STATUSES
+        else:
+            running = False
+        if not running:
+            return None
+        return RunningNow(
+            task=self.ref(TaskKind.SCHEDULE, schedule.schedule_id),
+            started_at=latest.start_date,
+            expected_duration=self._durations(executions[:-1]),
+            execution_id=latest.id,
+        )
+
+    async def read_state(self, ref: TaskRef) -> Task:
+        return self._task(await self._find(ref))
+
+    async def pause(self, ref: TaskRef, reason: str) -> bool:
+        # suspendSchedule has no field for a reason; the audit trail keeps it.
+        schedule = await self._find(ref)
+        if schedule.status in PAUSED_STATUSES:
+            return False
+        if schedule.status in INERT_STATUSES:
+            log.info(
+                "%s: schedule %s is %s and will not fire; nothing to suspend",
+                self.system,
+                ref.id,
+                schedule.status,
+            )
+            return False
+        await self._modify("suspendSchedule", schedule)
+        return True
+
+    async def resume(self, ref: TaskRef, prior: Task | None = None) -> bool:
+        if prior is not None and prior.paused:
+            return False  # it was suspended before maintbot paused it: leave it that way
+        schedule = await self._find(ref)
+        if schedule.status not in PAUSED_STATUSES:
+            return False
+        await self._modify("resumeSchedule", schedule)
+        return True
+
+    async def skipped_runs(self, ref: TaskRef, start: datetime, end: datetime) -> list[SkippedRun]:
+        executions = await self._executions(ref.id)
+        skipped = []
+        for execution in executions or ():
+            at = execution.start_date
+            if at is None or not execution.skipped or not start <= at < end:
+                continue
+            reason = (
+                "trigger stopped (the schedule was suspended)"
+                if execution.trigger_stopped
+                else "canceled"
+            )
+            skipped.append(SkippedRun(task=ref, at=at, reason=reason))
+        return skipped
+
+
+def from_config(
+    name: str,
+    config: SchedulerConfig,
+    credentials: Mapping[str, str],
+    *,
+    clock: Clock,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> PyramidConnector:
+    if not isinstance(config, PyramidConfig):
+        raise ConfigError(f"{name}: not a Pyramid configuration (vendor {config.vendor})")
+    missing = [key for key in ("username", "password") if not credentials.get(key)]
+    if missing:
+        raise ConfigError(f"{name}: missing Pyramid credential {', '.join(missing)}")
+    auth = PyramidAuth(clock, name, credentials["username"], credentials["password"], config.domain)
+    http = VendorHttp(
+        name,
+        config.base_url,
+        clock=clock,
+        auth=auth,
+        rate_per_minute=config.rate_per_minute or DEFAULT_RATE_PER_MINUTE,
+        timeout=config.timeout_seconds,
+        max_connections=config.max_concurrency,
+        transport=transport,
+        headers={"Accept": "application/json, text/plain"},
+    )
+    return PyramidConnector(
+        name,
+        http,
+        clock,
+        search_value=config.search_value,
+        max_concurrency=config.max_concurrency,
+    )
