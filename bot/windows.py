@@ -127,8 +127,9 @@ _WORD: Final = "word"
 _DASH: Final = "dash"
 
 # One alternative per token kind, tried in order at each position. No alternative nests a
-# quantifier inside another, and the text is at most MAX_TEXT_LENGTH characters, so the
-# scan is linear in practice. ``bad`` catches any single character nothing else accepts.
+# quantifier inside another, the zone name's segments are possessive (no backtracking into
+# them), and the text is at most MAX_TEXT_LENGTH characters, so the scan stays cheap.
+# ``bad`` catches any single character nothing else accepts.
 _TOKEN_RE: Final = re.compile(
     r"""
       (?P<ws>\s+)
@@ -144,7 +145,7 @@ _TOKEN_RE: Final = re.compile(
     | (?P<offset>\+\d{1,2}(?::?\d{2})?(?![\d:]))
     | (?P<num>\d+)
     | (?P<mer>[ap]\.m\.?)
-    | (?P<iana>[a-z][a-z0-9_+-]*(?:/[a-z0-9_+-]+)+)
+    | (?P<iana>[a-z_]++(?:/[a-z0-9_+-]++)+)
     | (?P<word>[a-z]+(?:'[a-z]+)?)
     | (?P<dash>[-\u2013\u2014\u2012\u2212])
     | (?P<punct>[,;.!?@()\[\]"'\u201c\u201d\u2018\u2019])
@@ -501,6 +502,7 @@ class _Ctx:
     now: datetime  # UTC
     today: date  # in the interpretation zone
     text: str
+    max_length: timedelta
 
 
 @dataclass(slots=True)
@@ -1194,10 +1196,11 @@ def _resolve_end(
     if right.instant is not None:
         return right.instant
     if right.date is not None and not shared:
-        # A weekday end is the first such day on or after the start's day, so a window never
-        # wraps a week; a year-less date is the nearest on or after today, as everywhere.
-        base = start.local_date if right.date.kind == "weekday" else ctx.today
-        day = _calendar_date(right.date, base, ctx)
+        # A weekday or year-less date at the end is the first such day on or after the
+        # start's day: "Dec 30 - Jan 2" crosses the new year, and a range never wraps twice.
+        day = _calendar_date(right.date, start.local_date, ctx)
+        if right.date.kind == "md":
+            _check_reversed_dates(right.date, day, start, ctx)
         _check_weekday(right, day)
         if right.time is None:
             # A date-only end includes its whole day.
@@ -1214,6 +1217,22 @@ def _resolve_end(
     if end_of_day or clock < start.local_clock:
         day += timedelta(days=1)
     return _wall_to_instant(day, clock, ctx, res)
+
+
+def _check_reversed_dates(end: _DateSpec, day: date, start: _Start, ctx: _Ctx) -> None:
+    """Reject "Dec 5 to Dec 3" as an end before its start, not as a year-long window."""
+    if day.year == start.local_date.year or day - start.local_date <= ctx.max_length:
+        return
+    try:
+        same_year = date(start.local_date.year, end.month, end.day)
+    except ValueError:
+        return
+    if same_year < start.local_date:
+        _fail(
+            f"The end ({_day_text(same_year)}) is before the start "
+            f"({_day_text(start.local_date)}). Put the end after the start, e.g. "
+            f'"Friday 11pm to Saturday 1am" or "Dec 24-26".'
+        )
 
 
 def _local_text(instant: datetime, zone: tzinfo) -> str:
@@ -1369,7 +1388,7 @@ def _parse(text: str, tz: str, now: datetime, max_length: timedelta) -> Window:
                     zone, zone_name = _iso_offset_zone(match.group(8), tok.raw)
                 break
     now_utc = now.astimezone(UTC)
-    ctx = _Ctx(zone, zone_name, now_utc, now_utc.astimezone(zone).date(), text)
+    ctx = _Ctx(zone, zone_name, now_utc, now_utc.astimezone(zone).date(), text, max_length)
 
     tokens = _mark_years(tokens)
     duration: timedelta | None = None
@@ -1495,11 +1514,18 @@ def parse_window(
 # Echo
 
 
-def echo_lines(window: Window) -> list[str]:
-    """The human echo: the window in its zone, in UTC, its real length and any notes."""
+def echo_lines(window: Window, *, user_tz: str | None = None) -> list[str]:
+    """The human echo: the window in its zone, in UTC, its real length and any notes.
+
+    With ``user_tz`` (the person's own zone) the window is also shown there when the text
+    was read in another zone, so "Saturday 2-4am UTC" says what that is locally.
+    """
     found = _lookup_zone(window.tz)
     zone, zone_name = found if found is not None else (UTC, "UTC")
     lines = [_range_text(window.start, window.end, zone, zone_name)]
+    mine = _lookup_zone(user_tz) if user_tz else None
+    if mine is not None and mine[1] not in (zone_name, "UTC"):
+        lines.append(_range_text(window.start, window.end, *mine))
     if zone_name != "UTC":
         lines.append(_range_text(window.start, window.end, UTC, "UTC"))
     lines.append(f"Length: {_describe_length(window.end - window.start)}")

@@ -225,6 +225,15 @@ def test_accepted(text: str, start: datetime, end: datetime) -> None:
     assert window.end.tzinfo is not None
 
 
+@pytest.mark.parametrize(("text", "start", "end"), ACCEPTED, ids=[c[0] for c in ACCEPTED])
+def test_the_echo_reads_back_as_the_same_window(text: str, start: datetime, end: datetime) -> None:
+    # What the bot shows is itself a text the grammar reads: echo, copy, paste, same window.
+    shown = echo_lines(parse(text))[0]
+    assert shown.endswith(" (America/Los_Angeles)")
+    again = parse(re.sub(r" P[SD]T \(America/Los_Angeles\)$", "", shown))
+    assert (again.start, again.end) == (start, end)
+
+
 def test_the_contract_table_with_exact_utc_instants() -> None:
     # The same rows as the contract, as plain UTC instants (PST is UTC-8 in late November).
     assert (parse("Saturday 2-4am").start, parse("Saturday 2-4am").end) == (
@@ -385,6 +394,12 @@ def test_a_year_less_date_is_today_when_today_matches() -> None:
     message = rejection("Dec 5", now=morning)  # today's whole day started at midnight
     assert "already past" in message
     assert '"now for 2h"' in message
+
+
+def test_a_date_range_said_inside_it_is_next_years() -> None:
+    christmas = wall(LA, 2026, 12, 25, 9)
+    window = parse("Dec 24-26", now=christmas)
+    assert (window.start, window.end) == (la(12, 24, y=2027), la(12, 27, y=2027))
 
 
 def test_an_explicit_year_is_taken_literally() -> None:
@@ -737,6 +752,17 @@ def test_echo_lines() -> None:
         "Fri 20 Nov 2026 21:00 – 22:30 UTC",
         "Length: 1h 30m",
     ]
+
+
+def test_echo_lines_also_show_the_users_own_zone() -> None:
+    window = parse("Saturday 2-4am UTC")
+    assert echo_lines(window, user_tz=LA) == [
+        "Sat 21 Nov 2026 02:00 – 04:00 UTC",
+        "Fri 20 Nov 2026 18:00 – 20:00 PST (America/Los_Angeles)",
+        "Length: 2h",
+    ]
+    # Nothing is repeated when the text was read in the user's zone.
+    assert echo_lines(parse("Saturday 2-4am"), user_tz=LA) == echo_lines(parse("Saturday 2-4am"))
 
 
 def test_echo_lines_across_a_dst_change_show_both_abbreviations_and_the_notes() -> None:
