@@ -15,6 +15,9 @@ __all__ = ["SIMULATORS", "SandboxServer", "Simulator", "make_simulators", "sandb
 # vendor → "module:Class"; the order is the order of the ports and of the report.
 SIMULATORS: dict[str, str] = {
     "talend": "bot.sandbox.talend:TalendSimulator",
+    "pyramid": "bot.sandbox.pyramid:PyramidSimulator",
+    "bmc": "bot.sandbox.bmc:BmcSimulator",
+    "huawei": "bot.sandbox.huawei:HuaweiSimulator",
 }
 
 
