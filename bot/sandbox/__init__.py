@@ -18,6 +18,7 @@ SIMULATORS: dict[str, str] = {
     "pyramid": "bot.sandbox.pyramid:PyramidSimulator",
     "bmc": "bot.sandbox.bmc:BmcSimulator",
     "huawei": "bot.sandbox.huawei:HuaweiSimulator",
+    "huawei": "bot.sandbox.huawei:HuaweiSimulator",
 }
 
 
