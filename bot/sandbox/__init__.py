@@ -17,8 +17,6 @@ SIMULATORS: dict[str, str] = {
     "talend": "bot.sandbox.talend:TalendSimulator",
     "pyramid": "bot.sandbox.pyramid:PyramidSimulator",
     "bmc": "bot.sandbox.bmc:BmcSimulator",
-    "huawei": "bot.sandbox.huawei:HuaweiSimulator",
-    "huawei": "bot.sandbox.huawei:HuaweiSimulator",
 }
 
 
