@@ -17,6 +17,7 @@ SIMULATORS: dict[str, str] = {
     "talend": "bot.sandbox.talend:TalendSimulator",
     "pyramid": "bot.sandbox.pyramid:PyramidSimulator",
     "bmc": "bot.sandbox.bmc:BmcSimulator",
+    "huawei": "bot.sandbox.huawei:HuaweiSimulator",
 }
 
 
