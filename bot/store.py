@@ -361,6 +361,36 @@ class Store:
             for r in rows
         ]
 
+    def last_task_audit(
+        self, system: str, task_id: str, *, actions: Sequence[str], outcomes: Sequence[str]
+    ) -> AuditRow | None:
+        """The newest audit row for one task among ``actions`` with one of ``outcomes``."""
+        rows = self._rows(
+            f"SELECT * FROM audit WHERE system = ? AND task_id = ? "
+            f"AND action IN ({_marks(actions)}) AND outcome IN ({_marks(outcomes)}) "
+            f"ORDER BY id DESC LIMIT 1",
+            [system, task_id, *actions, *outcomes],
+        )
+        return self._audit_row(rows[0]) if rows else None
+
+    def latest_task_audits(
+        self, *, actions: Sequence[str], outcomes: Sequence[str]
+    ) -> list[AuditRow]:
+        """Per task, its newest audit row among ``actions`` with one of ``outcomes``; oldest
+        first. Used to tell what an immediate pause left paused."""
+        rows = self._rows(
+            f"SELECT * FROM audit WHERE id IN (SELECT MAX(id) FROM audit "
+            f"WHERE action IN ({_marks(actions)}) AND outcome IN ({_marks(outcomes)}) "
+            f"AND system IS NOT NULL AND task_id IS NOT NULL GROUP BY system, task_id) "
+            f"ORDER BY id",
+            [*actions, *outcomes],
+        )
+        return [self._audit_row(r) for r in rows]
+
+    @staticmethod
+    def _audit_row(row: dict[str, Any]) -> AuditRow:
+        return AuditRow(**{**row, "detail": json.loads(row["detail"]) if row["detail"] else None})
+
     # -- windows -----------------------------------------------------------------------------
     def create_window(
         self,
@@ -586,6 +616,15 @@ class Store:
         )
         return [self._planned(r) for r in rows]
 
+    def held_tasks(self, states: Sequence[PlannedTaskState]) -> list[PlannedTask]:
+        """Planned tasks of every window in ``states``, oldest pause first."""
+        rows = self._rows(
+            f"SELECT * FROM window_tasks WHERE state IN ({_marks(states)}) "
+            f"ORDER BY paused_at, id",
+            [s.value for s in states],
+        )
+        return [self._planned(r) for r in rows]
+
     # -- approvals ---------------------------------------------------------------------------
     @staticmethod
     def _approval(row: dict[str, Any]) -> ApprovalRecord:
@@ -750,3 +789,8 @@ def _split(script: str) -> list[str]:
     if buffer:
         statements.append("\n".join(buffer))
     return statements
+
+
+def _marks(values: Sequence[object]) -> str:
+    """``?,?,…`` for an ``IN (…)`` list; an empty list matches nothing rather than erroring."""
+    return ",".join("?" for _ in values) or "NULL"

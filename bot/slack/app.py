@@ -1,0 +1,169 @@
+"""The Slack app factory: a Bolt ``AsyncApp`` wired to the store, the schedulers and a clock.
+
+Every seam is configuration: the Web API base URL (``SLACK_API_URL``), the store, the
+schedulers, the clock and the window clock are passed in, so tests serve the real app on
+loopback against a fake Slack and the sandbox schedulers, with nothing patched.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.check import Scheduler
+from bot.clock import Clock
+from bot.config import Settings
+from bot.errors import ApprovalError, ConfigError, MaintbotError
+from bot.slack import blocks as bk
+from bot.slack import messages
+from bot.slack.directory import UserDirectory, parse_approvers
+from bot.slack.errors import GENERIC_FAILURE, SLACK_ERRORS
+from bot.slack.listeners import register_listeners
+from bot.slack.registry import Registrar
+from bot.slack.services import CONTEXT_KEY, Services
+from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.lifecycle import WindowClock
+
+__all__ = ["MaintbotApp", "create_app", "make_client"]
+
+log = logging.getLogger(__name__)
+
+
+class MaintbotApp(AsyncApp):
+    """An ``AsyncApp`` that also carries the bot's services and what it registered."""
+
+    services: Services
+    registrar: Registrar
+
+
+def make_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client: base URL from ``SLACK_API_URL``; 429s are retried after
+    ``Retry-After`` (twice at most), connection resets once."""
+    if settings.slack_bot_token is None:
+        raise ConfigError("SLACK_BOT_TOKEN is not set; export the bot token (xoxb-…)")
+    base_url = (
+        settings.slack_api_url
+        if settings.slack_api_url.endswith("/")
+        else (settings.slack_api_url + "/")
+    )
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=base_url,
+        timeout=10,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store,
+    schedulers: Sequence[Scheduler],
+    clock: Clock,
+    client: AsyncWebClient | None = None,
+    window_clock: WindowClock | None = None,
+    directory: UserDirectory | None = None,
+    socket_mode: bool = False,
+) -> MaintbotApp:
+    """Build the app. HTTP mode needs ``SLACK_SIGNING_SECRET`` (requests are verified with
+    it, Bolt's default); Socket Mode needs none, since Slack never calls us there."""
+    secret = settings.slack_signing_secret
+    if secret is None and not socket_mode:
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET is not set; HTTP mode verifies every request with it "
+            "(Basic Information → App Credentials), or use --socket-mode with SLACK_APP_TOKEN"
+        )
+    web = client if client is not None else make_client(settings)
+    app = MaintbotApp(
+        name="maintbot",
+        client=web,
+        # Empty only in Socket Mode, where Bolt skips verification (nothing is signed).
+        signing_secret=secret.get_secret_value() if secret is not None else "",
+        logger=logging.getLogger("bot.slack.bolt"),
+    )
+    app.services = Services(
+        settings=settings,
+        store=store,
+        schedulers=schedulers,
+        clock=clock,
+        directory=directory
+        or UserDirectory(
+            web,
+            default_tz=settings.maintbot_tz,
+            approvers=parse_approvers(settings.maintbot_approvers),
+        ),
+        window_clock=window_clock,
+    )
+    _warm_up()
+
+    async def inject(context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]) -> None:
+        context[CONTEXT_KEY] = app.services
+        await next()
+
+    app.use(inject)
+    app.error(_on_error)
+    app.registrar = Registrar(app)
+    register_listeners(app.registrar)
+    return app
+
+
+def _warm_up() -> None:
+    """Load the window grammar's tables now, not inside the first user's request."""
+    from bot.windows import warm_up
+
+    warm_up()
+
+
+_USER_ID = re.compile(r"\b([UW][A-Z0-9]{6,})\b")
+
+
+def user_message(error: MaintbotError) -> str:
+    """A MaintbotError's message as mrkdwn: escaped, with bare user ids shown as mentions."""
+    text = bk.escape(str(error))
+    if isinstance(error, ApprovalError):
+        text = _USER_ID.sub(r"<@\1>", text)
+        return f":no_entry: {text}"
+    return f":warning: {text}"
+
+
+async def _on_error(
+    error: Exception, body: dict[str, Any], respond: AsyncRespond | None, logger: logging.Logger
+) -> None:
+    """Tell the user what failed. A MaintbotError's message is written for them; anything
+    else is a bug, logged with a reference the user can quote instead of its details."""
+    if isinstance(error, MaintbotError):
+        log.info("request refused or failed: %s", error)
+        text = user_message(error)
+    else:
+        ref = secrets.token_hex(4)
+        log.error("unexpected error (reference %s)", ref, exc_info=error)
+        text = GENERIC_FAILURE.format(ref=ref)
+    if respond is None or not body.get("response_url"):
+        return  # events have nowhere to answer; the log has it
+    # A command's "Checking…" placeholder is replaced; a button's message is kept.
+    replace = "command" in body
+    try:
+        await respond(
+            response_type="ephemeral",
+            replace_original=replace,
+            **messages.text_message(text),
+        )
+    except SLACK_ERRORS as exc:
+        log.warning("could not tell the user about the failure: %s", exc)

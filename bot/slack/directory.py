@@ -1,0 +1,195 @@
+"""Who people are, as far as the bot needs: each user's time zone, and who may approve.
+
+Both come from the Slack Web API and change rarely, so both are cached with a TTL; a
+failed lookup falls back (to the default zone; to the last known approvers) instead of
+failing the user's request. Concurrent lookups of one key share one call, so fifty
+commands from one person cost one ``users.info``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.errors import SLACK_ERRORS
+
+__all__ = ["ApproverSpec", "TtlCache", "UserDirectory", "parse_approvers"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+_HANDLE = re.compile(r"^@?([a-z0-9._-]{1,80})$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ApproverSpec:
+    """``MAINTBOT_APPROVERS`` split into user ids, user-group ids and group handles."""
+
+    users: frozenset[str] = frozenset()
+    group_ids: frozenset[str] = frozenset()
+    handles: frozenset[str] = frozenset()
+
+    @property
+    def has_groups(self) -> bool:
+        return bool(self.group_ids or self.handles)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.users or self.has_groups)
+
+
+def parse_approvers(text: str) -> ApproverSpec:
+    """``"U123, @oncall S0ABC"`` → users {U123}, handles {oncall}, groups {S0ABC}.
+
+    ``<@U123>`` and ``<!subteam^S0ABC|@oncall>`` (what Slack pastes) are accepted too.
+    """
+    users: set[str] = set()
+    groups: set[str] = set()
+    handles: set[str] = set()
+    for raw in re.split(r"[\s,;]+", text.strip()):
+        token = raw.strip()
+        if not token:
+            continue
+        mention = re.fullmatch(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>", token)
+        subteam = re.fullmatch(r"<!subteam\^(S[A-Z0-9]+)(?:\|[^>]*)?>", token)
+        if mention:
+            users.add(mention.group(1))
+        elif subteam:
+            groups.add(subteam.group(1))
+        elif _USER_ID.match(token):
+            users.add(token)
+        elif _GROUP_ID.match(token) and not token.startswith("@"):
+            groups.add(token)
+        elif (handle := _HANDLE.match(token)) is not None:
+            handles.add(handle.group(1).lower())
+        else:
+            log.warning("MAINTBOT_APPROVERS: ignoring %r (not a user id, group id or handle)", raw)
+    return ApproverSpec(frozenset(users), frozenset(groups), frozenset(handles))
+
+
+class TtlCache(Generic[T]):
+    """A small async cache: one in-flight load per key, values kept for ``ttl`` seconds."""
+
+    def __init__(self, ttl: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self._monotonic = monotonic
+        self._values: dict[str, tuple[float, T]] = {}
+        self._loading: dict[str, asyncio.Future[T]] = {}
+
+    def peek(self, key: str) -> T | None:
+        hit = self._values.get(key)
+        return hit[1] if hit is not None else None
+
+    async def get(self, key: str, load: Callable[[], Awaitable[T]]) -> T:
+        hit = self._values.get(key)
+        if hit is not None and self._monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        pending = self._loading.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            value = await load()
+        except BaseException as exc:
+            future.set_exception(exc)
+            # Nobody else may be waiting; retrieve it so asyncio does not warn.
+            future.exception()
+            raise
+        finally:
+            self._loading.pop(key, None)
+        self._values[key] = (self._monotonic(), value)
+        future.set_result(value)
+        return value
+
+
+def _valid_zone(name: Any) -> str | None:
+    if not isinstance(name, str) or not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+class UserDirectory:
+    """Time zones (``users.info``) and approvers (``usergroups.*``), cached."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        default_tz: str,
+        approvers: ApproverSpec,
+        tz_ttl: float = 3600.0,
+        group_ttl: float = 300.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.default_tz = default_tz
+        self.spec = approvers
+        self._tz: TtlCache[str] = TtlCache(tz_ttl, monotonic)
+        self._groups: TtlCache[frozenset[str]] = TtlCache(group_ttl, monotonic)
+
+    async def tz(self, user_id: str) -> str:
+        """The user's IANA zone from their Slack profile, else the configured default.
+
+        A failed lookup is not cached, so a Slack hiccup costs one request its zone, not an
+        hour of them."""
+        try:
+            return await self._tz.get(user_id, lambda: self._load_tz(user_id))
+        except SLACK_ERRORS as exc:
+            log.warning("users.info for %s failed (%s); using %s", user_id, exc, self.default_tz)
+            return self.default_tz
+
+    async def _load_tz(self, user_id: str) -> str:
+        response = await self.client.users_info(user=user_id)
+        user = response.get("user") or {}
+        zone = _valid_zone(user.get("tz"))
+        if zone is None:
+            log.info("user %s has no usable tz in Slack; using %s", user_id, self.default_tz)
+            return self.default_tz
+        return zone
+
+    async def approvers(self) -> frozenset[str]:
+        """User ids allowed to approve: the listed users plus the members of listed groups.
+
+        A failed group lookup keeps the last known members (and logs); with none known, only
+        the listed users count, which refuses rather than lets through."""
+        if not self.spec.has_groups:
+            return self.spec.users
+        try:
+            members = await self._groups.get("members", self._load_group_members)
+        except SLACK_ERRORS as exc:
+            stale = self._groups.peek("members")
+            log.warning("resolving approver groups failed (%s); using the last known members", exc)
+            members = stale if stale is not None else frozenset()
+        return self.spec.users | members
+
+    async def _load_group_members(self) -> frozenset[str]:
+        group_ids = set(self.spec.group_ids)
+        if self.spec.handles:
+            listing = await self.client.usergroups_list()
+            for group in listing.get("usergroups") or []:
+                if str(group.get("handle", "")).lower() in self.spec.handles:
+                    group_ids.add(str(group["id"]))
+            found = {str(g.get("handle", "")).lower() for g in listing.get("usergroups") or []}
+            for missing in sorted(self.spec.handles - found):
+                log.warning("MAINTBOT_APPROVERS: no user group with handle @%s", missing)
+        members: set[str] = set()
+        for group_id in sorted(group_ids):
+            response = await self.client.usergroups_users_list(usergroup=group_id)
+            members.update(str(u) for u in response.get("users") or [])
+        return frozenset(members)

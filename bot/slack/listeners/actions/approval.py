@@ -1,0 +1,100 @@
+"""Approve / Reject on an approval request.
+
+The decision is the lifecycle's compare-and-set: of a double click, a duplicate delivery or
+two approvers at the same moment, exactly one acts. Everyone else is told, privately, what
+already happened. A policy refusal is audited by the lifecycle and shown only to the clicker.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import lifecycle
+from bot.errors import MaintbotError
+from bot.slack import messages
+from bot.slack.errors import SLACK_ERRORS
+from bot.slack.services import button_value, request_id, services
+
+__all__ = ["approve", "reject"]
+
+log = logging.getLogger(__name__)
+
+
+async def approve(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    await ack()
+    await _decide(action, body, respond, client, context, approve=True)
+
+
+async def reject(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    await ack()
+    await _decide(action, body, respond, client, context, approve=False)
+
+
+async def _decide(
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    *,
+    approve: bool,
+) -> None:
+    svc = services(context)
+    user = str((body.get("user") or {}).get("id") or "")
+    approval_id = button_value(action).get("a")
+    if not isinstance(approval_id, str):
+        raise MaintbotError("That button does not name an approval request.")
+    decision = lifecycle.decide(
+        svc.store,
+        approval_id,
+        user=user,
+        approve=approve,
+        policy=await svc.policy(),
+        now=svc.clock(),
+        request_id=request_id(body),
+    )  # ApprovalError (already audited) → the error handler tells the clicker why
+    if not decision.acted:
+        await respond(
+            response_type="ephemeral",
+            replace_original=False,
+            **messages.already_decided(decision.approval),
+        )
+        return
+    approval, window = decision.approval, decision.window
+    payload = messages.approval_decided(window, approval, svc.store.window_tasks(window.id))
+    channel = approval.channel or str((body.get("channel") or {}).get("id") or "")
+    ts = approval.message_ts or str((body.get("message") or {}).get("ts") or "")
+    try:
+        await client.chat_update(channel=channel, ts=ts, **payload)
+    except SLACK_ERRORS as exc:
+        # The decision stands (it is in the store and the audit log); only the message
+        # could not be refreshed, so say so to the person who decided.
+        log.warning("chat.update of approval %s failed: %s", approval.id, exc)
+        await respond(
+            response_type="ephemeral",
+            replace_original=False,
+            **messages.text_message(
+                f"{messages.decision_line(approval)} (recorded; the request message could not "
+                "be updated)."
+            ),
+        )

@@ -1,0 +1,221 @@
+"""Buttons on the conflict report: paging, "Pause now" / "Resume", "Plan pause".
+
+Each value holds a check id (plus a page or a conflict index); what to act on is read from
+the stored report, and who may act is checked again here, whatever the message showed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import lifecycle
+from bot.actions import ActionResult, pause_task, resume_task
+from bot.errors import MaintbotError
+from bot.model import TaskRef
+from bot.slack import blocks as bk
+from bot.slack import messages
+from bot.slack.errors import SLACK_ERRORS
+from bot.slack.services import Services, button_value, request_id, services
+from bot.slack.stored import StoredCheck, load_check
+
+__all__ = ["page", "pause_now", "plan", "resume_now"]
+
+
+def _user(body: dict[str, Any]) -> str:
+    return str((body.get("user") or {}).get("id") or "")
+
+
+def _own(check: StoredCheck, user: str) -> None:
+    if check.user and check.user != user:
+        raise MaintbotError(
+            "That report belongs to someone else; run `/maintenance check` yourself to act on "
+            "its tasks."
+        )
+
+
+async def page(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
+) -> None:
+    await ack()
+    svc = services(context)
+    value = button_value(action)
+    check = load_check(svc.store, value.get("c"))
+    number = value.get("p")
+    await respond(
+        response_type="ephemeral",
+        replace_original=True,
+        **messages.report_page(check, number if isinstance(number, int) else 0),
+    )
+
+
+async def pause_now(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
+) -> None:
+    await ack()
+    await _act(services(context), action, body, respond, pause=True)
+
+
+async def resume_now(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
+) -> None:
+    await ack()
+    await _act(services(context), action, body, respond, pause=False)
+
+
+async def _act(
+    svc: Services,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    *,
+    pause: bool,
+) -> None:
+    user = _user(body)
+    value = button_value(action)
+    check = load_check(svc.store, value.get("c"))
+    _own(check, user)
+    index = value.get("i")
+    conflict = check.conflict(index)
+    assert isinstance(index, int)  # check.conflict() refused anything else
+    connector = svc.connector(conflict.system)
+    ref: TaskRef = conflict.ref
+    if ref.key in svc.inflight:
+        await respond(
+            response_type="ephemeral",
+            replace_original=False,
+            **messages.text_message(
+                f":hourglass_flowing_sand: A change to *{bk.fit(conflict.task_name, 300)}* is "
+                "already in progress; its result follows."
+            ),
+        )
+        return
+    svc.inflight.add(ref.key)
+    try:
+        verb = "Paused" if pause else "Resumed"
+        kwargs: dict[str, Any] = {
+            "by": user,
+            "reason": f"{verb} from Slack by {user} (maintbot report {check.id})",
+            "request_id": request_id(body),
+            "now": svc.clock(),
+            "name": conflict.task_name,
+        }
+        result: ActionResult = await (
+            pause_task(svc.store, connector, ref, **kwargs)
+            if pause
+            else resume_task(svc.store, connector, ref, **kwargs)
+        )
+    finally:
+        svc.inflight.discard(ref.key)
+    await respond(
+        response_type="ephemeral",
+        replace_original=False,
+        **messages.action_result(check.id, index, result),
+    )
+
+
+async def plan(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """Record the window with the report's active tasks and post the approval request."""
+    await ack()
+    svc = services(context)
+    user = _user(body)
+    check = load_check(svc.store, button_value(action).get("c"))
+    _own(check, user)
+    claim = f"plan:{check.id}"
+    # One window per report, however many times the button is clicked.
+    if not svc.store.mark_event_processed(claim):
+        existing = svc.store.get_kv(claim)
+        where = f" (window `{bk.escape(existing)}`)" if existing else ""
+        await respond(
+            response_type="ephemeral",
+            replace_original=False,
+            **messages.text_message(
+                f":information_source: Approval for this report was already requested{where}."
+            ),
+        )
+        return
+    tasks: dict[str, tuple[TaskRef, str]] = {}
+    for conflict in check.active:
+        tasks.setdefault(conflict.ref.key, (conflict.ref, conflict.task_name))
+    if not tasks:
+        raise MaintbotError("Nothing in this report is active, so there is nothing to plan.")
+    channel = (
+        svc.settings.maintbot_approval_channel
+        or check.channel
+        or str((body.get("channel") or {}).get("id") or "")
+    )
+    if not channel:
+        raise MaintbotError(
+            "I don't know where to post the approval request; set MAINTBOT_APPROVAL_CHANNEL."
+        )
+    window = lifecycle.plan_window(
+        svc.store,
+        check.window,
+        list(tasks.values()),
+        requested_by=user,
+        now=svc.clock(),
+        channel=channel,
+    )
+    svc.store.set_kv(claim, window.id)
+    approval = lifecycle.request_approval(
+        svc.store, window.id, requested_by=user, now=svc.clock(), channel=channel
+    )
+    planned = svc.store.window_tasks(window.id)
+    try:
+        posted = await client.chat_postMessage(
+            channel=channel, **messages.approval_request(window, approval, planned)
+        )
+    except SLACK_ERRORS as exc:
+        # Nobody could ever see or click this request: withdraw the window rather than leave
+        # a pending approval that cannot be decided.
+        lifecycle.cancel_window(svc.store, window.id, by="maintbot", now=svc.clock())
+        raise MaintbotError(
+            f"Could not post the approval request in channel {channel} "
+            f"({_slack_error(exc)}); the window was withdrawn. Invite the bot to that channel "
+            "or set MAINTBOT_APPROVAL_CHANNEL, then plan again from a new check."
+        ) from None
+    posted_channel, ts = str(posted["channel"]), str(posted["ts"])
+    svc.store.set_approval_message(approval.id, posted_channel, ts)
+    # The window clock's alerts go into this thread.
+    current = svc.store.get_window(window.id)
+    svc.store.update_window_fields(window.id, current.version, channel=posted_channel, thread_ts=ts)
+    await respond(
+        response_type="ephemeral",
+        replace_original=False,
+        **messages.text_message(
+            f":white_check_mark: Asked for approval in <#{bk.escape(posted_channel)}>: "
+            f"{len(planned)} task(s), window `{window.id}`. Another person has to approve it."
+        ),
+    )
+
+
+def _slack_error(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if response is not None:
+        try:
+            return str(response["error"])
+        except (KeyError, TypeError):
+            pass
+    return type(exc).__name__

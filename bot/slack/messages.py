@@ -1,0 +1,505 @@
+"""Everything the bot says in Slack, as Block Kit payloads built from :mod:`bot.slack.blocks`.
+
+Functions here take domain objects and return message payloads (``{"text", "blocks"}``);
+they never call Slack. Every string that came from a vendor or a user goes through
+``escape``/``fit`` before it lands in mrkdwn.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.actions import ActionResult, HeldPaused
+from bot.model import Conflict, Window
+from bot.render import KIND_LABELS
+from bot.slack import blocks as bk
+from bot.slack.registry import COMMAND, ActionId
+from bot.slack.stored import StoredCheck, SystemLine
+from bot.store import (
+    ApprovalRecord,
+    ApprovalState,
+    AuditRow,
+    PlannedTask,
+    WindowRecord,
+)
+
+__all__ = [
+    "PAGE_SIZE",
+    "action_result",
+    "alert",
+    "already_decided",
+    "approval_request",
+    "audit_trail",
+    "duration",
+    "echo",
+    "help_message",
+    "page_count",
+    "report_page",
+    "status",
+    "text_message",
+    "windows_list",
+]
+
+PAGE_SIZE = 15  # conflicts per page: readable, and far under 50 blocks with the frame
+NAME_LIMIT = 300  # a task name longer than this is cut (with "…") inside its row
+_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+def who(actor: str | None) -> str:
+    """A Slack user id as a mention; anything else (``clock``, a CLI name) escaped."""
+    if not actor:
+        return "someone"
+    return f"<@{actor}>" if _USER.match(actor) else bk.fit(actor, 80)
+
+
+def duration(delta: timedelta) -> str:
+    minutes = round(delta.total_seconds() / 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = []
+    if days:
+        parts.append(f"{days}d")
+    if hours:
+        parts.append(f"{hours}h")
+    if minutes or not parts:
+        parts.append(f"{minutes}m" if not hours else f"{minutes:02d}m")
+    return " ".join(parts)
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%a %d %b %Y %H:%M UTC")
+
+
+def _span(start: datetime, end: datetime) -> str:
+    return f"{bk.date_token(start)} → {bk.date_token(end)}"
+
+
+def echo(window: Window) -> str:
+    """The window as every reader should see it: their own zone via ``<!date>`` tokens, the
+    text it was read from, the zone it was read in, UTC, its real length and any DST note."""
+    lines = [f"*Window:* {_span(window.start, window.end)} ({duration(window.duration)})"]
+    read = f"“{bk.fit(window.text, 200)}” " if window.text else ""
+    lines.append(
+        f"Read {read}in {bk.fit(window.tz, 64)} · UTC {_utc(window.start)} → {_utc(window.end)}"
+    )
+    lines.extend(f":warning: {bk.fit(note, 500)}" for note in window.notes)
+    return "\n".join(lines)
+
+
+def text_message(text: str) -> dict[str, Any]:
+    """A short message of escaped mrkdwn, in a section so long text is still fitted."""
+    return bk.message(text, [bk.section(text)])
+
+
+# -- the conflict report -------------------------------------------------------------------
+def page_count(check: StoredCheck) -> int:
+    return max(1, math.ceil(len(check.conflicts) / PAGE_SIZE))
+
+
+def _system_line(system: SystemLine, conflicts: Sequence[Conflict]) -> str:
+    name = f"*{bk.fit(system.label, 100)}* (`{bk.fit(system.system, 60)}`)"
+    if not system.ok:
+        return f":x: {name}: {bk.fit(system.error or 'failed', 1500)}"
+    mine = [c for c in conflicts if c.system == system.system]
+    paused = sum(1 for c in mine if c.paused)
+    if not mine:
+        return f":white_check_mark: {name}: answered; nothing runs into the window"
+    extra = f" ({paused} already paused)" if paused else ""
+    return f":large_orange_circle: {name}: answered; {len(mine)} conflict(s){extra}"
+
+
+def _systems_blocks(check: StoredCheck) -> list[bk.Block]:
+    lines = [_system_line(s, check.conflicts) for s in check.systems]
+    if len(lines) <= 10:
+        return [bk.section(line) for line in lines]
+    return [bk.section(chunk) for chunk in pack(lines, bk.LIMITS.section_text)]
+
+
+def pack(lines: Sequence[str], limit: int) -> list[str]:
+    """Join lines into chunks of at most ``limit`` characters, never splitting a line."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit and current:
+            chunks.append(current)
+            candidate = line
+        current = candidate
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _conflict_text(conflict: Conflict) -> str:
+    when = bk.date_token(conflict.at) if conflict.at else "time unknown"
+    state = ":double_vertical_bar: already paused" if conflict.paused else "active"
+    text = (
+        f"*{bk.fit(conflict.task_name, NAME_LIMIT)}* · `{bk.fit(conflict.system, 60)}`\n"
+        f"{KIND_LABELS[conflict.kind]} · {when} · {state}"
+    )
+    if conflict.detail:
+        text += f"\n_{bk.fit(conflict.detail, 500)}_"
+    return text
+
+
+def _task_button(
+    check_id: str, index: int, name: str, system: str, *, pause: bool
+) -> dict[str, Any]:
+    label = f"{name} on {system}"
+    value = {"c": check_id, "i": index}
+    if pause:
+        return bk.button(
+            "Pause now",
+            ActionId.PAUSE_NOW,
+            value,
+            style="danger",
+            confirm_dialog=bk.confirm(
+                "Pause this task now?",
+                f"Pause {label} now? It stays paused until someone resumes it.",
+                ok="Pause now",
+                style="danger",
+            ),
+        )
+    return bk.button(
+        "Resume",
+        ActionId.RESUME_NOW,
+        value,
+        confirm_dialog=bk.confirm(
+            "Resume this task now?",
+            f"Resume {label} now? Its schedule fires again from now on.",
+            ok="Resume",
+        ),
+    )
+
+
+def report_page(check: StoredCheck, page: int) -> dict[str, Any]:
+    """One page of the report. Every page stands alone (title, window, counts); the system
+    lines go on the first. Conflicts keep the report's time order and their index."""
+    pages = page_count(check)
+    page = min(max(page, 0), pages - 1)
+    first = page * PAGE_SIZE
+    rows = list(enumerate(check.conflicts))[first : first + PAGE_SIZE]
+    title = "Maintenance window check"
+    blocks: list[bk.Block] = [
+        bk.header(title if pages == 1 else f"{title} (page {page + 1} of {pages})"),
+        bk.section(echo(check.window)),
+    ]
+    if page == 0:
+        blocks.extend(_systems_blocks(check))
+    active, paused = len(check.active), len(check.conflicts) - len(check.active)
+    failed = sum(1 for s in check.systems if not s.ok)
+    summary = [f"*{active}* to act on · *{paused}* already paused"]
+    if check.conflicts:
+        summary.append(f"showing {first + 1}–{first + len(rows)} of {len(check.conflicts)}")
+    if failed:
+        summary.append(f":x: {failed} system(s) did not answer")
+    blocks.append(bk.context(" · ".join(summary)))
+    blocks.append(bk.divider())
+    if not check.conflicts:
+        blocks.append(bk.section("No task run collides with this window."))
+    for index, conflict in rows:
+        blocks.append(
+            bk.section(
+                _conflict_text(conflict),
+                accessory=_task_button(
+                    check.id, index, conflict.task_name, conflict.system, pause=not conflict.paused
+                ),
+                block_id=f"conflict-{index}",
+            )
+        )
+    nav: list[dict[str, Any]] = []
+    if page > 0:
+        nav.append(bk.button("◀ Previous", ActionId.PAGE, {"c": check.id, "p": page - 1}))
+    if page < pages - 1:
+        nav.append(bk.button("Next ▶", ActionId.PAGE, {"c": check.id, "p": page + 1}))
+    if check.active:
+        nav.append(
+            bk.button(
+                "Plan pause for this window",
+                ActionId.PLAN,
+                {"c": check.id},
+                style="primary",
+                confirm_dialog=bk.confirm(
+                    "Ask for approval?",
+                    f"Post an approval request to pause the {active} active task(s) for this "
+                    "window? Nothing is paused until an approver says yes and the window "
+                    "starts.",
+                    ok="Ask",
+                ),
+            )
+        )
+    if nav:
+        blocks.append(bk.actions(*nav, block_id="nav"))
+    blocks.append(bk.context(f"Checked {bk.date_token(check.checked_at)} · report `{check.id}`"))
+    text = (
+        f"Maintenance check {_span(check.window.start, check.window.end)}: {active} to act "
+        f"on, {paused} already paused"
+        + (f", {failed} system(s) failed" if failed else "")
+        + (f" (page {page + 1} of {pages})" if pages > 1 else "")
+    )
+    return bk.message(text, blocks)
+
+
+def action_result(check_id: str, index: int, result: ActionResult) -> dict[str, Any]:
+    """What a "Pause now"/"Resume" click did, with the button that undoes (or retries) it."""
+    icon = {"ok": ":white_check_mark:", "no_change": ":information_source:"}.get(
+        result.outcome, ":warning:"
+    )
+    text = f"{icon} {bk.fit(result.message, 2500)}"
+    now_paused = (result.action == "pause") == (result.outcome != "failed")
+    if result.outcome == "refused":
+        return text_message(text)
+    button = _task_button(check_id, index, result.name, result.ref.system, pause=not now_paused)
+    return bk.message(text, [bk.section(text, accessory=button)])
+
+
+# -- approvals -----------------------------------------------------------------------------
+def _task_lines(tasks: Sequence[PlannedTask]) -> list[str]:
+    return [f"• *{bk.fit(t.task_name, 150)}* (`{bk.fit(t.system, 60)}`)" for t in tasks]
+
+
+_MAX_TASK_SECTIONS = 40
+
+
+def _task_sections(tasks: Sequence[PlannedTask]) -> list[bk.Block]:
+    chunks = pack(_task_lines(tasks), bk.LIMITS.section_text)
+    if len(chunks) > _MAX_TASK_SECTIONS:
+        shown = sum(c.count("\n") + 1 for c in chunks[: _MAX_TASK_SECTIONS - 1])
+        chunks = [
+            *chunks[: _MAX_TASK_SECTIONS - 1],
+            f"…and {len(tasks) - shown} more; `maintbot windows --json` lists them all.",
+        ]
+    return [bk.section(c) for c in chunks]
+
+
+def approval_request(
+    window: WindowRecord, approval: ApprovalRecord, tasks: Sequence[PlannedTask]
+) -> dict[str, Any]:
+    """The approval request: a normal message (so it can be updated in place)."""
+    body = _approval_frame(window, approval, tasks)
+    value = {"a": approval.id}
+    body.append(
+        bk.actions(
+            bk.button(
+                "Approve",
+                ActionId.APPROVE,
+                value,
+                style="primary",
+                confirm_dialog=bk.confirm(
+                    "Approve this window?",
+                    f"Approve pausing {len(tasks)} task(s) for this window? They are paused "
+                    "when it starts and resumed when it ends.",
+                    ok="Approve",
+                ),
+            ),
+            bk.button("Reject", ActionId.REJECT, value, style="danger"),
+            block_id="decision",
+        )
+    )
+    text = (
+        f"Approval needed: {who(window.requested_by)} asks to pause {len(tasks)} task(s) "
+        f"for {_span(window.start, window.end)}"
+    )
+    return bk.message(text, body)
+
+
+def approval_decided(
+    window: WindowRecord, approval: ApprovalRecord, tasks: Sequence[PlannedTask]
+) -> dict[str, Any]:
+    """The approval request after a decision: the buttons give way to who decided when."""
+    body = _approval_frame(window, approval, tasks)
+    line = decision_line(approval)
+    body.append(bk.section(line, block_id="decision"))
+    return bk.message(f"Maintenance window {window.id}: {line}", body)
+
+
+def decision_line(approval: ApprovalRecord) -> str:
+    when = bk.date_token(approval.decided_at) if approval.decided_at else "an unknown time"
+    if approval.state is ApprovalState.APPROVED:
+        return f":white_check_mark: Approved by {who(approval.decided_by)} at {when}"
+    if approval.state is ApprovalState.REJECTED:
+        return f":x: Rejected by {who(approval.decided_by)} at {when}"
+    if approval.state is ApprovalState.EXPIRED:
+        return f":hourglass: Expired at {bk.date_token(approval.expires_at)} without a decision"
+    expires = bk.date_token(approval.expires_at)
+    return f":hourglass_flowing_sand: Waiting for an approver (expires {expires})"
+
+
+def already_decided(approval: ApprovalRecord) -> dict[str, Any]:
+    """For the second click: what already happened, and by whom."""
+    when = bk.date_token(approval.decided_at) if approval.decided_at else "an unknown time"
+    if approval.state is ApprovalState.APPROVED:
+        text = f"Already approved by {who(approval.decided_by)} at {when}."
+    elif approval.state is ApprovalState.REJECTED:
+        text = f"Already rejected by {who(approval.decided_by)} at {when}."
+    elif approval.state is ApprovalState.EXPIRED:
+        text = "This request expired before anyone decided; ask for a new one."
+    else:
+        text = "This request is still waiting for a decision."
+    return text_message(text)
+
+
+def _approval_frame(
+    window: WindowRecord, approval: ApprovalRecord, tasks: Sequence[PlannedTask]
+) -> list[bk.Block]:
+    intro = (
+        f"{who(window.requested_by)} asks to pause *{len(tasks)}* task(s) during this "
+        f"maintenance window."
+    )
+    return [
+        bk.header("Maintenance window approval"),
+        bk.section(f"{intro}\n{echo(window.window)}"),
+        *_task_sections(tasks),
+        bk.context(
+            f"Window `{window.id}` · request `{approval.id}` · "
+            f"expires {bk.date_token(approval.expires_at)}"
+        ),
+    ]
+
+
+# -- the window clock's alerts -------------------------------------------------------------
+_ALERT_ICONS = {
+    "reminder": ":alarm_clock:",
+    "start": ":construction:",
+    "before_end": ":hourglass_flowing_sand:",
+    "end": ":checkered_flag:",
+    "pause_failed": ":warning:",
+    "resume_failed": ":rotating_light:",
+    "late": ":warning:",
+}
+
+_ALERT_BUTTONS: dict[str, tuple[str, ActionId, bool]] = {
+    # action → (label, action id, needs a confirm dialog)
+    "extend_30": ("Extend 30 min", ActionId.EXTEND_30, False),
+    "end_now": ("End now", ActionId.END_NOW, True),
+    "retry_pause": ("Retry pause", ActionId.RETRY_PAUSE, False),
+    "retry_resume": ("Retry resume", ActionId.RETRY_RESUME, False),
+    "take_over": ("I'll handle it", ActionId.TAKE_OVER, True),
+}
+
+
+def alert(window: WindowRecord, kind: str, text: str, actions: Sequence[str]) -> dict[str, Any]:
+    """An alert from the window clock, with buttons for what can be done about it."""
+    icon = _ALERT_ICONS.get(kind, ":information_source:")
+    body = f"{icon} {bk.fit(text, 2800)}"
+    blocks: list[bk.Block] = [
+        bk.section(body),
+        bk.context(f"Window `{window.id}` · {_span(window.start, window.end)}"),
+    ]
+    buttons = []
+    for name in actions:
+        spec = _ALERT_BUTTONS.get(name)
+        if spec is None:
+            continue
+        label, action_id, needs_confirm = spec
+        dialog = (
+            bk.confirm(f"{label}?", f"{label} for maintenance window {window.id}?", ok=label)
+            if needs_confirm
+            else None
+        )
+        style: bk.Style | None = "danger" if action_id is ActionId.END_NOW else None
+        buttons.append(
+            bk.button(label, action_id, {"w": window.id}, style=style, confirm_dialog=dialog)
+        )
+    if buttons:
+        blocks.append(bk.actions(*buttons, block_id="alert-actions"))
+    return bk.message(body, blocks)
+
+
+# -- list / status / audit / help ----------------------------------------------------------
+def window_line(window: WindowRecord, task_count: int) -> str:
+    return (
+        f"`{window.id}` · *{window.state.value}* · {_span(window.start, window.end)} · "
+        f"{task_count} task(s) · requested by {who(window.requested_by)}"
+        + (f", approved by {who(window.approved_by)}" if window.approved_by else "")
+    )
+
+
+def windows_list(rows: Sequence[tuple[WindowRecord, int]]) -> dict[str, Any]:
+    if not rows:
+        return text_message("No planned or active maintenance windows.")
+    lines = [window_line(w, n) for w, n in rows]
+    return _listing(f"{len(rows)} planned or active window(s)", lines)
+
+
+def status_lines(held: HeldPaused) -> list[str]:
+    lines = []
+    for task, window in held.windows:
+        since = bk.date_token(task.paused_at) if task.paused_at else "an unknown time"
+        lines.append(
+            f"• *{bk.fit(task.task_name, 150)}* (`{bk.fit(task.system, 60)}`) since {since} "
+            f"for window `{window.id}` (ends {bk.date_token(window.end)})"
+        )
+    for row in held.immediate:
+        name = (row.detail or {}).get("name") or row.task_id or "?"
+        lines.append(
+            f"• *{bk.fit(str(name), 150)}* (`{bk.fit(row.system or '?', 60)}`) since "
+            f"{bk.date_token(row.at)}, paused now by {who(row.actor)}"
+        )
+    return lines
+
+
+def status(held: HeldPaused) -> dict[str, Any]:
+    lines = status_lines(held)
+    if not lines:
+        return text_message("The bot holds nothing paused.")
+    return _listing(f"The bot holds {len(lines)} task(s) paused", lines)
+
+
+def audit_line(row: AuditRow) -> str:
+    target = ":".join(x for x in (row.system, row.task_id) if x) or row.window_id or "-"
+    line = (
+        f"`{row.at.strftime('%Y-%m-%d %H:%M:%S')}` {who(row.actor)} {bk.fit(row.action, 40)} "
+        f"`{bk.fit(target, 120)}` → *{bk.fit(row.outcome, 40)}*"
+    )
+    if row.error:
+        line += f" ({bk.fit(row.error, 300)})"
+    return line
+
+
+def audit_trail(rows: Sequence[AuditRow]) -> dict[str, Any]:
+    if not rows:
+        return text_message("The audit log is empty.")
+    return _listing(
+        f"Audit trail, newest first ({len(rows)} row(s), times UTC; `maintbot audit` shows "
+        "the same)",
+        [audit_line(r) for r in rows],
+    )
+
+
+def _listing(title: str, lines: Sequence[str]) -> dict[str, Any]:
+    """A title and lines, packed into as many sections as fit one message; what does not
+    fit is counted, never dropped silently."""
+    chunks = pack(lines, bk.LIMITS.section_text)
+    room = bk.LIMITS.blocks_per_message - 2
+    blocks = [bk.section(f"*{title}*"), *(bk.section(c) for c in chunks[:room])]
+    if len(chunks) > room:
+        shown = sum(c.count("\n") + 1 for c in chunks[:room])
+        blocks.append(bk.context(f"…and {len(lines) - shown} more not shown."))
+    return bk.message(title, blocks)
+
+
+HELP = (
+    "*/maintenance* — check a maintenance window against the job schedulers and pause what "
+    "collides with it.\n"
+    f"• `{COMMAND} check Saturday 2-4am` — the runs that collide with a window (read in your "
+    "Slack time zone unless the text names one, e.g. `Saturday 2-4am UTC`)\n"
+    f"• `{COMMAND} list` — planned and active windows\n"
+    f"• `{COMMAND} status` — what the bot holds paused, and since when\n"
+    f"• `{COMMAND} cancel &lt;window id&gt;` — cancel a planned window\n"
+    f"• `{COMMAND} audit [n]` — the last n audit rows (default 20)\n"
+    f"• `{COMMAND} help` — this text"
+)
+
+
+def help_message(error: str | None = None) -> dict[str, Any]:
+    """Usage, after ``error`` (raw text, escaped here) when the command was not understood."""
+    blocks: list[bk.Block] = []
+    if error:
+        blocks.append(bk.section(f":warning: {bk.fit(error, 2000)}"))
+    blocks.append(bk.section(HELP))
+    return bk.message(bk.fit(error, 2000) if error else "How to use /maintenance", blocks)
