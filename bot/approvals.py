@@ -1,0 +1,98 @@
+"""Who may approve a maintenance window, and who may change one once it is planned.
+
+The policy is deliberately small and pure: Slack resolves user groups to user ids before
+building it, the CLI uses the names given on its command line, and both call the same
+checks, so a rule cannot hold in one surface and not the other. Every refusal is an
+:class:`~bot.errors.ApprovalError` whose message tells the person what to do instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.config import Settings
+from bot.errors import ApprovalError
+
+__all__ = ["ManageAction", "Policy", "parse_approvers"]
+
+ManageAction = Literal["cancel", "extend", "end"]
+
+# Slack mentions arrive as <@U123> or <@U123|name>; people type @name in settings.
+_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+def parse_approvers(text: str) -> frozenset[str]:
+    """``MAINTBOT_APPROVERS`` as a set: comma- or space-separated ids or names; Slack
+    mention syntax and a leading ``@`` are accepted so a pasted mention works too."""
+    found: set[str] = set()
+    for raw in re.split(r"[,\s]+", text or ""):
+        item = raw.strip()
+        if not item:
+            continue
+        mention = _MENTION.match(item)
+        if mention:
+            item = mention.group(1)
+        found.add(item.removeprefix("@"))
+    return frozenset(found)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Approver rights. ``approvers`` are resolved user ids or names; empty means nobody
+    has been configured, which refuses every approval rather than allowing everyone."""
+
+    approvers: frozenset[str]
+    allow_self_approval: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Policy:
+        """The policy as configured in the environment, with names taken literally (the
+        Slack app expands user group handles itself before building its policy)."""
+        return cls(
+            approvers=parse_approvers(settings.maintbot_approvers),
+            allow_self_approval=settings.maintbot_allow_self_approval,
+        )
+
+    def check(self, user: str, requested_by: str) -> None:
+        """Raise :class:`ApprovalError` unless ``user`` may approve a window that
+        ``requested_by`` asked for."""
+        if not self.approvers:
+            raise ApprovalError(
+                "Nobody is allowed to approve maintenance windows yet: set MAINTBOT_APPROVERS "
+                "to the Slack user ids (or @group handles) of the approvers, comma-separated."
+            )
+        if user == requested_by and not self.allow_self_approval:
+            raise ApprovalError(
+                f"{user} asked for this window, so someone else has to approve it "
+                "(ask another approver; self-approval is off: MAINTBOT_ALLOW_SELF_APPROVAL)."
+            )
+        if user not in self.approvers:
+            raise ApprovalError(
+                f"{user} is not an approver for maintenance windows; ask one of "
+                f"{_list(self.approvers)} (the approvers are set in MAINTBOT_APPROVERS)."
+            )
+
+    def check_manage(self, user: str, requested_by: str, action: ManageAction) -> None:
+        """Raise unless ``user`` may cancel, end or extend a window ``requested_by`` asked
+        for. Cancelling or ending early only shortens a pause, so the requester may do it
+        too; extending keeps jobs paused for longer, so it needs approver rights."""
+        if action in ("cancel", "end") and user == requested_by:
+            return
+        if action in ("cancel", "end") and user in self.approvers:
+            return
+        if action == "extend":
+            self.check(user, requested_by)
+            return
+        raise ApprovalError(
+            f"{user} may not {action} this window: only the requester ({requested_by}) or an "
+            f"approver ({_list(self.approvers) or 'none configured: set MAINTBOT_APPROVERS'}) "
+            "may."
+        )
+
+
+def _list(names: frozenset[str], limit: int = 5) -> str:
+    shown = sorted(names)[:limit]
+    more = len(names) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
