@@ -42,7 +42,7 @@ __all__ = [
     "WindowState",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class WindowState(StrEnum):
@@ -97,6 +97,9 @@ class WindowRecord(_Record):
     thread_ts: str | None
     notes: tuple[str, ...] = ()
     version: int
+    # Migration 3 (window lifecycle): when the clock actually started and finished it.
+    started_at: Instant | None = None
+    finished_at: Instant | None = None
 
     @property
     def window(self) -> Window:
@@ -118,6 +121,15 @@ class PlannedTask(_Record):
     claimed_at: Instant | None
     paused_at: Instant | None
     resumed_at: Instant | None
+    # Migration 3 (window lifecycle). ``pause_marker``: the pause as the vendor reported it
+    # right after the bot paused (who, reason), compared at the end to tell whether someone
+    # re-paused it; ``prior_task``: the task read before pausing, handed back to resume.
+    next_attempt_at: Instant | None = None
+    give_up_at: Instant | None = None
+    pause_marker: dict[str, Any] | None = None
+    prior_task: dict[str, Any] | None = None
+    taken_over_by: str | None = None
+    note: str | None = None
 
     @property
     def ref(self) -> TaskRef:
@@ -156,6 +168,10 @@ def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("naive datetime given to the store")
     return moment.astimezone(UTC).isoformat()
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 def new_id(prefix: str) -> str:
@@ -255,6 +271,17 @@ _MIGRATIONS: dict[int, str] = {
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
     );
+    """,
+    3: """
+    ALTER TABLE windows ADD COLUMN started_at TEXT;
+    ALTER TABLE windows ADD COLUMN finished_at TEXT;
+    ALTER TABLE window_tasks ADD COLUMN next_attempt_at TEXT;
+    ALTER TABLE window_tasks ADD COLUMN give_up_at TEXT;
+    ALTER TABLE window_tasks ADD COLUMN pause_marker TEXT;
+    ALTER TABLE window_tasks ADD COLUMN prior_task TEXT;
+    ALTER TABLE window_tasks ADD COLUMN taken_over_by TEXT;
+    ALTER TABLE window_tasks ADD COLUMN note TEXT;
+    CREATE INDEX windows_state_end ON windows(state, end_at);
     """,
 }
 
@@ -453,6 +480,8 @@ class Store:
             thread_ts=row["thread_ts"],
             notes=tuple(json.loads(row["notes"] or "[]")),
             version=row["version"],
+            started_at=_when(row.get("started_at")),
+            finished_at=_when(row.get("finished_at")),
         )
 
     def get_window(self, window_id: str) -> WindowRecord:
@@ -546,6 +575,12 @@ class Store:
             claimed_at=when(row["claimed_at"]),
             paused_at=when(row["paused_at"]),
             resumed_at=when(row["resumed_at"]),
+            next_attempt_at=when(row.get("next_attempt_at")),
+            give_up_at=when(row.get("give_up_at")),
+            pause_marker=json.loads(row["pause_marker"]) if row.get("pause_marker") else None,
+            prior_task=json.loads(row["prior_task"]) if row.get("prior_task") else None,
+            taken_over_by=row.get("taken_over_by"),
+            note=row.get("note"),
         )
 
     def window_tasks(self, window_id: str) -> list[PlannedTask]:
@@ -767,6 +802,175 @@ class Store:
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+    # -- window lifecycle (bot/lifecycle.py) --------------------------------------------------
+    def open_windows(self) -> list[WindowRecord]:
+        """Every planned, approved or active window, soonest start first, without a limit:
+        the window clock must see all of them to know what is due."""
+        rows = self._rows(
+            "SELECT * FROM windows WHERE state IN (?,?,?) ORDER BY start_at, id",
+            [s.value for s in OPEN_WINDOW_STATES],
+        )
+        return [self._window(r) for r in rows]
+
+    def advance_window(
+        self,
+        window_id: str,
+        expected: WindowState | Sequence[WindowState],
+        new: WindowState,
+        **fields: Any,
+    ) -> bool:
+        """:meth:`transition_window` that may also set ``started_at`` and ``finished_at``."""
+        allowed = {
+            "approved_by",
+            "start_at",
+            "end_at",
+            "channel",
+            "thread_ts",
+            "started_at",
+            "finished_at",
+        }
+        if set(fields) - allowed:
+            raise ValueError(f"cannot set {sorted(set(fields) - allowed)} on a window")
+        expected_states = [expected] if isinstance(expected, WindowState) else list(expected)
+        sets = ["state = ?", "updated_at = ?", "version = version + 1"]
+        params: list[Any] = [new.value, self._now()]
+        for name, value in fields.items():
+            sets.append(f"{name} = ?")
+            params.append(_iso(value) if isinstance(value, datetime) else value)
+        marks = ",".join("?" for _ in expected_states)
+        return (
+            self._exec(
+                f"UPDATE windows SET {', '.join(sets)} WHERE id = ? AND state IN ({marks})",
+                [*params, window_id, *(s.value for s in expected_states)],
+            )
+            == 1
+        )
+
+    _TASK_FIELDS = frozenset(
+        {
+            "prior_paused",
+            "prior_vendor_state",
+            "last_error",
+            "claimed_at",
+            "paused_at",
+            "resumed_at",
+            "next_attempt_at",
+            "give_up_at",
+            "pause_marker",
+            "prior_task",
+            "taken_over_by",
+            "note",
+            "attempts",
+        }
+    )
+
+    def advance_task(
+        self,
+        planned_id: int,
+        expected: PlannedTaskState | Sequence[PlannedTaskState],
+        new: PlannedTaskState,
+        *,
+        claimed_at_was: datetime | None = None,
+        count_attempt: bool = False,
+        **fields: Any,
+    ) -> bool:
+        """:meth:`transition_task` over every lifecycle column.
+
+        ``claimed_at_was`` makes the compare-and-set also require the claim it saw, so two
+        workers that both find a row left in PAUSING/RESUMING by a crash cannot both take
+        it over. ``pause_marker`` and ``prior_task`` are dicts (stored as JSON).
+        """
+        if set(fields) - self._TASK_FIELDS:
+            raise ValueError(
+                f"cannot set {sorted(set(fields) - self._TASK_FIELDS)} on a planned task"
+            )
+        expected_states = [expected] if isinstance(expected, PlannedTaskState) else list(expected)
+        sets = ["state = ?"]
+        params: list[Any] = [new.value]
+        if count_attempt:
+            sets.append("attempts = attempts + 1")
+        for name, value in fields.items():
+            sets.append(f"{name} = ?")
+            if isinstance(value, datetime):
+                value = _iso(value)
+            elif name in ("pause_marker", "prior_task") and value is not None:
+                value = json.dumps(value, default=str)
+            elif name == "last_error" and value:
+                value = redact(str(value))
+            params.append(value)
+        marks = ",".join("?" for _ in expected_states)
+        where = f"id = ? AND state IN ({marks})"
+        where_params: list[Any] = [planned_id, *(s.value for s in expected_states)]
+        if claimed_at_was is not None:
+            where += " AND claimed_at = ?"
+            where_params.append(_iso(claimed_at_was))
+        return (
+            self._exec(
+                f"UPDATE window_tasks SET {', '.join(sets)} WHERE {where}",
+                [*params, *where_params],
+            )
+            == 1
+        )
+
+    def decide_approval_at(
+        self, approval_id: str, new: ApprovalState, decided_by: str, now: datetime
+    ) -> bool:
+        """:meth:`decide_approval` judged at ``now`` (the caller's injected clock)."""
+        moment = _iso(now)
+        return (
+            self._exec(
+                "UPDATE approvals SET state = ?, decided_by = ?, decided_at = ? "
+                "WHERE id = ? AND state = 'pending' AND expires_at > ?",
+                (new.value, decided_by, moment, approval_id, moment),
+            )
+            == 1
+        )
+
+    def expire_approval(self, approval_id: str, now: datetime) -> bool:
+        """Mark one pending approval expired if its time is up at ``now``."""
+        moment = _iso(now)
+        return (
+            self._exec(
+                "UPDATE approvals SET state = 'expired', decided_at = ? "
+                "WHERE id = ? AND state = 'pending' AND expires_at <= ?",
+                (moment, approval_id, moment),
+            )
+            == 1
+        )
+
+    def close_approvals(self, window_id: str, now: datetime) -> list[str]:
+        """Expire every pending approval of a window (it was cancelled or rejected), so a
+        late click on an old request cannot act; returns their ids."""
+        moment = _iso(now)
+        with self.transaction():
+            ids = [
+                r["id"]
+                for r in self.db.query(
+                    "SELECT id FROM approvals WHERE window_id = ? AND state = 'pending'",
+                    [window_id],
+                )
+            ]
+            for approval_id in ids:
+                self.db.execute(
+                    "UPDATE approvals SET state = 'expired', decided_at = ? "
+                    "WHERE id = ? AND state = 'pending'",
+                    (moment, approval_id),
+                )
+        return ids
+
+    def release_alert(self, window_id: str, kind: str) -> None:
+        """Undo :meth:`claim_alert` when the notification could not be delivered, so the
+        next tick tries again instead of the alert being lost."""
+        self._exec("DELETE FROM alerts WHERE window_id = ? AND kind = ?", (window_id, kind))
+
+    def task_rows(self, ref: TaskRef) -> list[PlannedTask]:
+        """Every window's row for ``ref``, oldest first."""
+        rows = self._rows(
+            "SELECT * FROM window_tasks WHERE system = ? AND kind = ? AND task_id = ? ORDER BY id",
+            [ref.system, ref.kind.value, ref.id],
+        )
+        return [self._planned(r) for r in rows]
 
 
 def _split(script: str) -> list[str]:
