@@ -76,7 +76,7 @@ def test_approve_moves_window_to_approved_and_is_audited(store: Store, clock: Ma
     assert decision.window.state is WindowState.APPROVED
     assert decision.window.approved_by == "bob"
     rows = store.audit_rows(10, window_id=wid)
-    assert [(r.actor, r.action, r.outcome, r.request_id) for r in rows][0] == (
+    assert next((r.actor, r.action, r.outcome, r.request_id) for r in rows) == (
         "bob",
         "approve",
         "ok",
@@ -91,7 +91,8 @@ def test_non_approver_refused_and_audited(store: Store, clock: ManualClock) -> N
         decide(store, approval.id, user="mallory", approve=True, policy=POLICY, now=clock())
     refusal = store.audit_rows(1, window_id=wid)[0]
     assert (refusal.actor, refusal.action, refusal.outcome) == ("mallory", "approve", "refused")
-    assert refusal.reason is not None and "not an approver" in refusal.reason
+    assert refusal.reason is not None
+    assert "not an approver" in refusal.reason
     assert store.get_approval(approval.id).state is ApprovalState.PENDING
     assert store.get_window(wid).state is WindowState.PLANNED
 
@@ -102,7 +103,9 @@ def test_requester_cannot_approve_own_request(store: Store, clock: ManualClock) 
     with pytest.raises(ApprovalError, match="someone else"):
         decide(store, approval.id, user="alice", approve=True, policy=POLICY, now=clock())
     allowing = Policy(approvers=POLICY.approvers, allow_self_approval=True)
-    assert decide(store, approval.id, user="alice", approve=True, policy=allowing, now=clock()).acted
+    assert decide(
+        store, approval.id, user="alice", approve=True, policy=allowing, now=clock()
+    ).acted
 
 
 def test_requester_may_withdraw_and_reject_cancels(store: Store, clock: ManualClock) -> None:
@@ -199,7 +202,8 @@ def test_approve_now_same_rules(store: Store, clock: ManualClock) -> None:
     )
     assert record.state is WindowState.APPROVED
     (approval,) = store.approvals_for(wid)
-    assert approval.state is ApprovalState.APPROVED and approval.decided_by == "bob"
+    assert approval.state is ApprovalState.APPROVED
+    assert approval.decided_by == "bob"
     with pytest.raises(LifecycleError, match="approved"):
         approve_now(
             store, wid, requested_by="alice", approved_by="carol", policy=POLICY, now=clock()
