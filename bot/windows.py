@@ -6,10 +6,10 @@ text said at the same instant always gives the same window.
 The grammar is the project's own. A tokenizer made of anchored, non-nested regular
 expressions turns the text into tokens; a small hand-written parser splits them at the one
 range word into a start side and an end side and reads each side's day and clock time;
-:func:`_resolve` turns those into instants with :mod:`zoneinfo`. dateparser is not used: the
-contract decides every case it covers, and a general-purpose parser both reads some of them
-differently and can take seconds on hostile input. Leftover words are errors that name the
-word rather than guesses.
+``_resolve_start`` and ``_resolve_end`` turn those into instants with :mod:`zoneinfo`.
+dateparser is not used: the contract decides every case it covers, and a general-purpose
+parser both reads some of them differently and can take seconds on hostile input. Leftover
+words are errors that name the word rather than guesses.
 
 All arithmetic happens on UTC instants; wall clocks are only ever built from a calendar date
 plus a clock time and converted once, which is where DST gaps and overlaps are detected.
@@ -325,8 +325,6 @@ class _NamedZone:
 
 def _extract_zones(tokens: list[_Tok]) -> tuple[list[_Tok], list[_NamedZone]]:
     """Remove the zone mentions from ``tokens``; unknown IANA-looking names are errors."""
-    separators = sum(1 for t in tokens if t.kind == _DASH or t.low in _RANGE_WORDS)
-    has_length = any(t.low in ("for", "in") for t in tokens)
     kept: list[_Tok] = []
     zones: list[_NamedZone] = []
     i = 0
@@ -368,16 +366,16 @@ def _extract_zones(tokens: list[_Tok]) -> tuple[list[_Tok], list[_NamedZone]]:
         elif tok.kind == _IANA:
             found = _NamedZone(*_zone_with_name(tok.raw), raw=tok.raw)
         elif (
-            # "2pm -0800": a minus glued to a 4-digit/hh:mm number after a space is an offset
-            # only when the text has another range word or a length; otherwise "14:00 -16:00"
-            # is a range.
+            # "2pm -0800": a minus with a space before it and a 4-digit or hh:mm number glued
+            # after it is a signed offset (when it is a plausible one); a range is written
+            # "14:00-08:00" or "14:00 - 08:00". Reading it as an offset can only turn a
+            # mistyped range into a rejection (no end), never into a silently different window.
             tok.kind == _DASH
             and nxt is not None
             and nxt.start == tok.end
             and (i == 0 or tokens[i - 1].end < tok.start)
             and _is_clock_like(nxt)
             and len(nxt.raw.replace(":", "")) == 4
-            and (separators > 1 or has_length)
         ):
             minutes = _offset_minutes("-", nxt.raw)
             if minutes is not None:
@@ -488,7 +486,6 @@ class _Side:
     instant: datetime | None = None
     instant_raw: str = ""
     date_after_time: bool = False
-    day_only_number: bool = False  # a lone day number read in a "Dec 24-26" context
 
     @property
     def empty(self) -> bool:
@@ -791,25 +788,22 @@ class _SideParser:
         month = self._month_at(self.i + 1)
         if month is not None and _is_day_number(tok):
             day = _day_value(tok)
+            first = self.i
             self.i += 1 + month[1]
+            raw = " ".join(t.raw for t in self.tokens[first : self.i])
             year = self._year_at(self.i)
             if year is not None:
                 self.i += 1
-            self._set_date(_month_day(month[0], day, year, tok.raw))
+            self._set_date(_month_day(month[0], day, year, raw))
             return
         if self.day_context is not None and _is_day_number(tok) and self.side.date is None:
             context_month, context_year = self.day_context
             day = _day_value(tok)
             self.i += 1
             year = self._year_at(self.i)
-            if year is None:
-                nxt = self.at(self.i)
-                if nxt is not None and nxt.kind == _NUM and len(nxt.raw) == 4:
-                    year = int(nxt.raw)
             if year is not None:
                 self.i += 1
             self._set_date(_month_day(context_month, day, year or context_year, tok.raw))
-            self.side.day_only_number = True
             return
         if tok.kind == _ORD:
             _fail(
@@ -1318,7 +1312,7 @@ def _parse_sides(
         and left.time is None
         and bare_right
         and _is_day_number(bare_right[0])
-        and (len(bare_right) == 1 or bare_right[1].kind in (_NUM, _YEAR))
+        and (len(bare_right) == 1 or bare_right[1].kind == _YEAR)
         and len(bare_right) <= 2
     ):
         right = _SideParser(right_toks, ctx, (left.date.month, left.date.year)).parse()
@@ -1448,9 +1442,15 @@ def _parse(text: str, tz: str, now: datetime, max_length: timedelta) -> Window:
             end = _wall_to_instant(start.local_date + timedelta(days=1), time(0), ctx, res)
         else:
             example = f"{_short(text.strip())} for 2h"
+            hint = ""
+            if zones and zones[0].raw.startswith("-"):
+                hint = (
+                    f' I read "{zones[0].raw}" as a UTC offset; for a range, write the dash '
+                    f'without a space before it, e.g. "10:00-12:00".'
+                )
             _fail(
-                f'"{_short(text.strip())}" gives a start but no end. Add an end or a length, '
-                f'e.g. "{example}" or "Saturday 2-4am".'
+                f'"{_short(text.strip())}" gives a start but no end.{hint} Add an end or a '
+                f'length, e.g. "{example}" or "Saturday 2-4am".'
             )
     else:
         # After rollover only an end that names its own day can still be before the start.

@@ -152,6 +152,8 @@ ACCEPTED: list[tuple[str, datetime, datetime]] = [
     ("from 10pm Friday to 2am Saturday", la(11, 20, 22), la(11, 21, 2)),
     ("sat 2am - sun 4am", la(11, 21, 2), la(11, 22, 4)),
     ("Saturday 22:00 to Monday 06:00", la(11, 21, 22), la(11, 23, 6)),
+    ("Saturday 14:00 -16:00", la(11, 21, 14), la(11, 21, 16)),  # -16:00 is no offset
+    ("Saturday 14:00 - 08:00", la(11, 21, 14), la(11, 22, 8)),
     ("Saturday, 2am-4am.", la(11, 21, 2), la(11, 21, 4)),
     ("Saturday @ 2am for 2h", la(11, 21, 2), la(11, 21, 4)),
     ("Saturday\u00a02\u20134am", la(11, 21, 2), la(11, 21, 4)),
@@ -166,6 +168,7 @@ ACCEPTED: list[tuple[str, datetime, datetime]] = [
     ("24-26 Dec", la(12, 24), la(12, 27)),
     ("between Dec 24 and Dec 26", la(12, 24), la(12, 27)),
     ("Dec 24-26, 2026", la(12, 24), la(12, 27)),
+    ("24-26 Dec 2027", la(12, 24, y=2027), la(12, 27, y=2027)),
     ("Dec 30 - Jan 2", la(12, 30), la(1, 3, y=2027)),
     ("Dec 5", la(12, 5), la(12, 6)),
     # Month-day dates, with and without a year.
@@ -286,6 +289,7 @@ ZONED: list[tuple[str, datetime, datetime, str]] = [
     ("Saturday 2-4am -0800", utc(2026, 11, 21, 10), utc(2026, 11, 21, 12), "-08:00"),
     ("Saturday 2-4am -08:00", utc(2026, 11, 21, 10), utc(2026, 11, 21, 12), "-08:00"),
     ("Saturday 2am -0800 for 2h", utc(2026, 11, 21, 10), utc(2026, 11, 21, 12), "-08:00"),
+    ("-0800 Saturday 2-4am", utc(2026, 11, 21, 10), utc(2026, 11, 21, 12), "-08:00"),
     ("Saturday 2-4am UTC+5", utc(2026, 11, 20, 21), utc(2026, 11, 20, 23), "+05:00"),
     ("Saturday 2-4am GMT-3", utc(2026, 11, 21, 5), utc(2026, 11, 21, 7), "-03:00"),
     ("Saturday 2-4am PST", utc(2026, 11, 21, 10), utc(2026, 11, 21, 12), "PST"),
@@ -585,6 +589,7 @@ REJECTED: list[tuple[str, str, str]] = [
     ("now", "start but no end", '"now for 2h"'),
     ("in 2 hours", "start but no end", '"in 2 hours for 2h"'),
     ("Saturday midnight", "start but no end", '"Saturday midnight for 2h"'),
+    ("Saturday 10:00 -0800", 'read "-0800" as a UTC offset', '"10:00-12:00"'),
     ("Feb 30", "not a date", '"Saturday 2-4am"'),
     ("Feb 30 1-2am", "February has at most 29 days", '"Saturday 2-4am"'),
     ("Feb 29 2027 1-2am", "February 2027 has no day 29", '"Saturday 2-4am"'),
