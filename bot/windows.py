@@ -210,7 +210,7 @@ def _lookup_zone(name: str) -> tuple[tzinfo, str] | None:
             return UTC, "UTC"
         label = _offset_name(minutes)
         return _fixed(minutes, label), label
-    if not _IANA_NAME_RE.fullmatch(text) or len(text) > 64:
+    if len(text) > 64 or not _IANA_NAME_RE.fullmatch(text):
         return None
     for key in (text, _lowercase_zone_keys().get(text.lower())):
         if key is None:
