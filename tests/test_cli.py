@@ -1,0 +1,122 @@
+"""The maintbot command line: output shapes and exit codes (0 ok, 2 bad input, 1 other)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.store import Store
+
+NOW = "2026-11-18T10:00:00-08:00"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test runs in its own directory with no config, .env or database around."""
+    monkeypatch.chdir(tmp_path)
+    for var in ("MAINTBOT_CONFIG", "MAINTBOT_DB", "MAINTBOT_TZ", "SLACK_BOT_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("MAINTBOT_DB", str(tmp_path / "maintbot.db"))
+    return tmp_path
+
+
+def test_parse_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["parse", "Saturday 2-4am", "--tz", "America/Los_Angeles", "--now", NOW, "--json"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "start": "2026-11-21T10:00:00+00:00",
+        "end": "2026-11-21T12:00:00+00:00",
+        "tz": "America/Los_Angeles",
+        "notes": [],
+    }
+
+
+def test_parse_rejection_is_json_on_stdout_with_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["parse", "5/12 1-2am", "--tz", "UTC", "--now", NOW, "--json"])
+    assert code == 2
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert "ambiguous" in error
+    assert "Dec 5" in error
+
+
+def test_parse_human_echo(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["parse", "Friday 11pm-1am", "--tz", "America/Los_Angeles", "--now", NOW]) == 0
+    out = capsys.readouterr().out
+    assert "Fri 20 Nov 2026 23:00 – Sat 21 Nov 2026 01:00 PST" in out
+    assert "Sat 21 Nov 2026 07:00 – 09:00 UTC" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["parse", "Saturday 2-4am", "--now", "yesterday"], "--now 'yesterday' is not an ISO-8601"),
+        (["parse", "Saturday 2-4am", "--now", "2026-11-18T10:00:00"], "has no offset"),
+        (["parse", "Saturday 2-4am", "--tz", "Mars/Olympus", "--now", NOW], "Mars/Olympus"),
+        (["parse", "", "--now", NOW], "Saturday 2-4am"),
+        (["audit", "--limit", "0"], "--limit must be at least 1"),
+        (
+            ["check", "Saturday 2-4am", "--now", NOW, "--config", "nope.toml"],
+            "nope.toml does not exist",
+        ),
+    ],
+)
+def test_bad_input_exits_2_with_what_to_type(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_check_with_bad_config_key_exits_2_and_names_it(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (isolated / "maintbot.toml").write_text(
+        '[schedulers.t]\nvendor = "talend"\nbase_url = "http://127.0.0.1:9"\n'
+        'token_env = "T"\ncolour = "red"\n'
+    )
+    assert main(["check", "Saturday 2-4am", "--now", NOW]) == 2
+    assert "unknown key 'colour' in [schedulers.t]" in capsys.readouterr().err
+
+
+def test_audit_shows_the_trail_newest_first(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = Store(isolated / "maintbot.db")
+    store.audit("alice", "plan", "ok", window_id="w_1")
+    store.audit("maintbot", "pause", "failed", system="talend", task_id="t-1", error="503")
+    store.close()
+    assert main(["audit", "--json", "--limit", "5"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["actor"], r["action"], r["outcome"]) for r in rows] == [
+        ("maintbot", "pause", "failed"),
+        ("alice", "plan", "ok"),
+    ]
+    assert main(["audit"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["when", "(UTC)", "who", "action", "target", "outcome", "error"]
+    assert "talend:t-1" in table[2]
+
+
+def test_empty_audit(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit"]) == 0
+    assert capsys.readouterr().out.strip() == "The audit log is empty."
+
+
+def test_console_entry_point_runs_as_a_module(isolated: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "parse", "every Saturday", "--json", "--now", NOW],
+        capture_output=True,
+        text=True,
+        cwd=isolated,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "recurring" in json.loads(result.stdout)["error"]
