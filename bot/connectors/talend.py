@@ -1,0 +1,854 @@
+"""Talend Management Console (Qlik Talend Cloud): orchestration and processing APIs, 2021-03.
+
+What a check costs, and why it is shaped this way. ``events/search`` returns only ``{id,
+date, type}`` per run, so names and pause state need one ``GET`` per distinct task, and
+expected durations one history request per distinct task. Done in sequence that is
+search → pages → details → history; here the first page is read, the other pages go out
+together, and every task id starts its detail and history lookups the moment a page
+reveals it, while the other pages are still in flight. ``describe`` then finds the details
+already fetched (or in flight) instead of starting a fourth round trip. Every request goes
+through one gate of ``concurrency`` slots, and ``VendorHttp``'s limiter keeps a check within
+Talend's 1,800 requests a minute.
+
+Facts taken from ``shared/contracts.md`` §1 that the vendor does not state (INFERRED or
+gaps) and how this module reads them, choosing the reading that fails safe:
+
+* Whether ``events/search`` omits paused tasks is undocumented: pause state is always read
+  from the task itself, never from presence in the search.
+* A run discarded during a pause is recognised by ``misfiredExecutionReason`` alone
+  (``TASK_IS_PAUSED`` / ``PLAN_EXECUTIONS_PAUSED``), whatever its ``status``: the contracts
+  infer ``execution_rejected``, but the spec's own table gives that status another meaning.
+* A ``date`` without an offset is read as UTC (Talend documents its timestamps as UTC).
+* ``to`` may be inclusive at the vendor; runs at exactly ``end`` are dropped here.
+* Executions are assumed newest first, so one page of 100 is the recent history.
+* The workspace's environment is ``environment.id`` (spec), else ``environmentId`` (docs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
+
+from bot.clock import Clock, utc
+from bot.config import TalendConfig
+from bot.conflicts import estimate_duration
+from bot.connectors.base import (
+    CachedTokenAuth,
+    Connector,
+    HeaderAuth,
+    SkippedRun,
+    VendorHttp,
+    gather_bounded,
+)
+from bot.errors import AuthError, ConfigError, ConnectorError, redact
+from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
+
+__all__ = ["TalendConnector", "TalendTokenAuth", "from_config"]
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 100  # Talend's maximum ``limit``
+MAX_PAGES = 1_000  # 100,000 runs: beyond that a check would eat most of a minute's quota
+DEFAULT_CONCURRENCY = 32
+HISTORY_DAYS = 60  # the longest history the processing API serves
+DEFAULT_TOKEN_LIFETIME = timedelta(minutes=30)  # docs; the spec's example says 3600 s
+PREFETCH_TTL = timedelta(seconds=60)
+DURATION_TTL = timedelta(minutes=10)
+
+_READ_ROLE = "the TMC_OPERATOR role and READ permission on the workspace"
+_AUTHOR_ROLE = "the TMC_OPERATOR role and AUTHOR permission on the workspace"
+_TOKEN_ROLE = "the 'Service Account - Manage' permission (TMC_SERVICE_ACCOUNT_MANAGEMENT)"
+_PAUSED_REASONS = {TaskKind.TASK: "TASK_IS_PAUSED", TaskKind.PLAN: "PLAN_EXECUTIONS_PAUSED"}
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
+# -- response shapes (only the fields maintbot reads; extra fields are Talend's business) -----
+
+
+def _instant(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected an ISO 8601 date-time string")
+    parsed = datetime.fromisoformat(value)
+    # No offset: Talend documents its timestamps as UTC (contracts gap 6.1 for events).
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+Instant = Annotated[datetime, BeforeValidator(_instant)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+
+
+class _TokenResponse(_Model):
+    access_token: str = Field(min_length=1)
+    token_type: str = "Bearer"
+    expires_in: str | int | None = None  # a string in the spec; integers seen elsewhere
+
+
+class _Event(_Model):
+    id: str = Field(min_length=1)
+    date: Instant
+    type: Literal["TASK", "PLAN"]
+
+
+class _Paged(_Model):
+    limit: int | None = Field(default=None, ge=1)
+    offset: int | None = Field(default=None, ge=0)
+    total: int | None = Field(default=None, ge=0)
+
+
+class _EventsPage(_Paged):
+    items: list[_Event]
+    total: int = Field(ge=0)  # paging is planned from it, so it is required here
+
+
+class _PauseDetails(_Model):
+    pause: bool = False
+    pauseContext: str | None = None
+    user: str | None = None
+    userType: str | None = None
+    pauseDate: Instant | None = None
+
+
+class _TaskDetails(_Model):
+    id: str = Field(min_length=1)
+    name: str
+    taskPauseDetails: _PauseDetails | None = None
+
+
+class _WorkspaceRef(_Model):
+    id: str | None = None
+
+
+class _PlanDetails(_Model):
+    executable: str = Field(min_length=1)
+    name: str
+    workspace: _WorkspaceRef | None = None
+    planPauseDetails: _PauseDetails | None = None
+
+
+class _EnvironmentInfo(_Model):
+    id: str = Field(min_length=1)
+    name: str | None = None
+    default: bool = False
+
+
+class _WorkspaceInfo(_Model):
+    id: str | None = None
+    name: str | None = None
+    environment: _EnvironmentInfo | None = None
+    environmentId: str | None = None
+
+
+class _Workspaces(RootModel[list[_WorkspaceInfo]]):
+    model_config = ConfigDict(strict=True)
+
+
+class _TaskSummary(_Model):
+    executable: str = Field(min_length=1)
+    name: str | None = None
+    workspace: _WorkspaceRef | None = None
+
+
+class _TaskPage(_Paged):
+    items: list[_TaskSummary]
+
+
+class _PlanPage(_Paged):
+    items: list[_PlanDetails]
+
+
+class _Execution(_Model):
+    executionId: str | None = None
+    taskId: str | None = None
+    planId: str | None = None
+    status: str | None = None
+    triggerTimestamp: Instant | None = None
+    startTimestamp: Instant | None = None
+    finishTimestamp: Instant | None = None
+    misfiredExecutionReason: str | None = None
+
+
+class _ExecutionPage(_Paged):
+    items: list[_Execution]
+
+
+# -- authentication ---------------------------------------------------------------------------
+
+
+class TalendTokenAuth(CachedTokenAuth):
+    """Service-account token from ``POST /security/oauth/token`` (client credentials)."""
+
+    def __init__(self, clock: Clock, client_id: str, client_secret: str, audience: str) -> None:
+        basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+        super().__init__(clock, secrets=(client_secret, basic))
+        self._basic = basic
+        self._audience = audience
+
+    async def login(self, http: VendorHttp) -> tuple[str, timedelta]:
+        what = "the service-account token request"
+        try:
+            response = await http.send(
+                "POST",
+                "/security/oauth/token",
+                json_body={"grant_type": "client_credentials", "audience": self._audience},
+                headers={"Authorization": f"Basic {self._basic}"},
+                authenticated=False,
+                what=what,
+            )
+        except AuthError as exc:
+            if exc.status == 403:
+                raise _forbidden(http, exc, _TOKEN_ROLE) from None
+            raise
+        body = http.parse(response, _TokenResponse, what)
+        lifetime = _lifetime(body.expires_in)
+        # A short-lived token must not be "about to expire" from the moment it arrives.
+        self.refresh_margin = min(timedelta(seconds=60), lifetime / 4)
+        return body.access_token, lifetime
+
+    def header(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+
+def _lifetime(expires_in: str | int | None) -> timedelta:
+    """``expires_in`` when it is a positive number of seconds, else the documented 30 min."""
+    try:
+        seconds = float(expires_in) if expires_in is not None else 0.0
+    except ValueError:
+        seconds = 0.0
+    return timedelta(seconds=seconds) if seconds > 0 else DEFAULT_TOKEN_LIFETIME
+
+
+def _forbidden(http: VendorHttp, exc: ConnectorError, needs: str) -> AuthError:
+    secrets = http.auth.secrets if http.auth else ()
+    return AuthError(
+        http.system,
+        redact(f"{exc.detail}; Talend requires {needs}", *secrets),
+        status=403,
+    )
+
+
+# -- the connector ----------------------------------------------------------------------------
+
+
+def _ms(moment: datetime) -> int:
+    return int(utc(moment).timestamp() * 1000)
+
+
+def _failed(future: asyncio.Future[Any]) -> bool:
+    """Done without a result: a later check should try again rather than reuse it."""
+    return future.done() and (future.cancelled() or future.exception() is not None)
+
+
+def _kind(value: str) -> TaskKind:
+    return TaskKind.PLAN if value == "PLAN" else TaskKind.TASK
+
+
+class _LoopState:
+    """Per event loop: asyncio primitives and futures cannot cross loops."""
+
+    def __init__(self, concurrency: int) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.gate = asyncio.Semaphore(concurrency)
+        self.env_lock = asyncio.Lock()
+        self.details: dict[str, tuple[datetime, asyncio.Future[Task | None]]] = {}
+        self.durations: dict[str, tuple[datetime, asyncio.Future[timedelta | None]]] = {}
+        self.background: set[asyncio.Future[Any]] = set()
+
+
+class TalendConnector(Connector):
+    vendor = "talend"
+    label = "Talend Management Console"
+
+    def __init__(
+        self,
+        system: str,
+        http: VendorHttp,
+        clock: Clock,
+        *,
+        environment_id: str | None = None,
+        workspace_ids: Sequence[str] = (),
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> None:
+        super().__init__(system, http, clock)
+        self.environment_id = environment_id
+        self.workspace_ids = tuple(workspace_ids)
+        self.concurrency = max(1, concurrency)
+        self._state: _LoopState | None = None
+
+    # -- plumbing --------------------------------------------------------------------------
+    def _loop(self) -> _LoopState:
+        loop = asyncio.get_running_loop()
+        if self._state is None or self._state.loop is not loop:
+            self._state = _LoopState(self.concurrency)
+        return self._state
+
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        ok: Iterable[int] = (200,),
+        needs: str = _READ_ROLE,
+    ) -> httpx.Response:
+        async with self._loop().gate:
+            try:
+                return await self.http.send(
+                    method, url, params=params, json_body=json_body, ok=ok, what=what
+                )
+            except AuthError as exc:
+                if exc.status == 403:
+                    raise _forbidden(self.http, exc, needs) from None
+                raise
+
+    def _spawn(self, coro: Awaitable[T]) -> asyncio.Future[T]:
+        state = self._loop()
+        future: asyncio.Future[T] = asyncio.ensure_future(coro)
+        state.background.add(future)
+
+        def done(f: asyncio.Future[T]) -> None:
+            state.background.discard(f)
+            if not f.cancelled():
+                f.exception()  # retrieved here; whoever awaits it gets it again
+
+        future.add_done_callback(done)
+        return future
+
+    async def aclose(self) -> None:
+        state = self._state
+        if state is not None and state.loop is asyncio.get_running_loop():
+            pending = list(state.background)
+            for future in pending:
+                future.cancel()
+            with contextlib.suppress(BaseException):
+                await asyncio.gather(*pending, return_exceptions=True)
+        await super().aclose()
+
+    def _path(self, ref: TaskRef) -> str:
+        if ref.kind is TaskKind.TASK:
+            return f"tasks/{quote(ref.id, safe='')}"
+        if ref.kind is TaskKind.PLAN:
+            return f"plans/{quote(ref.id, safe='')}"
+        raise ConnectorError(self.system, f"{ref.key} is not a Talend task or plan")
+
+    @staticmethod
+    def _noun(ref: TaskRef) -> str:
+        return "plan" if ref.kind is TaskKind.PLAN else "task"
+
+    async def _pages(
+        self,
+        method: str,
+        url: str,
+        model: type[M],
+        what: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        on_page: Any = None,
+    ) -> list[M]:
+        """Every page of an offset/limit listing: the first, then the rest at once (bounded
+        by the gate) using its ``total``; without a total, page by page until a short one."""
+
+        async def fetch(offset: int) -> M:
+            if body is not None:
+                response = await self._call(
+                    method, url, what=what, json_body={**body, "offset": offset, "limit": PAGE_SIZE}
+                )
+            else:
+                response = await self._call(
+                    method,
+                    url,
+                    what=what,
+                    params={**(params or {}), "offset": offset, "limit": PAGE_SIZE},
+                )
+            page = self.http.parse(response, model, what)
+            if on_page is not None:
+                on_page(page)
+            return page
+
+        first = await fetch(0)
+        step = min(PAGE_SIZE, getattr(first, "limit", None) or PAGE_SIZE)
+        total = getattr(first, "total", None)
+        if total is None:
+            pages = [first]
+            offset = step
+            while len(getattr(pages[-1], "items", ())) >= step:
+                if len(pages) >= MAX_PAGES:
+                    raise self._too_many(what)
+                pages.append(await fetch(offset))
+                offset += step
+            return pages
+        offsets = range(step, total, step)
+        if len(offsets) >= MAX_PAGES:
+            raise self._too_many(what, total)
+        rest = await gather_bounded(self.concurrency, (fetch(o) for o in offsets))
+        return [first, *rest]
+
+    def _too_many(self, what: str, total: int | None = None) -> ConnectorError:
+        count = f"{total:,} items" if total is not None else "too many pages"
+        return self.http.error(
+            f"{what} reports {count}, more than one check reads (at most "
+            f"{MAX_PAGES * PAGE_SIZE:,}); narrow it with workspace_ids in maintbot.toml"
+        )
+
+    # -- environment -----------------------------------------------------------------------
+    async def environment(self) -> str:
+        """The configured environment, else the one the credentials' workspaces point to."""
+        if self.environment_id:
+            return self.environment_id
+        async with self._loop().env_lock:
+            if not self.environment_id:
+                self.environment_id = await self._discover_environment()
+        return self.environment_id
+
+    async def _discover_environment(self) -> str:
+        what = "workspaces (GET /orchestration/workspaces)"
+        response = await self._call("GET", "/orchestration/workspaces", what=what)
+        workspaces = self.http.parse(response, _Workspaces, what).root
+        names: dict[str, str] = {}
+        defaults: set[str] = set()
+        for ws in workspaces:
+            if self.workspace_ids and ws.id not in self.workspace_ids:
+                continue
+            env_id = ws.environment.id if ws.environment else ws.environmentId
+            if not env_id:
+                continue
+            names[env_id] = (ws.environment.name if ws.environment else None) or env_id
+            if ws.environment is not None and ws.environment.default:
+                defaults.add(env_id)
+        if len(names) == 1:
+            return next(iter(names))
+        if len(defaults) == 1:
+            return next(iter(defaults))
+        if not names:
+            raise self.http.error(
+                "the credentials see no workspace with an environment; set environment_id "
+                "in maintbot.toml"
+            )
+        listed = ", ".join(f"{env_id} ({name})" for env_id, name in sorted(names.items()))
+        raise self.http.error(
+            f"the credentials see {len(names)} environments and none is marked default; "
+            f"set environment_id in maintbot.toml to one of: {listed}"
+        )
+
+    # -- lookups shared by the check -------------------------------------------------------
+    def _prefetch(self, ref: TaskRef) -> None:
+        """Start the detail and history lookups for ``ref`` unless fresh ones exist."""
+        state = self._loop()
+        now = self.clock()
+        entry = state.details.get(ref.key)
+        if entry is None or now - entry[0] > PREFETCH_TTL:
+            state.details[ref.key] = (now, self._spawn(self._fetch_task(ref)))
+        self._duration_future(ref)
+
+    def _duration_future(self, ref: TaskRef) -> asyncio.Future[timedelta | None]:
+        state = self._loop()
+        now = self.clock()
+        entry = state.durations.get(ref.key)
+        if (
+            entry is None
+            or now - entry[0] > DURATION_TTL
+            or (entry[1].done() and not entry[1].cancelled() and entry[1].exception() is not None)
+        ):
+            entry = (now, self._spawn(self._fetch_duration(ref)))
+            state.durations[ref.key] = entry
+        return entry[1]
+
+    def _forget(self, ref: TaskRef) -> None:
+        if self._state is not None:
+            self._state.details.pop(ref.key, None)
+
+    async def _fetch_task(self, ref: TaskRef) -> Task | None:
+        """The task or plan now, or ``None`` if Talend no longer has it."""
+        noun = self._noun(ref)
+        what = f"{noun} {ref.id} (GET /orchestration/executables/{noun}s/{{id}})"
+        try:
+            response = await self._call(
+                "GET", f"/orchestration/executables/{self._path(ref)}", what=what
+            )
+        except ConnectorError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if ref.kind is TaskKind.PLAN:
+            plan = self.http.parse(response, _PlanDetails, what)
+            return self._task(ref, plan.name, plan.planPauseDetails)
+        task = self.http.parse(response, _TaskDetails, what)
+        return self._task(ref, task.name, task.taskPauseDetails)
+
+    def _task(self, ref: TaskRef, name: str, details: _PauseDetails | None) -> Task:
+        paused = bool(details and details.pause)
+        return Task(
+            system=self.system,
+            kind=ref.kind,
+            id=ref.id,
+            name=name or ref.id,
+            paused=paused,
+            paused_by=details.user if details and paused else None,
+            pause_reason=details.pauseContext if details and paused else None,
+            paused_at=details.pauseDate if details and paused else None,
+            vendor_state="paused" if paused else "active",
+        )
+
+    async def _fetch_duration(self, ref: TaskRef) -> timedelta | None:
+        """p90 of the recent finished runs, or ``None`` without history."""
+        noun = self._noun(ref)
+        what = f"run history of {noun} {ref.id}"
+        try:
+            response = await self._call(
+                "GET",
+                f"/processing/executables/{self._path(ref)}/executions",
+                params={"lastDays": HISTORY_DAYS, "limit": PAGE_SIZE, "offset": 0},
+                what=what,
+            )
+        except ConnectorError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        page = self.http.parse(response, _ExecutionPage, what)
+        return estimate_duration(
+            e.finishTimestamp - e.startTimestamp
+            for e in page.items
+            if e.startTimestamp is not None and e.finishTimestamp is not None
+        )
+
+    # -- the Connector interface -----------------------------------------------------------
+    async def upcoming_runs(self, start: datetime, end: datetime) -> list[Run]:
+        start, end = utc(start), utc(end)
+        if end <= start:
+            return []
+        env = await self.environment()
+        body: dict[str, Any] = {"environmentId": env, "from": _ms(start), "to": _ms(end)}
+        if self.workspace_ids:
+            body["workspaceIds"] = list(self.workspace_ids)
+        refs: dict[str, TaskRef] = {}
+
+        def discover(page: _EventsPage) -> None:
+            for event in page.items:
+                key = f"{event.type}:{event.id}"
+                if key not in refs:
+                    ref = self.ref(_kind(event.type), event.id)
+                    refs[key] = ref
+                    self._prefetch(ref)
+
+        what = "events/search"
+        pages = await self._pages(
+            "POST",
+            "/orchestration/executables/events/search",
+            _EventsPage,
+            what,
+            body=body,
+            on_page=discover,
+        )
+        durations = dict(
+            zip(
+                refs,
+                await asyncio.gather(*(self._duration_future(r) for r in refs.values())),
+                strict=True,
+            )
+        )
+        seen: set[tuple[str, str, datetime]] = set()
+        runs: list[Run] = []
+        for page in pages:
+            for event in page.items:
+                at = event.date.astimezone(UTC)
+                mark = (event.type, event.id, at)
+                if mark in seen or not start <= at < end:
+                    continue  # pages can overlap when the schedule changes mid-listing
+                seen.add(mark)
+                key = f"{event.type}:{event.id}"
+                runs.append(Run(task=refs[key], at=at, expected_duration=durations[key]))
+        runs.sort(key=lambda r: (r.at, r.task.key))
+        return runs
+
+    async def running_now(self) -> list[RunningNow]:
+        env = await self.environment()
+        scopes: list[dict[str, Any]] = (
+            [{"environmentId": env, "workspaceId": w} for w in self.workspace_ids]
+            if self.workspace_ids
+            else [{"environmentId": env}]
+        )
+        queries: list[tuple[TaskKind, str, dict[str, Any]]] = []
+        for scope in scopes:
+            for status in ("executing", "dispatching"):
+                queries.append(
+                    (
+                        TaskKind.TASK,
+                        "/processing/executables/tasks/executions",
+                        {**scope, "status": status},
+                    )
+                )
+            queries.append(
+                (
+                    TaskKind.PLAN,
+                    "/processing/executables/plans/executions",
+                    {**scope, "status": "executing"},
+                )
+            )
+
+        found: dict[str, tuple[TaskRef, _Execution]] = {}
+
+        def collect(kind: TaskKind) -> Any:
+            def on_page(page: _ExecutionPage) -> None:
+                for item in page.items:
+                    item_id = item.planId if kind is TaskKind.PLAN else item.taskId
+                    # The server filters by status; checking again keeps a finished run
+                    # from being reported as running if a filter is ever ignored.
+                    if not item_id or item.status not in ("executing", "dispatching"):
+                        continue
+                    ref = self.ref(kind, item_id)
+                    mark = item.executionId or f"{ref.key}@{item.startTimestamp}"
+                    if mark not in found:
+                        found[mark] = (ref, item)
+                        self._prefetch(ref)
+
+            return on_page
+
+        await asyncio.gather(
+            *(
+                self._pages(
+                    "GET",
+                    path,
+                    _ExecutionPage,
+                    f"{params['status']} {kind.value}s ({path})",
+                    params=params,
+                    on_page=collect(kind),
+                )
+                for kind, path, params in queries
+            )
+        )
+        refs = {ref.key: ref for ref, _ in found.values()}
+        durations = dict(
+            zip(
+                refs,
+                await asyncio.gather(*(self._duration_future(r) for r in refs.values())),
+                strict=True,
+            )
+        )
+        return [
+            RunningNow(
+                task=ref,
+                started_at=item.startTimestamp,  # absent while dispatching (R2025-06)
+                expected_duration=durations[ref.key],
+                execution_id=item.executionId,
+            )
+            for ref, item in found.values()
+        ]
+
+    async def describe(self, refs: Sequence[TaskRef]) -> list[Task]:
+        state = self._loop()
+        now = self.clock()
+        unique = list({r.key: r for r in refs}.values())
+        lookups: list[Awaitable[Task | None]] = []
+        for ref in unique:
+            entry = state.details.pop(ref.key, None)  # a prefetch serves one describe
+            if entry is not None and now - entry[0] <= PREFETCH_TTL:
+                lookups.append(entry[1])
+            else:
+                lookups.append(self._fetch_task(ref))
+        found = await gather_bounded(self.concurrency, lookups)
+        return [t for t in found if t is not None]
+
+    async def list_tasks(self) -> list[Task]:
+        env = await self.environment()
+        task_pages, plan_pages = await asyncio.gather(
+            self._pages(
+                "GET",
+                "/orchestration/executables/tasks",
+                _TaskPage,
+                "task list (GET /orchestration/executables/tasks)",
+                params={"environmentId": env},
+            ),
+            self._pages(
+                "GET",
+                "/orchestration/executables/plans",
+                _PlanPage,
+                "plan list (GET /orchestration/executables/plans)",
+                params={"environmentId": env},
+            ),
+        )
+
+        def wanted(workspace: _WorkspaceRef | None) -> bool:
+            return not self.workspace_ids or (
+                workspace is not None and workspace.id in self.workspace_ids
+            )
+
+        # The task list carries no pause flag (TaskExtract), so each task is read once more.
+        task_refs = list(
+            {
+                s.executable: self.ref(TaskKind.TASK, s.executable)
+                for page in task_pages
+                for s in page.items
+                if wanted(s.workspace)
+            }.values()
+        )
+        tasks = await gather_bounded(self.concurrency, (self._fetch_task(r) for r in task_refs))
+        # The plan list already holds planPauseDetails.
+        plans = {
+            p.executable: self._task(
+                self.ref(TaskKind.PLAN, p.executable), p.name, p.planPauseDetails
+            )
+            for page in plan_pages
+            for p in page.items
+            if wanted(p.workspace)
+        }
+        return [t for t in tasks if t is not None] + list(plans.values())
+
+    async def read_state(self, ref: TaskRef) -> Task:
+        task = await self._fetch_task(ref)
+        if task is None:
+            raise ConnectorError(
+                self.system,
+                f"Talend has no {self._noun(ref)} {ref.id} (404); it may have been deleted",
+                status=404,
+            )
+        return task
+
+    async def pause(self, ref: TaskRef, reason: str) -> bool:
+        return await self._set_pause(ref, True, reason)
+
+    async def resume(self, ref: TaskRef, prior: Task | None = None) -> bool:
+        if prior is not None and prior.paused:
+            # Paused before maintbot touched it: someone else's pause is theirs to lift.
+            return False
+        return await self._set_pause(ref, False, None)
+
+    async def _set_pause(self, ref: TaskRef, pause: bool, reason: str | None) -> bool:
+        noun = self._noun(ref)
+        verb = "pause" if pause else "resume"
+        body: dict[str, Any] = {"pause": pause}
+        if reason:
+            body["pauseContext"] = reason
+        self._forget(ref)
+        try:
+            response = await self._call(
+                "PUT",
+                f"/orchestration/executables/{self._path(ref)}/pause",
+                json_body=body,
+                ok=(202, 204),
+                what=f"{verb} {noun} {ref.id}",
+                needs=_AUTHOR_ROLE,
+            )
+        except ConnectorError as exc:
+            if exc.status == 404:
+                raise ConnectorError(
+                    self.system,
+                    f"cannot {verb} {noun} {ref.id}: Talend has no such {noun} (404); it "
+                    "may have been deleted since it was listed",
+                    status=404,
+                ) from None
+            raise
+        finally:
+            self._forget(ref)
+        # 202: accepted, state changes; 204: "Nothing Change" (already in that state).
+        return response.status_code == 202
+
+    async def skipped_runs(self, ref: TaskRef, start: datetime, end: datetime) -> list[SkippedRun]:
+        start, end = utc(start), utc(end)
+        reason = _PAUSED_REASONS.get(ref.kind)
+        if reason is None or end <= start:
+            return []
+        url = f"/processing/executables/{self._path(ref)}/executions"
+        # The processing API serves periods of at most 60 days.
+        spans: list[tuple[datetime, datetime]] = []
+        cursor = start
+        while cursor < end:
+            spans.append((cursor, min(end, cursor + timedelta(days=HISTORY_DAYS))))
+            cursor = spans[-1][1]
+        what = f"run history of {self._noun(ref)} {ref.id}"
+        results = await asyncio.gather(
+            *(
+                self._pages(
+                    "GET",
+                    url,
+                    _ExecutionPage,
+                    what,
+                    params={"from": _ms(lo), "to": _ms(hi)},
+                )
+                for lo, hi in spans
+            )
+        )
+        skipped: dict[str, SkippedRun] = {}
+        for pages in results:
+            for page in pages:
+                for item in page.items:
+                    at = item.triggerTimestamp or item.startTimestamp
+                    if item.misfiredExecutionReason != reason or at is None:
+                        continue
+                    at = at.astimezone(UTC)
+                    if start <= at < end:
+                        skipped[item.executionId or at.isoformat()] = SkippedRun(
+                            task=ref, at=at, reason=reason
+                        )
+        return sorted(skipped.values(), key=lambda s: s.at)
+
+
+def from_config(
+    name: str,
+    config: TalendConfig,
+    credentials: Mapping[str, str],
+    *,
+    clock: Clock,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> TalendConnector:
+    """Build the connector for ``[schedulers.<name>]``; ``credentials`` maps the roles
+    ``token`` or ``client_id`` + ``client_secret`` to their values."""
+    auth: HeaderAuth | TalendTokenAuth
+    if config.token_env:
+        token = credentials.get("token")
+        if not token:
+            raise ConfigError(f"{name}: the personal access token ({config.token_env}) is empty")
+        auth = HeaderAuth("Authorization", f"Bearer {token}")
+        auth.secrets = (f"Bearer {token}", token)
+    else:
+        client_id, secret = credentials.get("client_id"), credentials.get("client_secret")
+        if not client_id or not secret:
+            raise ConfigError(
+                f"{name}: the service account needs {config.client_id_env} and "
+                f"{config.client_secret_env}"
+            )
+        audience = config.audience or config.base_url.rstrip("/")
+        auth = TalendTokenAuth(clock, client_id, secret, audience)
+    # The shared default (10) suits vendors that publish no limit; Talend allows 1,800 a
+    # minute, and a check fans out to hundreds of lookups, so an unset value gets more.
+    concurrency = (
+        config.max_concurrency
+        if "max_concurrency" in config.model_fields_set
+        else DEFAULT_CONCURRENCY
+    )
+    http = VendorHttp(
+        name,
+        config.base_url,
+        clock=clock,
+        auth=auth,
+        rate_per_minute=config.rate_per_minute,
+        timeout=config.timeout_seconds,
+        max_connections=concurrency,
+        transport=transport,
+        headers={"Accept": "application/json"},
+    )
+    return TalendConnector(
+        name,
+        http,
+        clock,
+        environment_id=config.environment_id,
+        workspace_ids=config.workspace_ids,
+        concurrency=concurrency,
+    )
