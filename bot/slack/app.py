@@ -38,7 +38,7 @@ from bot.store import Store
 if TYPE_CHECKING:
     from bot.lifecycle import WindowClock
 
-__all__ = ["MaintbotApp", "create_app", "make_client"]
+__all__ = ["MaintbotApp", "create_app", "make_client", "report_error"]
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +118,8 @@ def create_app(
         await next()
 
     app.use(inject)
-    app.error(_on_error)
-    app.registrar = Registrar(app)
+    app.error(report_error)
+    app.registrar = Registrar(app, report_error)
     register_listeners(app.registrar)
     return app
 
@@ -143,8 +143,8 @@ def user_message(error: MaintbotError) -> str:
     return f":warning: {text}"
 
 
-async def _on_error(
-    error: Exception, body: dict[str, Any], respond: AsyncRespond | None, logger: logging.Logger
+async def report_error(
+    error: Exception, body: dict[str, Any], respond: AsyncRespond | None
 ) -> None:
     """Tell the user what failed. A MaintbotError's message is written for them; anything
     else is a bug, logged with a reference the user can quote instead of its details."""

@@ -71,7 +71,7 @@ def duration(delta: timedelta) -> str:
 
 
 def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%a %d %b %Y %H:%M UTC")
+    return moment.astimezone(UTC).strftime("%a %d %b %Y %H:%M")
 
 
 def _span(start: datetime, end: datetime) -> str:
@@ -84,7 +84,7 @@ def echo(window: Window) -> str:
     lines = [f"*Window:* {_span(window.start, window.end)} ({duration(window.duration)})"]
     read = f"“{bk.fit(window.text, 200)}” " if window.text else ""
     lines.append(
-        f"Read {read}in {bk.fit(window.tz, 64)} · UTC {_utc(window.start)} → {_utc(window.end)}"
+        f"Read {read}in {bk.fit(window.tz, 64)} · in UTC: {_utc(window.start)} → {_utc(window.end)}"
     )
     lines.extend(f":warning: {bk.fit(note, 500)}" for note in window.notes)
     return "\n".join(lines)

@@ -7,6 +7,8 @@ both directions (and check nothing bypassed the registrar).
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -45,6 +47,33 @@ class ActionId(StrEnum):
 
 Kind = Literal["command", "event", "action"]
 Listener = Callable[..., Awaitable[Any]]
+ErrorReporter = Callable[[Exception, dict[str, Any], Any], Awaitable[None]]
+
+
+def guard(listener: Listener, report: ErrorReporter) -> Listener:
+    """Route a failure *after* ``ack()`` to ``report`` (the app's one error handler).
+
+    Bolt's own path for that case has a race: it resets the acknowledgement when the
+    listener raises, so a failure within Bolt's 10 ms ack poll turns a delivered ack into a
+    404 for Slack. Failures before the ack still take Bolt's path (to the same handler).
+    Listeners declare ``ack`` and ``body`` so this wrapper receives them (Bolt passes the
+    arguments the unwrapped function names).
+    """
+    names = inspect.getfullargspec(listener).args
+    if "ack" not in names or "body" not in names:
+        raise TypeError(f"{listener.__name__} must take ack and body")
+
+    @functools.wraps(listener)
+    async def guarded(**kwargs: Any) -> None:
+        try:
+            await listener(**kwargs)
+        except Exception as exc:
+            ack = kwargs["ack"]
+            if getattr(ack, "response", None) is None:
+                raise
+            await report(exc, kwargs["body"], kwargs.get("respond"))
+
+    return guarded
 
 
 @dataclass(frozen=True)
@@ -58,18 +87,19 @@ class Registrar:
     """Registers listeners on ``app`` and remembers what it registered."""
 
     app: AsyncApp
+    report: ErrorReporter
     registered: list[Registration] = field(default_factory=list)
 
     def command(self, name: str, listener: Listener) -> None:
-        self.app.command(name)(listener)
+        self.app.command(name)(guard(listener, self.report))
         self.registered.append(Registration("command", name))
 
     def event(self, name: str, listener: Listener) -> None:
-        self.app.event(name)(listener)
+        self.app.event(name)(guard(listener, self.report))
         self.registered.append(Registration("event", name))
 
     def action(self, action_id: ActionId, listener: Listener) -> None:
-        self.app.action(action_id.value)(listener)
+        self.app.action(action_id.value)(guard(listener, self.report))
         self.registered.append(Registration("action", action_id.value))
 
     def names(self, kind: Kind) -> set[str]:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -20,7 +21,15 @@ from bot.slack.app import MaintbotApp, create_app, make_client
 from bot.slack.notifier import SlackNotifier
 from bot.store import Store
 
-__all__ = ["EVENTS_PATH", "HEALTH_PATH", "Served", "serve", "start_http", "web_app"]
+__all__ = [
+    "EVENTS_PATH",
+    "HEALTH_PATH",
+    "Served",
+    "SlackService",
+    "serve",
+    "start_http",
+    "web_app",
+]
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +77,107 @@ async def start_http(app: MaintbotApp, host: str, port: int, *, events: bool = T
     return Served(runner, host, int(bound))
 
 
+class SlackService:
+    """The app, the window clock and the servers, wired as ``maintbot serve`` runs them.
+
+    ``start`` on a running loop; ``stop`` to shut down. With ``run_clock=False`` the window
+    clock is built but not looped (tests tick it by hand).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Store,
+        schedulers: Sequence[Scheduler],
+        clock: Clock,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        socket_mode: bool = False,
+        run_clock: bool = True,
+        clock_interval: float = 5.0,
+    ) -> None:
+        from bot.lifecycle import WindowClock
+
+        if socket_mode and settings.slack_app_token is None:
+            raise ConfigError(
+                "--socket-mode needs SLACK_APP_TOKEN, an app-level token (xapp-…) with "
+                "connections:write (Basic Information → App-Level Tokens)"
+            )
+        self.settings = settings
+        self.host, self.port = host, port
+        self.socket_mode = socket_mode
+        self.run_clock = run_clock
+        self.clock_interval = clock_interval
+        self.client = make_client(settings)
+        self.notifier = SlackNotifier(self.client, settings.maintbot_alert_channel)
+        connectors = {s.name: s.connector for s in schedulers if s.connector is not None}
+        self.window_clock = WindowClock(store, connectors, clock, self.notifier)
+        self.app = create_app(
+            settings,
+            store=store,
+            schedulers=schedulers,
+            clock=clock,
+            client=self.client,
+            window_clock=self.window_clock,
+            socket_mode=socket_mode,
+        )
+        self._stop_clock = asyncio.Event()
+        self._served: Served | None = None
+        self._socket: Any = None
+
+    @property
+    def url(self) -> str:
+        if self._served is None:
+            raise RuntimeError("not started")
+        return self._served.url
+
+    @property
+    def where(self) -> str:
+        if self.socket_mode:
+            return f"Socket Mode; health on {self.url}{HEALTH_PATH}"
+        return f"{self.url}{EVENTS_PATH}"
+
+    async def start(self) -> None:
+        if self.run_clock:
+            task = asyncio.create_task(
+                self.window_clock.run(self._stop_clock, self.clock_interval),
+                name="maintbot-window-clock",
+            )
+            self.app.services.clock_task = task
+        # In Socket Mode nothing reaches /slack/events, but /healthz still serves probes.
+        self._served = await start_http(self.app, self.host, self.port, events=not self.socket_mode)
+        if self.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            assert self.settings.slack_app_token is not None
+            self._socket = AsyncSocketModeHandler(
+                self.app, self.settings.slack_app_token.get_secret_value()
+            )
+            await self._socket.connect_async()
+        log.info("maintbot serving on %s", self.where)
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()
+        if self._served is not None:
+            await self._served.runner.cleanup()
+        self._stop_clock.set()
+        task = self.app.services.clock_task
+        if task is not None:
+            try:
+                await asyncio.wait_for(task, timeout=10)
+            except TimeoutError:
+                log.error("the window clock did not stop within 10 s; cancelled it")
+            except Exception:
+                log.exception("the window clock had stopped with an error")
+
+
 async def serve(
     settings: Settings,
     *,
     store: Store,
-    schedulers: list[Scheduler],
+    schedulers: Sequence[Scheduler],
     clock: Clock,
     host: str,
     port: int,
@@ -81,53 +186,19 @@ async def serve(
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Run the Slack app and the window clock on this loop until ``stop`` is set."""
-    from bot.lifecycle import WindowClock
-
-    if socket_mode and settings.slack_app_token is None:
-        raise ConfigError(
-            "--socket-mode needs SLACK_APP_TOKEN, an app-level token (xapp-…) with "
-            "connections:write (Basic Information → App-Level Tokens)"
-        )
-    client = make_client(settings)
-    notifier = SlackNotifier(client, settings.maintbot_alert_channel)
-    connectors = {s.name: s.connector for s in schedulers if s.connector is not None}
-    window_clock = WindowClock(store, connectors, clock, notifier)
-    app = create_app(
+    service = SlackService(
         settings,
         store=store,
         schedulers=schedulers,
         clock=clock,
-        client=client,
-        window_clock=window_clock,
+        host=host,
+        port=port,
         socket_mode=socket_mode,
     )
-    clock_task = asyncio.create_task(window_clock.run(stop), name="maintbot-window-clock")
-    app.services.clock_task = clock_task
-    # In Socket Mode nothing reaches /slack/events, but /healthz still serves probes.
-    served = await start_http(app, host, port, events=not socket_mode)
-    handler = None
+    await service.start()
     try:
-        if socket_mode:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-            assert settings.slack_app_token is not None
-            handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
-            await handler.connect_async()  # type: ignore[no-untyped-call]
-            where = f"Socket Mode; health on {served.url}{HEALTH_PATH}"
-        else:
-            where = f"{served.url}{EVENTS_PATH}"
-        log.info("maintbot serving on %s", where)
         if on_ready is not None:
-            on_ready(where)
+            on_ready(service.where)
         await stop.wait()
     finally:
-        if handler is not None:
-            await handler.close_async()  # type: ignore[no-untyped-call]
-        await served.runner.cleanup()
-        stop.set()
-        try:
-            await asyncio.wait_for(clock_task, timeout=10)
-        except TimeoutError:
-            log.error("the window clock did not stop within 10 s; cancelled it")
-        except Exception:
-            log.exception("the window clock had stopped with an error")
+        await service.stop()

@@ -41,6 +41,7 @@ def _own(check: StoredCheck, user: str) -> None:
 async def page(
     ack: AsyncAck,
     action: dict[str, Any],
+    body: dict[str, Any],
     respond: AsyncRespond,
     context: AsyncBoltContext,
 ) -> None:

@@ -25,7 +25,11 @@ AUDIT_MAX = 200
 
 
 async def maintenance(
-    ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+    ack: AsyncAck,
+    body: dict[str, Any],
+    command: dict[str, Any],
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
 ) -> None:
     svc = services(context)
     verb, _, rest = (command.get("text") or "").strip().partition(" ")
@@ -38,7 +42,10 @@ async def maintenance(
             )
             return
         count = len(svc.schedulers)
-        await ack(text=f"Checking {count} scheduler{'s' if count != 1 else ''}…")
+        await ack(
+            text=f"Checking {count} scheduler{'s' if count != 1 else ''}…",
+            response_type="ephemeral",
+        )
         await _check(svc, rest, command, respond)
     elif verb == "list":
         await ack(**_list(svc))

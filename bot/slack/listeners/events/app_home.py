@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -14,8 +15,13 @@ __all__ = ["app_home_opened"]
 
 
 async def app_home_opened(
-    event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ack: AsyncAck,
+    event: dict[str, Any],
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
 ) -> None:
+    # Bolt acknowledges events itself before calling this.
     if event.get("tab") != "home":
         return  # the Messages tab: nothing to publish
     svc = services(context)
