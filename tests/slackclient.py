@@ -54,9 +54,9 @@ def available_vendors() -> list[str]:
     found = []
     for vendor, target in SIMULATORS.items():
         module = target.split(":")[0]
-        if importlib.util.find_spec(module) and vendor in VENDORS:
-            if importlib.util.find_spec(VENDORS[vendor]):
-                found.append(vendor)
+        connector = VENDORS.get(vendor)
+        if connector and importlib.util.find_spec(module) and importlib.util.find_spec(connector):
+            found.append(vendor)
     return found
 
 
@@ -207,9 +207,7 @@ class SlackWorld:
             maintbot_approvers=self.approvers,
             maintbot_allow_self_approval=self.allow_self_approval,
         )
-        self.bot = BotServer(
-            self.settings, self.store, sandbox_config(self.simulators), self.clock
-        )
+        self.bot = BotServer(self.settings, self.store, sandbox_config(self.simulators), self.clock)
         self.bot.start()
         self.http = httpx.Client(base_url=self.bot.url, timeout=60)
         self.timings: list[tuple[str, float]] = []
@@ -411,9 +409,7 @@ class SlackUser:
         headers = {}
         if retry is not None:
             headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
-        return self.world.post(
-            json.dumps(body), "application/json", headers=headers, label="event"
-        )
+        return self.world.post(json.dumps(body), "application/json", headers=headers, label="event")
 
     # -- what this person sees -------------------------------------------------------------------
     def screen(self) -> dict[str, Any]:
