@@ -471,6 +471,19 @@ async def test_etl_vanishing_between_list_and_status_is_left_out(
     assert str(target) not in {t.id for t in tasks}
 
 
+async def test_a_failed_lookup_leaves_no_request_in_flight(
+    sim: BmcSimulator, connector: BmcConnector
+) -> None:
+    sim.faults.latency_ms = 20
+    sim.faults.fail(400, times=1, path_contains="/status", body='{"message": "Bad request"}')
+    with pytest.raises(ConnectorError) as caught:
+        await connector.list_tasks()
+    assert "HTTP 400: Bad request" in str(caught.value)
+    # The other lookups were cancelled and awaited, not left running against a client that
+    # is about to be closed.
+    assert connector.http.in_flight == 0
+
+
 async def test_429_burst_is_retried_honouring_retry_after(
     sim: BmcSimulator, connector: BmcConnector
 ) -> None:

@@ -486,6 +486,19 @@ async def test_schedule_vanishing_between_list_and_executions_is_skipped(
     assert len(sim.requests_to("getExecutions")) == len(await connector.list_tasks())
 
 
+async def test_a_failed_lookup_leaves_no_request_in_flight(
+    sim: PyramidSimulator, connector: PyramidConnector
+) -> None:
+    sim.faults.latency_ms = 20
+    sim.faults.fail(400, times=1, path_contains="getExecutions", body="Bad request")
+    with pytest.raises(ConnectorError) as caught:
+        await connector.running_now()
+    assert "HTTP 400: Bad request" in str(caught.value)
+    # The other lookups were cancelled and awaited, not left running against a client that
+    # is about to be closed.
+    assert connector.http.in_flight == 0
+
+
 async def test_429_burst_is_retried_honouring_retry_after(
     sim: PyramidSimulator, connector: PyramidConnector
 ) -> None:

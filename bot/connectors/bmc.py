@@ -43,17 +43,18 @@ in ``tests/test_bmc.py``):
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
 
 from bot.clock import Clock
 from bot.config import BmcConfig, SchedulerConfig
-from bot.connectors.base import CachedTokenAuth, Connector, VendorHttp, gather_bounded
+from bot.connectors.base import CachedTokenAuth, Connector, VendorHttp
 from bot.errors import AuthError, ConfigError, ConnectorError
 from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
 
@@ -69,6 +70,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LOGIN_PATH = "/ims/api/v1/access_keys/login"
 ETLS_PATH = "/opt/api/v1/backend/etls/"
@@ -115,6 +117,27 @@ def _instant(value: Any) -> datetime | None:
 
 def _state(value: Any) -> str:
     return value.strip().upper() if isinstance(value, str) else NEVER_SCHEDULED
+
+
+async def _gather_or_cancel(limit: int, calls: Iterable[Callable[[], Awaitable[T]]]) -> list[T]:
+    """Like :func:`~bot.connectors.base.gather_bounded`, but when one lookup fails the others
+    are cancelled and awaited before the error propagates, so no request outlives the call
+    and the client can be closed at once without leaking connections. Takes callables, not
+    coroutines, so a lookup cancelled before its turn never creates a coroutine at all."""
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(call: Callable[[], Awaitable[T]]) -> T:
+        async with semaphore:
+            return await call()
+
+    tasks = [asyncio.ensure_future(one(c)) for c in calls]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 class _Model(BaseModel):
@@ -254,8 +277,8 @@ class BmcConnector(Connector):
         return self.http.parse(response, _Status, what)
 
     async def _fetch(self, etls: Sequence[_Etl]) -> _Snapshot:
-        statuses = await gather_bounded(
-            self.max_concurrency, (self._status(e.etl_id) for e in etls)
+        statuses = await _gather_or_cancel(
+            self.max_concurrency, (functools.partial(self._status, e.etl_id) for e in etls)
         )
         return _Snapshot(
             etls, {e.etl_id: s for e, s in zip(etls, statuses, strict=True) if s is not None}
