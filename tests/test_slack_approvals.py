@@ -1,0 +1,255 @@
+""" "Plan pause for this window" → approval request → Approve/Reject, with the policy, the
+exactly-once guarantees, and the pauses the window clock makes once it is approved."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slackclient import (
+    ALERTS,
+    ALICE,
+    APPROVALS,
+    BOB,
+    CAROL,
+    DAVE,
+    SlackUser,
+    SlackWorld,
+    available_vendors,
+    blocks_text,
+    together,
+)
+
+from bot.clock import ManualClock
+from bot.store import WindowState
+
+pytestmark = pytest.mark.skipif(
+    "talend" not in available_vendors(), reason="needs the Talend simulator and connector"
+)
+
+
+@pytest.fixture
+def world(tmp_path: Path, clock: ManualClock) -> Iterator[SlackWorld]:
+    with SlackWorld(tmp_path, clock, vendors=["talend"]) as w:
+        yield w
+        assert w.fake.violations == []
+
+
+def plan(world: SlackWorld, who: SlackUser) -> dict[str, Any]:
+    """``who`` checks Saturday 2-4am and asks for approval; returns the approval message."""
+    report = who.slash("/maintenance check Saturday 2-4am").wait()
+    reply = who.click("plan_window", on=report)
+    confirmation = reply.wait()
+    assert "Asked for approval" in blocks_text(confirmation), blocks_text(confirmation)
+    (message,) = world.fake.messages(APPROVALS)
+    return message
+
+
+def approval_value(message: dict[str, Any]) -> str:
+    for block in message["blocks"]:
+        for element in block.get("elements") or []:
+            if element.get("action_id") == "approve":
+                return str(element["value"])
+    raise AssertionError("no Approve button")
+
+
+def pause_requests(world: SlackWorld) -> int:
+    return len(world.sandbox.by_vendor("talend").requests_to("/pause", method="PUT"))
+
+
+def test_planning_posts_an_approval_request_listing_the_tasks(world: SlackWorld) -> None:
+    message = plan(world, world.user("alice"))
+    assert message["channel"] == APPROVALS
+    text = blocks_text(message)
+    assert f"<@{ALICE}> asks to pause" in text
+    assert "`talend`" in text
+    actions = [b for b in message["blocks"] if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions[0]["elements"]] == ["approve", "reject"]
+    assert set(json.loads(approval_value(message))) == {"a"}  # an opaque id, nothing else
+    (window,) = world.store.list_windows([WindowState.PLANNED])
+    assert window.channel == APPROVALS
+    assert window.thread_ts == message["_ts"]  # the clock's alerts go into this thread
+    assert {r.action for r in world.audit()} >= {"check", "plan", "request_approval"}
+
+
+def test_planning_twice_from_one_report_asks_once(world: SlackWorld) -> None:
+    alice = world.user("alice")
+    report = alice.slash("/maintenance check Saturday 2-4am").wait()
+    first, second = together(
+        lambda: alice.click("plan_window", on=report),
+        lambda: alice.click("plan_window", on=report),
+    )
+    answers = blocks_text(first.wait()) + blocks_text(second.wait())
+    assert "already requested" in answers
+    assert len(world.fake.messages(APPROVALS)) == 1
+    assert len(world.store.list_windows([WindowState.PLANNED])) == 1
+
+
+def test_a_non_approver_is_refused_privately_and_the_refusal_is_audited(
+    world: SlackWorld,
+) -> None:
+    message = plan(world, world.user("alice"))
+    reply = world.user("dave").click("approve", on={**message, "_ephemeral": False})
+    assert reply.status == 200
+    refusal = reply.wait()
+    assert refusal["response_type"] == "ephemeral"
+    assert refusal["replace_original"] is False
+    assert f"<@{DAVE}> is not an approver" in refusal["text"]
+    assert world.fake.calls_to("chat.update") == []
+    (row,) = [r for r in world.audit() if r.action == "approve"]
+    assert (row.actor, row.outcome) == (DAVE, "refused")
+    assert world.store.list_windows([WindowState.PLANNED])
+
+
+def test_the_requester_cannot_approve_their_own_request(tmp_path: Path, clock: ManualClock) -> None:
+    with SlackWorld(tmp_path, clock, vendors=["talend"], approvers=f"{ALICE} {BOB}") as world:
+        message = plan(world, world.user("alice"))
+        refusal = world.user("alice").click("approve", on={**message, "_ephemeral": False}).wait()
+        assert "someone else has to approve it" in refusal["text"]
+        assert [r.outcome for r in world.audit() if r.action == "approve"] == ["refused"]
+        assert world.store.list_windows([WindowState.PLANNED])
+
+
+def test_self_approval_when_allowed(tmp_path: Path, clock: ManualClock) -> None:
+    with SlackWorld(
+        tmp_path, clock, vendors=["talend"], approvers=ALICE, allow_self_approval=True
+    ) as world:
+        message = plan(world, world.user("alice"))
+        world.user("alice").click("approve", on={**message, "_ephemeral": False})
+        world.fake.wait_calls("chat.update")
+        assert world.store.list_windows([WindowState.APPROVED])
+
+
+def test_approval_updates_the_request_in_place_and_a_second_click_sees_who_won(
+    world: SlackWorld,
+) -> None:
+    message = plan(world, world.user("alice"))
+    assert world.user("bob").click("approve", on={**message, "_ephemeral": False}).status == 200
+    (update,) = world.fake.wait_calls("chat.update")
+    assert update.params["channel"] == APPROVALS
+    assert update.params["ts"] == message["_ts"]
+    (current,) = world.fake.messages(APPROVALS)
+    assert f"Approved by <@{BOB}> at <!date^" in blocks_text(current)
+    assert not [b for b in current["blocks"] if b["type"] == "actions"]  # buttons gone
+    # Carol had the old message open and clicks too.
+    late = world.user("carol").click_value("approve", approval_value(message)).wait()
+    assert f"Already approved by <@{BOB}> at <!date^" in late["text"]
+    assert late["response_type"] == "ephemeral"
+    assert len(world.fake.calls_to("chat.update")) == 1
+    (window,) = world.store.list_windows([WindowState.APPROVED])
+    assert window.approved_by == BOB
+
+
+def test_two_approvers_at_once_act_once_and_the_window_pauses_each_task_once(
+    world: SlackWorld, clock: ManualClock
+) -> None:
+    message = plan(world, world.user("alice"))
+    value = approval_value(message)
+    bob, carol = world.user("bob"), world.user("carol")
+    replies = together(
+        lambda: bob.click_value("approve", value, message=message, ephemeral=False),
+        lambda: carol.click_value("approve", value, message=message, ephemeral=False),
+        lambda: bob.click_value("approve", value, message=message, ephemeral=False),
+    )
+    assert [r.status for r in replies] == [200, 200, 200]
+    world.fake.wait_calls("chat.update")
+    approved = [r for r in world.audit() if r.action == "approve" and r.outcome == "ok"]
+    assert len(approved) == 1
+    others = [r for r in world.audit() if r.action == "approve" and r.outcome != "ok"]
+    assert len(others) == 2
+    winner = approved[0].actor
+    for reply in replies:
+        if reply.fake.responses(reply.response_id):
+            assert f"Already approved by <@{winner}>" in reply.wait()["text"]
+    assert len(world.fake.calls_to("chat.update")) == 1
+
+    # At the window's start the clock pauses every planned task, once each.
+    (window,) = world.store.list_windows([WindowState.APPROVED])
+    planned = world.store.window_tasks(window.id)
+    before = pause_requests(world)
+    clock.set(window.start)
+    world.tick()
+    world.tick()
+    assert pause_requests(world) - before == len(planned)
+    state = {t["id"]: t for t in world.sandbox_state("talend")["tasks"]}
+    assert all(state[t.task_id]["paused"] for t in planned)
+    # The start alert went to the alert channel and into the approval thread.
+    world.fake.wait_for(
+        lambda: any(m.get("thread_ts") == window.thread_ts for m in world.fake.messages()),
+        what="the start alert in the approval thread",
+    )
+    assert world.fake.messages(ALERTS)
+
+
+def test_reject_withdraws_the_window(world: SlackWorld) -> None:
+    message = plan(world, world.user("alice"))
+    world.user("bob").click("reject", on={**message, "_ephemeral": False})
+    world.fake.wait_calls("chat.update")
+    (current,) = world.fake.messages(APPROVALS)
+    assert f"Rejected by <@{BOB}>" in blocks_text(current)
+    assert world.store.list_windows([WindowState.CANCELLED])
+
+
+def test_group_approvers_are_resolved_through_usergroups(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    with SlackWorld(
+        tmp_path,
+        clock,
+        vendors=["talend"],
+        approvers="@oncall",
+        groups={"oncall": ("S0ONCALL1", [CAROL])},
+    ) as world:
+        message = plan(world, world.user("alice"))
+        refusal = world.user("bob").click("approve", on={**message, "_ephemeral": False}).wait()
+        assert "is not an approver" in refusal["text"]
+        world.user("carol").click("approve", on={**message, "_ephemeral": False})
+        world.fake.wait_calls("chat.update")
+        assert world.store.list_windows([WindowState.APPROVED])
+        # Cached: one lookup of each kind for both clicks.
+        assert len(world.fake.calls_to("usergroups.list")) == 1
+        assert len(world.fake.calls_to("usergroups.users.list")) == 1
+        assert world.fake.violations == []
+
+
+def test_a_429_on_chat_post_message_is_retried_after_retry_after(world: SlackWorld) -> None:
+    world.fake.rate_limit("chat.postMessage", retry_after=1)
+    message = plan(world, world.user("alice"))
+    attempts = world.fake.calls_to("chat.postMessage")
+    assert [c.status for c in attempts] == [429, 200]
+    # The retry waited for Retry-After (a lower bound from the protocol, not a speed test).
+    assert attempts[1].at - attempts[0].at >= 1.0
+    assert len(world.fake.messages(APPROVALS)) == 1
+    assert message["channel"] == APPROVALS
+
+
+def test_an_approval_channel_the_bot_cannot_post_to_withdraws_the_window(
+    world: SlackWorld,
+) -> None:
+    alice = world.user("alice")
+    report = alice.slash("/maintenance check Saturday 2-4am").wait()
+    world.fake.fail("chat.postMessage", "not_in_channel")
+    answer = alice.click("plan_window", on=report).wait()
+    assert f"channel {APPROVALS} (not_in_channel)" in answer["text"]
+    assert world.store.list_windows([WindowState.CANCELLED])
+    assert not world.store.list_windows([WindowState.PLANNED])
+
+
+def test_a_task_held_by_an_active_window_is_not_resumed_by_hand(
+    world: SlackWorld, clock: ManualClock
+) -> None:
+    alice = world.user("alice")
+    message = plan(world, alice)
+    world.user("bob").click("approve", on={**message, "_ephemeral": False})
+    world.fake.wait_calls("chat.update")
+    (window,) = world.store.list_windows([WindowState.APPROVED])
+    clock.set(window.start)
+    world.tick()
+    # Alice checks again: the window's tasks now show as paused, with a Resume button.
+    report = alice.slash("/maintenance check Saturday 2-4am").wait()
+    refusal = alice.click("resume_now", on=report).wait()
+    assert "held paused by maintenance window" in blocks_text(refusal)
+    assert next(r.outcome for r in world.audit() if r.action == "resume_now") == "refused"
