@@ -152,6 +152,21 @@ async def test_describe_reads_only_the_statuses_asked_for(
     assert len(sim.requests_to("/status")) == 2
 
 
+async def test_describe_right_after_a_sweep_reuses_it_until_something_is_changed(
+    sim: BmcSimulator, connector: BmcConnector
+) -> None:
+    targets = [ref(sim, "Windows agent ETL"), ref(sim, "Splunk connector service")]
+    await connector.running_now()
+    sweep = len(sim.requests_to(ETLS_PATH, "GET"))
+    tasks = await connector.describe(targets)
+    assert {t.name for t in tasks} == {"Windows agent ETL", "Splunk connector service"}
+    assert len(sim.requests_to(ETLS_PATH, "GET")) == sweep
+
+    assert await connector.pause(targets[1], "maintenance") is True
+    (splunk,) = await connector.describe(targets[1:])
+    assert splunk.vendor_state == "SERVICE_OFF"
+
+
 # -- documented responses, including the edge shapes ------------------------------------------
 
 

@@ -37,6 +37,8 @@ in ``tests/test_bmc.py``):
   the state back. ``GET …/status`` may answer 200 or 204 (the docs list 204 with a body).
 * The error body is undocumented: JSON ``message``-style fields or short text are quoted.
 * ``last_exec_ts`` of a ``RUNNING`` ETL is taken as the start of the current execution.
+* One check reads every status once: ``upcoming_runs`` and ``running_now`` share one sweep,
+  and ``describe`` reuses it when it is only seconds old.
 * No rate limit is published: the client defaults to :data:`DEFAULT_RATE_PER_MINUTE`.
 """
 
@@ -45,6 +47,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar, TypeVar
@@ -79,6 +82,7 @@ TOKEN_LIFETIME = timedelta(minutes=15)
 # publish (Talend: 1800/min) yet lets a check of a few hundred ETLs (a list plus one status
 # each, and the statuses of the conflicting ones again for names) out without waiting.
 DEFAULT_RATE_PER_MINUTE = 1200.0
+DESCRIBE_REUSE_SECONDS = 5.0
 
 RUNNING, SERVICE_ON, SERVICE_OFF, WAITING, ENDED, ABORTED = (
     "RUNNING",
@@ -232,6 +236,7 @@ class BmcConnector(Connector):
         super().__init__(system, http, clock)
         self.max_concurrency = max_concurrency
         self._inflight: asyncio.Task[_Snapshot] | None = None
+        self._last: tuple[float, _Snapshot] | None = None  # (monotonic time, snapshot)
         # State each ETL had when this object paused it; a fallback for resume without prior.
         self._paused_from: dict[str, str] = {}
 
@@ -287,14 +292,17 @@ class BmcConnector(Connector):
     async def _snapshot(self) -> _Snapshot:
         # upcoming_runs and running_now run concurrently within one check and need the same
         # data: the second caller joins the first one's reads instead of repeating them.
-        # Nothing is kept once the reads finish, so no later call sees a stale state. Not
-        # shielded: when the check's deadline cancels the callers, the reads stop with them.
+        # A finished read is never reused here (only describe may, see there), so these
+        # always see BMC as it is now. Not shielded: when the check's deadline cancels the
+        # callers, the reads stop with them.
         if self._inflight is None or self._inflight.done():
             self._inflight = asyncio.ensure_future(self._fetch_all())
         return await self._inflight
 
     async def _fetch_all(self) -> _Snapshot:
-        return await self._fetch(await self._etls())
+        snap = await self._fetch(await self._etls())
+        self._last = (time.monotonic(), snap)
+        return snap
 
     def _task(self, etl: _Etl, status: _Status) -> Task:
         return Task(
@@ -312,10 +320,18 @@ class BmcConnector(Connector):
         return [self._task(e, snap.statuses[e.etl_id]) for e in snap.etls]
 
     async def describe(self, refs: Sequence[TaskRef]) -> list[Task]:
-        # Only the ETLs asked about need a status read, not the whole tenant.
+        """Names and states for a check's conflicts. A check calls this right after
+        upcoming_runs/running_now read every status; reading them again moments later would
+        double the check's requests and could disagree with the runs just reported, so a
+        snapshot younger than :data:`DESCRIBE_REUSE_SECONDS` is used. Pause, resume and
+        read_state never use it."""
         wanted = {r.id for r in refs if r.system == self.system and r.kind is TaskKind.ETL}
-        snap = await self._fetch([e for e in await self._etls() if e.etl_id in wanted])
-        return [self._task(e, snap.statuses[e.etl_id]) for e in snap.etls]
+        if self._last is not None and time.monotonic() - self._last[0] < DESCRIBE_REUSE_SECONDS:
+            snap = self._last[1]
+        else:
+            # Only the ETLs asked about need a status read, not the whole tenant.
+            snap = await self._fetch([e for e in await self._etls() if e.etl_id in wanted])
+        return [self._task(e, snap.statuses[e.etl_id]) for e in snap.etls if e.etl_id in wanted]
 
     async def upcoming_runs(self, start: datetime, end: datetime) -> list[Run]:
         """A run at an unknown time for every ``WAITING`` ETL (and for stopped ones, whose
@@ -358,6 +374,7 @@ class BmcConnector(Connector):
         return self._task(etl, status)
 
     async def _request(self, task: Task, action: str) -> None:
+        self._last = None  # whatever happens next, the last snapshot no longer describes BMC
         what = f"BMC {action} of ETL '{task.name}'"
         response = await self._send(
             "POST", f"{ETLS_PATH}{task.id}/{action}", what, write=True, ok=(200, 201, 202, 204)
