@@ -130,6 +130,13 @@ async def test_login_goes_to_the_ims_url_and_omits_tenant_when_not_configured(
     }
 
 
+async def test_no_published_rate_limit_gives_a_conservative_default(
+    connector: BmcConnector,
+) -> None:
+    assert connector.http.limiter is not None
+    assert connector.http.limiter.limit == 1200
+
+
 async def test_one_check_reads_each_status_once(
     sim: BmcSimulator, connector: BmcConnector, clock: ManualClock
 ) -> None:
@@ -449,6 +456,7 @@ async def test_missing_read_role_names_the_role(sim: BmcSimulator, clock: Manual
             await conn.list_tasks()
     assert caught.value.status == 403
     assert "capacity_optimization.admin.etls_read" in str(caught.value)
+    assert "Forbidden: requires permission" in str(caught.value)  # BMC's own words quoted
     assert_no_secret(str(caught.value), NOROLE_ACCESS_KEY, *bearer_tokens(sim))
 
 

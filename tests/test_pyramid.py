@@ -285,6 +285,48 @@ async def test_string_typed_counters_are_read_as_numbers(
     assert running[procurement.id].started_at == clock() - timedelta(minutes=1)
 
 
+async def test_dates_without_offset_are_utc_and_epoch_numbers_are_accepted(
+    sim: PyramidSimulator, connector: PyramidConnector, clock: ManualClock
+) -> None:
+    """INFERRED: offset-less date-times are UTC; epoch numbers (ms when large) are dates."""
+    schedules = [
+        {
+            "scheduleId": "naive",
+            "name": "Naive dates",
+            "startDate": "2026-11-18T17:00:00",
+            "status": "IDLE",
+            "scheduleDataType": "RECURRING",
+        },
+        {
+            "scheduleId": 42,
+            "name": "Epoch dates",
+            "startDate": 1_763_000_000_000,
+            "endDate": "1800000000",
+            "status": 0,
+            "scheduleDataType": 1,
+        },
+    ]
+    sim.faults.malformed(path_contains="findSchedule", body=json.dumps(schedules))
+    runs = await connector.upcoming_runs(clock(), clock() + timedelta(hours=1))
+    notes = {r.task.id: r.note or "" for r in runs}
+    assert "active from 2026-11-18 17:00 UTC to no end date" in notes["naive"]
+    assert "active from 2025-11-13 02:13 UTC to 2027-01-15 08:00 UTC" in notes["42"]
+
+
+async def test_no_pagination_one_find_schedule_returns_everything(
+    clock: ManualClock,
+) -> None:
+    """Gap: pagination is undocumented; findSchedule is read as one full array."""
+    big = PyramidSimulator(clock=clock, schedules=300)
+    with SandboxServer([big]):
+        async with make(big, clock) as conn:
+            tasks = await conn.list_tasks()
+            assert conn.http.limiter is not None
+            assert conn.http.limiter.limit == 1200  # no published limit: the chosen default
+    assert len(tasks) == 290  # 300 less the ten soft-deleted copies
+    assert len(big.requests_to("findSchedule")) == 1
+
+
 # -- pause and resume ---------------------------------------------------------------------------
 
 
@@ -389,6 +431,11 @@ async def test_simulator_answers_405_400_401_in_plain_text(sim: PyramidSimulator
     assert wrapped.status_code == 400
     assert wrapped.headers["content-type"].startswith("text/plain")
     assert "JSON string" in wrapped.text
+    async with httpx.AsyncClient(base_url=sim.base_url) as client:
+        camel = await client.post(
+            LOGIN, json={"userName": DEMO_USERNAME, "password": DEMO_PASSWORD}
+        )
+    assert camel.status_code == 200  # the docs' samples spell it userName: accepted too
     no_criteria = await raw_post(sim, "findSchedule", {"searchValue": "x"})
     assert no_criteria.status_code == 400
     ordinal = await raw_post(
