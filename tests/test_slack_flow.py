@@ -1,0 +1,205 @@
+"""The whole story the issue calls done, plus the other subcommands, App Home and the
+window clock's alerts and their buttons."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slackclient import (
+    ALERTS,
+    ALICE,
+    APPROVALS,
+    BOB,
+    DAVE,
+    SlackWorld,
+    available_vendors,
+    blocks_text,
+)
+
+from bot.cli import main as maintbot
+from bot.clock import ManualClock
+from bot.store import WindowState
+
+pytestmark = pytest.mark.skipif(
+    "talend" not in available_vendors(), reason="needs the Talend simulator and connector"
+)
+
+
+@pytest.fixture
+def world(tmp_path: Path, clock: ManualClock) -> Iterator[SlackWorld]:
+    with SlackWorld(tmp_path, clock, vendors=["talend"]) as w:
+        yield w
+        assert w.fake.violations == []
+
+
+def first_active(report: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    for block in report["blocks"]:
+        accessory = block.get("accessory") or {}
+        if accessory.get("action_id") == "pause_now":
+            return block, block["text"]["text"].split("*")[1]
+    raise AssertionError("nothing to pause on the first page")
+
+
+def talend_paused(world: SlackWorld, name: str) -> bool:
+    tasks = world.sandbox_state("talend")["tasks"]
+    (task,) = [t for t in tasks if t["name"] == name]
+    return bool(task["paused"])
+
+
+def plan_and_approve(world: SlackWorld) -> dict[str, Any]:
+    alice = world.user("alice")
+    report = alice.slash("/maintenance check Saturday 2-4am").wait()
+    alice.click("plan_window", on=report).wait()
+    (message,) = world.fake.messages(APPROVALS)
+    world.user("bob").click("approve", on={**message, "_ephemeral": False})
+    world.fake.wait_calls("chat.update")
+    return message
+
+
+def test_the_done_flow(
+    world: SlackWorld, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A new user (no Slack profile zone set up in the fake: Slack's default applies).
+    erin = world.user("erin")
+    ack = erin.slash("/maintenance check Saturday 2-4am")
+    assert ack.status == 200
+    assert ack.json()["text"].startswith("Checking 1 scheduler")
+    report = ack.wait()
+
+    # "Pause now" on one task: the vendor really pauses it.
+    row, name = first_active(report)
+    assert not talend_paused(world, name)
+    erin.click_value("pause_now", row["accessory"]["value"], message=report).wait()
+    assert talend_paused(world, name)
+
+    # "Plan pause for this window" → approval request → a colleague approves.
+    erin.click("plan_window", on=report).wait()
+    (request,) = world.fake.messages(APPROVALS)
+    world.user("bob").click("approve", on={**request, "_ephemeral": False})
+    world.fake.wait_calls("chat.update")
+    (window,) = world.store.list_windows([WindowState.APPROVED])
+    assert window.approved_by == BOB
+
+    # Both appear in /maintenance audit …
+    trail = blocks_text(erin.slash("/maintenance audit 50").json())
+    for expected in ("check", "pause_now", "plan", "request_approval", "approve"):
+        assert f" {expected} `" in trail
+    assert f"<@{BOB}> approve `{window.id}` → *ok*" in trail
+    assert f"pause_now `talend:{row_task_id(world, name)}` → *ok*" in trail
+
+    # … and in `maintbot audit`, reading the same database file.
+    monkeypatch.setenv("MAINTBOT_DB", str(world.db_path))
+    assert maintbot(["audit", "--json", "--limit", "50"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["action"], r["outcome"]) for r in rows][:2] == [
+        ("approve", "ok"),
+        (
+            "request_approval",
+            "ok",
+        ),
+    ]
+    lines = [line for line in trail.splitlines() if line.startswith("`")]
+    assert len(lines) == len(rows)
+    for line, row_ in zip(lines, rows, strict=True):
+        assert f" {row_['action']} `" in line
+        assert line.endswith(f"*{row_['outcome']}*") or f"*{row_['outcome']}* (" in line
+    assert maintbot(["audit", "--limit", "50"]) == 0
+    table = capsys.readouterr().out
+    assert "pause_now" in table
+    assert "approve" in table
+
+
+def row_task_id(world: SlackWorld, name: str) -> str:
+    tasks = world.sandbox_state("talend")["tasks"]
+    return str(next(t["id"] for t in tasks if t["name"] == name))
+
+
+def test_list_status_and_cancel(world: SlackWorld) -> None:
+    alice = world.user("alice")
+    assert "No planned or active" in blocks_text(alice.slash("/maintenance list").json())
+    assert "holds nothing paused" in blocks_text(alice.slash("/maintenance status").json())
+
+    report = alice.slash("/maintenance check Saturday 2-4am").wait()
+    row, name = first_active(report)
+    alice.click_value("pause_now", row["accessory"]["value"], message=report).wait()
+    status = blocks_text(alice.slash("/maintenance status").json())
+    assert f"*{name}* (`talend`) since <!date^" in status
+    assert f"paused now by <@{ALICE}>" in status
+
+    alice.click("plan_window", on=report).wait()
+    (window,) = world.store.list_windows([WindowState.PLANNED])
+    listing = blocks_text(alice.slash("/maintenance list").json())
+    assert f"`{window.id}` · *planned*" in listing
+
+    # Someone who neither asked for it nor approves may not cancel it.
+    refusal = world.user("dave").slash(f"/maintenance cancel {window.id}").wait()
+    assert f"<@{DAVE}> may not cancel" in refusal["text"]
+    assert [r.outcome for r in world.audit() if r.action == "cancel"] == ["refused"]
+
+    done = alice.slash(f"/maintenance cancel {window.id}").wait()
+    assert f"Cancelled maintenance window `{window.id}`" in done["text"]
+    assert world.store.get_window(window.id).state is WindowState.CANCELLED
+    missing = alice.slash("/maintenance cancel w_nope").wait()
+    assert "There is no maintenance window w_nope" in missing["text"]
+
+
+def test_app_home_shows_windows_and_pauses_once_per_event(world: SlackWorld) -> None:
+    plan_and_approve(world)
+    alice = world.user("alice")
+    assert alice.open_home(event_id="Ev0HOME01").status == 200
+    (publish,) = world.fake.wait_calls("views.publish")
+    assert publish.params["user_id"] == ALICE
+    view = publish.params["view"]
+    assert view["type"] == "home"
+    assert len(view["blocks"]) <= 100
+    text = json.dumps(view)
+    assert "Upcoming" in text
+    assert "*approved*" in text
+    # Slack redelivers the same event (it thought we timed out): published once.
+    assert alice.open_home(event_id="Ev0HOME01", retry=1).status == 200
+    alice.open_home(event_id="Ev0HOME02")
+    world.fake.wait_calls("views.publish", 2)
+    assert len(world.fake.calls_to("views.publish")) == 2
+
+
+def test_window_alerts_carry_buttons_that_work(world: SlackWorld, clock: ManualClock) -> None:
+    plan_and_approve(world)
+    (window,) = world.store.list_windows([WindowState.APPROVED])
+    clock.set(window.start)
+    world.tick()
+    assert world.fake.messages(ALERTS), "the start was announced"
+    clock.set(window.end - timedelta(minutes=5))
+    world.tick()
+    start = [m for m in world.fake.messages(ALERTS) if "extend_30" in json.dumps(m)]
+    assert start, "the alert before the end offers to extend or end the window"
+    assert window.id in blocks_text(start[0])
+
+    # The requester may not extend (it keeps jobs paused longer: approver rights).
+    refusal = world.user("alice").click("extend_30", on={**start[0], "_ephemeral": False}).wait()
+    assert ":no_entry:" in refusal["text"]
+    assert [r.outcome for r in world.audit() if r.action == "extend_30"] == ["refused"]
+
+    answer = world.user("bob").click("extend_30", on={**start[0], "_ephemeral": False}).wait()
+    assert "Extended window" in answer["text"]
+    extended = world.store.get_window(window.id)
+    assert (extended.end - window.end).total_seconds() == 30 * 60
+
+    # The requester may end it early.
+    answer = world.user("alice").click("end_now", on={**start[0], "_ephemeral": False}).wait()
+    assert "Ending window" in answer["text"]
+    world.tick()
+    assert world.store.get_window(window.id).state in (
+        WindowState.COMPLETED,
+        WindowState.FAILED,
+    )
+
+
+def test_healthz_reports_the_store(world: SlackWorld) -> None:
+    response = world.http.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["store"] == "ok"
