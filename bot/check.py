@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,9 +16,9 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.conflicts import SystemSnapshot, find_conflicts
 from bot.connectors import build_connector
-from bot.connectors.base import Connector, deadline
+from bot.connectors.base import Connector, deadline, gather_all
 from bot.errors import ConfigError, ConnectorError
-from bot.model import ConflictReport, Run, SystemResult, Window
+from bot.model import ConflictReport, Run, RunningNow, SystemResult, Window
 
 __all__ = ["Scheduler", "check_window", "open_schedulers", "snapshot"]
 
@@ -81,7 +81,7 @@ async def snapshot(scheduler: Scheduler, window: Window, now: datetime) -> Syste
     try:
         with deadline(scheduler.deadline):
             async with asyncio.timeout(scheduler.deadline):
-                runs, running = await asyncio.gather(
+                runs, running = await _both(
                     connector.upcoming_runs(runs_from, window.end), connector.running_now()
                 )
                 refs = {r.task.key: r.task for r in runs}
@@ -102,6 +102,13 @@ async def snapshot(scheduler: Scheduler, window: Window, now: datetime) -> Syste
         runs=relevant,
         running=running,
     )
+
+
+async def _both(
+    runs: Awaitable[list[Run]], running: Awaitable[list[RunningNow]]
+) -> tuple[list[Run], list[RunningNow]]:
+    first, second = await gather_all(runs, running)
+    return first, second  # type: ignore[return-value]
 
 
 async def check_window(

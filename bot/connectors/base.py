@@ -20,7 +20,7 @@ import random
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -44,12 +44,14 @@ __all__ = [
     "VendorHttp",
     "deadline",
     "describe_validation",
+    "gather_all",
     "gather_bounded",
     "remaining_time",
 ]
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 # Monotonic instant after which no new attempt or backoff sleep may start; set per check.
 _DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("deadline", default=None)
@@ -513,12 +515,33 @@ def describe_validation(exc: ValidationError, limit: int = 3) -> str:
     return "; ".join(parts)
 
 
-async def gather_bounded(limit: int, coros: Iterable[Any]) -> list[Any]:
-    """Run awaitables with at most ``limit`` in flight; results in input order."""
+async def gather_all(*aws: Awaitable[T]) -> list[T]:
+    """Like ``asyncio.gather``, but when one fails the others are cancelled and awaited
+    before the first error propagates, so nothing is left running against a client that
+    the caller is about to close (which would leak sockets)."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+async def gather_bounded(limit: int, aws: Iterable[Awaitable[T]]) -> list[T]:
+    """:func:`gather_all` with at most ``limit`` in flight; results in input order."""
     semaphore = asyncio.Semaphore(limit)
 
-    async def one(coro: Any) -> Any:
-        async with semaphore:
-            return await coro
+    async def one(aw: Awaitable[T]) -> T:
+        try:
+            async with semaphore:
+                return await aw
+        except asyncio.CancelledError:
+            # Cancelled while waiting its turn: the coroutine never started, and closing
+            # it keeps Python from warning that it was never awaited.
+            if asyncio.iscoroutine(aw):
+                aw.close()
+            raise
 
-    return list(await asyncio.gather(*(one(c) for c in coros)))
+    return await gather_all(*(one(a) for a in aws))

@@ -45,10 +45,9 @@ in ``tests/test_bmc.py``):
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar, TypeVar
 
@@ -57,7 +56,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
 
 from bot.clock import Clock
 from bot.config import BmcConfig, SchedulerConfig
-from bot.connectors.base import CachedTokenAuth, Connector, VendorHttp
+from bot.connectors.base import CachedTokenAuth, Connector, VendorHttp, gather_bounded
 from bot.errors import AuthError, ConfigError, ConnectorError
 from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
 
@@ -121,27 +120,6 @@ def _instant(value: Any) -> datetime | None:
 
 def _state(value: Any) -> str:
     return value.strip().upper() if isinstance(value, str) else NEVER_SCHEDULED
-
-
-async def _gather_or_cancel(limit: int, calls: Iterable[Callable[[], Awaitable[T]]]) -> list[T]:
-    """Like :func:`~bot.connectors.base.gather_bounded`, but when one lookup fails the others
-    are cancelled and awaited before the error propagates, so no request outlives the call
-    and the client can be closed at once without leaking connections. Takes callables, not
-    coroutines, so a lookup cancelled before its turn never creates a coroutine at all."""
-    semaphore = asyncio.Semaphore(limit)
-
-    async def one(call: Callable[[], Awaitable[T]]) -> T:
-        async with semaphore:
-            return await call()
-
-    tasks = [asyncio.ensure_future(one(c)) for c in calls]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
 
 
 class _Model(BaseModel):
@@ -282,8 +260,8 @@ class BmcConnector(Connector):
         return self.http.parse(response, _Status, what)
 
     async def _fetch(self, etls: Sequence[_Etl]) -> _Snapshot:
-        statuses = await _gather_or_cancel(
-            self.max_concurrency, (functools.partial(self._status, e.etl_id) for e in etls)
+        statuses = await gather_bounded(
+            self.max_concurrency, (self._status(e.etl_id) for e in etls)
         )
         return _Snapshot(
             etls, {e.etl_id: s for e, s in zip(etls, statuses, strict=True) if s is not None}

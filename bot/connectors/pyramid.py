@@ -37,11 +37,9 @@ in ``tests/test_pyramid.py``):
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar, TypeVar
 
@@ -56,6 +54,7 @@ from bot.connectors.base import (
     Connector,
     SkippedRun,
     VendorHttp,
+    gather_bounded,
 )
 from bot.errors import AuthError, ConfigError, ConnectorError, redact
 from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
@@ -207,27 +206,6 @@ def _instant(value: Any) -> datetime | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # offset-less dates are read as UTC (INFERRED)
     return moment.astimezone(UTC)
-
-
-async def _gather_or_cancel(limit: int, calls: Iterable[Callable[[], Awaitable[T]]]) -> list[T]:
-    """Like :func:`~bot.connectors.base.gather_bounded`, but when one lookup fails the others
-    are cancelled and awaited before the error propagates, so no request outlives the call
-    and the client can be closed at once without leaking connections. Takes callables, not
-    coroutines, so a lookup cancelled before its turn never creates a coroutine at all."""
-    semaphore = asyncio.Semaphore(limit)
-
-    async def one(call: Callable[[], Awaitable[T]]) -> T:
-        async with semaphore:
-            return await call()
-
-    tasks = [asyncio.ensure_future(one(c)) for c in calls]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
 
 
 def _enum(names: Sequence[str]) -> BeforeValidator:
@@ -506,9 +484,7 @@ class PyramidConnector(Connector):
 
     async def running_now(self) -> list[RunningNow]:
         schedules = [s for s in await self._schedules() if s.status != "DELETED"]
-        found = await _gather_or_cancel(
-            self.max_concurrency, (functools.partial(self._running, s) for s in schedules)
-        )
+        found = await gather_bounded(self.max_concurrency, (self._running(s) for s in schedules))
         return [r for r in found if r is not None]
 
     async def _running(self, schedule: _Schedule) -> RunningNow | None:
