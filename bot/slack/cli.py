@@ -31,6 +31,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli import _config_or_none, open_store
     from bot.sandbox import SandboxServer, make_simulators, sandbox_config
 
+    _require_secrets(settings, socket_mode=args.socket_mode)
     config = _config_or_none(args, settings)
     sandbox: SandboxServer | None = None
     if config is None:
@@ -51,6 +52,23 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         if sandbox is not None:
             sandbox.stop()
     return 0
+
+
+def _require_secrets(settings: Settings, *, socket_mode: bool) -> None:
+    """Refuse to start without what Slack needs, before anything else is started."""
+    from bot.errors import ConfigError
+
+    missing = []
+    if settings.slack_bot_token is None:
+        missing.append("SLACK_BOT_TOKEN (the bot token, xoxb-…)")
+    if socket_mode and settings.slack_app_token is None:
+        missing.append("SLACK_APP_TOKEN (an app-level token, xapp-…, with connections:write)")
+    if not socket_mode and settings.slack_signing_secret is None:
+        missing.append("SLACK_SIGNING_SECRET (Basic Information → App Credentials)")
+    if missing:
+        raise ConfigError(
+            f"maintbot serve needs {' and '.join(missing)}; export it or put it in .env"
+        )
 
 
 async def _main(args: argparse.Namespace, settings: Settings, config: Any, store: Any) -> None:
