@@ -29,7 +29,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
+import itertools
 import logging
+import ssl
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
@@ -58,8 +61,12 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100  # Talend's maximum ``limit``
 MAX_PAGES = 1_000  # 100,000 runs: beyond that a check would eat most of a minute's quota
-DEFAULT_CONCURRENCY = 32
+DEFAULT_CONCURRENCY = 48
+SHARD_CONNECTIONS = 8
 HISTORY_DAYS = 60  # the longest history the processing API serves
+# Recent runs read per task for its p90: enough for a stable estimate, and a fifth of the
+# bytes (and of the vendor's work) of a full page, times every distinct task in a check.
+HISTORY_RUNS = 20
 DEFAULT_TOKEN_LIFETIME = timedelta(minutes=30)  # docs; the spec's example says 3600 s
 PREFETCH_TTL = timedelta(seconds=60)
 DURATION_TTL = timedelta(minutes=10)
@@ -283,12 +290,20 @@ class TalendConnector(Connector):
         environment_id: str | None = None,
         workspace_ids: Sequence[str] = (),
         concurrency: int = DEFAULT_CONCURRENCY,
+        shards: Sequence[VendorHttp] = (),
     ) -> None:
         super().__init__(system, http, clock)
         self.environment_id = environment_id
         self.workspace_ids = tuple(workspace_ids)
         self.concurrency = max(1, concurrency)
+        self.shards = [http, *shards]
+        self._next_shard = itertools.cycle(self.shards)
         self._state: _LoopState | None = None
+
+    @property
+    def requests(self) -> int:
+        """HTTP attempts sent so far, over every shard."""
+        return sum(h.requests for h in self.shards)
 
     # -- plumbing --------------------------------------------------------------------------
     def _loop(self) -> _LoopState:
@@ -310,7 +325,7 @@ class TalendConnector(Connector):
     ) -> httpx.Response:
         async with self._loop().gate:
             try:
-                return await self.http.send(
+                return await next(self._next_shard).send(
                     method, url, params=params, json_body=json_body, ok=ok, what=what
                 )
             except AuthError as exc:
@@ -339,7 +354,7 @@ class TalendConnector(Connector):
                 future.cancel()
             with contextlib.suppress(BaseException):
                 await asyncio.gather(*pending, return_exceptions=True)
-        await super().aclose()
+        await asyncio.gather(*(h.aclose() for h in self.shards))
 
     def _path(self, ref: TaskRef) -> str:
         if ref.kind is TaskKind.TASK:
@@ -515,7 +530,7 @@ class TalendConnector(Connector):
             response = await self._call(
                 "GET",
                 f"/processing/executables/{self._path(ref)}/executions",
-                params={"lastDays": HISTORY_DAYS, "limit": PAGE_SIZE, "offset": 0},
+                params={"lastDays": HISTORY_DAYS, "limit": HISTORY_RUNS, "offset": 0},
                 what=what,
             )
         except ConnectorError as exc:
@@ -800,6 +815,17 @@ class TalendConnector(Connector):
         return sorted(skipped.values(), key=lambda s: s.at)
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    # Loading the CA bundle takes ~25 ms; every client would otherwise load its own.
+    return httpx.create_ssl_context()
+
+
+def _transport(connections: int) -> httpx.AsyncHTTPTransport:
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    return httpx.AsyncHTTPTransport(verify=_ssl_context(), limits=limits)
+
+
 def from_config(
     name: str,
     config: TalendConfig,
@@ -833,22 +859,35 @@ def from_config(
         if "max_concurrency" in config.model_fields_set
         else DEFAULT_CONCURRENCY
     )
-    http = VendorHttp(
-        name,
-        config.base_url,
-        clock=clock,
-        auth=auth,
-        rate_per_minute=config.rate_per_minute,
-        timeout=config.timeout_seconds,
-        max_connections=concurrency,
-        transport=transport,
-        headers={"Accept": "application/json"},
-    )
+    # httpcore's pool scans every connection for every queued request, so its cost per
+    # request grows with the square of the pool: measured on loopback at 40 ms latency, 32
+    # connections in one pool cost 2.9 ms of CPU per request, four pools of 8 cost 0.65 ms.
+    # Hence several clients of at most SHARD_CONNECTIONS each, sharing one authenticator
+    # (one token, one refresh) and one rate limiter (Talend's limit is per caller).
+    shard_count = -(-concurrency // SHARD_CONNECTIONS)
+    per_shard = min(concurrency, SHARD_CONNECTIONS)
+    shards = [
+        VendorHttp(
+            name,
+            config.base_url,
+            clock=clock,
+            auth=auth,
+            rate_per_minute=config.rate_per_minute,
+            timeout=config.timeout_seconds,
+            max_connections=per_shard,
+            transport=transport or _transport(per_shard),
+            headers={"Accept": "application/json"},
+        )
+        for _ in range(shard_count)
+    ]
+    for shard in shards[1:]:
+        shard.limiter = shards[0].limiter
     return TalendConnector(
         name,
-        http,
+        shards[0],
         clock,
         environment_id=config.environment_id,
         workspace_ids=config.workspace_ids,
         concurrency=concurrency,
+        shards=shards[1:],
     )

@@ -25,6 +25,7 @@ contracts file, section 1 and gap list 6.1, marks each as INFERRED or a gap):
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import heapq
 import itertools
@@ -176,7 +177,9 @@ class _Newest:
                 yield part[i]
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _iso(ms: int) -> str:
+    # Cached: a busy check formats the same few thousand minutes over and over.
     moment = datetime.fromtimestamp(ms / 1000, UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 

@@ -10,8 +10,9 @@ Scale 1 is a few dozen executables chosen so that any two-hour window, in any zo
 starting in it (minute and hourly tasks), runs that started before it and may still be going
 (three staggered two-hourly reloads that take about 1h40), tasks already paused by someone
 else, and runs in progress now (a stuck manual backfill with no history, a run still being
-dispatched). ``scale`` N adds 2 x (N - 1) frequent tasks (every 2-10 minutes): scale 100 puts
-about 6,000 runs in any two-hour window while keeping distinct tasks near 230.
+dispatched). ``scale`` N adds (N - 1) / 2 tasks that run every minute: scale 100 puts about
+6,100 runs in any two-hour window while distinct tasks stay near 80, so the per-task
+lookups a check needs stay bounded however dense the schedule.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ __all__ = [
     "daily",
     "every",
     "every_hours",
+    "extra_tasks",
     "hourly",
     "stable_id",
     "weekly",
@@ -220,10 +222,14 @@ _MANUAL: dict[str, ManualRun] = {
 
 _NO_HISTORY = {"dwh_backfill_2019", "customer_merge_tool"}
 
-_EXTRA_PERIODS = (2, 3, 4, 5, 6, 10)
 _DOMAINS = ("sales", "billing", "logistics", "marketing", "support", "risk", "hr", "iot")
 _OBJECTS = ("orders", "events", "accounts", "tickets", "shipments", "leads", "metrics")
 _VERBS = ("sync", "ingest", "export", "rollup", "dedupe", "enrich")
+
+
+def extra_tasks(scale: int) -> int:
+    """Every-minute tasks added for ``scale``: 120 runs each in a two-hour window."""
+    return (max(1, scale) - 1 + 1) // 2
 
 
 def catalogue(seed: int, scale: int) -> tuple[list[Environment], list[Workspace], list[Executable]]:
@@ -263,15 +269,14 @@ def catalogue(seed: int, scale: int) -> tuple[list[Environment], list[Workspace]
         add(spec, "PLAN")
 
     prod_keys = ("platform", "finance", "crm")
-    for n in range(2 * (max(1, scale) - 1)):
-        period = _EXTRA_PERIODS[n % len(_EXTRA_PERIODS)]
+    for n in range(extra_tasks(scale)):
         name = (
             f"{_DOMAINS[n % len(_DOMAINS)]}_{_OBJECTS[n % len(_OBJECTS)]}_"
             f"{_VERBS[n % len(_VERBS)]}_{n:04d}"
         )
         paused = (
             PriorPause("jane.doe@example.com", "HUMAN", "Upstream outage", 6 * _HOUR)
-            if n % 40 == 39
+            if n % 20 == 19
             else None
         )
         executables.append(
@@ -280,9 +285,9 @@ def catalogue(seed: int, scale: int) -> tuple[list[Environment], list[Workspace]
                 name=name,
                 kind="TASK",
                 workspace_id=workspaces[prod_keys[n % 3]].id,
-                schedule=every(period, (n * 7) % period),
-                # Runs take about half their period, so a good share is running at any moment.
-                duration=max(1, period // 2) * _MINUTE,
+                schedule=every(1),
+                # Well under the period, so runs of one task never overlap.
+                duration=(20 + 5 * (n % 6)) * 1000,
                 paused=paused,
             )
         )
