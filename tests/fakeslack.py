@@ -70,6 +70,7 @@ class FakeSlack:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self._ready = threading.Event()
+        self._sockets: list[web.WebSocketResponse] = []
         self.port = 0
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -104,6 +105,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{rid}", self._response)
+        app.router.add_get("/link/", self._socket)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=512)
@@ -116,9 +118,15 @@ class FakeSlack:
 
     def stop(self) -> None:
         if self._loop is not None and self._thread is not None:
+            if self._sockets:
+                asyncio.run_coroutine_threadsafe(self._close_sockets(), self._loop).result(10)
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
             self._loop = None
+
+    async def _close_sockets(self) -> None:
+        for ws in self._sockets:
+            await ws.close()
 
     # -- scripting ------------------------------------------------------------------------------
     def rate_limit(self, method: str, *, retry_after: int = 1, times: int = 1) -> None:
@@ -206,6 +214,27 @@ class FakeSlack:
         found = list(current.values())
         return [m for m in found if channel is None or m.get("channel") == channel]
 
+    # -- Socket Mode --------------------------------------------------------------------------
+    def socket_send(self, envelope: dict[str, Any], *, timeout: float = 15.0) -> None:
+        """Deliver an envelope to the bot over its Socket Mode connection."""
+        self.wait_for(lambda: bool(self._sockets), timeout=timeout, what="a Socket Mode client")
+        assert self._loop is not None
+        ws = self._sockets[-1]
+        asyncio.run_coroutine_threadsafe(ws.send_json(envelope), self._loop).result(timeout)
+
+    def socket_ack(self, envelope_id: str, *, timeout: float = 15.0) -> dict[str, Any]:
+        """The bot's acknowledgement of an envelope (its ``payload`` is the ack body)."""
+
+        def acked() -> list[Call]:
+            return [
+                c
+                for c in self.calls
+                if c.method == "socket" and c.params.get("envelope_id") == envelope_id
+            ]
+
+        self.wait_for(lambda: bool(acked()), timeout=timeout, what=f"ack of {envelope_id}")
+        return acked()[0].params
+
     def __iter__(self) -> Iterator[Call]:
         with self._cond:
             return iter(list(self.calls))
@@ -230,7 +259,9 @@ class FakeSlack:
         fault = self._take(method)
         if fault is not None and fault.delay:
             await asyncio.sleep(fault.delay)
-        if not auth.startswith("Bearer xoxb-"):
+        # Socket Mode's URL is issued to the app-level token; everything else to the bot's.
+        token_kind = "xapp-" if method == "apps.connections.open" else "xoxb-"
+        if not auth.startswith(f"Bearer {token_kind}"):
             self._record(Call(method, params, headers, 200, False, time.monotonic()))
             return web.json_response({"ok": False, "error": "not_authed"})
         if fault is not None and fault.status != 200:
@@ -256,6 +287,8 @@ class FakeSlack:
                 "user_id": "U0BOT",
                 "bot_id": "B0BOT",
             }
+        if method == "apps.connections.open":
+            return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link/?ticket=fake"}
         if method == "chat.postMessage":
             self._check_message(method, params)
             ts = f"1790000000.{next(self._ts):06d}"
@@ -310,6 +343,21 @@ class FakeSlack:
             )
         )
         return web.Response(text="ok")
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json(
+            {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0MAINTBOT"}}
+        )
+        with self._cond:
+            self._sockets.append(ws)
+            self._cond.notify_all()
+        async for message in ws:
+            if message.type.name == "TEXT":
+                data = json.loads(message.data)
+                self._record(Call("socket", data, {}, 200, True, time.monotonic()))
+        return ws
 
     # -- Block Kit limits, checked independently of the bot ------------------------------------
     def _check_message(self, where: str, params: dict[str, Any]) -> None:

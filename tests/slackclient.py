@@ -41,6 +41,7 @@ T = TypeVar("T")
 
 SIGNING_SECRET = "test-signing-secret-4f9d2c7e1a"
 BOT_TOKEN = "xoxb-test-maintbot-0001"
+APP_TOKEN = "xapp-1-test-maintbot-0001"
 
 # Realistic Slack ids (upper-case letters and digits).
 ALICE, BOB, CAROL, DAVE, NOTZ = "U0ALICE01", "U0BOB0001", "U0CAROL01", "U0DAVE001", "U0NOTZ001"
@@ -90,7 +91,16 @@ class Reply:
 class BotServer:
     """The bot on its own thread and event loop (its connectors' clients live there)."""
 
-    def __init__(self, settings: Settings, store: Store, config: Any, clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        config: Any,
+        clock: Clock,
+        *,
+        socket_mode: bool = False,
+    ) -> None:
+        self.socket_mode = socket_mode
         self.settings = settings
         self.store = store
         self.config = config
@@ -112,6 +122,7 @@ class BotServer:
             schedulers=self.schedulers,
             clock=self.clock,
             run_clock=False,
+            socket_mode=self.socket_mode,
         )
         await self.service.start()
 
@@ -175,6 +186,7 @@ class SlackWorld:
     scale: int = 1
     latency_ms: float = 0.0
     tune: Callable[[list[Simulator]], None] | None = None
+    socket_mode: bool = False
 
     def __post_init__(self) -> None:
         self.fake = FakeSlack(users=self.user_tz, groups=self.groups)
@@ -196,8 +208,9 @@ class SlackWorld:
         self.settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
             slack_bot_token=BOT_TOKEN,
-            slack_signing_secret=SIGNING_SECRET,
-            slack_app_token=None,
+            # Socket Mode: Slack signs nothing, so the bot gets no secret to check with.
+            slack_signing_secret=None if self.socket_mode else SIGNING_SECRET,
+            slack_app_token=APP_TOKEN if self.socket_mode else None,
             slack_api_url=self.fake.api_url,
             maintbot_db=str(self.db_path),
             maintbot_config=str(self.tmp_path / "absent.toml"),
@@ -207,7 +220,13 @@ class SlackWorld:
             maintbot_approvers=self.approvers,
             maintbot_allow_self_approval=self.allow_self_approval,
         )
-        self.bot = BotServer(self.settings, self.store, sandbox_config(self.simulators), self.clock)
+        self.bot = BotServer(
+            self.settings,
+            self.store,
+            sandbox_config(self.simulators),
+            self.clock,
+            socket_mode=self.socket_mode,
+        )
         self.bot.start()
         self.http = httpx.Client(base_url=self.bot.url, timeout=60)
         self.timings: list[tuple[str, float]] = []
