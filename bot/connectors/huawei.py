@@ -63,10 +63,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import httpx
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -80,7 +80,6 @@ from bot.connectors.base import (
     SkippedRun,
     VendorHttp,
     describe_validation,
-    gather_bounded,
 )
 from bot.errors import AuthError, ConfigError, ConnectorError
 from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
@@ -95,6 +94,7 @@ from bot.schedule_rules import (
 __all__ = ["HuaweiConnector", "HuaweiIamAuth", "from_config"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TOKEN_LIFETIME = timedelta(hours=24)
 
@@ -307,6 +307,28 @@ class HuaweiIamAuth(CachedTokenAuth):
 
     def header(self, token: str) -> dict[str, str]:
         return {"X-Auth-Token": token}
+
+
+async def _all(limit: int, coros: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
+    """Results in input order, at most ``limit`` at once. Unlike ``asyncio.gather``, the
+    first failure cancels the rest, so no request outlives the call that needed it."""
+    semaphore = asyncio.Semaphore(max(1, limit))
+
+    async def one(coro: Coroutine[Any, Any, T]) -> T:
+        async with semaphore:
+            return await coro
+
+    pending = list(coros)
+    tasks = [asyncio.ensure_future(one(c)) for c in pending]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for coro in pending:
+            coro.close()  # the ones cancelled while waiting for the semaphore never started
+        raise
 
 
 def _int(value: object) -> int | None:
@@ -536,7 +558,7 @@ class HuaweiConnector(Connector):
                     params={**base, "scheduled_type": "LIFE_CYCLE"},
                 )
             )
-        pages = await asyncio.gather(*calls)
+        pages = await _all(len(calls), calls)
         entries: dict[str, _Entry] = {}
         for item in (i for page in pages for i in page):
             parsed: _DesktopItem = self._validate(_DesktopItem, item, what)
@@ -553,7 +575,7 @@ class HuaweiConnector(Connector):
         return list(entries.values())
 
     async def _entries(self) -> list[_Entry]:
-        app, desktop = await asyncio.gather(self._app_entries(), self._desktop_entries())
+        app, desktop = await _all(2, [self._app_entries(), self._desktop_entries()])
         return [*app, *desktop]
 
     def _task(self, entry: _Entry) -> Task:
@@ -648,6 +670,11 @@ class HuaweiConnector(Connector):
             raise self.http.error(f"{what}: time_zone {zone_name!r} is not a zone maintbot knows")
         found = [self._time(t, zone, what) for t in times]
         return sorted(t for t in found if t is not None)
+
+    async def next_executions(self) -> dict[str, datetime | None]:
+        """Huawei's ``next_execution_time`` of every listed task, as maintbot reads it
+        (``TaskRef.key`` → instant, ``None`` where absent or unreadable)."""
+        return {e.ref.key: self._next_execution(e) for e in await self._entries()}
 
     def _next_execution(self, entry: _Entry) -> datetime | None:
         zone = self._zone(entry.zone_name)
@@ -775,7 +802,7 @@ class HuaweiConnector(Connector):
             for e in scheduled
             if e.ref.kind is TaskKind.DESKTOP_TASK and not self._nothing_before(e, start, end)
         ]
-        shows = await gather_bounded(self.concurrency, (self._show_or_none(e.ref) for e in desktop))
+        shows = await _all(self.concurrency, (self._show_or_none(e.ref) for e in desktop))
         fields: dict[str, Mapping[str, Any] | None] = {
             e.ref.key: e.raw for e in scheduled if e.ref.kind is TaskKind.APP_TASK
         }
@@ -808,9 +835,7 @@ class HuaweiConnector(Connector):
         with_history = [
             e for e, instants, _ in planned.values() if instants and e.ref.kind is TaskKind.APP_TASK
         ]
-        histories = await gather_bounded(
-            self.concurrency, (self._app_runs(e.ref) for e in with_history)
-        )
+        histories = await _all(self.concurrency, (self._app_runs(e.ref) for e in with_history))
         durations = {e.ref.key: self._p90(h) for e, h in zip(with_history, histories, strict=True)}
 
         for entry, instants, problem in planned.values():
@@ -871,7 +896,7 @@ class HuaweiConnector(Connector):
             or e.last_status is None
             or e.last_status.upper() in APP_IN_PROGRESS
         ]
-        histories = await gather_bounded(self.concurrency, (self._runs(e.ref) for e in candidates))
+        histories = await _all(self.concurrency, (self._runs(e.ref) for e in candidates))
         found = []
         for entry, runs in zip(candidates, histories, strict=True):
             in_progress = (
@@ -1014,7 +1039,8 @@ class HuaweiConnector(Connector):
         end = min(utc(end), self.clock())
         if end <= start:
             return []
-        show, runs = await asyncio.gather(self._show(ref), self._all_runs(ref))
+        show = await self._show(ref)
+        runs = await self._all_runs(ref)
         try:
             due = self._schedule(ref.kind, show).occurrences(start, end)
         except RuleError:

@@ -197,6 +197,10 @@ class HuaweiSimulator(Simulator):
         self.password = DEMO_PASSWORD
         self.domain_name = DEMO_DOMAIN
         self._token_projects: dict[str, str] = {}
+        # (status, times left) for PATCH/PUT only: the base faults match paths, and an
+        # update shares its path with the show that precedes it.
+        self._update_faults: list[tuple[int, list[int], dict[str, Any] | None]] = []
+        self.history = HISTORY
         self.tasks: dict[str, SimTask] = {}
         rng = random.Random(seed)
         self.projects = [
@@ -620,7 +624,7 @@ class HuaweiSimulator(Simulator):
         if schedule is None:
             return []
         now = self.clock()
-        horizon = max(task.created, now - HISTORY)
+        horizon = max(task.created, now - self.history)
         runs: list[SimRun] = []
         for start, end in task.enabled_periods:
             lo = max(start, horizon)
@@ -653,6 +657,26 @@ class HuaweiSimulator(Simulator):
             return None
         found = schedule.after(self.clock(), 1)
         return found[0] if found else None
+
+    def fail_updates(
+        self, status: int = 503, *, times: int = 1, body: dict[str, Any] | None = None
+    ) -> None:
+        """Answer the next ``times`` PATCH/PUT requests with ``status`` (and ``body``, default
+        a Huawei error body) without changing anything."""
+        with self._lock:
+            self._update_faults.append((status, [times], body))
+
+    def _update_fault(self) -> web.Response | None:
+        with self._lock:
+            if not self._update_faults:
+                return None
+            status, left, body = self._update_faults[0]
+            left[0] -= 1
+            if left[0] <= 0:
+                self._update_faults.pop(0)
+        if body is not None:
+            return json_response(body, status=status)
+        return self.error_body(status, "injected update fault")
 
     # -- config -----------------------------------------------------------------------------
     def project(self, key: str | int | None = None) -> SimProject:
@@ -944,6 +968,9 @@ class HuaweiSimulator(Simulator):
         guard = self._guard(request, "update")
         if isinstance(guard, web.Response):
             return guard
+        fault = self._update_fault()
+        if fault is not None:
+            return fault
         body = await self._read_object(request)
         if isinstance(body, web.Response):
             return body
@@ -1136,6 +1163,9 @@ class HuaweiSimulator(Simulator):
         guard = self._guard(request, "update")
         if isinstance(guard, web.Response):
             return guard
+        fault = self._update_fault()
+        if fault is not None:
+            return fault
         body = await self._read_object(request)
         if isinstance(body, web.Response):
             return body
