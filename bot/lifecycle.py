@@ -886,23 +886,40 @@ class WindowClock:
                 )
                 changed = await connector.pause(ref, reason)
                 after = await _read_quietly(connector, ref)
+                if changed and after is not None and not after.paused:
+                    # Accepted is not done: a task that still reads active may run.
+                    raise ConnectorError(
+                        row.system,
+                        "the scheduler accepted the pause but still reports the task active",
+                        retryable=True,
+                    )
         except Exception as exc:
             await self._pause_attempt_failed(record, row, attempt, give_up, exc, now, report)
             return
         if not changed and not (
             after is not None and window_id_in(after.pause_reason) == record.id
         ):
-            # The vendor says it was already paused: someone paused it between our read
-            # and our call, so it is theirs, not ours to resume.
+            # The vendor changed nothing. Either someone paused it between our read and our
+            # call (theirs, not ours to resume), or the task is inert (finished, aborted,
+            # never scheduled) and will not fire: both are left alone.
+            if after is not None and not after.paused:
+                note = (
+                    f"not active in the scheduler ({after.vendor_state or 'no state'}); "
+                    "nothing to pause"
+                )
+            elif after is None:
+                note = "the scheduler reported nothing to change; left alone"
+            else:
+                note = _paused_by_note(after, "just before the window")
             self.store.advance_task(
                 row.id,
                 _S.PAUSING,
                 _S.ALREADY_PAUSED,
-                prior_paused=True,
-                note=_paused_by_note(after, "just before the window"),
+                prior_paused=bool(after and after.paused),
+                note=note,
                 last_error=None,
             )
-            self._audit(row, "pause", "no_change", {**detail, "changed": False})
+            self._audit(row, "pause", "no_change", {**detail, "changed": False, "note": note})
             report.already_paused.append((record.id, ref.key))
             return
         marker = _marker(after) if after is not None and after.paused else {"pause_reason": reason}
@@ -1068,7 +1085,7 @@ class WindowClock:
             rows,
             [
                 (_S.PAUSED, "Paused"),
-                (_S.ALREADY_PAUSED, "Left alone (already paused by someone else)"),
+                (_S.ALREADY_PAUSED, "Left alone (already paused by someone else, or inactive)"),
                 (_S.PLANNED, "Not paused yet (retrying)"),
                 (_S.PAUSE_FAILED, "Could not pause"),
             ],
@@ -1211,6 +1228,14 @@ class WindowClock:
                 verdict = _end_verdict(record, row, task)
                 if verdict == "resume":
                     changed = await connector.resume(ref, _prior(row))
+                    after = await _read_quietly(connector, ref)
+                    if after is not None and _end_verdict(record, row, after) == "resume":
+                        # Still paused exactly as the bot left it: never report it resumed.
+                        raise ConnectorError(
+                            row.system,
+                            "the scheduler accepted the resume but still reports the task paused",
+                            retryable=True,
+                        )
         except Exception as exc:
             await self._resume_attempt_failed(record, row, attempt, exc, now, report)
             return
@@ -1402,7 +1427,7 @@ _END_GROUPS: list[tuple[PlannedTaskState, str]] = [
     (_S.RESUMED, "Resumed"),
     (_S.HANDED_OVER, "Still paused for a later window, or taken over by a person"),
     (_S.LEFT_ALONE, "Left alone (changed by someone during the window)"),
-    (_S.ALREADY_PAUSED, "Left alone (paused by someone else before the window)"),
+    (_S.ALREADY_PAUSED, "Left alone (paused by someone else before the window, or inactive)"),
     (_S.PAUSE_FAILED, "Could not pause (ran during the window)"),
     (_S.RESUME_FAILED, "Could not resume, STILL PAUSED (retrying)"),
     (_S.RESUMING, "Resume in progress"),
@@ -1423,8 +1448,8 @@ def _end_verdict(record: WindowRecord, row: PlannedTask, task: Task) -> str:
 
 
 async def _read_quietly(connector: Connector, ref: TaskRef) -> Task | None:
-    """The state right after a pause, to record what the bot's pause looks like; a failed
-    read must not turn a successful pause into a failure."""
+    """The state right after a pause or resume, to check it took and to record what the
+    bot's pause looks like; a failed read must not turn a successful call into a failure."""
     try:
         return await connector.read_state(ref)
     except ConnectorError as exc:
@@ -1494,7 +1519,10 @@ def _listing(
 
 def _span(delta: timedelta) -> str:
     """A duration for people: ``2 h 5 min``, ``45 s``, ``3 d 2 h``."""
-    seconds = int(abs(delta.total_seconds()))
+    seconds = round(abs(delta.total_seconds()))
+    if seconds >= 60:
+        # Whole minutes, rounded: "starts in 1 min" when 1 min 52 s remain would mislead.
+        seconds = (seconds + 30) // 60 * 60
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
