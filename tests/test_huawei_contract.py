@@ -659,3 +659,160 @@ async def test_families_limit_what_is_called(
         tasks = await desk_only.list_tasks()
     assert {t.kind for t in tasks} == {TaskKind.DESKTOP_TASK}
     assert not sim.requests_to("/v1/")
+
+
+# -- readings of gaps, one test each ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "running"),
+    [
+        ("RUNNING", True),
+        ("EXECUTING", True),
+        ("WAITING", True),
+        ("PENDING", True),
+        ("in_progress", True),
+        ("SUCCESS", False),
+        ("FAIL", False),
+        ("SKIP", False),
+        ("PARTIAL_SUCCESS", False),
+    ],
+)
+async def test_4b_record_status_words(
+    conn: HuaweiConnector, sim: HuaweiSimulator, status: str, running: bool
+) -> None:
+    """The 4B record status enum is a gap: the in-progress words chosen, case-insensitive."""
+    task = sim.find("desk_daily_reboot")
+    body = {
+        "total_count": 1,
+        "tasks_records": [{"id": "r1", "start_time": "2026-11-18 17:50:00", "status": status}],
+    }
+    sim.faults.fail(200, path_contains=f"{task.id}/records", body=json.dumps(body))
+    found = {r.task.id: r for r in await conn.running_now()}
+    assert (task.id in found) is running
+    if running:
+        # start_time without a zone is read as UTC [INFERRED]; 4B gives no duration.
+        assert found[task.id].started_at == datetime(2026, 11, 18, 17, 50, tzinfo=UTC)
+        assert found[task.id].expected_duration is None
+
+
+async def test_disabling_does_not_stop_a_run_in_progress(
+    conn: HuaweiConnector, sim: HuaweiSimulator
+) -> None:
+    """[INFERRED] pausing stops future runs only; the current one is still reported."""
+    for name in ("running_restart", "desk_rebuild_running"):
+        task = sim.find(name)
+        assert await conn.pause(ref_of(conn, task), "window") is True
+    running = {sim.tasks[r.task.id].name for r in await conn.running_now()}
+    assert {"running_restart", "desk_rebuild_running"} <= running
+
+
+async def test_appstream_url_defaults_to_base_url_and_iam_url_may_end_in_v3(
+    server: SandboxServer, sim: HuaweiSimulator, clock: ManualClock
+) -> None:
+    """The intl 4A host is a gap: without appstream_url, v1 goes to base_url."""
+    entry = sim.config_entry()
+    del entry["appstream_url"]
+    entry["iam_url"] = sim.base_url + "/v3/"
+    config = HuaweiConfig.model_validate(entry)
+    connector = from_config(
+        "hw", config, {"username": sim.username, "password": sim.password}, clock=clock
+    )
+    async with connector:
+        tasks = await connector.list_tasks()
+    assert {t.kind for t in tasks} == {TaskKind.APP_TASK, TaskKind.DESKTOP_TASK}
+    assert len(sim.requests_to("/v3/auth/tokens")) == 1
+
+
+async def test_listed_next_time_spares_show_calls_without_changing_the_answer(
+    conn: HuaweiConnector, sim: HuaweiSimulator, clock: ManualClock
+) -> None:
+    """4B list items have no schedule fields [SEEN SDK], so each desktop task needs a show,
+    except when its listed next_execution_time (read at UTC+14, the earliest it could mean)
+    is already past the end of the range."""
+    now = clock()
+    end = now + timedelta(hours=5)
+    fast = await conn.upcoming_runs(now, end)
+    pid = sim.projects[0].id
+    shows = [
+        r
+        for r in sim.requests_to(f"/v2/{pid}/scheduled-tasks/", "GET")
+        if not r.path.endswith("/records")
+    ]
+    enabled_desktops = [
+        t
+        for t in sim.tasks.values()
+        if t.project_id == pid
+        and t.family == "desktop"
+        and t.enabled
+        and t.fields.get("scheduled_type") != "LIFE_CYCLE"
+    ]
+    assert len(shows) < len(enabled_desktops)
+
+    # A range starting in the past turns the shortcut off; the runs from now on agree.
+    full = await conn.upcoming_runs(now - timedelta(seconds=5), end)
+    key = lambda r: (r.task.key, r.at)  # noqa: E731
+    assert sorted(fast, key=key) == sorted(
+        (r for r in full if r.at is None or r.at >= now), key=key
+    )
+
+
+async def test_vendor_next_time_missing_from_the_expansion_is_reported_too(
+    conn: HuaweiConnector, sim: HuaweiSimulator, clock: ManualClock
+) -> None:
+    """If maintbot misreads a rule, Huawei's own next_execution_time still shows the run."""
+    pid = sim.projects[0].id
+    item = {
+        "id": "odd-1",
+        "task_name": "odd_weekly",
+        "scheduled_type": "WEEK",
+        "week_list": "1",  # Sundays at 09:00 Shanghai: not in the next hours
+        "scheduled_time": "09:00:00",
+        "time_zone": "Asia/Shanghai",
+        "next_execution_time": "2026-11-18T20:00:00Z",  # but Huawei says tonight
+        "is_enable": True,
+        "last_status": "SUCCESS",
+    }
+    sim.faults.fail(
+        200,
+        path_contains=f"/v1/{pid}/schedule-task",
+        body=json.dumps({"count": 1, "items": [item]}),
+    )
+    runs = await conn.upcoming_runs(clock(), clock() + timedelta(hours=6))
+    odd = [r for r in runs if r.task.id == "odd-1"]
+    assert [r.at for r in odd] == [datetime(2026, 11, 18, 20, 0, tzinfo=UTC)]
+
+
+async def test_unreadable_schedule_may_fire_at_any_time(
+    conn: HuaweiConnector, sim: HuaweiSimulator, clock: ManualClock
+) -> None:
+    pid = sim.projects[0].id
+    items = [
+        {
+            "id": "zone-1",
+            "task_name": "unknown_zone",
+            "scheduled_type": "DAY",
+            "scheduled_time": "09:00:00",
+            "time_zone": "Mars/Olympus_Mons",
+            "is_enable": True,
+        },
+        {
+            "id": "zone-2",
+            "task_name": "unknown_zone_disabled",
+            "scheduled_type": "DAY",
+            "scheduled_time": "09:00:00",
+            "time_zone": "Mars/Olympus_Mons",
+            "is_enable": False,
+        },
+    ]
+    sim.faults.fail(
+        200,
+        path_contains=f"/v1/{pid}/schedule-task",
+        body=json.dumps({"count": "2", "items": items}),
+    )
+    runs = await conn.upcoming_runs(clock(), clock() + timedelta(hours=6))
+    odd = [r for r in runs if r.task.id.startswith("zone-")]
+    assert len(odd) == 1
+    assert odd[0].at is None
+    assert odd[0].note is not None
+    assert "Mars/Olympus_Mons" in odd[0].note
