@@ -18,7 +18,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.config import HuaweiConfig
 from bot.connectors import build_connector
-from bot.connectors.base import RetryPolicy, deadline
+from bot.connectors.base import Connector, RetryPolicy, deadline
 from bot.connectors.huawei import DESKTOP_UPDATE_FIELDS, HuaweiConnector, from_config
 from bot.errors import AuthError, ConfigError, ConnectorError
 from bot.model import TaskKind, TaskRef
@@ -294,7 +294,7 @@ async def test_simulator_put_is_a_full_replace(server: SandboxServer, sim: Huawe
 # -- response shapes ------------------------------------------------------------------------------
 
 
-async def snapshot(connector: HuaweiConnector, clock: ManualClock) -> tuple[Any, ...]:
+async def snapshot(connector: Connector, clock: ManualClock) -> tuple[Any, ...]:
     now = clock()
     tasks = sorted(await connector.list_tasks(), key=lambda t: t.id)
     runs = sorted(

@@ -411,17 +411,20 @@ def independent_match(fields: dict[str, Any], day: date) -> bool:
     """The rule's day predicate written a second way (names, calendar.monthrange)."""
     kind = fields["scheduled_type"]
     if kind == "DAY":
-        return day.day % fields["day_interval"] == 1 % fields["day_interval"]
+        interval: int = fields["day_interval"]
+        return day.day % interval == 1 % interval
     if kind == "WEEK":
         wanted = {NAMES[int(n) - 1] for n in fields["week_list"].split(",")}
-        return day.strftime("%a").upper() in wanted
+        # calendar.weekday counts from Monday = 0, not from the vendor's Sunday = 1.
+        monday_first = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+        return monday_first[calendar.weekday(day.year, day.month, day.day)] in wanted
     if kind == "MONTH":
         if day.month not in {int(m) for m in fields["month_list"].split(",")}:
             return False
         last = calendar.monthrange(day.year, day.month)[1]
         tokens = fields["date_list"].split(",")
         return str(day.day) in tokens or ("L" in tokens and day.day == last)
-    return day.isoformat() == fields["scheduled_date"]
+    return bool(day.isoformat() == fields["scheduled_date"])
 
 
 @st.composite

@@ -54,6 +54,9 @@ bot/sandbox/huawei.py makes the same choices, and tests/test_huawei_*.py covers 
 * **Skipped runs**: 4B records with status ``SKIP``; for both families, scheduled instants
   with no run recorded near them (from 5 min before to 1 h after, or the next run) are
   reported as skipped — the schedule expansion minus history [INFERRED].
+* **Throttling** numbers for these APIs were not captured (gap): no client-side limit by
+  default (set ``rate_per_minute`` to add one); 429 answers are retried after Retry-After.
+* **Error codes** are a gap: only ``error_msg`` is quoted, ``error_code`` is not relied on.
 * **403** names the IAM action the call needs (``workspace:scheduledTasks:list``, ``:get``,
   ``:update``, ``:listRecords`` [SEEN H1–H5]; the same names for 4B and ``:list`` for
   future-executions are INFERRED).
@@ -95,6 +98,7 @@ __all__ = ["HuaweiConnector", "HuaweiIamAuth", "from_config"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 TOKEN_LIFETIME = timedelta(hours=24)
 
@@ -476,7 +480,7 @@ class HuaweiConnector(Connector):
                 items = items + tail
         return items
 
-    def _validate(self, model: type[Any], item: Mapping[str, Any], what: str) -> Any:
+    def _validate(self, model: type[M], item: Mapping[str, Any], what: str) -> M:
         try:
             return model.model_validate(item)
         except ValidationError as exc:
@@ -512,7 +516,7 @@ class HuaweiConnector(Connector):
         )
         entries = []
         for item in raw:
-            parsed: _AppItem = self._validate(_AppItem, item, what)
+            parsed = self._validate(_AppItem, item, what)
             entries.append(
                 _Entry(
                     ref=self.ref(TaskKind.APP_TASK, parsed.id),
@@ -561,7 +565,7 @@ class HuaweiConnector(Connector):
         pages = await _all(len(calls), calls)
         entries: dict[str, _Entry] = {}
         for item in (i for page in pages for i in page):
-            parsed: _DesktopItem = self._validate(_DesktopItem, item, what)
+            parsed = self._validate(_DesktopItem, item, what)
             entries[parsed.id] = _Entry(
                 ref=self.ref(TaskKind.DESKTOP_TASK, parsed.id),
                 name=parsed.task_name or parsed.id,
@@ -726,7 +730,7 @@ class HuaweiConnector(Connector):
             raise
         runs = []
         for item in items:
-            parsed: _Execution = self._validate(_Execution, item, what)
+            parsed = self._validate(_Execution, item, what)
             begin = self._time(parsed.begin_time, UTC, what)
             created = self._time(parsed.create_time, UTC, what)
             status = (parsed.status or "").upper()
@@ -766,7 +770,7 @@ class HuaweiConnector(Connector):
             raise
         runs = []
         for item in items:
-            parsed: _Record = self._validate(_Record, item, what)
+            parsed = self._validate(_Record, item, what)
             runs.append(
                 _Run(
                     id=parsed.id,
@@ -1105,13 +1109,13 @@ class HuaweiConnector(Connector):
         runs = []
         for item in items:
             if ref.kind is TaskKind.APP_TASK:
-                e: _Execution = self._validate(_Execution, item, what)
+                e = self._validate(_Execution, item, what)
                 started = self._time(e.begin_time, UTC, what) or self._time(
                     e.create_time, UTC, what
                 )
                 runs.append(_Run(e.id, (e.status or "").upper(), started, None))
             else:
-                r: _Record = self._validate(_Record, item, what)
+                r = self._validate(_Record, item, what)
                 runs.append(
                     _Run(
                         r.id,
