@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from slackclient import ALICE, NOTZ, SlackWorld, available_vendors, blocks_text
+from slackclient import ALICE, NOTZ, SlackWorld, available_vendors, blocks_text, together
 
 from bot.clock import ManualClock
 
@@ -231,3 +231,34 @@ def test_an_unexpected_failure_gets_a_generic_message_with_a_reference(
     answer = world.user("alice").click_value("report_page", value).wait()
     assert re.search(r"reference [0-9a-f]{8}", answer["text"])
     assert "KeyError" not in json.dumps(answer)
+
+
+def test_the_same_window_checked_at_once_asks_the_schedulers_once(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    if "talend" not in available_vendors():
+        pytest.skip("needs the Talend simulator")
+    with SlackWorld(tmp_path, clock, vendors=["talend"], latency_ms=50) as world:
+        alice, bob = world.user("alice"), world.user("bob")
+        bob.slash("/maintenance check Sunday 2-4am").wait()  # logins, users.info cached
+        alice.slash("/maintenance check Sunday 3-5am").wait()
+        talend = world.sandbox.by_vendor("talend")
+
+        def searches() -> int:
+            return len(talend.requests_to("/events/search"))
+
+        before = searches()
+        alice.slash("/maintenance check Saturday 10am-noon UTC").wait()
+        one = searches() - before
+        before = searches()
+        first, second = together(
+            lambda: alice.slash("/maintenance check Saturday 10am-noon UTC"),
+            lambda: bob.slash("/maintenance check Saturday 10:00-12:00 UTC"),
+        )
+        mine, theirs = first.wait(), second.wait()
+        assert searches() - before == one
+        # Each person still gets their own report, echoing their own words.
+        assert "“Saturday 10am-noon UTC”" in blocks_text(mine)
+        assert "“Saturday 10:00-12:00 UTC”" in blocks_text(theirs)
+        assert len([r for r in world.audit() if r.action == "check"]) == 5
+        assert world.fake.violations == []

@@ -7,16 +7,18 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot.approvals import Policy
-from bot.check import Scheduler
+from bot.check import Scheduler, check_window
 from bot.clock import Clock
 from bot.config import Settings
 from bot.connectors.base import Connector
 from bot.errors import MaintbotError
+from bot.model import ConflictReport, Window
 from bot.slack.directory import UserDirectory
 from bot.store import Store
 
@@ -41,6 +43,24 @@ class Services:
     clock_task: asyncio.Task[Any] | None = None
     # Task keys with a pause/resume in flight in this process: a double click acts once.
     inflight: set[str] = field(default_factory=set)
+    _checks: dict[tuple[datetime, datetime], asyncio.Future[ConflictReport]] = field(
+        default_factory=dict
+    )
+
+    async def check(self, window: Window) -> ConflictReport:
+        """The conflict report for ``window``. Checks of the same instants already running
+        are joined rather than repeated: when a team all types the same command after an
+        announcement, the schedulers are asked once, not once per person (which would also
+        run into their per-minute rate limits). Nothing is cached after it completes."""
+        key = (window.start, window.end)
+        running = self._checks.get(key)
+        if running is None:
+            running = asyncio.ensure_future(check_window(window, self.schedulers, self.clock))
+            self._checks[key] = running
+            running.add_done_callback(lambda _done: self._checks.pop(key, None))
+        report = await asyncio.shield(running)
+        # Same instants, but each person's own text, zone and notes in their echo.
+        return report.model_copy(update={"window": window})
 
     def connector(self, system: str) -> Connector:
         for scheduler in self.schedulers:

@@ -10,7 +10,6 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot import lifecycle
 from bot.actions import held_paused
-from bot.check import check_window
 from bot.errors import ApprovalError, MaintbotError
 from bot.slack import blocks as bk
 from bot.slack import messages
@@ -68,7 +67,7 @@ async def _check(svc: Services, text: str, command: dict[str, Any], respond: Asy
     user = str(command.get("user_id") or "")
     tz = await svc.directory.tz(user)
     window = parse_window(text, tz=tz, now=svc.clock())  # WindowError → the error handler
-    report = await check_window(window, svc.schedulers, svc.clock)
+    report = await svc.check(window)
     stored = save_check(svc.store, report, user=user, channel=command.get("channel_id"))
     failed = [s.system for s in report.systems if not s.ok]
     svc.store.audit(
