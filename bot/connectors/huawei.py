@@ -64,9 +64,8 @@ bot/sandbox/huawei.py makes the same choices, and tests/test_huawei_*.py covers 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Annotated, Any, ClassVar, TypeVar
@@ -83,6 +82,8 @@ from bot.connectors.base import (
     SkippedRun,
     VendorHttp,
     describe_validation,
+    gather_all,
+    gather_bounded,
 )
 from bot.errors import AuthError, ConfigError, ConnectorError
 from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
@@ -97,7 +98,6 @@ from bot.schedule_rules import (
 __all__ = ["HuaweiConnector", "HuaweiIamAuth", "from_config"]
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 TOKEN_LIFETIME = timedelta(hours=24)
@@ -311,28 +311,6 @@ class HuaweiIamAuth(CachedTokenAuth):
 
     def header(self, token: str) -> dict[str, str]:
         return {"X-Auth-Token": token}
-
-
-async def _all(limit: int, coros: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
-    """Results in input order, at most ``limit`` at once. Unlike ``asyncio.gather``, the
-    first failure cancels the rest, so no request outlives the call that needed it."""
-    semaphore = asyncio.Semaphore(max(1, limit))
-
-    async def one(coro: Coroutine[Any, Any, T]) -> T:
-        async with semaphore:
-            return await coro
-
-    pending = list(coros)
-    tasks = [asyncio.ensure_future(one(c)) for c in pending]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for coro in pending:
-            coro.close()  # the ones cancelled while waiting for the semaphore never started
-        raise
 
 
 def _int(value: object) -> int | None:
@@ -562,7 +540,7 @@ class HuaweiConnector(Connector):
                     params={**base, "scheduled_type": "LIFE_CYCLE"},
                 )
             )
-        pages = await _all(len(calls), calls)
+        pages = await gather_all(*calls)
         entries: dict[str, _Entry] = {}
         for item in (i for page in pages for i in page):
             parsed = self._validate(_DesktopItem, item, what)
@@ -579,7 +557,7 @@ class HuaweiConnector(Connector):
         return list(entries.values())
 
     async def _entries(self) -> list[_Entry]:
-        app, desktop = await _all(2, [self._app_entries(), self._desktop_entries()])
+        app, desktop = await gather_all(self._app_entries(), self._desktop_entries())
         return [*app, *desktop]
 
     def _task(self, entry: _Entry) -> Task:
@@ -806,7 +784,7 @@ class HuaweiConnector(Connector):
             for e in scheduled
             if e.ref.kind is TaskKind.DESKTOP_TASK and not self._nothing_before(e, start, end)
         ]
-        shows = await _all(self.concurrency, (self._show_or_none(e.ref) for e in desktop))
+        shows = await gather_bounded(self.concurrency, (self._show_or_none(e.ref) for e in desktop))
         fields: dict[str, Mapping[str, Any] | None] = {
             e.ref.key: e.raw for e in scheduled if e.ref.kind is TaskKind.APP_TASK
         }
@@ -839,7 +817,9 @@ class HuaweiConnector(Connector):
         with_history = [
             e for e, instants, _ in planned.values() if instants and e.ref.kind is TaskKind.APP_TASK
         ]
-        histories = await _all(self.concurrency, (self._app_runs(e.ref) for e in with_history))
+        histories = await gather_bounded(
+            self.concurrency, (self._app_runs(e.ref) for e in with_history)
+        )
         durations = {e.ref.key: self._p90(h) for e, h in zip(with_history, histories, strict=True)}
 
         for entry, instants, problem in planned.values():
@@ -900,7 +880,7 @@ class HuaweiConnector(Connector):
             or e.last_status is None
             or e.last_status.upper() in APP_IN_PROGRESS
         ]
-        histories = await _all(self.concurrency, (self._runs(e.ref) for e in candidates))
+        histories = await gather_bounded(self.concurrency, (self._runs(e.ref) for e in candidates))
         found = []
         for entry, runs in zip(candidates, histories, strict=True):
             in_progress = (
