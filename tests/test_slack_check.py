@@ -262,3 +262,12 @@ def test_the_same_window_checked_at_once_asks_the_schedulers_once(
         assert "“Saturday 10:00-12:00 UTC”" in blocks_text(theirs)
         assert len([r for r in world.audit() if r.action == "check"]) == 5
         assert world.fake.violations == []
+
+
+def test_a_failed_users_info_falls_back_to_maintbot_tz(world: SlackWorld) -> None:
+    world.fake.fail("users.info", "user_not_found")
+    report = world.user("alice").slash("/maintenance check Saturday 2-4am").wait()
+    assert f"<!date^{BERLIN_START}^" in blocks_text(report)
+    # Not cached: the next command asks Slack again and gets alice's own zone.
+    again = world.user("alice").slash("/maintenance check Saturday 2-4am").wait()
+    assert f"<!date^{LA_START}^" in blocks_text(again)

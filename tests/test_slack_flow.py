@@ -198,3 +198,42 @@ def test_healthz_reports_the_store(world: SlackWorld) -> None:
     response = world.http.get("/healthz")
     assert response.status_code == 200
     assert response.json()["store"] == "ok"
+
+
+def test_an_alert_slack_refuses_is_sent_again_on_the_next_tick(
+    world: SlackWorld, clock: ManualClock
+) -> None:
+    plan_and_approve(world)
+    (window,) = world.store.list_windows([WindowState.APPROVED])
+    # Both places (alert channel and approval thread) refuse the start alert once.
+    world.fake.fail("chat.postMessage", "channel_not_found", times=2)
+    clock.set(window.start)
+    world.tick()
+    assert not world.fake.messages(ALERTS)
+    world.tick()
+    alerts = world.fake.messages(ALERTS)
+    assert len(alerts) == 1
+    in_thread = [m for m in world.fake.messages() if m.get("thread_ts") == window.thread_ts]
+    assert len(in_thread) == 1
+
+
+def test_one_alert_when_the_alert_channel_is_the_approval_channel(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    with SlackWorld(
+        tmp_path, clock, vendors=["talend"], approval_channel=ALERTS, alert_channel=ALERTS
+    ) as world:
+        alice = world.user("alice")
+        report = alice.slash("/maintenance check Saturday 2-4am").wait()
+        alice.click("plan_window", on=report).wait()
+        (request,) = world.fake.messages(ALERTS)
+        world.user("bob").click("approve", on={**request, "_ephemeral": False})
+        world.fake.wait_calls("chat.update")
+        (window,) = world.store.list_windows([WindowState.APPROVED])
+        clock.set(window.start)
+        world.tick()
+        posts = world.fake.calls_to("chat.postMessage", ok_only=True)[1:]  # after the request
+        assert len(posts) == 1
+        assert posts[0].params["thread_ts"] == window.thread_ts
+        assert posts[0].params["reply_broadcast"] is True
+        assert world.fake.violations == []

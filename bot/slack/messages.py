@@ -370,6 +370,8 @@ _ALERT_ICONS = {
     "pause_failed": ":warning:",
     "resume_failed": ":rotating_light:",
     "late": ":warning:",
+    "resolved": ":white_check_mark:",
+    "not_approved": ":no_entry_sign:",
 }
 
 _ALERT_BUTTONS: dict[str, tuple[str, ActionId, bool]] = {
