@@ -207,6 +207,8 @@ class HuaweiSimulator(Simulator):
             SimProject(f"{rng.getrandbits(128):032x}", "ap-southeast-1"),
             SimProject(f"{rng.getrandbits(128):032x}", "ap-southeast-1_dr"),
         ]
+        # Sample schedules are whole minutes from here, as a person would set them.
+        self._anchor = self.clock().replace(second=0, microsecond=0)
         self._seed(rng)
 
     # -- seeded sample data ---------------------------------------------------------------------
@@ -257,7 +259,7 @@ class HuaweiSimulator(Simulator):
 
     def _wall(self, offset: timedelta, zone_name: str) -> tuple[str, str]:
         """``(scheduled_date, scheduled_time)`` of ``now + offset`` in the zone."""
-        local = (self.clock() + offset).astimezone(resolve_zone(zone_name))
+        local = (self._anchor + offset).astimezone(resolve_zone(zone_name))
         return local.strftime("%Y-%m-%d"), local.strftime("%H:%M:%S")
 
     def _daily(self, offset: timedelta, zone: str, interval: int = 1) -> dict[str, Any]:
@@ -271,13 +273,13 @@ class HuaweiSimulator(Simulator):
 
     def _weekday_number(self, offset: timedelta, zone: str) -> int:
         """Vendor ``week_list`` number (1 = Sunday … 7 = Saturday) of ``now + offset``."""
-        local = (self.clock() + offset).astimezone(resolve_zone(zone))
+        local = (self._anchor + offset).astimezone(resolve_zone(zone))
         return local.isoweekday() % 7 + 1
 
     def _seed(self, rng: random.Random) -> None:
         h, m, d = timedelta(hours=1), timedelta(minutes=1), timedelta(days=1)
         main, dr = self.projects
-        now = self.clock()
+        now = self._anchor
         app: Family = "app"
         desk: Family = "desktop"
         named: list[SimTask] = [
