@@ -796,6 +796,16 @@ class Store:
         rows = self._rows("SELECT value FROM kv WHERE key = ?", [key])
         return str(rows[0]["value"]) if rows else None
 
+    def claim_kv(self, key: str, value: str) -> bool:
+        """Set ``key`` only if it is unset; ``True`` for the one caller that set it."""
+        return (
+            self._exec("INSERT OR IGNORE INTO kv (key, value) VALUES (?, ?)", (key, value)) == 1
+        )
+
+    def release_kv(self, key: str, value: str) -> None:
+        """Unset ``key`` if it still holds ``value`` (undo a :meth:`claim_kv`)."""
+        self._exec("DELETE FROM kv WHERE key = ? AND value = ?", (key, value))
+
     def set_kv(self, key: str, value: str) -> None:
         self._exec(
             "INSERT INTO kv (key, value) VALUES (?, ?) "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -253,3 +254,15 @@ def test_a_task_held_by_an_active_window_is_not_resumed_by_hand(
     refusal = alice.click("resume_now", on=report).wait()
     assert "held paused by maintenance window" in blocks_text(refusal)
     assert next(r.outcome for r in world.audit() if r.action == "resume_now") == "refused"
+
+
+def test_a_plan_that_fails_can_be_tried_again(world: SlackWorld, clock: ManualClock) -> None:
+    alice = world.user("alice")
+    report = alice.slash("/maintenance check Saturday 2-4am").wait()
+    clock.advance(timedelta(days=4))  # the window is over before anyone asks
+    first = alice.click("plan_window", on=report).wait()
+    assert "in the past" in first["text"]
+    again = alice.click("plan_window", on=report).wait()
+    assert "in the past" in again["text"]  # not "already requested": nothing was recorded
+    assert world.store.list_windows() == []
+    assert world.fake.messages(APPROVALS) == []

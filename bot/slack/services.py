@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,8 +25,6 @@ if TYPE_CHECKING:
     from bot.lifecycle import WindowClock
 
 __all__ = ["CONTEXT_KEY", "Services", "button_value", "request_id", "services"]
-
-log = logging.getLogger(__name__)
 
 CONTEXT_KEY = "maintbot"
 
@@ -57,7 +54,13 @@ class Services:
         if running is None:
             running = asyncio.ensure_future(check_window(window, self.schedulers, self.clock))
             self._checks[key] = running
-            running.add_done_callback(lambda _done: self._checks.pop(key, None))
+
+            def finished(done: asyncio.Future[ConflictReport]) -> None:
+                self._checks.pop(key, None)
+                if not done.cancelled():
+                    done.exception()  # every joiner re-raises it; this one only marks it seen
+
+            running.add_done_callback(finished)
         report = await asyncio.shield(running)
         # Same instants, but each person's own text, zone and notes in their echo.
         return report.model_copy(update={"window": window})

@@ -22,6 +22,7 @@ from bot.slack import messages
 from bot.slack.errors import SLACK_ERRORS
 from bot.slack.services import Services, button_value, request_id, services
 from bot.slack.stored import StoredCheck, load_check
+from bot.store import ApprovalRecord, WindowRecord
 
 __all__ = ["page", "pause_now", "plan", "resume_now"]
 
@@ -145,10 +146,10 @@ async def plan(
     check = load_check(svc.store, button_value(action).get("c"))
     _own(check, user)
     claim = f"plan:{check.id}"
-    # One window per report, however many times the button is clicked.
-    if not svc.store.mark_event_processed(claim):
+    # One window per report, however many times (or however fast) the button is clicked.
+    if not svc.store.claim_kv(claim, _PENDING):
         existing = svc.store.get_kv(claim)
-        where = f" (window `{bk.escape(existing)}`)" if existing else ""
+        where = f" (window `{bk.escape(existing)}`)" if existing and existing != _PENDING else ""
         await respond(
             response_type="ephemeral",
             replace_original=False,
@@ -157,6 +158,49 @@ async def plan(
             ),
         )
         return
+    try:
+        window, approval = _plan(svc, check, user, body)
+    except BaseException:
+        svc.store.release_kv(claim, _PENDING)  # nothing was recorded: the button works again
+        raise
+    svc.store.set_kv(claim, window.id)
+    planned = svc.store.window_tasks(window.id)
+    channel = approval.channel or window.channel or ""
+    try:
+        posted = await client.chat_postMessage(
+            channel=channel, **messages.approval_request(window, approval, planned)
+        )
+    except SLACK_ERRORS as exc:
+        # Nobody could ever see or click this request: withdraw the window rather than leave
+        # a pending approval that cannot be decided.
+        lifecycle.cancel_window(svc.store, window.id, by=lifecycle.ACTOR, now=svc.clock())
+        raise MaintbotError(
+            f"Could not post the approval request in channel {channel} "
+            f"({_slack_error(exc)}); the window was withdrawn. Invite the bot to that channel "
+            "or set MAINTBOT_APPROVAL_CHANNEL, then plan again from a new check."
+        ) from None
+    posted_channel, ts = str(posted["channel"]), str(posted["ts"])
+    svc.store.set_approval_message(approval.id, posted_channel, ts)
+    # The window clock's alerts go into this thread.
+    current = svc.store.get_window(window.id)
+    svc.store.update_window_fields(window.id, current.version, channel=posted_channel, thread_ts=ts)
+    await respond(
+        response_type="ephemeral",
+        replace_original=False,
+        **messages.text_message(
+            f":white_check_mark: Asked for approval in <#{bk.escape(posted_channel)}>: "
+            f"{len(planned)} task(s), window `{window.id}`. An approver has to say yes."
+        ),
+    )
+
+
+_PENDING = "pending"
+
+
+def _plan(
+    svc: Services, check: StoredCheck, user: str, body: dict[str, Any]
+) -> tuple[WindowRecord, ApprovalRecord]:
+    """Record the window with the report's active tasks, and its approval request."""
     tasks: dict[str, tuple[TaskRef, str]] = {}
     for conflict in check.active:
         tasks.setdefault(conflict.ref.key, (conflict.ref, conflict.task_name))
@@ -179,37 +223,14 @@ async def plan(
         now=svc.clock(),
         channel=channel,
     )
-    svc.store.set_kv(claim, window.id)
-    approval = lifecycle.request_approval(
-        svc.store, window.id, requested_by=user, now=svc.clock(), channel=channel
-    )
-    planned = svc.store.window_tasks(window.id)
     try:
-        posted = await client.chat_postMessage(
-            channel=channel, **messages.approval_request(window, approval, planned)
+        approval = lifecycle.request_approval(
+            svc.store, window.id, requested_by=user, now=svc.clock(), channel=channel
         )
-    except SLACK_ERRORS as exc:
-        # Nobody could ever see or click this request: withdraw the window rather than leave
-        # a pending approval that cannot be decided.
-        lifecycle.cancel_window(svc.store, window.id, by="maintbot", now=svc.clock())
-        raise MaintbotError(
-            f"Could not post the approval request in channel {channel} "
-            f"({_slack_error(exc)}); the window was withdrawn. Invite the bot to that channel "
-            "or set MAINTBOT_APPROVAL_CHANNEL, then plan again from a new check."
-        ) from None
-    posted_channel, ts = str(posted["channel"]), str(posted["ts"])
-    svc.store.set_approval_message(approval.id, posted_channel, ts)
-    # The window clock's alerts go into this thread.
-    current = svc.store.get_window(window.id)
-    svc.store.update_window_fields(window.id, current.version, channel=posted_channel, thread_ts=ts)
-    await respond(
-        response_type="ephemeral",
-        replace_original=False,
-        **messages.text_message(
-            f":white_check_mark: Asked for approval in <#{bk.escape(posted_channel)}>: "
-            f"{len(planned)} task(s), window `{window.id}`. Another person has to approve it."
-        ),
-    )
+    except BaseException:
+        lifecycle.cancel_window(svc.store, window.id, by=lifecycle.ACTOR, now=svc.clock())
+        raise
+    return window, approval
 
 
 def _slack_error(exc: BaseException) -> str:
