@@ -654,8 +654,7 @@ class Store:
     def held_tasks(self, states: Sequence[PlannedTaskState]) -> list[PlannedTask]:
         """Planned tasks of every window in ``states``, oldest pause first."""
         rows = self._rows(
-            f"SELECT * FROM window_tasks WHERE state IN ({_marks(states)}) "
-            f"ORDER BY paused_at, id",
+            f"SELECT * FROM window_tasks WHERE state IN ({_marks(states)}) ORDER BY paused_at, id",
             [s.value for s in states],
         )
         return [self._planned(r) for r in rows]
@@ -798,9 +797,7 @@ class Store:
 
     def claim_kv(self, key: str, value: str) -> bool:
         """Set ``key`` only if it is unset; ``True`` for the one caller that set it."""
-        return (
-            self._exec("INSERT OR IGNORE INTO kv (key, value) VALUES (?, ?)", (key, value)) == 1
-        )
+        return self._exec("INSERT OR IGNORE INTO kv (key, value) VALUES (?, ?)", (key, value)) == 1
 
     def release_kv(self, key: str, value: str) -> None:
         """Unset ``key`` if it still holds ``value`` (undo a :meth:`claim_kv`)."""
