@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -28,7 +29,9 @@ START = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 HOSTILE = "<!channel> & co"
 
 
-def report(names: list[str], *, failed: str | None = None) -> ConflictReport:
+def report(
+    names: list[str], *, failed: str | None = None, broken_systems: int = 0
+) -> ConflictReport:
     window = Window(start=START, end=START + timedelta(hours=2), tz="UTC", text="sat 10-12")
     conflicts = tuple(
         Conflict(
@@ -48,6 +51,10 @@ def report(names: list[str], *, failed: str | None = None) -> ConflictReport:
         systems.append(
             SystemResult(system="bmc", vendor="bmc", label="BMC", ok=False, error=failed)
         )
+    systems.extend(
+        SystemResult(system=f"bmc-{i}", vendor="bmc", label="BMC", ok=False, error="e" * 2000)
+        for i in range(broken_systems)
+    )
     return ConflictReport(
         window=window,
         checked_at=START - timedelta(days=3),
@@ -56,7 +63,7 @@ def report(names: list[str], *, failed: str | None = None) -> ConflictReport:
     )
 
 
-def stored(store: Store, names: list[str], **kw: str) -> StoredCheck:
+def stored(store: Store, names: list[str], **kw: Any) -> StoredCheck:
     saved = save_check(store, report(names, **kw), user="U0ALICE01", channel="C0OPS0001")
     return load_check(store, saved.id)
 
@@ -219,3 +226,16 @@ def test_long_listings_are_counted_not_dropped() -> None:
 )
 def test_duration(delta: timedelta, text: str) -> None:
     assert messages.duration(delta) == text
+
+
+def test_many_failing_systems_still_fit_and_are_counted(tmp_path) -> None:
+    store = Store(tmp_path / "s.db")
+    check = stored(store, [f"job {i}" for i in range(40)], broken_systems=80)
+    first = messages.report_page(check, 0)
+    assert len(first["blocks"]) <= 50
+    shown = sum(t.count("(`bmc-") for t in texts(first))
+    hidden = re.search(r"…and (\d+) more system\(s\)", json.dumps(first, ensure_ascii=False))
+    assert hidden
+    assert shown + int(hidden.group(1)) == 80
+    assert len([b for b in first["blocks"] if b.get("block_id", "").startswith("conflict-")]) == 15
+    store.close()

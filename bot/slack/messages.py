@@ -112,11 +112,21 @@ def _system_line(system: SystemLine, conflicts: Sequence[Conflict]) -> str:
     return f":large_orange_circle: {name}: answered; {len(mine)} conflict(s){extra}"
 
 
-def _systems_blocks(check: StoredCheck) -> list[bk.Block]:
+def _systems_blocks(check: StoredCheck, room: int) -> list[bk.Block]:
+    """One section per system while they fit in ``room`` blocks; packed otherwise, and
+    counted (never silently dropped) if even that does not fit."""
     lines = [_system_line(s, check.conflicts) for s in check.systems]
-    if len(lines) <= 10:
+    if len(lines) <= min(10, room):
         return [bk.section(line) for line in lines]
-    return [bk.section(chunk) for chunk in pack(lines, bk.LIMITS.section_text)]
+    chunks = pack(lines, bk.LIMITS.section_text)
+    if len(chunks) <= room:
+        return [bk.section(chunk) for chunk in chunks]
+    shown = chunks[: room - 1]
+    hidden = len(lines) - sum(c.count("\n") + 1 for c in shown)
+    return [
+        *(bk.section(chunk) for chunk in shown),
+        bk.context(f"…and {hidden} more system(s); `maintbot check` lists every one."),
+    ]
 
 
 def pack(lines: Sequence[str], limit: int) -> list[str]:
@@ -184,12 +194,10 @@ def report_page(check: StoredCheck, page: int) -> dict[str, Any]:
     first = page * PAGE_SIZE
     rows = list(enumerate(check.conflicts))[first : first + PAGE_SIZE]
     title = "Maintenance window check"
-    blocks: list[bk.Block] = [
+    head: list[bk.Block] = [
         bk.header(title if pages == 1 else f"{title} (page {page + 1} of {pages})"),
         bk.section(echo(check.window)),
     ]
-    if page == 0:
-        blocks.extend(_systems_blocks(check))
     active, paused = len(check.active), len(check.conflicts) - len(check.active)
     failed = sum(1 for s in check.systems if not s.ok)
     summary = [f"*{active}* to act on · *{paused}* already paused"]
@@ -197,12 +205,11 @@ def report_page(check: StoredCheck, page: int) -> dict[str, Any]:
         summary.append(f"showing {first + 1}–{first + len(rows)} of {len(check.conflicts)}")
     if failed:
         summary.append(f":x: {failed} system(s) did not answer")
-    blocks.append(bk.context(" · ".join(summary)))
-    blocks.append(bk.divider())
+    body: list[bk.Block] = [bk.context(" · ".join(summary)), bk.divider()]
     if not check.conflicts:
-        blocks.append(bk.section("No task run collides with this window."))
+        body.append(bk.section("No task run collides with this window."))
     for index, conflict in rows:
-        blocks.append(
+        body.append(
             bk.section(
                 _conflict_text(conflict),
                 accessory=_task_button(
@@ -211,12 +218,31 @@ def report_page(check: StoredCheck, page: int) -> dict[str, Any]:
                 block_id=f"conflict-{index}",
             )
         )
+    tail: list[bk.Block] = []
+    nav = _navigation(check, page, pages, active)
+    if nav:
+        tail.append(bk.actions(*nav, block_id="nav"))
+    tail.append(bk.context(f"Checked {bk.date_token(check.checked_at)} · report `{check.id}`"))
+    systems: list[bk.Block] = []
+    if page == 0:
+        room = bk.LIMITS.blocks_per_message - len(head) - len(body) - len(tail)
+        systems = _systems_blocks(check, room)
+    text = (
+        f"Maintenance check {_span(check.window.start, check.window.end)}: {active} to act "
+        f"on, {paused} already paused"
+        + (f", {failed} system(s) failed" if failed else "")
+        + (f" (page {page + 1} of {pages})" if pages > 1 else "")
+    )
+    return bk.message(text, [*head, *systems, *body, *tail])
+
+
+def _navigation(check: StoredCheck, page: int, pages: int, active: int) -> list[dict[str, Any]]:
     nav: list[dict[str, Any]] = []
     if page > 0:
         nav.append(bk.button("◀ Previous", ActionId.PAGE, {"c": check.id, "p": page - 1}))
     if page < pages - 1:
         nav.append(bk.button("Next ▶", ActionId.PAGE, {"c": check.id, "p": page + 1}))
-    if check.active:
+    if active:
         nav.append(
             bk.button(
                 "Plan pause for this window",
@@ -232,16 +258,7 @@ def report_page(check: StoredCheck, page: int) -> dict[str, Any]:
                 ),
             )
         )
-    if nav:
-        blocks.append(bk.actions(*nav, block_id="nav"))
-    blocks.append(bk.context(f"Checked {bk.date_token(check.checked_at)} · report `{check.id}`"))
-    text = (
-        f"Maintenance check {_span(check.window.start, check.window.end)}: {active} to act "
-        f"on, {paused} already paused"
-        + (f", {failed} system(s) failed" if failed else "")
-        + (f" (page {page + 1} of {pages})" if pages > 1 else "")
-    )
-    return bk.message(text, blocks)
+    return nav
 
 
 def action_result(check_id: str, index: int, result: ActionResult) -> dict[str, Any]:
