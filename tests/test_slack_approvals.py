@@ -266,3 +266,18 @@ def test_a_plan_that_fails_can_be_tried_again(world: SlackWorld, clock: ManualCl
     assert "in the past" in again["text"]  # not "already requested": nothing was recorded
     assert world.store.list_windows() == []
     assert world.fake.messages(APPROVALS) == []
+
+
+def test_an_expired_request_says_so_and_loses_its_buttons(
+    world: SlackWorld, clock: ManualClock
+) -> None:
+    message = plan(world, world.user("alice"))
+    (window,) = world.store.list_windows([WindowState.PLANNED])
+    clock.set(window.start)  # approvals expire at the window's start at the latest
+    answer = world.user("bob").click("approve", on={**message, "_ephemeral": False}).wait()
+    assert "expired before anyone decided" in answer["text"]
+    world.fake.wait_calls("chat.update")
+    (current,) = world.fake.messages(APPROVALS)
+    assert "Expired at" in blocks_text(current)
+    assert not [b for b in current["blocks"] if b["type"] == "actions"]
+    assert not world.store.list_windows([WindowState.APPROVED])

@@ -20,6 +20,7 @@ from bot.errors import MaintbotError
 from bot.slack import messages
 from bot.slack.errors import SLACK_ERRORS
 from bot.slack.services import button_value, request_id, services
+from bot.store import ApprovalState
 
 __all__ = ["approve", "reject"]
 
@@ -73,14 +74,16 @@ async def _decide(
         now=svc.clock(),
         request_id=request_id(body),
     )  # ApprovalError (already audited) → the error handler tells the clicker why
+    approval, window = decision.approval, decision.window
     if not decision.acted:
         await respond(
             response_type="ephemeral",
             replace_original=False,
-            **messages.already_decided(decision.approval),
+            **messages.already_decided(approval),
         )
-        return
-    approval, window = decision.approval, decision.window
+        if approval.state is not ApprovalState.EXPIRED:
+            return
+        # An expired request still shows its buttons; show everyone it is over instead.
     payload = messages.approval_decided(window, approval, svc.store.window_tasks(window.id))
     channel = approval.channel or str((body.get("channel") or {}).get("id") or "")
     ts = approval.message_ts or str((body.get("message") or {}).get("ts") or "")
