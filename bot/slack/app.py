@@ -96,7 +96,7 @@ def create_app(
         client=web,
         # Empty only in Socket Mode, where Bolt skips verification (nothing is signed).
         signing_secret=secret.get_secret_value() if secret is not None else "",
-        logger=logging.getLogger("bot.slack.bolt"),
+        logger=_bolt_logger(),
     )
     app.services = Services(
         settings=settings,
@@ -122,6 +122,21 @@ def create_app(
     app.registrar = Registrar(app, report_error)
     register_listeners(app.registrar)
     return app
+
+
+class _SameTokenNote(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that it is unused when a client is given;
+    our client carries that very token, so the warning is noise in every production log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("As you gave `client` as well")
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("bot.slack.bolt")
+    if not any(isinstance(f, _SameTokenNote) for f in logger.filters):
+        logger.addFilter(_SameTokenNote())
+    return logger
 
 
 def _warm_up() -> None:

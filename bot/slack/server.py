@@ -157,7 +157,10 @@ class SlackService:
             await self._socket.connect_async()
         log.info("maintbot serving on %s", self.where)
 
-    async def stop(self) -> None:
+    async def stop(self, drain: float = 10.0) -> None:
+        """Stop taking requests and stop the window clock, then let work already
+        acknowledged finish (up to ``drain`` seconds: a pause call cut off mid-flight would
+        leave its audit trail unfinished)."""
         if self._socket is not None:
             await self._socket.close_async()
         if self._served is not None:
@@ -171,6 +174,12 @@ class SlackService:
                 log.error("the window clock did not stop within 10 s; cancelled it")
             except Exception:
                 log.exception("the window clock had stopped with an error")
+        current = asyncio.current_task()
+        pending = [t for t in asyncio.all_tasks() if t is not current]
+        if pending:
+            _done, late = await asyncio.wait(pending, timeout=drain)
+            if late:
+                log.warning("stopping with %d task(s) still running", len(late))
 
 
 async def serve(
