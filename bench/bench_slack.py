@@ -71,16 +71,18 @@ def bench_acks(world: SlackWorld, concurrency: int) -> tuple[list[float], list[f
     return acks, reports
 
 
-def bench_sequential(world: SlackWorld, rounds: int) -> list[float]:
+def bench_sequential(world: SlackWorld, rounds: int) -> tuple[list[float], list[float]]:
+    """One command at a time; return ack latencies and command→report times."""
     alice = world.user("alice")
-    times = []
+    acks, times = [], []
     for _ in range(rounds):
         started = time.monotonic()
         reply = alice.slash(f"/maintenance check {TEXT}")
         reply.wait(timeout=120)
         (call,) = [c for c in world.fake if c.response_id == reply.response_id]
+        acks.append(reply.elapsed)
         times.append(call.at - started)
-    return times
+    return acks, times
 
 
 async def bench_in_process(world: SlackWorld, rounds: int) -> tuple[float, list[float]]:
@@ -117,10 +119,13 @@ def main() -> None:
             vendors = ", ".join(s.vendor for s in world.simulators)
             print(f"schedulers: {vendors}; vendor latency {args.latency_ms:g} ms; loopback")
             bench_sequential(world, 1)  # warm-up: logins, caches, first connections
-            sequential = bench_sequential(world, args.rounds)
+            single_acks, sequential = bench_sequential(world, args.rounds)
             cold, warm = asyncio.run(bench_in_process(world, args.rounds))
 
         print(f"\none /maintenance check at a time × {args.rounds}")
+        print(
+            f"  ack            p50 {ms(statistics.median(single_acks))}  max {ms(max(single_acks))}"
+        )
         print(
             "  command → full report (response_url post received)  "
             f"p50 {ms(statistics.median(sequential))}  max {ms(max(sequential))}"
