@@ -313,7 +313,19 @@ def approval_request(
                     ok="Approve",
                 ),
             ),
-            bk.button("Reject", ActionId.REJECT, value, style="danger"),
+            bk.button(
+                "Reject",
+                ActionId.REJECT,
+                value,
+                style="danger",
+                confirm_dialog=bk.confirm(
+                    "Reject this window?",
+                    "Reject the request? The window is dropped and nothing is paused; the "
+                    "requester has to plan it again.",
+                    ok="Reject",
+                    style="danger",
+                ),
+            ),
             block_id="decision",
         )
     )
