@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -41,7 +42,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.connectors.base import Connector, deadline, gather_bounded
 from bot.errors import ApprovalError, ConnectorError, LifecycleError, StoreError
-from bot.model import Task, TaskRef, Window
+from bot.model import RunningNow, Task, TaskRef, Window
 from bot.render import format_instant
 from bot.store import (
     ApprovalRecord,
@@ -556,7 +557,11 @@ class WindowClock:
         self.concurrency = concurrency
         self.vendor_deadline = vendor_deadline
         self._lock = asyncio.Lock()
+        # What each system has running, asked once per tick however many windows start in
+        # it (for some vendors that is one request per task); dropped at the next tick.
+        self._running: dict[str, list[RunningNow] | str] = {}
         self._wake: asyncio.Event | None = None
+        self._heartbeat = float("-inf")
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- the loop ----------------------------------------------------------------------------
@@ -598,6 +603,7 @@ class WindowClock:
         async with self._lock:
             now = self.clock()
             report = TickReport(now=now)
+            self._running = {}
             for approval_id in self.store.expire_approvals():
                 report.expired_approvals.append(approval_id)
                 approval = self.store.get_approval(approval_id)
@@ -622,7 +628,11 @@ class WindowClock:
             ending = [r for r in open_now if r.state is _W.ACTIVE and r.end <= now]
             for record in sorted(ending, key=lambda r: (r.end, r.id)):
                 await self._ending(self.store.get_window(record.id), now, report)
-            self.store.set_kv("clock.last_tick", now.isoformat())
+            if time.monotonic() - self._heartbeat >= 30:
+                # A heartbeat for people and health checks; not what any decision reads,
+                # so it need not cost a disk sync on every tick.
+                self._heartbeat = time.monotonic()
+                self.store.set_kv("clock.last_tick", now.isoformat())
             return report
 
     # -- people's requests to the clock -----------------------------------------------------
@@ -893,7 +903,8 @@ class WindowClock:
                         "the scheduler accepted the pause but still reports the task active",
                         retryable=True,
                     )
-        except Exception as exc:
+        except (Exception, asyncio.CancelledError) as exc:
+            _reraise_own_cancellation(exc)
             await self._pause_attempt_failed(record, row, attempt, give_up, exc, now, report)
             return
         if not changed and not (
@@ -1028,7 +1039,7 @@ class WindowClock:
         row: PlannedTask,
         attempt: int,
         give_up: datetime,
-        exc: Exception,
+        exc: BaseException,
         now: datetime,
         report: TickReport,
     ) -> None:
@@ -1101,11 +1112,16 @@ class WindowClock:
             connector = self.connectors.get(system)
             if connector is None:
                 continue
-            try:
-                with deadline(min(self.vendor_deadline, 15.0)):
-                    runs = await connector.running_now()
-            except Exception as exc:
-                problems.append(f"{system}: {_error_text(exc)}")
+            if system not in self._running:
+                try:
+                    with deadline(min(self.vendor_deadline, 15.0)):
+                        self._running[system] = await connector.running_now()
+                except (Exception, asyncio.CancelledError) as exc:
+                    _reraise_own_cancellation(exc)
+                    self._running[system] = _error_text(exc)
+            runs = self._running[system]
+            if isinstance(runs, str):
+                problems.append(f"{system}: {runs}")
                 continue
             for run in runs:
                 if run.task.key in names:
@@ -1236,7 +1252,8 @@ class WindowClock:
                             "the scheduler accepted the resume but still reports the task paused",
                             retryable=True,
                         )
-        except Exception as exc:
+        except (Exception, asyncio.CancelledError) as exc:
+            _reraise_own_cancellation(exc)
             await self._resume_attempt_failed(record, row, attempt, exc, now, report)
             return
         if verdict == "resume":
@@ -1288,7 +1305,7 @@ class WindowClock:
         record: WindowRecord,
         row: PlannedTask,
         attempt: int,
-        exc: Exception,
+        exc: BaseException,
         now: datetime,
         report: TickReport,
     ) -> None:
@@ -1339,7 +1356,8 @@ class WindowClock:
             try:
                 with deadline(min(self.vendor_deadline, 15.0)):
                     skipped = await connector.skipped_runs(row.ref, row.paused_at, record.end)
-            except Exception as exc:
+            except (Exception, asyncio.CancelledError) as exc:
+                _reraise_own_cancellation(exc)
                 problems.append(f"{_task_label(row)}: {_error_text(exc)}")
                 continue
             if skipped:
@@ -1452,9 +1470,19 @@ async def _read_quietly(connector: Connector, ref: TaskRef) -> Task | None:
     bot's pause looks like; a failed read must not turn a successful call into a failure."""
     try:
         return await connector.read_state(ref)
-    except ConnectorError as exc:
-        log.info("%s: could not read %s after pausing it: %s", ref.system, ref.key, exc)
+    except (ConnectorError, asyncio.CancelledError) as exc:
+        _reraise_own_cancellation(exc)
+        log.info("%s: could not read %s back after changing it: %s", ref.system, ref.key, exc)
         return None
+
+
+def _reraise_own_cancellation(exc: BaseException) -> None:
+    """Re-raise a cancellation of the clock's own task (a stop, or a killed tick). A
+    CancelledError that leaks out of a connector's internal shared future while nobody
+    cancelled us is that call failing, and is handled like any other failure."""
+    task = asyncio.current_task()
+    if isinstance(exc, asyncio.CancelledError) and (task is None or task.cancelling() > 0):
+        raise exc
 
 
 def _paused_by_note(task: Task | None, when: str, *, again: bool = False) -> str:
@@ -1469,6 +1497,8 @@ def _paused_by_note(task: Task | None, when: str, *, again: bool = False) -> str
 def _error_text(exc: BaseException) -> str:
     if isinstance(exc, ConnectorError):
         return str(exc)
+    if isinstance(exc, asyncio.CancelledError):
+        return "the connector's request was cancelled inside it (a connector bug); will retry"
     log.error("unexpected error in the window clock", exc_info=exc)
     return f"unexpected {type(exc).__name__} in maintbot (see its log)"
 
