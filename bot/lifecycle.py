@@ -736,15 +736,28 @@ class WindowClock:
             return
         if not self.store.advance_window(record.id, _W.APPROVED, _W.ACTIVE, started_at=now):
             return
+        late = now - self._start_due(record)
         self.store.audit(
             ACTOR,
             "start",
             "ok",
             window_id=record.id,
-            detail={"late_by_seconds": round((now - due).total_seconds(), 3)},
+            detail={"late_by_seconds": round(late.total_seconds(), 3)},
         )
         report.started.append(record.id)
-        report.late.append(Lateness(record.id, "start", now - due))
+        report.late.append(Lateness(record.id, "start", late))
+
+    def _start_due(self, record: WindowRecord) -> datetime:
+        """When the start became due: its time (less the drain lead), or its approval if
+        that came later (a window planned for "now" is approved after it began, and
+        starting it then is not late)."""
+        due = record.start - timedelta(seconds=record.drain_lead_seconds)
+        approved = [
+            a.decided_at
+            for a in self.store.approvals_for(record.id)
+            if a.state is ApprovalState.APPROVED and a.decided_at is not None
+        ]
+        return max([due, *approved])
 
     async def _reminders(self, record: WindowRecord, now: datetime, report: TickReport) -> None:
         due = [r for r in self.reminders if record.start - r <= now]
@@ -1084,7 +1097,7 @@ class WindowClock:
 
     async def _start_text(self, record: WindowRecord, rows: Sequence[PlannedTask]) -> str:
         fresh = self.store.get_window(record.id)
-        due = fresh.start - timedelta(seconds=fresh.drain_lead_seconds)
+        due = self._start_due(fresh)
         late = ""
         if fresh.started_at is not None and fresh.started_at - due > self.late_after:
             late = f" {_span(fresh.started_at - due)} late (maintbot was not running on time)"

@@ -25,10 +25,12 @@ from bot.lifecycle import (
     WindowClock,
     approve_now,
     cancel_window,
+    decide,
     end_window_now,
     extend_window,
     pause_reason,
     plan_window,
+    request_approval,
 )
 from bot.model import Task, TaskRef, Window
 from bot.sandbox import SIMULATORS, SandboxServer, Simulator, make_simulators, sandbox_config
@@ -733,3 +735,42 @@ async def test_run_loop_ticks_and_stops(env: Env, caplog: pytest.LogCaptureFixtu
     stop.set()
     await asyncio.wait_for(runner, 5)
     assert env.paused(task.ref)
+
+
+async def test_window_approved_after_its_start_is_not_reported_late(env: Env) -> None:
+    (task,) = await env.active("talend")
+    record = env.plan([task], start_in=timedelta(0), approve=False)  # "now for 1 hour"
+    env.clock.advance(timedelta(minutes=10))
+    approval = request_approval(env.store, record.id, requested_by="alice", now=env.clock())
+    assert decide(
+        env.store, approval.id, user="bob", approve=True, policy=POLICY, now=env.clock()
+    ).acted
+    report = await env.window_clock().tick()
+    assert report.paused == [(record.id, task.ref.key)]
+    assert report.late[0].by == timedelta(0)
+    assert "late" not in env.notes.of("start")[-1].text
+
+
+async def test_drain_lead_pauses_before_the_start(env: Env) -> None:
+    (task,) = await env.active("huawei")
+    start = env.clock() + timedelta(hours=1)
+    record = plan_window(
+        env.store,
+        Window(start=start, end=start + timedelta(hours=1), tz="UTC", text="drained"),
+        [(task.ref, task.name)],
+        requested_by="alice",
+        now=env.clock(),
+        drain_lead=timedelta(minutes=15),
+    )
+    approve_now(
+        env.store, record.id, requested_by="alice", approved_by="bob", policy=POLICY,
+        now=env.clock(),
+    )  # fmt: skip
+    wclock = env.window_clock()
+    await env.at(wclock, timedelta(minutes=44))
+    assert not env.paused(task.ref)
+    report = await env.at(wclock, timedelta(minutes=1))
+    assert report.paused == [(record.id, task.ref.key)]
+    assert env.paused(task.ref)
+    await env.at(wclock, timedelta(hours=1, minutes=15))
+    assert not env.paused(task.ref)
