@@ -26,6 +26,7 @@ connector is written to work with either reading where it can:
 
 from __future__ import annotations
 
+import bisect
 import json
 import random
 import uuid
@@ -140,6 +141,12 @@ class _Schedule:
     item_id: str
     seed: str
     removed: bool = False
+
+    def record(self, at: datetime, status: str) -> None:
+        """Add a status change in time order: the seeded log holds future-dated entries
+        (e.g. a FINISHED at the end of a one-off run), and ``status_at`` stops at the first
+        entry after the moment asked about."""
+        bisect.insort(self.log, (at, status), key=lambda entry: entry[0])
 
     def status_at(self, moment: datetime) -> str:
         status = self.log[0][1]
@@ -315,7 +322,7 @@ class PyramidSimulator(Simulator):
         with self._lock:
             schedule = self._get(schedule_id)
             assert schedule is not None
-            schedule.log.append((self.clock(), status))
+            schedule.record(self.clock(), status)
 
     def remove(self, schedule_id: str) -> None:
         """Make a schedule disappear altogether (404 from then on)."""
@@ -553,7 +560,7 @@ class PyramidSimulator(Simulator):
             refusal = f"Schedule '{schedule.name}' cannot be {verb} in status {status}"
         if refusal is not None:
             return json_response({"success": False, "errorMessage": refusal, "modifiedList": []})
-        schedule.log.append((now, to))
+        schedule.record(now, to)
         return json_response(
             {
                 "success": True,
