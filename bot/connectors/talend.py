@@ -50,7 +50,6 @@ from bot.connectors.base import (
     HeaderAuth,
     SkippedRun,
     VendorHttp,
-    gather_bounded,
 )
 from bot.errors import AuthError, ConfigError, ConnectorError, redact
 from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
@@ -77,6 +76,7 @@ _TOKEN_ROLE = "the 'Service Account - Manage' permission (TMC_SERVICE_ACCOUNT_MA
 _PAUSED_REASONS = {TaskKind.TASK: "TASK_IS_PAUSED", TaskKind.PLAN: "PLAN_EXECUTIONS_PAUSED"}
 
 T = TypeVar("T")
+U = TypeVar("U")
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -86,9 +86,13 @@ M = TypeVar("M", bound=BaseModel)
 def _instant(value: Any) -> Any:
     if isinstance(value, datetime):
         return value
-    if not isinstance(value, str):
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        # Value-free on purpose: the message may reach a user, the vendor's data should not.
         raise ValueError("expected an ISO 8601 date-time string")
-    parsed = datetime.fromisoformat(value)
     # No offset: Talend documents its timestamps as UTC (contracts gap 6.1 for events).
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
@@ -256,6 +260,35 @@ def _ms(moment: datetime) -> int:
     return int(utc(moment).timestamp() * 1000)
 
 
+async def _all(aws: Iterable[Awaitable[T]], limit: int | None = None) -> list[T]:
+    """Await all, at most ``limit`` at a time, results in order. Unlike ``asyncio.gather``
+    (and so ``gather_bounded``), the first failure cancels the others and waits for them,
+    so no request outlives the call that needed it (or the client that sends it)."""
+    semaphore = asyncio.Semaphore(limit) if limit else None
+
+    async def one(aw: Awaitable[T]) -> T:
+        if semaphore is None:
+            return await aw
+        async with semaphore:
+            return await aw
+
+    tasks = [asyncio.ensure_future(one(aw)) for aw in aws]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+async def _both(first: Awaitable[T], second: Awaitable[U]) -> tuple[T, U]:
+    """Two differently typed awaitables with ``_all``'s cancel-on-failure."""
+    a, b = asyncio.ensure_future(first), asyncio.ensure_future(second)
+    await _all([a, b])
+    return a.result(), b.result()
+
+
 def _failed(future: asyncio.Future[Any]) -> bool:
     """Done without a result: a later check should try again rather than reuse it."""
     return future.done() and (future.cancelled() or future.exception() is not None)
@@ -413,7 +446,7 @@ class TalendConnector(Connector):
         offsets = range(step, total, step)
         if len(offsets) >= MAX_PAGES:
             raise self._too_many(what, total)
-        rest = await gather_bounded(self.concurrency, (fetch(o) for o in offsets))
+        rest = await _all((fetch(o) for o in offsets), self.concurrency)
         return [first, *rest]
 
     def _too_many(self, what: str, total: int | None = None) -> ConnectorError:
@@ -575,7 +608,7 @@ class TalendConnector(Connector):
         durations = dict(
             zip(
                 refs,
-                await asyncio.gather(*(self._duration_future(r) for r in refs.values())),
+                await _all(self._duration_future(r) for r in refs.values()),
                 strict=True,
             )
         )
@@ -636,8 +669,8 @@ class TalendConnector(Connector):
 
             return on_page
 
-        await asyncio.gather(
-            *(
+        await _all(
+            (
                 self._pages(
                     "GET",
                     path,
@@ -653,7 +686,7 @@ class TalendConnector(Connector):
         durations = dict(
             zip(
                 refs,
-                await asyncio.gather(*(self._duration_future(r) for r in refs.values())),
+                await _all(self._duration_future(r) for r in refs.values()),
                 strict=True,
             )
         )
@@ -678,12 +711,12 @@ class TalendConnector(Connector):
                 lookups.append(entry[1])
             else:
                 lookups.append(self._fetch_task(ref))
-        found = await gather_bounded(self.concurrency, lookups)
+        found = await _all(lookups, self.concurrency)
         return [t for t in found if t is not None]
 
     async def list_tasks(self) -> list[Task]:
         env = await self.environment()
-        task_pages, plan_pages = await asyncio.gather(
+        task_pages, plan_pages = await _both(
             self._pages(
                 "GET",
                 "/orchestration/executables/tasks",
@@ -714,7 +747,7 @@ class TalendConnector(Connector):
                 if wanted(s.workspace)
             }.values()
         )
-        tasks = await gather_bounded(self.concurrency, (self._fetch_task(r) for r in task_refs))
+        tasks = await _all((self._fetch_task(r) for r in task_refs), self.concurrency)
         # The plan list already holds planPauseDetails.
         plans = {
             p.executable: self._task(
