@@ -46,7 +46,9 @@ def _rows(conflicts: Sequence[Conflict], tz: str) -> list[list[str]]:
             c.system,
             c.task_name if len(c.task_name) <= 48 else c.task_name[:47] + "…",
             KIND_LABELS[c.kind],
-            format_instant(c.at, tz),
+            # A running conflict's instant is when it started, not when it will fire.
+            ("since " if c.kind is ConflictKind.RUNNING_AT_START and c.at else "")
+            + format_instant(c.at, tz),
             c.detail,
         ]
         for c in conflicts
