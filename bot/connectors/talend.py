@@ -30,10 +30,11 @@ import asyncio
 import base64
 import contextlib
 import functools
+import heapq
 import itertools
 import logging
 import ssl
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import quote
@@ -298,12 +299,51 @@ def _kind(value: str) -> TaskKind:
     return TaskKind.PLAN if value == "PLAN" else TaskKind.TASK
 
 
+class _Gate:
+    """At most ``size`` requests in flight; waiters with a lower ``rank`` go first.
+
+    Listing pages outrank per-task lookups: every page can reveal tasks whose lookups
+    are still to start, so finishing the pages early shortens the check's last round trip.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    @contextlib.asynccontextmanager
+    async def slot(self, rank: int) -> AsyncIterator[None]:
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+        else:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            heapq.heappush(self._waiters, (rank, next(self._order), waiter))
+            try:
+                await waiter
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    self._release()  # handed a slot while being cancelled: pass it on
+                raise
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        while self._waiters:
+            _, _, waiter = heapq.heappop(self._waiters)
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._free += 1
+
+
 class _LoopState:
     """Per event loop: asyncio primitives and futures cannot cross loops."""
 
     def __init__(self, concurrency: int) -> None:
         self.loop = asyncio.get_running_loop()
-        self.gate = asyncio.Semaphore(concurrency)
+        self.gate = _Gate(concurrency)
         self.env_lock = asyncio.Lock()
         self.details: dict[str, tuple[datetime, asyncio.Future[Task | None]]] = {}
         self.durations: dict[str, tuple[datetime, asyncio.Future[timedelta | None]]] = {}
@@ -355,8 +395,9 @@ class TalendConnector(Connector):
         json_body: Any = None,
         ok: Iterable[int] = (200,),
         needs: str = _READ_ROLE,
+        rank: int = 1,
     ) -> httpx.Response:
-        async with self._loop().gate:
+        async with self._loop().gate.slot(rank):
             try:
                 return await next(self._next_shard).send(
                     method, url, params=params, json_body=json_body, ok=ok, what=what
@@ -415,16 +456,14 @@ class TalendConnector(Connector):
         by the gate) using its ``total``; without a total, page by page until a short one."""
 
         async def fetch(offset: int) -> M:
+            paging = {"offset": offset, "limit": PAGE_SIZE}
             if body is not None:
                 response = await self._call(
-                    method, url, what=what, json_body={**body, "offset": offset, "limit": PAGE_SIZE}
+                    method, url, what=what, json_body={**body, **paging}, rank=0
                 )
             else:
                 response = await self._call(
-                    method,
-                    url,
-                    what=what,
-                    params={**(params or {}), "offset": offset, "limit": PAGE_SIZE},
+                    method, url, what=what, params={**(params or {}), **paging}, rank=0
                 )
             page = self.http.parse(response, model, what)
             if on_page is not None:
