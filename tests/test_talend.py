@@ -10,6 +10,7 @@ import asyncio
 import base64
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -137,6 +138,25 @@ def test_simulator_rejects_bad_query_and_missing_pause_flag(sim: TalendSimulator
     assert no_flag.status_code == 400
     assert "'pause' is a required property" in no_flag.json()["detail"]
     assert next(t for t in sim.state()["tasks"] if t["id"] == task_id)["paused"] is False
+
+
+def test_without_the_spec_folder_the_simulator_still_checks_what_it_must(
+    monkeypatch: pytest.MonkeyPatch, clock: ManualClock, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MAINTBOT_TALEND_SPECS", str(tmp_path / "absent"))
+    simulator = TalendSimulator(clock=clock)
+    assert not simulator.validating
+    with SandboxServer([simulator]):
+        missing_to = raw(simulator, "POST", SEARCH, json={"environmentId": "x"})
+        too_many = raw(
+            simulator,
+            "POST",
+            SEARCH,
+            json={"environmentId": simulator.environment_id, "to": 1, "limit": 101},
+        )
+    assert missing_to.status_code == too_many.status_code == 400
+    assert missing_to.json()["status"] == 400
+    assert "limit must be in range [1, 100]" in too_many.json()["detail"]
 
 
 def test_simulator_wants_a_bearer_token(sim: TalendSimulator) -> None:
@@ -660,6 +680,15 @@ async def test_plans_are_paused_through_the_plan_endpoint(
     assert (await connector.read_state(plan)).paused
     assert await connector.resume(plan) is True
     assert not (await connector.read_state(plan)).paused
+
+
+async def test_a_pause_answer_other_than_202_or_204_is_an_error(
+    sim: TalendSimulator, connector: TalendConnector
+) -> None:
+    await connector.read_state(ref(sim, "daily_kpi_mail"))  # logged in
+    sim.faults.fail(200, path_contains="/pause", body="{}")
+    with pytest.raises(ConnectorError, match="unexpected HTTP 200"):
+        await connector.pause(ref(sim, "daily_kpi_mail"), "maintenance")
 
 
 async def test_resume_leaves_a_pause_someone_else_set(

@@ -214,10 +214,12 @@ class TalendSimulator(Simulator):
         super().__init__(clock=clock, scale=scale, seed=seed)
         self.environments, self.workspace_list, executables = catalogue(seed, self.scale)
         self.workspaces = {w.id: w for w in self.workspace_list}
+        # Docs: tokens last 30 minutes; the spec's example says 3600 s (contracts §1.2
+        # CONFLICT). The client trusting expires_in and else assuming 30 min is INFERRED.
         self.token_ttl = timedelta(minutes=30)
         # Knobs for tests: the roles the caller has, and the CONFLICT in contracts §1.5 on
         # where a workspace carries its environment (nested object per the spec, or a flat
-        # environmentId per the use-case page).
+        # environmentId per the use-case page; which one to read first is INFERRED).
         self.can_read = True
         self.can_author = True
         self.nested_environment = True
@@ -487,9 +489,13 @@ class TalendSimulator(Simulator):
         from_ms = self._int(body.get("from", _ms(self.clock())), "from")
         if to_ms < from_ms:
             raise _BadRequest("to must not be before from")
+        # workspaceIds (array, spec) rather than the 2022 note's workspaceId: INFERRED.
         workspace_ids = body.get("workspaceIds") or None
         events = self._events(env_id, from_ms, to_ms, tuple(workspace_ids or ()))
         page = events[offset : offset + limit]
+        # Items carry no name or pause state, so a client must read each task (INFERRED),
+        # and ``type`` may be PLAN (which is why plans have a pause endpoint: INFERRED).
+        # Offset paging until offset + len(items) reaches total is INFERRED too.
         return json_response(
             {
                 "items": [{"id": i, "date": _iso(t), "type": k} for t, k, i in page],
@@ -637,7 +643,8 @@ class TalendSimulator(Simulator):
                 state, pause, context if isinstance(context, str) else None, caller
             )
         # 202: accepted (Talend applies it in the background; here it is immediate, which
-        # is what the use-case pages say users observe). 204: "Nothing Change".
+        # is what the use-case pages say users observe). 204: "Nothing Change", so pausing
+        # a paused task is a no-op rather than an error: INFERRED from that description.
         return web.Response(status=202 if changed else 204)
 
     def _apply_pause(
