@@ -7,8 +7,9 @@ search → pages → details → history; here the first page is read, the other
 together, and every task id starts its detail and history lookups the moment a page
 reveals it, while the other pages are still in flight. ``describe`` then finds the details
 already fetched (or in flight) instead of starting a fourth round trip. Every request goes
-through one gate of ``concurrency`` slots, and ``VendorHttp``'s limiter keeps a check within
-Talend's 1,800 requests a minute.
+through one gate of ``concurrency`` slots (listing pages first), spread over a few HTTP
+clients of eight connections each (see ``from_config``) that share one token and one rate
+limiter, which keeps a check within Talend's 1,800 requests a minute.
 
 Facts taken from ``shared/contracts.md`` §1 that the vendor does not state (INFERRED or
 gaps) and how this module reads them, choosing the reading that fails safe:
@@ -20,7 +21,9 @@ gaps) and how this module reads them, choosing the reading that fails safe:
   infer ``execution_rejected``, but the spec's own table gives that status another meaning.
 * A ``date`` without an offset is read as UTC (Talend documents its timestamps as UTC).
 * ``to`` may be inclusive at the vendor; runs at exactly ``end`` are dropped here.
-* Executions are assumed newest first, so one page of 100 is the recent history.
+* Executions are assumed newest first, so the first ``HISTORY_RUNS`` are the recent ones.
+* A run still dispatching has no start time (R2025-06); it is reported with none rather
+  than with its trigger time, which could make a queued run look nearly finished.
 * The workspace's environment is ``environment.id`` (spec), else ``environmentId`` (docs).
 """
 
@@ -503,6 +506,7 @@ class TalendConnector(Connector):
         async with self._loop().env_lock:
             if not self.environment_id:
                 self.environment_id = await self._discover_environment()
+                log.info("%s: using Talend environment %s", self.system, self.environment_id)
         return self.environment_id
 
     async def _discover_environment(self) -> str:
