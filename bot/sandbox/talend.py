@@ -140,8 +140,8 @@ class _State:
     user: str | None = None
     user_type: str | None = None
     pause_date: datetime | None = None
-    # [start, end) in epoch ms of every pause; end None while it lasts.
-    pauses: list[list[int | None]] = field(default_factory=list)
+    # (start, end) in epoch ms of every pause, end exclusive and None while it lasts.
+    pauses: list[tuple[int, int | None]] = field(default_factory=list)
     deleted: bool = False
 
     @property
@@ -149,10 +149,7 @@ class _State:
         return int(self.exe.duration * 1.2) + 20_000
 
     def paused_at(self, t: int) -> bool:
-        return any(
-            start is not None and start <= t and (end is None or t < end)
-            for start, end in self.pauses
-        )
+        return any(start <= t and (end is None or t < end) for start, end in self.pauses)
 
 
 @dataclass(frozen=True)
@@ -234,7 +231,7 @@ class TalendSimulator(Simulator):
                 state.user = exe.paused.user
                 state.user_type = exe.paused.user_type
                 state.pause_date = datetime.fromtimestamp(since / 1000, UTC)
-                state.pauses.append([since, None])
+                state.pauses.append((since, None))
             self._items[exe.id] = state
         self._identities: dict[str, tuple[str, str]] = {}
         self._events_cache: OrderedDict[tuple[Any, ...], list[tuple[int, str, str]]] = OrderedDict()
@@ -658,12 +655,12 @@ class TalendSimulator(Simulator):
             state.context = context
             state.user, state.user_type = caller
             state.pause_date = self.clock()
-            state.pauses.append([now, None])
+            state.pauses.append((now, None))
         else:
             state.context = state.user = state.user_type = None
             state.pause_date = None
             if state.pauses and state.pauses[-1][1] is None:
-                state.pauses[-1][1] = now
+                state.pauses[-1] = (state.pauses[-1][0], now)
         return True
 
     # -- processing ----------------------------------------------------------------------------
@@ -706,7 +703,9 @@ class TalendSimulator(Simulator):
             return _Newest([])
         if status in ("execution_rejected", "execution_misfired"):
             spans = [
-                exe.schedule.occurrences(max(lo, start or lo), min(hi + 1, end or hi + 1))
+                exe.schedule.occurrences(
+                    max(lo, start), min(hi + 1, hi + 1 if end is None else end)
+                )
                 for start, end in state.pauses
             ]
             hits = sorted({t for span in spans for t in span})
