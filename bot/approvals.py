@@ -41,24 +41,32 @@ def parse_approvers(text: str) -> frozenset[str]:
 @dataclass(frozen=True)
 class Policy:
     """Approver rights. ``approvers`` are resolved user ids or names; empty means nobody
-    has been configured, which refuses every approval rather than allowing everyone."""
+    has been configured, which refuses every approval rather than allowing everyone,
+    unless ``any_second_person`` says a distinct second name is enough (the CLI, below)."""
 
     approvers: frozenset[str]
     allow_self_approval: bool = False
+    any_second_person: bool = False
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Policy:
+    def from_settings(cls, settings: Settings, *, command_line: bool = False) -> Policy:
         """The policy as configured in the environment, with names taken literally (the
-        Slack app expands user group handles itself before building its policy)."""
+        Slack app expands user group handles itself before building its policy).
+
+        On the command line, with no MAINTBOT_APPROVERS set, any second name approves: the
+        person at the shell already holds the database and the vendor credentials, so a
+        list could not stop them, while the two-names rule still leaves a record of who
+        agreed. Once approvers are configured they bind the CLI too."""
         return cls(
             approvers=parse_approvers(settings.maintbot_approvers),
             allow_self_approval=settings.maintbot_allow_self_approval,
+            any_second_person=command_line,
         )
 
     def check(self, user: str, requested_by: str) -> None:
         """Raise :class:`ApprovalError` unless ``user`` may approve a window that
         ``requested_by`` asked for."""
-        if not self.approvers:
+        if not self.approvers and not self.any_second_person:
             raise ApprovalError(
                 "Nobody is allowed to approve maintenance windows yet: set MAINTBOT_APPROVERS "
                 "to the Slack user ids (or @group handles) of the approvers, comma-separated."
@@ -68,7 +76,7 @@ class Policy:
                 f"{user} asked for this window, so someone else has to approve it "
                 "(ask another approver; self-approval is off: MAINTBOT_ALLOW_SELF_APPROVAL)."
             )
-        if user not in self.approvers:
+        if self.approvers and user not in self.approvers:
             raise ApprovalError(
                 f"{user} is not an approver for maintenance windows; ask one of "
                 f"{_list(self.approvers)} (the approvers are set in MAINTBOT_APPROVERS)."

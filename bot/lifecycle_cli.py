@@ -108,7 +108,7 @@ def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
     if args.drain_lead < 0:
         raise LifecycleError("--drain-lead is minutes before the start; give 0 or more")
     window = parse_window(args.text, tz=args.tz or settings.maintbot_tz, now=clock())
-    policy = Policy.from_settings(settings)
+    policy = Policy.from_settings(settings, command_line=True)
     if args.approved_by is not None:
         # Checked before anything is looked up or written: a refused approval records nothing.
         policy.check(args.approved_by.strip(), requested_by)
@@ -389,7 +389,9 @@ def cmd_change(args: argparse.Namespace, settings: Settings) -> int:
                 f"There is no maintenance window with id {args.window_id!r}; "
                 "`maintbot windows` lists them."
             )
-        Policy.from_settings(settings).check_manage(by, record.requested_by, action)
+        Policy.from_settings(settings, command_line=True).check_manage(
+            by, record.requested_by, action
+        )
         now = system_clock()
         if action == "cancel":
             result = cancel_window(store, record.id, by=by, now=now)

@@ -218,16 +218,37 @@ def test_plan_refuses_past_and_unparsable_windows(
     assert _snapshot(home["db"]) == before
 
 
-def test_plan_without_approvers_configured(
+def test_plan_without_approvers_configured_needs_a_second_name(
     home: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # On the command line with no MAINTBOT_APPROVERS, a distinct second name approves (the
+    # issue's own "--requested-by a --approved-by b" flow); the same name twice does not.
     monkeypatch.setenv("MAINTBOT_APPROVERS", "")
+    before = _snapshot(home["db"])
+    code, _, err = _run(
+        capsys, "plan", "tomorrow 2-4am", "--requested-by", "a", "--approved-by", "a"
+    )
+    assert code == 2
+    assert "someone else has to approve it" in err
+    assert _snapshot(home["db"]) == before
+
+    code, out, _ = _run(
+        capsys, "plan", "tomorrow 2-4am", "--requested-by", "a", "--approved-by", "b", "--json"
+    )
+    assert code == 0
+    assert json.loads(out)["state"] == "approved"
+
+
+def test_configured_approvers_bind_the_command_line(
+    home: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAINTBOT_APPROVERS", "carol,dave")
     before = _snapshot(home["db"])
     code, _, err = _run(
         capsys, "plan", "tomorrow 2-4am", "--requested-by", "a", "--approved-by", "b"
     )
     assert code == 2
-    assert "MAINTBOT_APPROVERS" in err
+    assert "b is not an approver" in err
     assert _snapshot(home["db"]) == before
 
 
