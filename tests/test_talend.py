@@ -769,6 +769,21 @@ def test_schedules_are_plain_utc_arithmetic() -> None:
     assert (EPOCH_MS // 86_400_000 + 3) % 7 == 0  # the epoch is a Monday (1970-01-01 a Thu)
 
 
+async def test_http_clients_share_one_token_and_talends_rate_limit(
+    sim: TalendSimulator, connector: TalendConnector
+) -> None:
+    assert len(connector.shards) > 1
+    limiters = {id(h.limiter) for h in connector.shards}
+    assert len(limiters) == 1
+    limiter = connector.shards[0].limiter
+    assert limiter is not None
+    assert limiter.limit == 1800
+    assert len({id(h.auth) for h in connector.shards}) == 1
+    await connector.upcoming_runs(SAT_2AM, SAT_4AM)
+    assert len(sim.requests_to(TOKEN)) == 1
+    assert connector.requests == len(sim.requests)
+
+
 async def test_concurrency_is_bounded(sim: TalendSimulator, clock: ManualClock) -> None:
     sim.faults.latency_ms = 20
     async with make(sim, clock, max_concurrency=3) as conn:
