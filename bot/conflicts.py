@@ -129,6 +129,8 @@ def find_conflicts(
                     f"running now; usually takes {_describe(running.expected_duration)}, "
                     "so it may still be running when the window opens"
                 )
+            elif running.started_at is None:
+                detail = "starting now (dispatched, not yet running); it may run into the window"
             else:
                 detail = "running now; no history says when it will finish"
             add(running.task, ConflictKind.RUNNING_AT_START, running.started_at, detail)

@@ -508,7 +508,9 @@ def describe_validation(exc: ValidationError, limit: int = 3) -> str:
     parts = []
     for err in exc.errors()[:limit]:
         where = ".".join(str(p) for p in err["loc"]) or "body"
-        parts.append(f"{where}: {err['msg']}")
+        # "field (problem)" rather than "field: problem": a field named like a secret
+        # ("access_token: Field required") would otherwise read as key=value to redact().
+        parts.append(f"{where} ({err['msg'].lower()})")
     more = len(exc.errors()) - limit
     if more > 0:
         parts.append(f"and {more} more")
