@@ -227,24 +227,41 @@ class RateLimiter:
     A sliding log rather than a token bucket: it allows the full burst a vendor permits
     (a check's first 100 requests go out at once) while never exceeding N in any window,
     which a bucket that refills continuously can do by up to 2x.
+
+    A slot is stamped when its request *finishes*, not when it is admitted: a request may
+    wait in the connection pool after admission, so it reaches the vendor at some moment
+    between the two, and only the later stamp guarantees that no N+1 requests arrive
+    within one period as the vendor counts them. Slots of requests still in flight count
+    as occupied.
     """
 
     def __init__(self, limit: int, period: float = 60.0) -> None:
         self.limit = max(1, limit)
         self.period = period
-        self._sent: deque[float] = deque()
-        self._lock = asyncio.Lock()
+        self._done: deque[float] = deque()  # finish stamps, in order
+        self._in_flight = 0
+        self._freed = asyncio.Event()
 
     async def acquire(self) -> None:
-        async with self._lock:
-            while True:
-                now = time.monotonic()
-                while self._sent and self._sent[0] <= now - self.period:
-                    self._sent.popleft()
-                if len(self._sent) < self.limit:
-                    self._sent.append(now)
-                    return
-                await asyncio.sleep(self._sent[0] + self.period - now)
+        while True:
+            now = time.monotonic()
+            while self._done and self._done[0] <= now - self.period:
+                self._done.popleft()
+            if len(self._done) + self._in_flight < self.limit:
+                self._in_flight += 1
+                return
+            # Wait until the oldest stamp leaves the period, or a request in flight
+            # finishes (when every slot is in flight there is no stamp to wait for).
+            wait = self._done[0] + self.period - now if self._done else None
+            self._freed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._freed.wait(), wait)
+
+    def release(self) -> None:
+        """Stamp the slot taken by :meth:`acquire` with the time its request finished."""
+        self._in_flight -= 1
+        self._done.append(time.monotonic())
+        self._freed.set()
 
 
 @dataclass(frozen=True)
@@ -346,8 +363,9 @@ class VendorHttp:
             request_headers = dict(headers or {})
             if authenticated and self.auth is not None:
                 request_headers.update(await self.auth.headers(self))
-            if self.limiter is not None:
-                await self.limiter.acquire()
+            limiter = self.limiter
+            if limiter is not None:
+                await limiter.acquire()
             self.requests += 1
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
@@ -385,6 +403,8 @@ class VendorHttp:
                 raise self.error(f"{what} failed: {type(exc).__name__}", retryable=True) from None
             finally:
                 self.in_flight -= 1
+                if limiter is not None:
+                    limiter.release()
 
             status = response.status_code
             if status in ok_statuses:

@@ -13,6 +13,7 @@ import asyncio
 import json
 import secrets
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,9 @@ class RecordedRequest:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
+    # Monotonic arrival time: lets a benchmark prove a client's rate limit from the
+    # vendor's side of the wire.
+    received: float = 0.0
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -155,6 +159,8 @@ class Simulator(ABC):
         self._tokens: dict[str, datetime] = {}
         self._lock = threading.RLock()
         self.base_url = ""
+        self.in_flight = 0
+        self.peak_in_flight = 0  # most requests being served at once, as the vendor saw it
 
     # -- what subclasses provide ------------------------------------------------------------
     @abstractmethod
@@ -217,19 +223,26 @@ class Simulator(ABC):
                     dict(request.query),
                     {k.lower(): v for k, v in request.headers.items()},
                     body,
+                    time.monotonic(),
                 )
             )
-        if self.faults.latency_ms:
-            await asyncio.sleep(self.faults.latency_ms / 1000)
-        rule = self.faults.take(request.path)
-        if rule is not None:
-            return web.Response(
-                text=rule.body,
-                status=rule.status,
-                content_type=rule.content_type,
-                headers=rule.headers,
-            )
-        return await handler(request)
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            if self.faults.latency_ms:
+                await asyncio.sleep(self.faults.latency_ms / 1000)
+            rule = self.faults.take(request.path)
+            if rule is not None:
+                return web.Response(
+                    text=rule.body,
+                    status=rule.status,
+                    content_type=rule.content_type,
+                    headers=rule.headers,
+                )
+            return await handler(request)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
     async def _state_handler(self, request: web.Request) -> web.Response:
         return json_response(self.state())
