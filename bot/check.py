@@ -82,7 +82,8 @@ async def snapshot(scheduler: Scheduler, window: Window, now: datetime) -> Syste
         with deadline(scheduler.deadline):
             async with asyncio.timeout(scheduler.deadline):
                 runs, running = await _both(
-                    connector.upcoming_runs(runs_from, window.end), connector.running_now()
+                    connector.upcoming_runs(runs_from, window.end, durations_before=window.start),
+                    connector.running_now(),
                 )
                 refs = {r.task.key: r.task for r in runs}
                 refs.update({r.task.key: r.task for r in running})

@@ -9,13 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from slackclient import ALICE, SlackWorld, available_vendors, blocks_text, together
+from slackclient import ALICE, SlackWorld, blocks_text, together
 
 from bot.clock import ManualClock
-
-pytestmark = pytest.mark.skipif(
-    "talend" not in available_vendors(), reason="needs the Talend simulator and connector"
-)
 
 
 @pytest.fixture

@@ -19,17 +19,12 @@ from slackclient import (
     DAVE,
     SlackUser,
     SlackWorld,
-    available_vendors,
     blocks_text,
     together,
 )
 
 from bot.clock import ManualClock
 from bot.store import WindowState
-
-pytestmark = pytest.mark.skipif(
-    "talend" not in available_vendors(), reason="needs the Talend simulator and connector"
-)
 
 
 @pytest.fixture

@@ -17,17 +17,12 @@ from slackclient import (
     BOB,
     DAVE,
     SlackWorld,
-    available_vendors,
     blocks_text,
 )
 
 from bot.cli import main as maintbot
 from bot.clock import ManualClock
 from bot.store import WindowState
-
-pytestmark = pytest.mark.skipif(
-    "talend" not in available_vendors(), reason="needs the Talend simulator and connector"
-)
 
 
 @pytest.fixture

@@ -159,3 +159,35 @@ def test_cli_check_with_nothing_configured_runs_against_the_sandbox(tmp_path: Pa
     assert len(notices) == 1
     assert notices[0].startswith("No maintbot.toml found: checking the built-in sandbox")
     assert "talend http://127.0.0.1:" in notices[0]
+
+
+async def test_history_is_read_only_where_a_duration_can_change_the_report(
+    sim: TalendSimulator, clock: ManualClock
+) -> None:
+    window = Window(
+        start=datetime(2026, 11, 21, 2, tzinfo=UTC),
+        end=datetime(2026, 11, 21, 4, tzinfo=UTC),
+        tz="UTC",
+    )
+    config = sandbox_config([sim])
+    no_lookback = config.schedulers["talend"].model_copy(update={"lookback_hours": 0.0})
+    config = config.model_copy(update={"schedulers": {"talend": no_lookback}})
+    schedulers = open_schedulers(config, clock)
+    try:
+        report = await check_window(window, schedulers, clock)
+        assert schedulers[0].connector is not None
+        running = {r.task.id for r in await schedulers[0].connector.running_now()}
+    finally:
+        for scheduler in schedulers:
+            await scheduler.aclose()
+
+    # Per-task history: GET /processing/executables/{tasks|plans}/{id}/executions.
+    history = {
+        r.path.split("/")[-2] for r in sim.requests_to("/executions") if r.path.count("/") == 5
+    }
+    starting = {c.task_id for c in report.conflicts if c.kind is ConflictKind.STARTS_IN_WINDOW}
+    assert starting, "the window must hold runs for this test to mean anything"
+    # A run inside the window conflicts however long it takes: history was read only for
+    # runs in progress (will they still be running at the start?), none for the rest.
+    assert history <= running
+    assert not (starting - running) & history

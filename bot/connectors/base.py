@@ -102,10 +102,15 @@ class Connector(ABC):
         """Every pausable unit the credentials can see, with its pause state."""
 
     @abstractmethod
-    async def upcoming_runs(self, start: datetime, end: datetime) -> list[Run]:
+    async def upcoming_runs(
+        self, start: datetime, end: datetime, *, durations_before: datetime | None = None
+    ) -> list[Run]:
         """Runs that will start in ``[start, end)``.
 
-        ``Run.at is None`` where the vendor exposes no run times for an active task."""
+        ``Run.at is None`` where the vendor exposes no run times for an active task.
+        ``expected_duration`` only matters for runs that start before ``durations_before``
+        (the window's start: a run inside the window conflicts however long it takes), so a
+        connector that pays a request per task for history may skip it for the others."""
 
     async def describe(self, refs: Sequence[TaskRef]) -> list[Task]:
         """The tasks behind ``refs`` (names, pause state). Vendors whose list is cheap use it;

@@ -311,7 +311,9 @@ class BmcConnector(Connector):
             snap = await self._fetch([e for e in await self._etls() if e.etl_id in wanted])
         return [self._task(e, snap.statuses[e.etl_id]) for e in snap.etls if e.etl_id in wanted]
 
-    async def upcoming_runs(self, start: datetime, end: datetime) -> list[Run]:
+    async def upcoming_runs(
+        self, start: datetime, end: datetime, *, durations_before: datetime | None = None
+    ) -> list[Run]:
         """A run at an unknown time for every ``WAITING`` ETL (and for stopped ones, whose
         conflicts carry ``paused`` so the report lists them apart). BMC exposes no run
         times, so ``start`` and ``end`` cannot narrow anything down."""

@@ -772,7 +772,9 @@ class HuaweiConnector(Connector):
         )
 
     # -- the Connector interface ------------------------------------------------------------
-    async def upcoming_runs(self, start: datetime, end: datetime) -> list[Run]:
+    async def upcoming_runs(
+        self, start: datetime, end: datetime, *, durations_before: datetime | None = None
+    ) -> list[Run]:
         start, end = utc(start), utc(end)
         entries = await self._entries()
         scheduled = [e for e in entries if e.scheduled_type != "LIFE_CYCLE"]

@@ -438,7 +438,9 @@ class PyramidConnector(Connector):
     async def list_tasks(self) -> list[Task]:
         return [self._task(s) for s in await self._schedules() if s.status != "DELETED"]
 
-    async def upcoming_runs(self, start: datetime, end: datetime) -> list[Run]:
+    async def upcoming_runs(
+        self, start: datetime, end: datetime, *, durations_before: datetime | None = None
+    ) -> list[Run]:
         """A run at an unknown time for every triggered schedule active during the window.
 
         Suspended schedules are included too (their conflicts carry ``paused``), so the

@@ -540,14 +540,16 @@ class TalendConnector(Connector):
         )
 
     # -- lookups shared by the check -------------------------------------------------------
-    def _prefetch(self, ref: TaskRef) -> None:
-        """Start the detail and history lookups for ``ref`` unless fresh ones exist."""
+    def _prefetch(self, ref: TaskRef, *, history: bool = True) -> None:
+        """Start the detail (and, with ``history``, run-history) lookups for ``ref`` unless
+        fresh ones exist."""
         state = self._loop()
         now = self.clock()
         entry = state.details.get(ref.key)
         if entry is None or now - entry[0] > PREFETCH_TTL:
             state.details[ref.key] = (now, self._spawn(self._fetch_task(ref)))
-        self._duration_future(ref)
+        if history:
+            self._duration_future(ref)
 
     def _duration_future(self, ref: TaskRef) -> asyncio.Future[timedelta | None]:
         state = self._loop()
@@ -621,7 +623,9 @@ class TalendConnector(Connector):
         )
 
     # -- the Connector interface -----------------------------------------------------------
-    async def upcoming_runs(self, start: datetime, end: datetime) -> list[Run]:
+    async def upcoming_runs(
+        self, start: datetime, end: datetime, *, durations_before: datetime | None = None
+    ) -> list[Run]:
         start, end = utc(start), utc(end)
         if end <= start:
             return []
@@ -630,14 +634,21 @@ class TalendConnector(Connector):
         if self.workspace_ids:
             body["workspaceIds"] = list(self.workspace_ids)
         refs: dict[str, TaskRef] = {}
+        needs_history: set[str] = set()
 
         def discover(page: _EventsPage) -> None:
             for event in page.items:
                 key = f"{event.type}:{event.id}"
                 if key not in refs:
-                    ref = self.ref(_kind(event.type), event.id)
-                    refs[key] = ref
-                    self._prefetch(ref)
+                    refs[key] = self.ref(_kind(event.type), event.id)
+                    self._prefetch(refs[key], history=False)
+                if key not in needs_history and (
+                    durations_before is None or event.date < durations_before
+                ):
+                    # Only a run before the window can overlap it by its length: a history
+                    # request per task is spent only where the answer can change the report.
+                    needs_history.add(key)
+                    self._duration_future(refs[key])
 
         what = "events/search"
         pages = await self._pages(
@@ -648,12 +659,10 @@ class TalendConnector(Connector):
             body=body,
             on_page=discover,
         )
-        durations = dict(
-            zip(
-                refs,
-                await _all(self._duration_future(r) for r in refs.values()),
-                strict=True,
-            )
+        wanted = [key for key in refs if key in needs_history]
+        durations: dict[str, timedelta | None] = dict.fromkeys(refs)
+        durations.update(
+            zip(wanted, await _all(self._duration_future(refs[k]) for k in wanted), strict=True)
         )
         seen: set[tuple[str, str, datetime]] = set()
         runs: list[Run] = []
@@ -727,11 +736,7 @@ class TalendConnector(Connector):
         )
         refs = {ref.key: ref for ref, _ in found.values()}
         durations = dict(
-            zip(
-                refs,
-                await _all(self._duration_future(r) for r in refs.values()),
-                strict=True,
-            )
+            zip(refs, await _all(self._duration_future(r) for r in refs.values()), strict=True)
         )
         return [
             RunningNow(
