@@ -795,3 +795,25 @@ async def test_concurrency_is_bounded(sim: TalendSimulator, clock: ManualClock) 
         await conn.describe([r.task for r in runs])
     assert len(conn.shards) == 1
     assert conn.http.peak_in_flight == 3
+
+
+async def test_a_cancelled_check_does_not_poison_the_shared_history_lookups(
+    sim: TalendSimulator, connector: TalendConnector
+) -> None:
+    # A Slack check cut off by its deadline cancels its awaits; the history lookups it
+    # shares with later checks must survive that, or every later check fails.
+    sim.faults.latency_ms = 150
+    first = asyncio.ensure_future(connector.running_now())
+    for _ in range(200):  # until the shared history lookups are in flight
+        if any(r.path.count("/") == 5 for r in sim.requests_to("/executions")):
+            break
+        await asyncio.sleep(0.01)
+    else:
+        pytest.fail("running_now never reached the history lookups")
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    sim.faults.latency_ms = 0
+    running = await connector.running_now()
+    assert running
+    assert any(r.expected_duration is not None for r in running)

@@ -54,6 +54,8 @@ from bot.connectors.base import (
     HeaderAuth,
     SkippedRun,
     VendorHttp,
+    gather_all,
+    gather_bounded,
 )
 from bot.errors import AuthError, ConfigError, ConnectorError, redact
 from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
@@ -265,25 +267,9 @@ def _ms(moment: datetime) -> int:
 
 
 async def _all(aws: Iterable[Awaitable[T]], limit: int | None = None) -> list[T]:
-    """Await all, at most ``limit`` at a time, results in order. Unlike ``asyncio.gather``
-    (and so ``gather_bounded``), the first failure cancels the others and waits for them,
-    so no request outlives the call that needed it (or the client that sends it)."""
-    semaphore = asyncio.Semaphore(limit) if limit else None
-
-    async def one(aw: Awaitable[T]) -> T:
-        if semaphore is None:
-            return await aw
-        async with semaphore:
-            return await aw
-
-    tasks = [asyncio.ensure_future(one(aw)) for aw in aws]
-    try:
-        return list(await asyncio.gather(*tasks))
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
+    """Await all (at most ``limit`` at a time), results in order; the first failure cancels
+    and awaits the rest, so no request outlives the call that needed it."""
+    return await (gather_bounded(limit, aws) if limit else gather_all(*aws))
 
 
 async def _both(first: Awaitable[T], second: Awaitable[U]) -> tuple[T, U]:
@@ -549,16 +535,23 @@ class TalendConnector(Connector):
         if entry is None or now - entry[0] > PREFETCH_TTL:
             state.details[ref.key] = (now, self._spawn(self._fetch_task(ref)))
         if history:
-            self._duration_future(ref)
+            self._duration_lookup(ref)
 
     def _duration_future(self, ref: TaskRef) -> asyncio.Future[timedelta | None]:
+        """The cached history lookup of ``ref``, shielded: several checks may await one
+        lookup, and one of them being cancelled (its deadline, a sibling's failure) must
+        not cancel it for the others."""
+        return asyncio.shield(self._duration_lookup(ref))
+
+    def _duration_lookup(self, ref: TaskRef) -> asyncio.Future[timedelta | None]:
         state = self._loop()
         now = self.clock()
         entry = state.durations.get(ref.key)
         if (
             entry is None
             or now - entry[0] > DURATION_TTL
-            or (entry[1].done() and not entry[1].cancelled() and entry[1].exception() is not None)
+            or entry[1].cancelled()
+            or (entry[1].done() and entry[1].exception() is not None)
         ):
             entry = (now, self._spawn(self._fetch_duration(ref)))
             state.durations[ref.key] = entry
@@ -648,7 +641,7 @@ class TalendConnector(Connector):
                     # Only a run before the window can overlap it by its length: a history
                     # request per task is spent only where the answer can change the report.
                     needs_history.add(key)
-                    self._duration_future(refs[key])
+                    self._duration_lookup(refs[key])
 
         what = "events/search"
         pages = await self._pages(
