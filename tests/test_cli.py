@@ -120,3 +120,33 @@ def test_console_entry_point_runs_as_a_module(isolated: Path) -> None:
     )
     assert result.returncode == 2
     assert "recurring" in json.loads(result.stdout)["error"]
+
+
+def test_check_reports_a_failing_scheduler_in_one_line_and_still_shows_the_others(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import write_sandbox_config
+    from bot.sandbox import SandboxServer, make_simulators, sandbox_config
+
+    sims = make_simulators()
+    with SandboxServer(sims) as server:
+        broken = server.by_vendor("pyramid")
+        broken.faults.malformed(
+            times=1000, path_contains="findSchedule", body='{"this is": "not a schedule list"}'
+        )
+        write_sandbox_config(isolated / "maintbot.toml", sandbox_config(sims))
+        code = main(["check", "Saturday 2-4am", "--tz", "UTC", "--json"])
+        captured = capsys.readouterr()
+        assert code == 1  # the report is printed, and the exit code says it is partial
+        report = json.loads(captured.out)
+        systems = {s["system"]: s for s in report["systems"]}
+        assert systems["pyramid"]["ok"] is False
+        assert "malformed response" in systems["pyramid"]["error"]
+        assert "\n" not in systems["pyramid"]["error"]
+        assert all(systems[v]["ok"] for v in ("talend", "bmc", "huawei"))
+        assert {c["system"] for c in report["conflicts"]} >= {"talend", "bmc", "huawei"}
+        assert "Traceback" not in captured.err
+
+        assert main(["check", "Saturday 2-4am", "--tz", "UTC"]) == 1
+        table = capsys.readouterr().out
+        assert "pyramid (Pyramid Analytics): ERROR: malformed response" in table
