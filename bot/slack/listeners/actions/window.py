@@ -27,62 +27,25 @@ EXTENSION = timedelta(minutes=30)
 _STUCK = (PlannedTaskState.RESUME_FAILED, PlannedTaskState.RESUMING)
 
 
-async def extend_30(
-    ack: AsyncAck,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    respond: AsyncRespond,
-    context: AsyncBoltContext,
-) -> None:
-    await ack()
-    await _run(action, body, respond, context, ActionId.EXTEND_30, _extend)
-
-
-async def end_now(
-    ack: AsyncAck,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    respond: AsyncRespond,
-    context: AsyncBoltContext,
-) -> None:
-    await ack()
-    await _run(action, body, respond, context, ActionId.END_NOW, _end)
-
-
-async def retry_pause(
-    ack: AsyncAck,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    respond: AsyncRespond,
-    context: AsyncBoltContext,
-) -> None:
-    await ack()
-    await _run(action, body, respond, context, ActionId.RETRY_PAUSE, _retry)
-
-
-async def retry_resume(
-    ack: AsyncAck,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    respond: AsyncRespond,
-    context: AsyncBoltContext,
-) -> None:
-    await ack()
-    await _run(action, body, respond, context, ActionId.RETRY_RESUME, _retry)
-
-
-async def take_over(
-    ack: AsyncAck,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    respond: AsyncRespond,
-    context: AsyncBoltContext,
-) -> None:
-    await ack()
-    await _run(action, body, respond, context, ActionId.TAKE_OVER, _take_over)
-
-
 Handler = Callable[[Services, WindowRecord, str, Policy], Awaitable[str]]
+
+
+def _listener(action_id: ActionId, handler: Handler) -> Callable[..., Awaitable[None]]:
+    """One thin listener per alert button: ack, then the shared checks and the handler.
+    Bolt injects arguments by parameter name, so every listener keeps this signature."""
+
+    async def listener(
+        ack: AsyncAck,
+        action: dict[str, Any],
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        context: AsyncBoltContext,
+    ) -> None:
+        await ack()
+        await _run(action, body, respond, context, action_id, handler)
+
+    listener.__name__ = listener.__qualname__ = action_id.value
+    return listener
 
 
 async def _run(
@@ -174,3 +137,10 @@ async def _take_over(svc: Services, window: WindowRecord, user: str, policy: Pol
         f":handshake: You took over {names}{more}; the bot stops retrying them, and window "
         f"`{window.id}` will end as failed so the trail shows a person finished it."
     )
+
+
+extend_30 = _listener(ActionId.EXTEND_30, _extend)
+end_now = _listener(ActionId.END_NOW, _end)
+retry_pause = _listener(ActionId.RETRY_PAUSE, _retry)
+retry_resume = _listener(ActionId.RETRY_RESUME, _retry)
+take_over = _listener(ActionId.TAKE_OVER, _take_over)
