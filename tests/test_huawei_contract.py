@@ -587,15 +587,25 @@ async def test_html_error_pages(conn: HuaweiConnector, sim: HuaweiSimulator) -> 
 async def test_malformed_bodies_are_connector_errors(
     conn: HuaweiConnector, sim: HuaweiSimulator
 ) -> None:
-    sim.faults.malformed(path_contains="/v1/")
+    # Every rule fires on every matching request (times=10) and is cleared afterwards: when
+    # one family's request fails, the other family's is cancelled on the client, but it may
+    # still reach the simulator later and must not consume the next step's fault.
+    sim.faults.malformed(times=10, path_contains="/v1/")
     with pytest.raises(ConnectorError, match="not JSON"):
         await conn.list_tasks()
+    sim.faults.clear()
     sim.faults.fail(
-        200, path_contains="/v1/", body=json.dumps({"count": 1, "items": [{"task_name": "x"}]})
+        200,
+        times=10,
+        path_contains="/v1/",
+        body=json.dumps({"count": 1, "items": [{"task_name": "x"}]}),
     )
     with pytest.raises(ConnectorError, match="id"):
         await conn.list_tasks()
-    sim.faults.fail(200, path_contains="/v2/", body=json.dumps({"scheduled_tasks": "none"}))
+    sim.faults.clear()
+    sim.faults.fail(
+        200, times=10, path_contains="/v2/", body=json.dumps({"scheduled_tasks": "none"})
+    )
     with pytest.raises(ConnectorError, match="scheduled_tasks"):
         await conn.list_tasks()
 

@@ -231,7 +231,10 @@ class Simulator(ABC):
         try:
             if self.faults.latency_ms:
                 await asyncio.sleep(self.faults.latency_ms / 1000)
-            rule = self.faults.take(request.path)
+            # A request whose client has already hung up (cancelled after a sibling failed)
+            # must not use up a fault meant for the next real request.
+            gone = request.transport is None or request.transport.is_closing()
+            rule = None if gone else self.faults.take(request.path)
             if rule is not None:
                 return web.Response(
                     text=rule.body,
