@@ -289,11 +289,11 @@ def decide(
                 new = ApprovalState.APPROVED if approve else ApprovalState.REJECTED
                 if store.decide_approval_at(approval.id, new, user, now):
                     moved = (
-                        store.advance_window(
+                        store.transition_window(
                             approval.window_id, _W.PLANNED, _W.APPROVED, approved_by=user
                         )
                         if approve
-                        else store.advance_window(
+                        else store.transition_window(
                             approval.window_id, _W.PLANNED, _W.CANCELLED, finished_at=now
                         )
                     )
@@ -348,7 +348,7 @@ def cancel_window(store: Store, window_id: str, *, by: str, now: datetime) -> Wi
     for _ in range(5):
         record = _window(store, window_id)
         if record.state in (_W.PLANNED, _W.APPROVED):
-            if store.advance_window(record.id, record.state, _W.CANCELLED, finished_at=now):
+            if store.transition_window(record.id, record.state, _W.CANCELLED, finished_at=now):
                 store.close_approvals(record.id, now)
                 store.audit(
                     by, "cancel", "ok", window_id=record.id, detail={"was": record.state.value}
@@ -647,7 +647,7 @@ class WindowClock:
         for row in self.store.window_tasks(record.id):
             if row.state is _S.PAUSE_FAILED and window_on:
                 # A fresh grace period: the old one is what made the pause give up.
-                moved = self.store.advance_task(
+                moved = self.store.transition_task(
                     row.id,
                     _S.PAUSE_FAILED,
                     _S.PLANNED,
@@ -656,7 +656,7 @@ class WindowClock:
                     note=f"retry requested by {by}",
                 )
             elif row.state is _S.RESUME_FAILED:
-                moved = self.store.advance_task(
+                moved = self.store.transition_task(
                     row.id, _S.RESUME_FAILED, _S.RESUME_FAILED, next_attempt_at=now
                 )
             else:
@@ -677,7 +677,7 @@ class WindowClock:
             row = self.store.get_planned_task(planned_id)
         except StoreError:
             raise LifecycleError(f"There is no planned task {planned_id}.") from None
-        if row.state not in (_S.RESUME_FAILED, _S.RESUMING) or not self.store.advance_task(
+        if row.state not in (_S.RESUME_FAILED, _S.RESUMING) or not self.store.transition_task(
             row.id,
             (_S.RESUME_FAILED, _S.RESUMING),
             _S.HANDED_OVER,
@@ -711,7 +711,7 @@ class WindowClock:
         # planned ahead had until its start.
         if now < record.end and (pending or (not approvals and record.created_at >= record.start)):
             return
-        if not self.store.advance_window(record.id, _W.PLANNED, _W.CANCELLED, finished_at=now):
+        if not self.store.transition_window(record.id, _W.PLANNED, _W.CANCELLED, finished_at=now):
             return
         self.store.close_approvals(record.id, now)
         self.store.audit(ACTOR, "cancel", "ok", window_id=record.id, reason="not approved in time")
@@ -734,7 +734,7 @@ class WindowClock:
         if now >= record.end:
             await self._missed(record, now, due, report)
             return
-        if not self.store.advance_window(record.id, _W.APPROVED, _W.ACTIVE, started_at=now):
+        if not self.store.transition_window(record.id, _W.APPROVED, _W.ACTIVE, started_at=now):
             return
         late = now - self._start_due(record)
         self.store.audit(
@@ -788,12 +788,12 @@ class WindowClock:
     ) -> None:
         """The whole window passed while maintbot was not running: pausing now would only
         stop jobs after the maintenance is over, so nothing is touched; it is reported."""
-        if not self.store.advance_window(record.id, _W.APPROVED, _W.FAILED, finished_at=now):
+        if not self.store.transition_window(record.id, _W.APPROVED, _W.FAILED, finished_at=now):
             return
         note = "not paused: the whole window passed while maintbot was not running"
         rows = self.store.window_tasks(record.id)
         for row in rows:
-            self.store.advance_task(
+            self.store.transition_task(
                 row.id, (_S.PLANNED,), _S.PAUSE_FAILED, note=note, last_error=note
             )
         self.store.audit(
@@ -865,7 +865,7 @@ class WindowClock:
         recovering = row.state is _S.PAUSING
         give_up = row.give_up_at or max(now, record.start) + self.pause_grace
         if recovering:
-            claimed = row.claimed_at is not None and self.store.advance_task(
+            claimed = row.claimed_at is not None and self.store.transition_task(
                 row.id,
                 _S.PAUSING,
                 _S.PAUSING,
@@ -875,7 +875,7 @@ class WindowClock:
                 count_attempt=True,
             )
         else:
-            claimed = self.store.advance_task(
+            claimed = self.store.transition_task(
                 row.id,
                 _S.PLANNED,
                 _S.PAUSING,
@@ -899,7 +899,7 @@ class WindowClock:
                 if task.paused:
                     self._found_paused(record, row, task, now, report, detail, recovering)
                     return
-                self.store.advance_task(
+                self.store.transition_task(
                     row.id,
                     _S.PAUSING,
                     _S.PAUSING,
@@ -935,7 +935,7 @@ class WindowClock:
                 note = "the scheduler reported nothing to change; left alone"
             else:
                 note = _paused_by_note(after, "just before the window")
-            self.store.advance_task(
+            self.store.transition_task(
                 row.id,
                 _S.PAUSING,
                 _S.ALREADY_PAUSED,
@@ -947,7 +947,7 @@ class WindowClock:
             report.already_paused.append((record.id, ref.key))
             return
         marker = _marker(after) if after is not None and after.paused else {"pause_reason": reason}
-        self.store.advance_task(
+        self.store.transition_task(
             row.id,
             _S.PAUSING,
             _S.PAUSED,
@@ -977,7 +977,7 @@ class WindowClock:
             recovering and task.pause_reason is None and row.prior_paused is False
         ):
             # Our own pause whose outcome a crash kept us from writing down.
-            self.store.advance_task(
+            self.store.transition_task(
                 row.id,
                 _S.PAUSING,
                 _S.PAUSED,
@@ -994,7 +994,7 @@ class WindowClock:
         if (
             holder is not None
             and holder.state is _S.RESUME_FAILED
-            and not self.store.advance_task(
+            and not self.store.transition_task(
                 holder.id,
                 _S.RESUME_FAILED,
                 _S.HANDED_OVER,
@@ -1004,7 +1004,7 @@ class WindowClock:
         ):
             holder = None
         if holder is not None:
-            self.store.advance_task(
+            self.store.transition_task(
                 row.id,
                 _S.PAUSING,
                 _S.PAUSED,
@@ -1020,7 +1020,7 @@ class WindowClock:
             self._audit(row, "pause", "no_change", {**detail, "shared_with": holder.window_id})
             report.shared.append((record.id, ref.key))
             return
-        self.store.advance_task(
+        self.store.transition_task(
             row.id,
             _S.PAUSING,
             _S.ALREADY_PAUSED,
@@ -1060,7 +1060,7 @@ class WindowClock:
         permanent = isinstance(exc, ConnectorError) and not exc.retryable
         detail: dict[str, Any] = {"kind": row.kind.value, "attempt": attempt}
         if permanent or now >= give_up:
-            self.store.advance_task(
+            self.store.transition_task(
                 row.id,
                 _S.PAUSING,
                 _S.PAUSE_FAILED,
@@ -1087,7 +1087,7 @@ class WindowClock:
             )
             return
         retry_at = min(now + self._backoff(attempt), give_up)
-        self.store.advance_task(
+        self.store.transition_task(
             row.id, _S.PAUSING, _S.PLANNED, last_error=error, next_attempt_at=retry_at
         )
         self._audit(
@@ -1178,7 +1178,7 @@ class WindowClock:
         if all(r.state in _SETTLED for r in rows):
             failed = any(r.state is _S.PAUSE_FAILED or r.taken_over_by for r in rows)
             final = _W.FAILED if failed else _W.COMPLETED
-            if self.store.advance_window(record.id, _W.ACTIVE, final, finished_at=now):
+            if self.store.transition_window(record.id, _W.ACTIVE, final, finished_at=now):
                 self.store.audit(ACTOR, "finish", final.value, window_id=record.id)
                 report.finished.append((record.id, final))
                 if "end" in sent_before:
@@ -1197,7 +1197,7 @@ class WindowClock:
             if row.last_error
             else "the window ended before the task could be paused"
         )
-        if self.store.advance_task(
+        if self.store.transition_task(
             row.id, _S.PLANNED, _S.PAUSE_FAILED, next_attempt_at=None, note=note
         ):
             self._audit(
@@ -1212,7 +1212,7 @@ class WindowClock:
         others = [h for h in self.store.holders(ref, (_S.PAUSED,)) if h.window_id != record.id]
         if others and row.state in (_S.PAUSED, _S.PAUSING):
             heir = others[0].window_id
-            if self.store.advance_task(
+            if self.store.transition_task(
                 row.id,
                 row.state,
                 _S.HANDED_OVER,
@@ -1231,11 +1231,11 @@ class WindowClock:
             attempt = row.attempts + 1
             fields = {"count_attempt": True}
         if came_from in (_S.PAUSED, _S.RESUME_FAILED):
-            claimed = self.store.advance_task(
+            claimed = self.store.transition_task(
                 row.id, came_from, _S.RESUMING, claimed_at=now, **fields
             )
         else:
-            claimed = row.claimed_at is not None and self.store.advance_task(
+            claimed = row.claimed_at is not None and self.store.transition_task(
                 row.id,
                 came_from,
                 _S.RESUMING,
@@ -1270,7 +1270,7 @@ class WindowClock:
             await self._resume_attempt_failed(record, row, attempt, exc, now, report)
             return
         if verdict == "resume":
-            self.store.advance_task(
+            self.store.transition_task(
                 row.id,
                 _S.RESUMING,
                 _S.RESUMED,
@@ -1281,7 +1281,7 @@ class WindowClock:
             self._audit(row, "resume", "ok", {**detail, "changed": changed})
             report.resumed.append((record.id, ref.key))
         elif verdict == "running" and came_from in (_S.RESUMING, _S.RESUME_FAILED):
-            self.store.advance_task(
+            self.store.transition_task(
                 row.id,
                 _S.RESUMING,
                 _S.RESUMED,
@@ -1292,7 +1292,7 @@ class WindowClock:
             self._audit(row, "resume", "no_change", {**detail, "found": "running"})
             report.resumed.append((record.id, ref.key))
         elif verdict == "running" and came_from is _S.PAUSING:
-            self.store.advance_task(
+            self.store.transition_task(
                 row.id,
                 _S.RESUMING,
                 _S.PAUSE_FAILED,
@@ -1307,7 +1307,7 @@ class WindowClock:
                 if verdict == "running"
                 else _paused_by_note(task, "during the window", again=True)
             )
-            self.store.advance_task(
+            self.store.transition_task(
                 row.id, _S.RESUMING, _S.LEFT_ALONE, next_attempt_at=None, note=note
             )
             self._audit(row, "resume", "no_change", {**detail, "left_alone": note})
@@ -1324,7 +1324,7 @@ class WindowClock:
     ) -> None:
         error = _error_text(exc)
         retry_at = now + self._backoff(attempt)
-        self.store.advance_task(
+        self.store.transition_task(
             row.id, _S.RESUMING, _S.RESUME_FAILED, last_error=error, next_attempt_at=retry_at
         )
         self._audit(

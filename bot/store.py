@@ -523,7 +523,15 @@ class Store:
         ``fields`` may set ``approved_by``, ``start_at``/``end_at`` (datetimes), ``channel``
         or ``thread_ts`` in the same statement.
         """
-        allowed = {"approved_by", "start_at", "end_at", "channel", "thread_ts"}
+        allowed = {
+            "approved_by",
+            "start_at",
+            "end_at",
+            "channel",
+            "thread_ts",
+            "started_at",
+            "finished_at",
+        }
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"cannot set {sorted(unknown)} on a window")
@@ -598,50 +606,6 @@ class Store:
         if not rows:
             raise StoreError(f"no planned task {planned_id}")
         return self._planned(rows[0])
-
-    def transition_task(
-        self,
-        planned_id: int,
-        expected: PlannedTaskState | Sequence[PlannedTaskState],
-        new: PlannedTaskState,
-        **fields: Any,
-    ) -> bool:
-        """Compare-and-set one planned task's state (see :meth:`transition_window`).
-
-        ``fields``: ``prior_paused``, ``prior_vendor_state``, ``last_error``, ``claimed_at``,
-        ``paused_at``, ``resumed_at``; ``count_attempt=True`` increments ``attempts``.
-        """
-        count_attempt = bool(fields.pop("count_attempt", False))
-        allowed = {
-            "prior_paused",
-            "prior_vendor_state",
-            "last_error",
-            "claimed_at",
-            "paused_at",
-            "resumed_at",
-        }
-        if set(fields) - allowed:
-            raise ValueError(f"cannot set {sorted(set(fields) - allowed)} on a planned task")
-        expected_states = [expected] if isinstance(expected, PlannedTaskState) else list(expected)
-        sets = ["state = ?"]
-        params: list[Any] = [new.value]
-        if count_attempt:
-            sets.append("attempts = attempts + 1")
-        for name, value in fields.items():
-            sets.append(f"{name} = ?")
-            if isinstance(value, datetime):
-                value = _iso(value)
-            elif name == "last_error" and value:
-                value = redact(str(value))
-            params.append(value)
-        marks = ",".join("?" for _ in expected_states)
-        return (
-            self._exec(
-                f"UPDATE window_tasks SET {', '.join(sets)} WHERE id = ? AND state IN ({marks})",
-                [*params, planned_id, *(s.value for s in expected_states)],
-            )
-            == 1
-        )
 
     def holders(self, ref: TaskRef, states: Sequence[PlannedTaskState]) -> list[PlannedTask]:
         """Planned-task rows of any window that hold ``ref`` in one of ``states``; used so a
@@ -823,40 +787,6 @@ class Store:
         )
         return [self._window(r) for r in rows]
 
-    def advance_window(
-        self,
-        window_id: str,
-        expected: WindowState | Sequence[WindowState],
-        new: WindowState,
-        **fields: Any,
-    ) -> bool:
-        """:meth:`transition_window` that may also set ``started_at`` and ``finished_at``."""
-        allowed = {
-            "approved_by",
-            "start_at",
-            "end_at",
-            "channel",
-            "thread_ts",
-            "started_at",
-            "finished_at",
-        }
-        if set(fields) - allowed:
-            raise ValueError(f"cannot set {sorted(set(fields) - allowed)} on a window")
-        expected_states = [expected] if isinstance(expected, WindowState) else list(expected)
-        sets = ["state = ?", "updated_at = ?", "version = version + 1"]
-        params: list[Any] = [new.value, self._now()]
-        for name, value in fields.items():
-            sets.append(f"{name} = ?")
-            params.append(_iso(value) if isinstance(value, datetime) else value)
-        marks = ",".join("?" for _ in expected_states)
-        return (
-            self._exec(
-                f"UPDATE windows SET {', '.join(sets)} WHERE id = ? AND state IN ({marks})",
-                [*params, window_id, *(s.value for s in expected_states)],
-            )
-            == 1
-        )
-
     _TASK_FIELDS = frozenset(
         {
             "prior_paused",
@@ -875,7 +805,7 @@ class Store:
         }
     )
 
-    def advance_task(
+    def transition_task(
         self,
         planned_id: int,
         expected: PlannedTaskState | Sequence[PlannedTaskState],
@@ -885,7 +815,9 @@ class Store:
         count_attempt: bool = False,
         **fields: Any,
     ) -> bool:
-        """:meth:`transition_task` over every lifecycle column.
+        """Compare-and-set one planned task's state (see :meth:`transition_window`), setting
+        any of its lifecycle columns in the same statement; ``count_attempt=True`` increments
+        ``attempts``.
 
         ``claimed_at_was`` makes the compare-and-set also require the claim it saw, so two
         workers that both find a row left in PAUSING/RESUMING by a crash cannot both take

@@ -604,11 +604,11 @@ async def test_killed_between_claim_and_pause_call(env: Env) -> None:
     record = env.plan([task])
     env.clock.advance(timedelta(minutes=30))
     # The dead worker got as far as claiming the start and the task, no further.
-    assert env.store.advance_window(
+    assert env.store.transition_window(
         record.id, WindowState.APPROVED, WindowState.ACTIVE, started_at=env.clock()
     )
     row = env.rows(record)[task.ref.key]
-    assert env.store.advance_task(
+    assert env.store.transition_task(
         row.id, S.PLANNED, S.PAUSING, claimed_at=env.clock(), count_attempt=True
     )
     env.clock.advance(timedelta(minutes=2))
@@ -623,9 +623,9 @@ async def test_killed_after_the_pause_call_does_not_pause_again(env: Env) -> Non
     (task,) = await env.active("talend")
     record = env.plan([task])
     env.clock.advance(timedelta(minutes=30))
-    assert env.store.advance_window(record.id, WindowState.APPROVED, WindowState.ACTIVE)
+    assert env.store.transition_window(record.id, WindowState.APPROVED, WindowState.ACTIVE)
     row = env.rows(record)[task.ref.key]
-    assert env.store.advance_task(row.id, S.PLANNED, S.PAUSING, claimed_at=env.clock())
+    assert env.store.transition_task(row.id, S.PLANNED, S.PAUSING, claimed_at=env.clock())
     # The call went out; the worker died before writing the outcome.
     await env.connectors["talend"].pause(task.ref, pause_reason(env.store.get_window(record.id)))
     report = await env.window_clock().tick()
@@ -644,7 +644,7 @@ async def test_killed_while_resuming(env: Env, call_made: bool) -> None:
     await env.at(env.window_clock(), timedelta(minutes=30))
     env.clock.advance(timedelta(hours=1))
     row = env.rows(record)[task.ref.key]
-    assert env.store.advance_task(row.id, S.PAUSED, S.RESUMING, claimed_at=env.clock())
+    assert env.store.transition_task(row.id, S.PAUSED, S.RESUMING, claimed_at=env.clock())
     if call_made:
         await env.connectors["pyramid"].resume(task.ref)
     report = await env.window_clock().tick()

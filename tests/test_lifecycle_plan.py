@@ -201,7 +201,7 @@ def test_end_now_rules(store: Store, clock: ManualClock) -> None:
     with pytest.raises(LifecycleError, match="has not started yet; cancel it instead"):
         end_window_now(store, record.id, by="bob", now=clock())
     clock.advance(timedelta(hours=2, minutes=10))
-    assert store.advance_window(record.id, WindowState.APPROVED, WindowState.ACTIVE)
+    assert store.transition_window(record.id, WindowState.APPROVED, WindowState.ACTIVE)
     ended = end_window_now(store, record.id, by="bob", now=clock())
     assert ended.end == clock()
     again = end_window_now(store, record.id, by="bob", now=clock())
