@@ -30,7 +30,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from bot.clock import Clock
-from bot.errors import AuthError, ConnectorError, redact
+from bot.errors import AuthError, ConfigError, ConnectorError, redact
 from bot.model import Run, RunningNow, Task, TaskRef
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "gather_all",
     "gather_bounded",
     "remaining_time",
+    "require_credentials",
 ]
 
 log = logging.getLogger(__name__)
@@ -526,6 +527,19 @@ class VendorHttp:
                 else "a body that is not JSON"
             )
             raise self.error(f"{what} returned {kind}; check base_url points at the API") from None
+
+
+def require_credentials(
+    system: str, config: Any, credentials: Mapping[str, str], *roles: str
+) -> None:
+    """Refuse to build a connector without every credential ``roles`` names, saying which
+    environment variable (from maintbot.toml) should hold each; never a value."""
+    missing = [role for role in roles if not credentials.get(role)]
+    if missing:
+        named = ", ".join(
+            f"{role} ({getattr(config, role + '_env', None) or role + '_env'})" for role in missing
+        )
+        raise ConfigError(f"{system}: credential {named} is missing; set it in the environment")
 
 
 def describe_validation(exc: ValidationError, limit: int = 3) -> str:

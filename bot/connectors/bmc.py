@@ -56,7 +56,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
 
 from bot.clock import Clock
 from bot.config import BmcConfig, SchedulerConfig
-from bot.connectors.base import CachedTokenAuth, Connector, VendorHttp, gather_bounded
+from bot.connectors.base import (
+    CachedTokenAuth,
+    Connector,
+    VendorHttp,
+    gather_bounded,
+    require_credentials,
+)
 from bot.errors import AuthError, ConfigError, ConnectorError
 from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
 
@@ -444,9 +450,7 @@ def from_config(
 ) -> BmcConnector:
     if not isinstance(config, BmcConfig):
         raise ConfigError(f"{name}: not a BMC configuration (vendor {config.vendor})")
-    missing = [key for key in ("access_key", "access_secret_key") if not credentials.get(key)]
-    if missing:
-        raise ConfigError(f"{name}: missing BMC credential {', '.join(missing)}")
+    require_credentials(name, config, credentials, "access_key", "access_secret_key")
     auth = BmcAuth(
         clock,
         name,

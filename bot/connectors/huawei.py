@@ -84,6 +84,7 @@ from bot.connectors.base import (
     describe_validation,
     gather_all,
     gather_bounded,
+    require_credentials,
 )
 from bot.errors import AuthError, ConfigError, ConnectorError
 from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
@@ -1120,12 +1121,7 @@ def from_config(
 ) -> HuaweiConnector:
     if not isinstance(config, HuaweiConfig):
         raise ConfigError(f"{name}: not a Huawei scheduler configuration")
-    missing = [role for role in ("username", "password") if not credentials.get(role)]
-    if missing:
-        raise ConfigError(
-            f"{name}: credential {', '.join(missing)} is missing; set the environment "
-            f"variables named by {', '.join(r + '_env' for r in missing)} in maintbot.toml"
-        )
+    require_credentials(name, config, credentials, "username", "password")
     auth = HuaweiIamAuth(
         clock,
         iam_url=config.iam_url,

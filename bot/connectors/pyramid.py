@@ -55,6 +55,7 @@ from bot.connectors.base import (
     SkippedRun,
     VendorHttp,
     gather_bounded,
+    require_credentials,
 )
 from bot.errors import AuthError, ConfigError, ConnectorError, redact
 from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
@@ -564,9 +565,7 @@ def from_config(
 ) -> PyramidConnector:
     if not isinstance(config, PyramidConfig):
         raise ConfigError(f"{name}: not a Pyramid configuration (vendor {config.vendor})")
-    missing = [key for key in ("username", "password") if not credentials.get(key)]
-    if missing:
-        raise ConfigError(f"{name}: missing Pyramid credential {', '.join(missing)}")
+    require_credentials(name, config, credentials, "username", "password")
     auth = PyramidAuth(clock, name, credentials["username"], credentials["password"], config.domain)
     http = VendorHttp(
         name,
