@@ -42,7 +42,7 @@ __all__ = [
     "WindowState",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class WindowState(StrEnum):
@@ -130,6 +130,10 @@ class PlannedTask(_Record):
     prior_task: dict[str, Any] | None = None
     taken_over_by: str | None = None
     note: str | None = None
+    # Migration 4: who holds a PAUSING/RESUMING claim, and until when; another clock takes
+    # the claim over only once ``lease_until`` has passed.
+    claimed_by: str | None = None
+    lease_until: Instant | None = None
 
     @property
     def ref(self) -> TaskRef:
@@ -283,7 +287,43 @@ _MIGRATIONS: dict[int, str] = {
     ALTER TABLE window_tasks ADD COLUMN note TEXT;
     CREATE INDEX windows_state_end ON windows(state, end_at);
     """,
+    # 4: REPLACE and INSERT OR REPLACE delete the old row without firing DELETE triggers
+    # (recursive_triggers is off by default), so an insert that reuses an id is refused
+    # before conflict resolution runs. Claims gain an owner and a lease: a claim is taken
+    # over only once its lease has run out, never while a live owner still holds it.
+    4: """
+    CREATE TRIGGER audit_no_replace BEFORE INSERT ON audit
+        WHEN EXISTS (SELECT 1 FROM audit WHERE id = NEW.id)
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+    ALTER TABLE window_tasks ADD COLUMN claimed_by TEXT;
+    ALTER TABLE window_tasks ADD COLUMN lease_until TEXT;
+    CREATE INDEX processed_events_at ON processed_events(at);
+    """,
 }
+
+_AUDIT_TRIGGERS = frozenset({"audit_no_update", "audit_no_delete", "audit_no_replace"})
+
+
+def _guard_audit(
+    action: int, arg1: str | None, arg2: str | None, _db: str | None, _inner: str | None
+) -> int:
+    """sqlite3 authorizer: the triggers refuse every row change to ``audit`` on any
+    connection; this refuses, on the store's own connection, the schema changes that would
+    remove them (dropping or altering the table, dropping its triggers, writable_schema).
+    A raw connection from another program can still run DDL: SQLite has no privileges."""
+    if action in (sqlite3.SQLITE_DROP_TABLE, sqlite3.SQLITE_ALTER_TABLE):
+        # DROP TABLE passes the table name first; ALTER TABLE passes it second.
+        if "audit" in (arg1, arg2):
+            return sqlite3.SQLITE_DENY
+    elif action == sqlite3.SQLITE_DROP_TRIGGER:
+        if arg1 in _AUDIT_TRIGGERS or arg2 == "audit":
+            return sqlite3.SQLITE_DENY
+    elif action == sqlite3.SQLITE_DELETE:
+        if arg1 == "audit":
+            return sqlite3.SQLITE_DENY
+    elif action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() == "writable_schema":
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
 
 
 class Store:
@@ -305,6 +345,7 @@ class Store:
             # transactions on power loss, and saves a disk sync on every audit row.
             self.db.execute("PRAGMA synchronous = NORMAL")
         self.migrate()
+        conn.set_authorizer(_guard_audit)
 
     def close(self) -> None:
         self.db.close()
@@ -592,6 +633,8 @@ class Store:
             prior_task=json.loads(row["prior_task"]) if row.get("prior_task") else None,
             taken_over_by=row.get("taken_over_by"),
             note=row.get("note"),
+            claimed_by=row.get("claimed_by"),
+            lease_until=when(row.get("lease_until")),
         )
 
     def window_tasks(self, window_id: str) -> list[PlannedTask]:
@@ -802,6 +845,8 @@ class Store:
             "taken_over_by",
             "note",
             "attempts",
+            "claimed_by",
+            "lease_until",
         }
     )
 

@@ -83,13 +83,83 @@ def test_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
         Store(path)
 
 
-def test_audit_log_is_append_only(store: Store) -> None:
+# Every statement SQLite has that can change or remove an existing audit row. The triggers
+# refuse the row changes on any connection; the store's authorizer refuses the schema changes
+# that would remove the triggers or the table.
+_ROW_REWRITES = [
+    "UPDATE audit SET outcome = 'failed'",
+    "UPDATE OR REPLACE audit SET outcome = 'failed'",
+    "UPDATE OR IGNORE audit SET outcome = 'failed'",
+    "DELETE FROM audit",
+    "DELETE FROM audit WHERE id = 1",
+    "REPLACE INTO audit (id, at, actor, action, outcome) VALUES (1, 'x', 'mallory', 'pause', 'ok')",
+    "INSERT OR REPLACE INTO audit (id, at, actor, action, outcome) "
+    "VALUES (1, 'x', 'mallory', 'pause', 'ok')",
+    "INSERT INTO audit (id, at, actor, action, outcome) VALUES (1, 'x', 'mallory', 'pause', 'ok') "
+    "ON CONFLICT(id) DO UPDATE SET outcome = 'failed'",
+    "INSERT OR IGNORE INTO audit (id, at, actor, action, outcome) "
+    "VALUES (1, 'x', 'mallory', 'pause', 'ok')",
+]
+_SCHEMA_REWRITES = [
+    "DROP TABLE audit",
+    "DROP TRIGGER audit_no_update",
+    "DROP TRIGGER audit_no_delete",
+    "DROP TRIGGER audit_no_replace",
+    "ALTER TABLE audit RENAME TO audit_old",
+    "ALTER TABLE audit RENAME COLUMN outcome TO result",
+    "ALTER TABLE audit DROP COLUMN detail",
+    "PRAGMA writable_schema = ON",
+]
+
+
+@pytest.mark.parametrize("statement", _ROW_REWRITES)
+def test_audit_rows_cannot_be_rewritten_by_any_statement(store: Store, statement: str) -> None:
     store.audit("alice", "pause", "ok", system="talend", task_id="t-1")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        store.db.execute("UPDATE audit SET outcome = 'failed'")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        store.db.execute("DELETE FROM audit")
-    assert [r.outcome for r in store.audit_rows()] == ["ok"]
+    before = store.audit_rows()
+    with pytest.raises(sqlite3.DatabaseError, match="append-only|not authorized"):
+        store.db.execute(statement)
+    assert store.audit_rows() == before
+
+
+@pytest.mark.parametrize("statement", _ROW_REWRITES[:-1])
+def test_audit_triggers_hold_on_a_raw_connection_too(
+    store: Store, tmp_path: Path, statement: str
+) -> None:
+    store.audit("alice", "pause", "ok", system="talend", task_id="t-1")
+    before = store.audit_rows()
+    raw = sqlite3.connect(store.path)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            raw.execute(statement)
+    finally:
+        raw.close()
+    assert store.audit_rows() == before
+
+
+@pytest.mark.parametrize("statement", _SCHEMA_REWRITES)
+def test_audit_schema_cannot_be_dropped_or_altered_through_the_store(
+    store: Store, statement: str
+) -> None:
+    store.audit("alice", "pause", "ok", system="talend", task_id="t-1")
+    before = store.audit_rows()
+    with pytest.raises(sqlite3.DatabaseError, match="not authorized"):
+        store.db.execute(statement)
+    triggers = {
+        r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    }
+    assert {"audit_no_update", "audit_no_delete", "audit_no_replace"} <= triggers
+    assert store.audit_rows() == before
+    store.audit("bob", "resume", "ok")  # appending still works
+    assert len(store.audit_rows()) == 2
+
+
+def test_other_tables_still_accept_schema_and_row_changes(store: Store) -> None:
+    """The guard is for the audit trail alone: the store's own deletes keep working."""
+    assert store.claim_alert("w_1", "start") is True
+    store.release_alert("w_1", "start")
+    assert store.claim_alert("w_1", "start") is True
+    store.db.execute("CREATE TABLE scratch (x INTEGER)")
+    store.db.execute("DROP TABLE scratch")
 
 
 def test_audit_rows_newest_first_with_all_fields(store: Store, clock: ManualClock) -> None:
