@@ -116,7 +116,7 @@ _SCHEMA_REWRITES = [
 def test_audit_rows_cannot_be_rewritten_by_any_statement(store: Store, statement: str) -> None:
     store.audit("alice", "pause", "ok", system="talend", task_id="t-1")
     before = store.audit_rows()
-    with pytest.raises(sqlite3.DatabaseError, match="append-only|not authorized"):
+    with pytest.raises(sqlite3.DatabaseError, match=r"append-only|not authorized"):
         store.db.execute(statement)
     assert store.audit_rows() == before
 
