@@ -7,6 +7,14 @@ timeouts, retries with exponential backoff and full jitter on connect errors, 5x
 :class:`Authenticator` that refreshes before expiry and once more on 401, and a per-check
 deadline that retries never overrun. Every failure leaves as :class:`ConnectorError`, whose
 message names the system and says what to check, and never contains a credential.
+
+No vendor answer is trusted to be small, quick or well formed: a body is read as a stream
+and refused past ``max_response_mb``; one call (sending, waiting *and* reading the body) has
+an overall bound, because httpx's read timeout restarts with every chunk and a vendor that
+trickles a byte at a time would never trip it; a redirect is an error, never followed; and
+whatever goes wrong while building a request or reading an answer (an id too long for a
+URL, JSON nested past Python's recursion limit, bytes that are not UTF-8) is a
+:class:`ConnectorError` for that system rather than an exception that ends the check.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from bot.errors import AuthError, ConfigError, ConnectorError, redact
 from bot.model import Run, RunningNow, Task, TaskRef
 
 __all__ = [
+    "DEFAULT_MAX_RESPONSE_MB",
     "Authenticator",
     "CachedTokenAuth",
     "Connector",
@@ -53,6 +62,31 @@ __all__ = [
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
+
+# Well above any listing the four vendors send at enterprise scale (Pyramid's 3,000
+# schedules are 1.4 MB), well below what would hurt a worker sharing a small container.
+DEFAULT_MAX_RESPONSE_MB = 20.0
+# Headers that describe the body as it crossed the wire; the body handed on is decoded and
+# complete, so they would describe something it no longer is.
+_FRAMING_HEADERS = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
+# The exceptions a hostile or broken answer can raise from code that reads it, beyond the
+# ValueError family: json's C scanner raises RecursionError on deep nesting, and datetime
+# conversions of absurd epochs raise OverflowError or OSError.
+_READ_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    RecursionError,
+    ArithmeticError,
+    OSError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+)
+_REQUEST_ERRORS: tuple[type[Exception], ...] = (
+    httpx.InvalidURL,
+    httpx.UnsupportedProtocol,
+    *_READ_ERRORS,
+)
 
 # Monotonic instant after which no new attempt or backoff sleep may start; set per check.
 _DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("deadline", default=None)
@@ -315,15 +349,23 @@ class VendorHttp:
         max_connections: int = 20,
         transport: httpx.AsyncBaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
+        max_response_mb: float = DEFAULT_MAX_RESPONSE_MB,
     ) -> None:
         self.system = system
         self.clock = clock
         self.auth = auth
         self.retry = retry or RetryPolicy()
         self.limiter = RateLimiter(int(rate_per_minute)) if rate_per_minute else None
+        self.timeout = timeout
+        self.max_response_mb = max_response_mb
+        self.max_response_bytes = int(max_response_mb * 1024 * 1024)
         self.requests = 0  # attempts actually sent, for benchmarks and tests
         self.in_flight = 0
         self.peak_in_flight = 0
+        # Decoded body bytes taken off the wire, in total and for the largest single answer:
+        # lets a test prove the cap from the client's side without timing anything.
+        self.bytes_read = 0
+        self.peak_body_bytes = 0
         self.client = httpx.AsyncClient(
             base_url=base_url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
@@ -369,6 +411,9 @@ class VendorHttp:
             request_headers = dict(headers or {})
             if authenticated and self.auth is not None:
                 request_headers.update(await self.auth.headers(self))
+            # Built before a rate-limit slot is taken: a request that cannot be built is
+            # never sent and must not count against the vendor's limit.
+            request = self._build(method, url, params, json_body, content, request_headers, what)
             limiter = self.limiter
             if limiter is not None:
                 await limiter.acquire()
@@ -376,14 +421,7 @@ class VendorHttp:
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             try:
-                response = await self.client.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json_body,
-                    content=content,
-                    headers=request_headers,
-                )
+                response = await self._exchange(request, what)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
                 delay = self._next_delay(attempt, None)
                 if delay is None:
@@ -396,11 +434,15 @@ class VendorHttp:
                 attempt += 1
                 await asyncio.sleep(delay)
                 continue
-            except httpx.TimeoutException as exc:
+            except (httpx.TimeoutException, _CallTimedOut) as exc:
                 delay = self._next_delay(attempt, None) if idempotent else None
                 if delay is None:
+                    reason = str(exc) if isinstance(exc, _CallTimedOut) else f"{type(exc).__name__}"
                     raise self.error(
-                        f"timed out waiting for {what} ({type(exc).__name__})", retryable=True
+                        f"timed out waiting for {what}: no complete answer ({reason}); the "
+                        "scheduler is slow or stuck (raise timeout_seconds in maintbot.toml "
+                        "if it is just slow)",
+                        retryable=True,
                     ) from None
                 attempt += 1
                 await asyncio.sleep(delay)
@@ -430,6 +472,84 @@ class VendorHttp:
                     await asyncio.sleep(delay)
                     continue
             raise self.status_error(response, what)
+
+    def _build(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        content: bytes | None,
+        headers: Mapping[str, str],
+        what: str,
+    ) -> httpx.Request:
+        """The request, or a ConnectorError when vendor data (an id or a name put into the
+        path, a query value) cannot be sent: too long for a URL, or not encodable."""
+        try:
+            return self.client.build_request(
+                method, url, params=params, json=json_body, content=content, headers=headers
+            )
+        except _REQUEST_ERRORS as exc:
+            # Not the URL itself: it may be tens of kilobytes of vendor data.
+            raise self.error(
+                f"cannot send {what}: the request cannot be built from what the scheduler "
+                f"returned ({type(exc).__name__}; an id or name too long or with characters "
+                "a URL cannot carry)"
+            ) from None
+
+    async def _exchange(self, request: httpx.Request, what: str) -> httpx.Response:
+        """Send ``request`` and read its whole body, within one bound for both.
+
+        The bound is the call's timeout, shortened to what is left of the enclosing
+        :func:`deadline`. On expiry the streamed response is closed in the ``finally``,
+        which makes httpcore drop the half-read connection rather than return it to the pool.
+        """
+        budget = self.timeout
+        left = remaining_time()
+        if left is not None:
+            budget = min(budget, left)
+        if budget <= 0:
+            raise _CallTimedOut("the check's deadline had passed before it could be sent")
+        try:
+            async with asyncio.timeout(budget):
+                response = await self.client.send(request, stream=True)
+                try:
+                    body = await self._read_body(response, what)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise _CallTimedOut(f"nothing complete within {budget:.3g} s") from None
+        headers = [(k, v) for k, v in response.headers.raw if k.lower() not in _FRAMING_HEADERS]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=body,
+            request=request,
+            extensions=response.extensions,
+        )
+
+    async def _read_body(self, response: httpx.Response, what: str) -> bytes:
+        limit = self.max_response_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise self._too_large(what)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            self.bytes_read += len(chunk)
+            self.peak_body_bytes = max(self.peak_body_bytes, size)
+            if size > limit:
+                raise self._too_large(what)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self, what: str) -> ConnectorError:
+        return self.error(
+            f"{what}: the answer is larger than {self.max_response_mb:g} MB, so maintbot "
+            "stopped reading it; check base_url points at the API, or raise max_response_mb "
+            "in maintbot.toml if the listing really is that large"
+        )
 
     def _next_delay(self, attempt: int, retry_after: float | None) -> float | None:
         """Seconds to wait before the next attempt, or ``None`` when retries are used up or
@@ -465,6 +585,13 @@ class VendorHttp:
                 ),
                 status=403,
             )
+        if 300 <= status < 400:
+            return self.error(
+                f"{what}: answered HTTP {status}, a redirect{_redirect_target(response)}, "
+                "which maintbot does not follow; set base_url to the address the API "
+                "itself answers on",
+                status=status,
+            )
         if status == 404:
             return self.error(f"{what}: not found (404){suffix}", status=404)
         if status == 429:
@@ -489,6 +616,8 @@ class VendorHttp:
             return "the server sent an HTML page instead of an API response"
         try:
             body = json.loads(text)
+        except RecursionError:
+            return ""
         except ValueError:
             return text[:200]
         if isinstance(body, dict):
@@ -508,7 +637,11 @@ class VendorHttp:
         return ""
 
     def parse(self, response: httpx.Response, model: type[M], what: str) -> M:
-        """Validate a JSON body into ``model``; malformed bodies become ConnectorError."""
+        """Validate a JSON body into ``model``; malformed bodies become ConnectorError.
+
+        Validators convert vendor values (epochs, durations) and may raise what pydantic
+        does not wrap (OverflowError, OSError from ``datetime.fromtimestamp``); those are
+        a malformed answer too."""
         data = self.json(response, what)
         try:
             return model.model_validate(data)
@@ -516,17 +649,50 @@ class VendorHttp:
             raise self.error(
                 f"malformed response from {what}: {describe_validation(exc)}"
             ) from None
+        except _READ_ERRORS as exc:
+            raise self.error(
+                f"malformed response from {what}: a value maintbot cannot read "
+                f"({type(exc).__name__}, e.g. a time out of range)"
+            ) from None
 
     def json(self, response: httpx.Response, what: str) -> Any:
+        content_type = response.headers.get("content-type", "").lower()
+        if "html" in content_type or "<html" in response.text[:200].lower():
+            # A 200 from a proxy or login portal in front of the API, not the API.
+            raise self.error(
+                f"{what} returned an HTML page instead of an API answer; check base_url "
+                "points at the API and no proxy or login page is in between"
+            )
         try:
             return response.json()
-        except ValueError:
-            kind = (
-                "an HTML page"
-                if "<html" in response.text[:200].lower()
-                else "a body that is not JSON"
-            )
-            raise self.error(f"{what} returned {kind}; check base_url points at the API") from None
+        except RecursionError:
+            raise self.error(
+                f"{what} returned JSON nested too deeply to read; the scheduler's answer is broken"
+            ) from None
+        except ValueError:  # includes UnicodeDecodeError
+            raise self.error(
+                f"{what} returned a body that is not JSON; check base_url points at the API"
+            ) from None
+
+
+class _CallTimedOut(Exception):
+    """One call's overall bound expired (sending, waiting or reading the body)."""
+
+
+def _redirect_target(response: httpx.Response) -> str:
+    """Where a redirect points, as scheme and host only: a Location may carry credentials
+    in its userinfo or tokens in its query, and neither may reach a message."""
+    location = response.headers.get("location", "")
+    if not location:
+        return ""
+    try:
+        target = response.request.url.join(location)
+    except _REQUEST_ERRORS:
+        return " to an address that is not a valid URL"
+    if target.host == response.request.url.host and target.port == response.request.url.port:
+        return " to another path on the same host"
+    host = target.host[:100]
+    return f" to another host ({target.scheme}://{host})"
 
 
 def require_credentials(
