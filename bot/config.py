@@ -18,16 +18,27 @@ at start-up with the key's name rather than silently ignored::
 from __future__ import annotations
 
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, redact
 
 __all__ = [
     "BmcConfig",
@@ -38,21 +49,65 @@ __all__ = [
     "Settings",
     "TalendConfig",
     "load_config",
+    "load_settings",
 ]
+
+
+# Shared with VendorHttp, whose default it is when no config is involved.
+DEFAULT_MAX_RESPONSE_MB = 20.0
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Numbers are strict (TOML `true` or "10" is not a number of seconds) and finite: `inf`
+# and `nan` are valid TOML, and an infinite deadline is a check that never ends.
+Seconds = Annotated[float, Field(strict=True, gt=0, le=3600, allow_inf_nan=False)]
+PerMinute = Annotated[float, Field(strict=True, gt=0, le=1_000_000, allow_inf_nan=False)]
+
+
 class _SchedulerBase(_Strict):
     base_url: str
-    deadline_seconds: float | None = Field(default=None, gt=0)
-    timeout_seconds: float = Field(default=10.0, gt=0)
-    rate_per_minute: float | None = Field(default=None, gt=0)
-    max_concurrency: int = Field(default=10, ge=1, le=100)
+    deadline_seconds: Seconds | None = None
+    timeout_seconds: Seconds = 10.0
+    rate_per_minute: PerMinute | None = None
+    max_concurrency: int = Field(default=10, strict=True, ge=1, le=100)
     # Runs that start up to this long before the window are checked for overlap by duration.
-    lookback_hours: float = Field(default=12.0, ge=0, le=72)
+    lookback_hours: float = Field(default=12.0, strict=True, ge=0, le=72, allow_inf_nan=False)
+    # Answers larger than this are refused, unread past the cap (an endless body once took
+    # a worker to 7 GB); the default is far above any listing at enterprise scale.
+    max_response_mb: float = Field(
+        default=DEFAULT_MAX_RESPONSE_MB, gt=0, le=1024, allow_inf_nan=False
+    )
+
+    @field_validator("base_url", "iam_url", "appstream_url", "ims_url", check_fields=False)
+    @classmethod
+    def _plain_url(cls, value: str | None) -> str | None:
+        # The value is never repeated in these messages: it may hold a password.
+        if value is None:
+            return value
+        if len(value) > 2000:
+            raise PydanticCustomError(
+                "url_too_long",
+                f"is {len(value):,} characters long; a scheduler's address fits in 2,000",
+            )
+        try:
+            parts = urlsplit(value)
+            host = parts.hostname
+        except ValueError:
+            host = None
+        if host is None or parts.scheme not in ("http", "https"):
+            raise PydanticCustomError(
+                "url_invalid", "must be an http:// or https:// address with a host name"
+            )
+        if "@" in parts.netloc:
+            raise PydanticCustomError(
+                "url_userinfo",
+                "must not carry a user name or password (user:password@host); put "
+                "credentials in the environment variables this table names (*_env keys)",
+            )
+        return value
 
     def credential_envs(self) -> dict[str, str]:
         """Credential role → name of the environment variable holding it."""
@@ -68,7 +123,7 @@ class TalendConfig(_SchedulerBase):
     ``client_id_env`` + ``client_secret_env`` (service account) must be given."""
 
     vendor: Literal["talend"]
-    rate_per_minute: float | None = Field(default=1800.0, gt=0)  # Talend's published limit
+    rate_per_minute: PerMinute | None = 1800.0  # Talend's published limit
     environment_id: str | None = None
     workspace_ids: tuple[str, ...] = ()
     token_env: str | None = None
@@ -126,7 +181,7 @@ SchedulerConfig = Annotated[
 
 
 class GeneralConfig(_Strict):
-    deadline_seconds: float = Field(default=10.0, gt=0)
+    deadline_seconds: Seconds = 10.0
     env_file: str | None = None
 
 
@@ -187,6 +242,57 @@ def _describe(exc: ValidationError) -> str:
 
 _VENDORS = ("talend", "pyramid", "bmc", "huawei")
 
+# The documented tables. ``Config`` has more fields (``source``, ``extra_env``) that maintbot
+# fills itself; accepting them from the file would let credentials be written inline.
+_TOP_LEVEL = ("maintbot", "schedulers")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CREDENTIAL_KEY = re.compile(
+    r"(?i)(secret|passw(or)?d|passwd|token|api_?key|access_?key|private_?key|credential)"
+)
+_INLINE_HINT = (
+    "credentials are never written in maintbot.toml: export the value as an environment "
+    "variable (or put it in the env_file) and name that variable with a *_env key, e.g. "
+    'token_env = "TALEND_TOKEN"'
+)
+
+
+def _refuse_inline_credentials(raw: Mapping[str, Any], file: Path) -> None:
+    """Refuse anything in the file that is, or looks like, a credential; never repeat it."""
+    for key in raw:
+        if key not in _TOP_LEVEL:
+            hint = f"; {_INLINE_HINT}" if _CREDENTIAL_KEY.search(key) else ""
+            raise ConfigError(
+                f"{file}: unknown top-level key '{key}'; maintbot.toml has a [maintbot] table "
+                f"and [schedulers.<name>] tables only{hint}"
+            )
+    for table, key, value in _leaves(raw, ()):
+        where = f"{key} in [{'.'.join(table)}]" if table else f"top-level key '{key}'"
+        if key.endswith("_env"):
+            if not isinstance(value, str) or _ENV_NAME.fullmatch(value) is None:
+                raise ConfigError(
+                    f"{file}: {where} must be the name of an environment variable (letters, "
+                    "digits and _), not the credential itself; export the credential as, "
+                    f'e.g., MY_SECRET and write {key} = "MY_SECRET"'
+                )
+        elif _CREDENTIAL_KEY.search(key) or (isinstance(value, str) and redact(value) != value):
+            raise ConfigError(f"{file}: {where} looks like a credential; {_INLINE_HINT}")
+
+
+def _leaves(
+    node: Mapping[str, Any], table: tuple[str, ...]
+) -> Iterator[tuple[tuple[str, ...], str, Any]]:
+    for key, value in node.items():
+        if isinstance(value, Mapping):
+            yield from _leaves(value, (*table, key))
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, Mapping):
+                    yield from _leaves(item, (*table, key))
+                else:
+                    yield table, key, item
+        else:
+            yield table, key, value
+
 
 def load_config(path: str | Path) -> Config:
     """Parse ``maintbot.toml``; every problem is a ConfigError naming the file and key."""
@@ -195,8 +301,16 @@ def load_config(path: str | Path) -> Config:
         raw: dict[str, Any] = tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file {file} does not exist") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{file} is not UTF-8 text; maintbot.toml is a TOML file") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read config file {file} ({exc.strerror or type(exc).__name__}); "
+            "name a readable maintbot.toml"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file} is not valid TOML: {exc}") from None
+    _refuse_inline_credentials(raw, file)
     try:
         config = Config.model_validate({**raw, "source": str(file)})
     except ValidationError as exc:
@@ -205,7 +319,12 @@ def load_config(path: str | Path) -> Config:
         env_path = file.parent / config.maintbot.env_file
         if not env_path.exists():
             raise ConfigError(f"{file}: env_file {env_path} does not exist")
-        values = {k: v for k, v in dotenv_values(env_path).items() if v is not None}
+        try:
+            values = {k: v for k, v in dotenv_values(env_path).items() if v is not None}
+        except (OSError, UnicodeDecodeError):
+            raise ConfigError(
+                f"{file}: env_file {env_path} cannot be read; name a readable KEY=value file"
+            ) from None
         config = config.model_copy(update={"extra_env": values})
     return config
 
@@ -226,4 +345,23 @@ class Settings(BaseSettings):
     maintbot_approval_channel: str | None = None
     maintbot_approvers: str = ""
     maintbot_allow_self_approval: bool = False
+    # Resuming a task someone else paused needs an approver (bot/approvals.py Policy).
+    maintbot_resume_others_needs_approval: bool = True
     maintbot_log_level: str = "INFO"
+    # How long an open waits for another process's lock on the database before giving up.
+    maintbot_db_busy_timeout: float = Field(default=5.0, ge=0, le=600, allow_inf_nan=False)
+
+
+def load_settings() -> Settings:
+    """The process settings; a bad environment variable is a ConfigError naming it."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        # Never the value: it may be a token.
+        problems = [
+            f"{'.'.join(str(p) for p in err['loc']).upper()} ({err['msg']})"
+            for err in exc.errors()[:5]
+        ]
+        raise ConfigError(
+            f"environment variable {'; '.join(problems)}; fix it in the environment or .env"
+        ) from None

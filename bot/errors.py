@@ -37,10 +37,13 @@ _KEY_VALUE = re.compile(
     r"(?i)\b([\w-]*(?:secret|password|passwd|token|api_?key|access_key)[\w-]*)"
     r"(\"?\s*[:=]\s*\"?)[^\s\"',}&]+"
 )
+# The userinfo of a URL ("https://user:password@host"): a base_url or a redirect's Location.
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s/?#@]+@")
 
 
 def redact(text: str, *secrets: str | None) -> str:
     """Remove known secrets and token-shaped strings from ``text``."""
+    text = _URL_USERINFO.sub(r"\1[redacted]@", text)
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "[redacted]")
