@@ -466,6 +466,7 @@ def from_config(
         auth=auth,
         rate_per_minute=config.rate_per_minute or DEFAULT_RATE_PER_MINUTE,
         timeout=config.timeout_seconds,
+        max_response_mb=config.max_response_mb,
         max_connections=config.max_concurrency,
         transport=transport,
         headers={"Accept": "application/json", "Content-Type": "application/json"},

@@ -1137,6 +1137,7 @@ def from_config(
         auth=auth,
         rate_per_minute=config.rate_per_minute,
         timeout=config.timeout_seconds,
+        max_response_mb=config.max_response_mb,
         max_connections=max(config.max_concurrency, 4),
         transport=transport,
         headers={"Accept": "application/json"},

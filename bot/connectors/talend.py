@@ -36,6 +36,7 @@ import functools
 import heapq
 import itertools
 import logging
+import math
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -45,7 +46,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
 
-from bot.clock import Clock, utc
+from bot.clock import Clock, sane_instant, utc
 from bot.config import TalendConfig
 from bot.conflicts import estimate_duration
 from bot.connectors.base import (
@@ -57,6 +58,7 @@ from bot.connectors.base import (
     gather_all,
     gather_bounded,
 )
+from bot.connectors.shapes import OptVendorId, StrictModel, VendorId, url_id
 from bot.errors import AuthError, ConfigError, ConnectorError, redact
 from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
 
@@ -73,6 +75,7 @@ HISTORY_DAYS = 60  # the longest history the processing API serves
 # bytes (and of the vendor's work) of a full page, times every distinct task in a check.
 HISTORY_RUNS = 20
 DEFAULT_TOKEN_LIFETIME = timedelta(minutes=30)  # docs; the spec's example says 3600 s
+MAX_TOKEN_LIFETIME = timedelta(hours=24)
 PREFETCH_TTL = timedelta(seconds=60)
 DURATION_TTL = timedelta(minutes=10)
 
@@ -100,14 +103,14 @@ def _instant(value: Any) -> Any:
         # Value-free on purpose: the message may reach a user, the vendor's data should not.
         raise ValueError("expected an ISO 8601 date-time string")
     # No offset: Talend documents its timestamps as UTC (contracts gap 6.1 for events).
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return sane_instant(parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC))
 
 
 Instant = Annotated[datetime, BeforeValidator(_instant)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+class _Model(StrictModel):
+    pass
 
 
 class _TokenResponse(_Model):
@@ -117,7 +120,7 @@ class _TokenResponse(_Model):
 
 
 class _Event(_Model):
-    id: str = Field(min_length=1)
+    id: VendorId
     date: Instant
     type: Literal["TASK", "PLAN"]
 
@@ -134,7 +137,7 @@ class _EventsPage(_Paged):
 
 
 class _PauseDetails(_Model):
-    pause: bool = False
+    pause: bool  # required in TaskPauseDetails; details without it say nothing
     pauseContext: str | None = None
     user: str | None = None
     userType: str | None = None
@@ -142,33 +145,33 @@ class _PauseDetails(_Model):
 
 
 class _TaskDetails(_Model):
-    id: str = Field(min_length=1)
+    id: VendorId
     name: str
     taskPauseDetails: _PauseDetails | None = None
 
 
 class _WorkspaceRef(_Model):
-    id: str | None = None
+    id: OptVendorId = None
 
 
 class _PlanDetails(_Model):
-    executable: str = Field(min_length=1)
+    executable: VendorId
     name: str
     workspace: _WorkspaceRef | None = None
     planPauseDetails: _PauseDetails | None = None
 
 
 class _EnvironmentInfo(_Model):
-    id: str = Field(min_length=1)
+    id: VendorId
     name: str | None = None
     default: bool = False
 
 
 class _WorkspaceInfo(_Model):
-    id: str | None = None
+    id: OptVendorId = None
     name: str | None = None
     environment: _EnvironmentInfo | None = None
-    environmentId: str | None = None
+    environmentId: OptVendorId = None
 
 
 class _Workspaces(RootModel[list[_WorkspaceInfo]]):
@@ -176,13 +179,14 @@ class _Workspaces(RootModel[list[_WorkspaceInfo]]):
 
 
 class _TaskSummary(_Model):
-    executable: str = Field(min_length=1)
+    executable: VendorId
     name: str | None = None
     workspace: _WorkspaceRef | None = None
 
 
 class _TaskPage(_Paged):
     items: list[_TaskSummary]
+    total: int = Field(ge=0)  # required in PageTask
 
 
 class _PlanPage(_Paged):
@@ -190,9 +194,9 @@ class _PlanPage(_Paged):
 
 
 class _Execution(_Model):
-    executionId: str | None = None
-    taskId: str | None = None
-    planId: str | None = None
+    executionId: OptVendorId = None
+    taskId: OptVendorId = None
+    planId: OptVendorId = None
     status: str | None = None
     triggerTimestamp: Instant | None = None
     startTimestamp: Instant | None = None
@@ -242,12 +246,15 @@ class TalendTokenAuth(CachedTokenAuth):
 
 
 def _lifetime(expires_in: str | int | None) -> timedelta:
-    """``expires_in`` when it is a positive number of seconds, else the documented 30 min."""
+    """``expires_in`` when it is a positive number of seconds, else the documented 30 min;
+    never more than :data:`MAX_TOKEN_LIFETIME` (an absurd answer must not pin a token)."""
     try:
         seconds = float(expires_in) if expires_in is not None else 0.0
-    except ValueError:
+    except (ValueError, OverflowError):
         seconds = 0.0
-    return timedelta(seconds=seconds) if seconds > 0 else DEFAULT_TOKEN_LIFETIME
+    if not math.isfinite(seconds) or seconds <= 0:
+        return DEFAULT_TOKEN_LIFETIME
+    return min(timedelta(seconds=min(seconds, 1e9)), MAX_TOKEN_LIFETIME)
 
 
 def _forbidden(http: VendorHttp, exc: ConnectorError, needs: str) -> AuthError:
@@ -421,9 +428,9 @@ class TalendConnector(Connector):
 
     def _path(self, ref: TaskRef) -> str:
         if ref.kind is TaskKind.TASK:
-            return f"tasks/{quote(ref.id, safe='')}"
+            return f"tasks/{quote(url_id(self.system, 'task', ref.id), safe='')}"
         if ref.kind is TaskKind.PLAN:
-            return f"plans/{quote(ref.id, safe='')}"
+            return f"plans/{quote(url_id(self.system, 'plan', ref.id), safe='')}"
         raise ConnectorError(self.system, f"{ref.key} is not a Talend task or plan")
 
     @staticmethod
@@ -475,7 +482,18 @@ class TalendConnector(Connector):
         if len(offsets) >= MAX_PAGES:
             raise self._too_many(what, total)
         rest = await _all((fetch(o) for o in offsets), self.concurrency)
-        return [first, *rest]
+        pages = [first, *rest]
+        # Every page restates the total; the smallest is the listing after any shrink while
+        # it was read. Fewer items than even that means pages were cut short, and reading
+        # the runs that did arrive as "all of them" would hide conflicts.
+        items = sum(len(getattr(p, "items", ())) for p in pages)
+        least = min(t for p in pages if (t := getattr(p, "total", None)) is not None)
+        if items < least:
+            raise self.http.error(
+                f"malformed response from {what}: total says {least:,} items but the pages "
+                f"held {items:,}; try again, and report it to Talend if it persists"
+            )
+        return pages
 
     def _too_many(self, what: str, total: int | None = None) -> ConnectorError:
         count = f"{total:,} items" if total is not None else "too many pages"
@@ -948,6 +966,7 @@ def from_config(
             auth=auth,
             rate_per_minute=config.rate_per_minute,
             timeout=config.timeout_seconds,
+            max_response_mb=config.max_response_mb,
             max_connections=per_shard,
             transport=transport or _transport(per_shard),
             headers={"Accept": "application/json"},
