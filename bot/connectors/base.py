@@ -38,6 +38,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from bot.clock import Clock
+from bot.config import DEFAULT_MAX_RESPONSE_MB
 from bot.errors import AuthError, ConfigError, ConnectorError, redact
 from bot.model import Run, RunningNow, Task, TaskRef
 
@@ -63,9 +64,6 @@ log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
-# Well above any listing the four vendors send at enterprise scale (Pyramid's 3,000
-# schedules are 1.4 MB), well below what would hurt a worker sharing a small container.
-DEFAULT_MAX_RESPONSE_MB = 20.0
 # Headers that describe the body as it crossed the wire; the body handed on is decoded and
 # complete, so they would describe something it no longer is.
 _FRAMING_HEADERS = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
