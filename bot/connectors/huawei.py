@@ -24,9 +24,10 @@ bot/sandbox/huawei.py makes the same choices, and tests/test_huawei_*.py covers 
 * **Pause/resume** read the state first and change nothing when the flag already has the
   wanted value (``False`` = no change), so a retried or repeated call is harmless and a task
   someone else disabled is reported as already paused. 4A sends ``PATCH {"is_enable": b}``
-  (partial PATCH is SEEN). 4B ``PUT`` may be a full replace (gap): the connector sends the
-  task's whole definition as show returned it — schedule fields, name, description,
-  targets, priority — with only ``enable`` changed, so neither reading loses data. Any 2xx
+  (partial PATCH is SEEN). 4B ``PUT`` may be a full replace (gap): the connector sends
+  back every field the show returned that UpdateScheduledTasksReq accepts, untouched, plus
+  what only the list item has (``priority``), with only ``enable`` changed, so neither
+  reading loses data; a show lacking what its kind of schedule needs is refused. Any 2xx
   is success (PATCH/PUT responses are a gap); a body that contradicts the request is not.
   Huawei has no place for a pause reason, so ``reason`` is not sent (it stays in the audit).
 * **Running now**: 4A — the newest history item whose status is ``RUNNING`` or
@@ -118,7 +119,11 @@ ACTION_GET = "workspace:scheduledTasks:get"
 ACTION_UPDATE = "workspace:scheduledTasks:update"
 ACTION_RECORDS = "workspace:scheduledTasks:listRecords"
 
-# UpdateScheduledTasksReq fields [SEEN H8 SDK]: what a 4B PUT may carry.
+# A 4B PUT is read as a full replace (contracts.md leaves it a gap), so pause and resume send
+# back the task exactly as read with only ``enable`` changed. The field lists below are
+# Huawei's SDK models (huaweicloudsdkworkspace 3.1.219, v2/model); tests/test_huawei_roundtrip.py
+# checks them against the SDK itself.
+# UpdateScheduledTasksReq: every field a PUT may carry.
 DESKTOP_UPDATE_FIELDS = (
     "scheduled_type",
     "day_interval",
@@ -138,14 +143,44 @@ DESKTOP_UPDATE_FIELDS = (
     "description",
     "enable",
     "extra_params",
+    "apply_object_update_type",
     "apply_objects",
     "priority",
     "is_gray",
     "wait_time",
+    "life_cycle_exec_period",
 )
+# Fields ShowScheduledTasksResponse returns that UpdateScheduledTasksReq does not accept,
+# so they are left out of the PUT: ``id`` is the path, and ``task_type`` is fixed when the
+# task is created (the update model has no such field).
+DESKTOP_SHOW_ONLY_FIELDS = frozenset({"id", "task_type"})
+# Update fields that no read returns (neither the show nor the ScheduledTask list item), so
+# they cannot be sent back and are not sent: ``apply_object_update_type`` is an instruction
+# on how to apply ``apply_objects`` (FULL_COVERAGE / CLEAR_ALL), not part of the task, and
+# ``is_gray`` is write-only as far as the API shows [gap: whether a full replace resets it
+# cannot be seen; the gray_* fields themselves are sent back].
+DESKTOP_WRITE_ONLY_FIELDS = frozenset({"apply_object_update_type", "is_gray"})
+# Whole numbers in UpdateScheduledTasksReq; a show may send them as text.
 _INT_FIELDS = frozenset(
-    {"day_interval", "gray_count", "gray_fail_threshold", "priority", "wait_time"}
+    {
+        "day_interval",
+        "gray_count",
+        "gray_fail_threshold",
+        "priority",
+        "wait_time",
+        "life_cycle_exec_period",
+    }
 )
+# What a full replace must not lose, by kind of schedule (the descriptions in
+# UpdateScheduledTasksReq say which fields each kind is defined by). A show missing one of
+# them is refused rather than written back without it.
+_DESKTOP_NEEDS: Mapping[str, tuple[str, ...]] = {
+    "DAY": ("day_interval", "scheduled_time", "time_zone"),
+    "WEEK": ("week_list", "scheduled_time", "time_zone"),
+    "MONTH": ("month_list", "date_list", "scheduled_time", "time_zone"),
+    "FIXED_TIME": ("scheduled_date", "scheduled_time", "time_zone"),
+    "LIFE_CYCLE": ("life_cycle_type",),
+}
 
 # A zone-less time read at the easternmost offset gives the earliest instant it could mean.
 _EARLIEST_ZONE = timezone(timedelta(hours=14))
@@ -969,7 +1004,7 @@ class HuaweiConnector(Connector):
             what = f"{'resume' if enabled else 'pause'} app task (PATCH /v1/…/schedule-task/{{id}})"
         else:
             flag, method, url = "enable", "PUT", f"{self.desktop_url}/{ref.id}"
-            body = self._put_body(show, entry, enabled)
+            body = self._put_body(ref, show, entry, enabled)
             what = (
                 f"{'resume' if enabled else 'pause'} desktop task "
                 "(PUT /v2/…/scheduled-tasks/{id})"
@@ -1004,22 +1039,50 @@ class HuaweiConnector(Connector):
                 return value
         return None
 
-    @staticmethod
-    def _put_body(show: Mapping[str, Any], entry: _Entry | None, enabled: bool) -> dict[str, Any]:
-        """The task's whole definition as show returned it, with ``enable`` changed (PUT may
-        be a full replace, so nothing the task has may be left out)."""
-        body = {k: show[k] for k in DESKTOP_UPDATE_FIELDS if show.get(k) is not None}
+    def _put_body(
+        self, ref: TaskRef, show: Mapping[str, Any], entry: _Entry | None, enabled: bool
+    ) -> dict[str, Any]:
+        """The task exactly as read, for a PUT that replaces it whole: every field the show
+        returned that the update accepts, untouched (nulls and nested objects included),
+        then what only the list item has (``priority``, ``enable``), with ``enable`` set."""
+        accepted = set(DESKTOP_UPDATE_FIELDS)
+        unknown = set(show) - accepted - DESKTOP_SHOW_ONLY_FIELDS
+        if unknown:
+            # Not in either SDK model: the update would refuse it, so it cannot be kept.
+            log.warning(
+                "%s: desktop task %s shows fields the update does not accept (%s); a full "
+                "replace may not keep them",
+                self.system,
+                ref.id,
+                ", ".join(sorted(unknown)),
+            )
+        body = {k: show[k] for k in DESKTOP_UPDATE_FIELDS if k in show}
         if entry is not None:
-            # priority and wait_time are in the list item but not the show body [SEEN SDK].
-            for key in ("priority", "wait_time", "description"):
-                if key not in body and entry.raw.get(key) is not None:
+            for key in DESKTOP_UPDATE_FIELDS:
+                if key not in body and key in entry.raw:
                     body[key] = entry.raw[key]
         for key in _INT_FIELDS & body.keys():
             number = _int(body[key])
             if number is not None:
                 body[key] = number
+        self._check_whole(ref, body)
         body["enable"] = enabled
         return body
+
+    def _check_whole(self, ref: TaskRef, body: Mapping[str, Any]) -> None:
+        """Refuse to send a definition that lacks what its kind of schedule is made of: the
+        PUT would erase it from the task."""
+        kind = body.get("scheduled_type")
+        needed = ("task_name", "scheduled_type", *_DESKTOP_NEEDS.get(str(kind), ()))
+        missing = [k for k in needed if body.get(k) in (None, "")]
+        if missing:
+            raise self.http.error(
+                f"desktop task {ref.id}: Huawei's answer for it has no "
+                f"{', '.join(missing)}"
+                + (f" (a {kind} task needs it)" if kind else "")
+                + "; its update replaces the whole task, so maintbot sent nothing rather "
+                "than erase it. Check the task in the Huawei console and try again",
+            )
 
     async def skipped_runs(self, ref: TaskRef, start: datetime, end: datetime) -> list[SkippedRun]:
         start = utc(start)

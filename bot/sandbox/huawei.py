@@ -71,25 +71,106 @@ APP_UPDATE_FIELDS = frozenset(
         "target_infos",
     }
 )
-# 4B PUT body: every field of UpdateScheduledTasksReq [SEEN H8 SDK].
-DESKTOP_UPDATE_FIELDS = frozenset(
-    {
-        *SCHEDULE_FIELDS,
-        "gray_count",
-        "gray_desktop_ids",
-        "gray_fail_threshold",
-        "life_cycle_type",
-        "task_name",
-        "force_execute",
-        "description",
-        "enable",
-        "extra_params",
-        "apply_objects",
-        "priority",
-        "is_gray",
-        "wait_time",
-    }
-)
+# The desktop (4B) models of Huawei's SDK, written out by hand from huaweicloudsdkworkspace
+# 3.1.219 (``v2/model/*.py``, each model's ``openapi_types``: field -> SDK type). The
+# simulator ships with the product and the SDK is a test-only dependency, so it is not
+# imported here; tests/test_huawei_roundtrip.py compares these tables with the SDK so the
+# two cannot drift.
+# ShowScheduledTasksResponse: what GET …/scheduled-tasks/{id} returns (no ``enable``, no
+# ``priority``: those are only in the list item).
+DESKTOP_SHOW_TYPES: dict[str, str] = {
+    "id": "str",
+    "task_type": "str",
+    "task_name": "str",
+    "force_execute": "bool",
+    "scheduled_type": "str",
+    "life_cycle_type": "str",
+    "life_cycle_exec_period": "int",
+    "day_interval": "int",
+    "week_list": "str",
+    "month_list": "str",
+    "date_list": "str",
+    "scheduled_date": "str",
+    "scheduled_time": "str",
+    "expire_time": "str",
+    "description": "str",
+    "extra_params": "str",
+    "apply_objects": "list[ApplyObject]",
+    "gray_count": "int",
+    "gray_desktop_ids": "list[str]",
+    "gray_fail_threshold": "int",
+    "time_zone": "str",
+    "wait_time": "int",
+}
+# ScheduledTask: one item of GET …/scheduled-tasks.
+DESKTOP_LIST_TYPES: dict[str, str] = {
+    "id": "str",
+    "task_name": "str",
+    "task_type": "str",
+    "scheduled_type": "str",
+    "life_cycle_type": "str",
+    "life_cycle_exec_period": "int",
+    "last_status": "str",
+    "next_execution_time": "str",
+    "expire_time": "str",
+    "enable": "bool",
+    "description": "str",
+    "priority": "int",
+    "time_zone": "str",
+    "wait_time": "int",
+    "extra_params": "str",
+}
+# UpdateScheduledTasksReq: everything a PUT may carry; any other field is refused.
+DESKTOP_UPDATE_TYPES: dict[str, str] = {
+    "scheduled_type": "str",
+    "day_interval": "int",
+    "week_list": "str",
+    "month_list": "str",
+    "date_list": "str",
+    "scheduled_date": "str",
+    "scheduled_time": "str",
+    "expire_time": "str",
+    "gray_count": "int",
+    "gray_desktop_ids": "list[str]",
+    "gray_fail_threshold": "int",
+    "life_cycle_type": "str",
+    "time_zone": "str",
+    "task_name": "str",
+    "force_execute": "bool",
+    "description": "str",
+    "enable": "bool",
+    "extra_params": "str",
+    "apply_object_update_type": "str",
+    "apply_objects": "list[ApplyObject]",
+    "priority": "int",
+    "is_gray": "bool",
+    "wait_time": "int",
+    "life_cycle_exec_period": "int",
+}
+# ApplyObject: one item of ``apply_objects``.
+APPLY_OBJECT_TYPES: dict[str, str] = {
+    "object_id": "str",
+    "object_type": "str",
+    "object_name": "str",
+}
+DESKTOP_UPDATE_FIELDS = frozenset(DESKTOP_UPDATE_TYPES)
+# What a desktop task keeps: every update field some read returns. The two update fields no
+# read returns are instructions, not state: ``apply_object_update_type`` says how to apply
+# ``apply_objects`` (FULL_COVERAGE or CLEAR_ALL), and ``is_gray`` appears in neither
+# ShowScheduledTasksResponse nor ScheduledTask, so whether Huawei keeps it cannot be read
+# back [gap]; the simulator checks both and keeps neither.
+DESKTOP_KEPT_FIELDS = DESKTOP_UPDATE_FIELDS & {*DESKTOP_SHOW_TYPES, *DESKTOP_LIST_TYPES}
+# Kept in SimTask.extra (the schedule fields live in SimTask.fields, the name and description
+# in their own attributes, ``enable`` in the enabled periods).
+DESKTOP_EXTRA_FIELDS = DESKTOP_KEPT_FIELDS - {
+    *SCHEDULE_FIELDS,
+    "task_name",
+    "description",
+    "enable",
+}
+APPLY_OBJECT_UPDATE_TYPES = frozenset({"FULL_COVERAGE", "CLEAR_ALL"})
+# 触发式任务执行周期: 1 min to 10080 min (7 days) [SEEN SDK UpdateScheduledTasksReq].
+LIFE_CYCLE_EXEC_PERIOD = (1, 10080)
 
 # IAM action each operation needs [SEEN H1–H5 for 4A; INFERRED: 4B uses the same names].
 ACTIONS = {
@@ -179,6 +260,43 @@ def _iso_utc(moment: datetime) -> str:
 
 def _utc_naive(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _set_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """The schedule fields that carry a value (a PUT may send nulls and empty strings)."""
+    return {k: v for k, v in fields.items() if v not in (None, "")}
+
+
+_TYPE_WORDS = {
+    "str": "a string",
+    "int": "an integer",
+    "bool": "a boolean",
+    "list[str]": "a list of strings",
+    "list[ApplyObject]": "a list of {object_id, object_type, object_name} objects",
+}
+
+
+def _type_problem(sdk_type: str, value: Any) -> str | None:
+    """What ``value`` should have been for the SDK type, or ``None`` if it fits (every
+    UpdateScheduledTasksReq field is optional, so null fits all)."""
+    if value is None:
+        return None
+    if sdk_type == "str":
+        fits = isinstance(value, str)
+    elif sdk_type == "int":
+        fits = isinstance(value, int) and not isinstance(value, bool)
+    elif sdk_type == "bool":
+        fits = isinstance(value, bool)
+    elif sdk_type == "list[str]":
+        fits = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    else:
+        fits = isinstance(value, list) and all(
+            isinstance(v, dict)
+            and set(v) <= set(APPLY_OBJECT_TYPES)
+            and all(x is None or isinstance(x, str) for x in v.values())
+            for v in value
+        )
+    return None if fits else _TYPE_WORDS[sdk_type]
 
 
 class HuaweiSimulator(Simulator):
@@ -462,6 +580,17 @@ class HuaweiSimulator(Simulator):
                 "EXECUTE_SCRIPT",
                 self._daily(8 * h, "UTC"),
                 skip_every=2,
+                description="runs the patch script on two canary desktops first",
+                # A gray (canary) release: only script tasks have one [SEEN SDK].
+                extra={
+                    "gray_count": 2,
+                    "gray_desktop_ids": [
+                        "0b7c5d2e-3f41-4a8e-9c6d-1e2f3a4b5c6d",
+                        "7f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f",
+                    ],
+                    "gray_fail_threshold": 1,
+                    "extra_params": '{"script_ids": ["patch-2026-11"], "run_as": "SYSTEM"}',
+                },
             ),
             self._add(
                 rng,
@@ -476,6 +605,8 @@ class HuaweiSimulator(Simulator):
                     "scheduled_time": "01:30:00",
                     "time_zone": "GMT+08:00",
                 },
+                # Shown as an explicit null, which a PUT must send back as one.
+                extra={"extra_params": None},
             ),
             self._add(
                 rng,
@@ -530,7 +661,14 @@ class HuaweiSimulator(Simulator):
                 "desk_disconnect_script",
                 "EXECUTE_SCRIPT",
                 {"scheduled_type": "LIFE_CYCLE", "time_zone": "Asia/Shanghai"},
-                extra={"life_cycle_type": "POST_DESKTOP_DISCONNECTED"},
+                description="cleans up after a user disconnects",
+                # Event-triggered: runs 10 min after the event, at most once every 2 h.
+                extra={
+                    "life_cycle_type": "POST_DESKTOP_DISCONNECTED",
+                    "life_cycle_exec_period": 120,
+                    "wait_time": 10,
+                    "priority": 2,
+                },
             ),
         ]
         per_family = 12 * self.scale
@@ -564,6 +702,23 @@ class HuaweiSimulator(Simulator):
                 "week_list": "2,4,6",
                 "scheduled_time": "20:00:00",
                 "time_zone": "Europe/Berlin",
+            },
+        )
+        # Last, so the random ids of every task before it stay as they were.
+        self._add(
+            rng,
+            dr,
+            desk,
+            "dr_desk_post_create_script",
+            "EXECUTE_SCRIPT",
+            {"scheduled_type": "LIFE_CYCLE", "time_zone": "Europe/Berlin"},
+            description="installs the agent on every new desktop",
+            extra={
+                "life_cycle_type": "POST_CREATE_DESKTOP_SUCCESS",
+                "life_cycle_exec_period": 1440,
+                "wait_time": 30,
+                "priority": 5,
+                "force_execute": True,
             },
         )
 
@@ -616,7 +771,9 @@ class HuaweiSimulator(Simulator):
     # -- derived runs -----------------------------------------------------------------------
     def schedule_of(self, task: SimTask) -> Schedule | None:
         try:
-            return parse_schedule(task.fields, naive_expire_in_utc=task.family == "app")
+            return parse_schedule(
+                _set_fields(task.fields), naive_expire_in_utc=task.family == "app"
+            )
         except RuleError:
             return None
 
@@ -1085,11 +1242,16 @@ class HuaweiSimulator(Simulator):
             "scheduled_type": task.fields.get("scheduled_type"),
             "enable": task.enabled,
             "time_zone": task.fields.get("time_zone"),
-            "priority": self._num(task.extra.get("priority", 1)),
-            "wait_time": self._num(task.extra.get("wait_time", 0)),
         }
-        if "life_cycle_type" in task.extra:
-            item["life_cycle_type"] = task.extra["life_cycle_type"]
+        # The rest of ScheduledTask only where the task keeps it, so a field a PUT lost is
+        # missing here too rather than shown with a default.
+        kept = {**task.fields, **task.extra}
+        for key in ("priority", "wait_time", "life_cycle_type", "life_cycle_exec_period"):
+            if key in kept:
+                item[key] = self._typed(DESKTOP_LIST_TYPES[key], kept[key])
+        for key in ("expire_time", "extra_params"):
+            if key in kept:
+                item[key] = kept[key]
         if not self.quirks.omit_optional:
             item["description"] = task.description
             status = self._desk_last_status(task)
@@ -1144,22 +1306,41 @@ class HuaweiSimulator(Simulator):
             task = self._task(guard, request.match_info["task_id"], "desktop")
             if task is None:
                 return self.error_body(404, "The scheduled task does not exist.")
-            # ShowScheduledTasksResponse has the schedule fields but no `enable` [SEEN H8 SDK].
-            body: dict[str, Any] = {
-                "id": task.id,
-                "task_type": task.task_type,
-                "task_name": task.name,
-                "force_execute": task.extra.get("force_execute", False),
-                "description": task.description,
-                "apply_objects": task.extra.get("apply_objects", []),
-                "extra_params": task.extra.get("extra_params"),
-                "life_cycle_type": task.extra.get("life_cycle_type"),
-            }
-            for key in SCHEDULE_FIELDS:
-                if key in task.fields:
-                    value = task.fields[key]
-                    body[key] = self._num(value) if key == "day_interval" else value
-            return json_response({k: v for k, v in body.items() if v is not None})
+            return json_response(self._desk_show_body(task))
+
+    def _desk_show_body(self, task: SimTask) -> dict[str, Any]:
+        """ShowScheduledTasksResponse: every field of it the task keeps, nulls included (no
+        ``enable`` and no ``priority``: the SDK model has neither)."""
+        body: dict[str, Any] = {
+            "id": task.id,
+            "task_type": task.task_type,
+            "task_name": task.name,
+            "description": task.description,
+        }
+        for key, value in {**task.fields, **task.extra}.items():
+            if key in DESKTOP_SHOW_TYPES:
+                body[key] = self._typed(DESKTOP_SHOW_TYPES[key], value)
+        return body
+
+    def _typed(self, sdk_type: str, value: Any) -> Any:
+        """A kept value as served: whole numbers as text under the ``string_numbers`` quirk."""
+        if sdk_type == "int" and isinstance(value, int) and not isinstance(value, bool):
+            return self._num(value)
+        return value
+
+    def definition(self, task: SimTask) -> dict[str, Any]:
+        """Everything the task keeps, by the SDK's field names (for tests: what a pause and
+        resume must leave as it was)."""
+        flag = "enable" if task.family == "desktop" else "is_enable"
+        return {
+            "id": task.id,
+            "task_type": task.task_type,
+            "task_name": task.name,
+            "description": task.description,
+            flag: task.enabled,
+            **task.fields,
+            **task.extra,
+        }
 
     async def _desk_put(self, request: web.Request) -> web.Response:
         guard = self._guard(request, "update")
@@ -1171,24 +1352,21 @@ class HuaweiSimulator(Simulator):
         body = await self._read_object(request)
         if isinstance(body, web.Response):
             return body
-        unknown = set(body) - DESKTOP_UPDATE_FIELDS
-        if unknown:
-            return self.error_body(400, f"Unknown parameter {sorted(unknown)[0]}.")
-        if "enable" in body and not isinstance(body["enable"], bool):
-            return self.error_body(400, "The parameter enable must be a boolean.")
+        problem = self._desk_put_problem(body)
+        if problem is not None:
+            return self.error_body(400, problem)
         # Whether PUT replaces the whole definition is a gap; the simulator takes the strict
-        # reading (a full replace): schedule fields left out are cleared, and the ones a
-        # schedule cannot do without are required. A connector that sends only
-        # {"enable": false} fails here instead of silently wiping a real task.
-        for required in ("task_name", "scheduled_type"):
-            if not body.get(required):
-                return self.error_body(400, f"The parameter {required} is required.")
-        fields = {k: body[k] for k in SCHEDULE_FIELDS if body.get(k) not in (None, "")}
+        # reading, a full replace: every kept field the body leaves out is lost, exactly
+        # what a real task would suffer from a client that sends a subset.
+        fields = {k: body[k] for k in SCHEDULE_FIELDS if k in body}
         if body["scheduled_type"] != "LIFE_CYCLE":
             try:
-                parse_schedule(fields, naive_expire_in_utc=False)
+                parse_schedule(_set_fields(fields), naive_expire_in_utc=False)
             except RuleError as exc:
                 return self.error_body(400, f"Invalid schedule: {exc}.")
+        extra = {k: body[k] for k in DESKTOP_EXTRA_FIELDS if k in body}
+        if body.get("apply_object_update_type") == "CLEAR_ALL":
+            extra["apply_objects"] = []
         with self._lock:
             task = self._task(guard, request.match_info["task_id"], "desktop")
             if task is None:
@@ -1196,15 +1374,40 @@ class HuaweiSimulator(Simulator):
             task.fields = fields
             task.name = body["task_name"]
             task.description = body.get("description") or ""
-            for key in ("force_execute", "apply_objects", "priority", "wait_time", "extra_params"):
-                if key in body:
-                    task.extra[key] = body[key]
-                else:
-                    task.extra.pop(key, None)
-            if "enable" in body:
+            task.extra = extra
+            # ``enable`` left out keeps the task as it is: the SDK marks it optional and no
+            # reading of "full replace" says what an absent flag would mean.
+            if body.get("enable") is not None:
                 task.set_enabled(body["enable"], self.clock())
             task.updated = self.clock()
         return self._updated()
+
+    def _desk_put_problem(self, body: dict[str, Any]) -> str | None:
+        """Why the PUT body is not an UpdateScheduledTasksReq this simulator accepts."""
+        unknown = sorted(set(body) - DESKTOP_UPDATE_FIELDS)
+        if unknown:
+            return f"Unknown parameter {unknown[0]}."
+        for key, value in body.items():
+            expected = _type_problem(DESKTOP_UPDATE_TYPES[key], value)
+            if expected is not None:
+                return f"The parameter {key} must be {expected}."
+        # A full replace cannot leave out what a task is: its name and its kind of schedule.
+        # A connector that sends only {"enable": false} fails here instead of wiping a task.
+        for required in ("task_name", "scheduled_type"):
+            if not body.get(required):
+                return f"The parameter {required} is required."
+        if body["scheduled_type"] == "LIFE_CYCLE" and not body.get("life_cycle_type"):
+            return "The parameter life_cycle_type is required for a LIFE_CYCLE task."
+        period = body.get("life_cycle_exec_period")
+        low, high = LIFE_CYCLE_EXEC_PERIOD
+        if period is not None and not low <= period <= high:
+            return f"The parameter life_cycle_exec_period must be between {low} and {high}."
+        how = body.get("apply_object_update_type")
+        if how is not None and how not in APPLY_OBJECT_UPDATE_TYPES:
+            return "The parameter apply_object_update_type must be FULL_COVERAGE or CLEAR_ALL."
+        if how == "FULL_COVERAGE" and body.get("apply_objects") is None:
+            return "The parameter apply_objects is required for FULL_COVERAGE."
+        return None
 
     async def _desk_records(self, request: web.Request) -> web.Response:
         guard = self._guard(request, "records")
