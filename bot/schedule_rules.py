@@ -44,6 +44,8 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from enum import StrEnum
 from typing import Any, Literal
 
+from bot.clock import epoch_instant, sane_instant
+
 __all__ = [
     "DEFAULT_ZONE",
     "SEARCH_HORIZON",
@@ -121,16 +123,22 @@ def parse_vendor_time(value: object, naive_zone: tzinfo) -> datetime | None:
         millis = float(value)
         # Seconds or milliseconds? Anything below 10^11 would be before 1973 in millis.
         seconds = millis / 1000 if millis >= 1e11 else millis
-        return datetime.fromtimestamp(seconds, UTC)
+        try:
+            return epoch_instant(seconds)
+        except ValueError as exc:
+            raise RuleError(f"epoch time {exc}") from None
     if not isinstance(value, str):
         raise RuleError(f"{value!r} is not a time")
     text = value.strip()
     parsed = _parse_text_time(text)
     if parsed is None:
-        raise RuleError(f"{text!r} is not a time Huawei documents")
+        raise RuleError(f"{text[:40]!r} is not a time Huawei documents")
     if parsed.tzinfo is None:
         parsed = _localize(parsed, naive_zone)
-    return parsed.astimezone(UTC)
+    try:
+        return sane_instant(parsed)
+    except ValueError as exc:
+        raise RuleError(f"time {exc}") from None
 
 
 def _parse_text_time(text: str) -> datetime | None:
