@@ -274,6 +274,8 @@ def _refuse_inline_credentials(raw: Mapping[str, Any], file: Path) -> None:
                     "digits and _), not the credential itself; export the credential as, "
                     f'e.g., MY_SECRET and write {key} = "MY_SECRET"'
                 )
+        elif key.endswith("_url") and isinstance(value, str) and "@" in value:
+            continue  # user:password@ in an address: _plain_url says so more precisely
         elif _CREDENTIAL_KEY.search(key) or (isinstance(value, str) and redact(value) != value):
             raise ConfigError(f"{file}: {where} looks like a credential; {_INLINE_HINT}")
 
