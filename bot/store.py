@@ -326,25 +326,108 @@ def _guard_audit(
     return sqlite3.SQLITE_OK
 
 
+def _bad_path(message: str) -> StoreError:
+    error = StoreError(message)
+    # A path that can never hold a database is bad input, like a wrong config key.
+    error.exit_code = 2
+    return error
+
+
+def _check_location(path: str) -> None:
+    """Refuse, before SQLite creates anything, a path that cannot be a database file."""
+    if path in ("", ":memory:"):
+        return
+    file = Path(path)
+    if file.is_dir():
+        raise _bad_path(
+            f"the database path {path} is a directory; set MAINTBOT_DB to a file, e.g. "
+            f"{file / 'maintbot.db'}"
+        )
+    parent = file.parent
+    if not parent.is_dir():
+        problem = "is not a directory" if parent.exists() else "does not exist"
+        raise _bad_path(
+            f"cannot create the database {path}: the directory {parent} {problem}; create "
+            "it (mkdir -p) or set MAINTBOT_DB to a file in an existing directory"
+        )
+
+
+def _open_error(path: str, exc: sqlite3.Error, busy_timeout: float) -> StoreError:
+    """What a failed open means for the person running maintbot (SQLite's codes say)."""
+    code = (exc.sqlite_errorcode or 0) & 0xFF  # the primary code of an extended one
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return StoreError(
+            f"the database {path} stayed locked by another program for more than "
+            f"{busy_timeout:g} s; let it finish (a sqlite3 shell with an open transaction "
+            "holds the lock) and try again, or raise MAINTBOT_DB_BUSY_TIMEOUT"
+        )
+    if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM):
+        return StoreError(
+            f"the database {path} is read-only; make it, and its directory (SQLite writes "
+            f"{Path(path).name}-wal and -shm beside it), writable by the user running maintbot"
+        )
+    if code == sqlite3.SQLITE_NOTADB:
+        return _bad_path(
+            f"{path} is not a SQLite database; set MAINTBOT_DB to maintbot's database, or to "
+            "a new file to start an empty one"
+        )
+    if code == sqlite3.SQLITE_CORRUPT:
+        return StoreError(
+            f"the database {path} is damaged (SQLite: {exc}); move it aside and restore a "
+            "backup, or recover what is readable with `sqlite3 FILE .recover`"
+        )
+    if code == sqlite3.SQLITE_CANTOPEN:
+        return StoreError(
+            f"cannot open or create the database {path}; check that it and its directory "
+            "are readable and writable by the user running maintbot"
+        )
+    if code == sqlite3.SQLITE_FULL:
+        return StoreError(f"the disk holding the database {path} is full; free some space")
+    return StoreError(
+        f"cannot open the database {path} (SQLite {exc.sqlite_errorname or 'error'}: {exc}); "
+        "check the file and its disk"
+    )
+
+
 class Store:
     """Owns the SQLite file. Safe to share between threads (one connection, one lock)."""
 
-    def __init__(self, path: str | Path, *, clock: Clock = system_clock) -> None:
+    def __init__(
+        self, path: str | Path, *, clock: Clock = system_clock, busy_timeout: float = 5.0
+    ) -> None:
+        """Open (creating it if need be) and migrate the database at ``path``. Whatever
+        stops that (no such directory, read-only, locked for more than ``busy_timeout``
+        seconds, not a database, damaged) is a StoreError naming the path and what to do."""
         self.path = str(path)
         self.clock = clock
         self._lock = threading.RLock()
-        # One connection shared across threads, serialised by ``_lock``; autocommit mode so
-        # every statement outside ``transaction()`` commits on its own.
-        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self.db = sqlite_utils.Database(conn)
-        self.db.execute("PRAGMA busy_timeout = 5000")
-        self.db.execute("PRAGMA foreign_keys = ON")
-        if self.path != ":memory:":
-            self.db.enable_wal()
-            # With WAL, NORMAL still never corrupts the file; it only risks the last
-            # transactions on power loss, and saves a disk sync on every audit row.
-            self.db.execute("PRAGMA synchronous = NORMAL")
-        self.migrate()
+        _check_location(self.path)
+        try:
+            # One connection shared across threads, serialised by ``_lock``; autocommit
+            # mode so every statement outside ``transaction()`` commits on its own.
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise _open_error(self.path, exc, busy_timeout) from None
+        try:
+            self.db = sqlite_utils.Database(conn)
+            self.db.execute(f"PRAGMA busy_timeout = {round(busy_timeout * 1000)}")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            if self.path != ":memory:":
+                self.db.enable_wal()
+                # With WAL, NORMAL still never corrupts the file; it only risks the last
+                # transactions on power loss, and saves a disk sync on every audit row.
+                self.db.execute("PRAGMA synchronous = NORMAL")
+            self.migrate()
+            # SQLite opens a file it may not write read-only without a word, and an
+            # up-to-date schema needs no write, so write once now (the version it already
+            # has): a read-only file is refused here, not halfway through a window.
+            self.db.execute(f"PRAGMA user_version = {self.schema_version()}")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise _open_error(self.path, exc, busy_timeout) from None
+        except BaseException:
+            conn.close()
+            raise
         conn.set_authorizer(_guard_audit)
 
     def close(self) -> None:
