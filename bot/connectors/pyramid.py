@@ -29,6 +29,13 @@ in ``tests/test_pyramid.py``):
 * Idempotency of suspend/resume is undocumented: the current state is read first and an
   already-suspended (or already-active) schedule is not sent the call again.
 * Dates without an offset are taken as UTC; epoch numbers are accepted (ms when large).
+  Any date outside the years 1970-2200 makes the answer malformed.
+* Ids and counters may come as JSON numbers or digit strings (Java and .NET back ends
+  serialise either way): both are read; any other type (an object, a list, ``true``, a
+  fraction) makes the whole answer an error for this system naming the field, never a
+  schedule silently read as something else.
+* A ``scheduleDataType`` that is not one of the four declared values is read as one that may
+  fire: only ``RUN_ONCE`` and ``ON_DEMAND`` are known to run only when someone asks.
 * Executions whose only outcome is ``triggerStoppedCount``/``canceledCount`` are read as
   runs the trigger skipped (e.g. while suspended); they feed :meth:`skipped_runs` and are
   left out of durations.
@@ -44,9 +51,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar, TypeVar
 
 import httpx
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
+from pydantic import BeforeValidator, ConfigDict, Field, RootModel
 
-from bot.clock import Clock
+from bot.clock import Clock, epoch_instant, sane_instant
 from bot.config import PyramidConfig, SchedulerConfig
 from bot.conflicts import estimate_duration
 from bot.connectors.base import (
@@ -56,6 +63,11 @@ from bot.connectors.base import (
     VendorHttp,
     gather_bounded,
     require_credentials,
+)
+from bot.connectors.shapes import (
+    IdOrNumber,
+    OptCount,
+    StrictModel,
 )
 from bot.errors import AuthError, ConfigError, ConnectorError, redact
 from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
@@ -149,7 +161,8 @@ ACTIVE_STATUS = "IDLE"
 PAUSED_STATUSES = frozenset({"HOLD", "STOPPED"})
 # Statuses that neither fire nor count as paused: nothing to suspend, nothing to restore.
 INERT_STATUSES = frozenset({"FINISHED", "CANCELED", "DISABLED_AFTER_FAILURES"})
-TRIGGERED_DATA_TYPES = frozenset({"ONCE", "RECURRING"})
+# Data types that only run when someone asks; any other (even an unknown word) may fire.
+ON_REQUEST_DATA_TYPES = frozenset({"RUN_ONCE", "ON_DEMAND"})
 # Every TaskStatus that means "not finished yet": the evaluation and locking phases run
 # before the task proper, CANCELING is still executing until it stops.
 IN_PROGRESS_TASK_STATUSES = frozenset(
@@ -189,39 +202,60 @@ def enum_name(value: Any, names: Sequence[str]) -> str | None:
     return str(value)
 
 
+_DATE = "expected an ISO 8601 date-time or epoch milliseconds"
+
+
 def _instant(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, bool):
-        raise ValueError("expected a date-time")
-    elif isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
-        number = float(value)
+        raise ValueError(_DATE)
+    elif isinstance(value, int | float) or (
+        isinstance(value, str) and value.strip().isascii() and value.strip().isdigit()
+    ):
+        try:
+            number = float(value)
+        except OverflowError:
+            raise ValueError(_DATE) from None
         # Epoch milliseconds are what Java back ends emit; seconds are accepted too.
-        moment = datetime.fromtimestamp(number / 1000 if number > 1e11 else number, UTC)
+        return epoch_instant(number / 1000 if number > 1e11 else number)
     elif isinstance(value, str):
-        moment = datetime.fromisoformat(value.strip())
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            # Value-free on purpose: the message may reach a user, vendor data should not.
+            raise ValueError(_DATE) from None
     else:
-        raise ValueError("expected a date-time")
+        raise ValueError(_DATE)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # offset-less dates are read as UTC (INFERRED)
-    return moment.astimezone(UTC)
+    return sane_instant(moment)
 
 
 def _enum(names: Sequence[str]) -> BeforeValidator:
-    return BeforeValidator(lambda v: enum_name(v, names))
+    def check(value: Any) -> str | None:
+        # Names or ordinals (a documented reading); an object, a list, a boolean or a
+        # fraction is neither, and reading it as text would invent a state.
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, str | int) or len(str(value)) > 64
+        ):
+            raise ValueError("expected an enum name or ordinal")
+        return enum_name(value, names)
+
+    return BeforeValidator(check)
 
 
 OptInstant = Annotated[datetime | None, BeforeValidator(_instant)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+class _Model(StrictModel):
+    pass
 
 
 class _Schedule(_Model):
-    schedule_id: str = Field(alias="scheduleId", min_length=1)
+    schedule_id: IdOrNumber = Field(alias="scheduleId")
     name: str | None = None
     type: Annotated[str | None, _enum(SCHEDULE_TYPES)] = None
     start_date: OptInstant = Field(default=None, alias="startDate")
@@ -233,20 +267,20 @@ class _Schedule(_Model):
 
 
 class _Schedules(RootModel[list[_Schedule]]):
-    pass
+    model_config = ConfigDict(strict=True)
 
 
 class _Execution(_Model):
-    id: str = Field(min_length=1)
+    id: IdOrNumber
     start_date: OptInstant = Field(default=None, alias="startDate")
     end_date: OptInstant = Field(default=None, alias="endDate")
-    success: int | None = Field(default=None, alias="successCount")
-    failed: int | None = Field(default=None, alias="failedCount")
-    partial: int | None = Field(default=None, alias="partialSuccessCount")
-    canceled: int | None = Field(default=None, alias="canceledCount")
-    pending: int | None = Field(default=None, alias="pendingCount")
-    running: int | None = Field(default=None, alias="runningCount")
-    trigger_stopped: int | None = Field(default=None, alias="triggerStoppedCount")
+    success: OptCount = Field(default=None, alias="successCount")
+    failed: OptCount = Field(default=None, alias="failedCount")
+    partial: OptCount = Field(default=None, alias="partialSuccessCount")
+    canceled: OptCount = Field(default=None, alias="canceledCount")
+    pending: OptCount = Field(default=None, alias="pendingCount")
+    running: OptCount = Field(default=None, alias="runningCount")
+    trigger_stopped: OptCount = Field(default=None, alias="triggerStoppedCount")
 
     @property
     def has_counters(self) -> bool:
@@ -272,7 +306,7 @@ class _Execution(_Model):
 
 
 class _Executions(RootModel[list[_Execution]]):
-    pass
+    model_config = ConfigDict(strict=True)
 
 
 class _TaskStatus(_Model):
@@ -454,8 +488,8 @@ class PyramidConnector(Connector):
             status = schedule.status
             if status == "DELETED" or status in INERT_STATUSES:
                 continue
-            if schedule.data_type not in TRIGGERED_DATA_TYPES:
-                continue  # RUN_ONCE / ON_DEMAND only run when someone asks
+            if schedule.data_type in ON_REQUEST_DATA_TYPES:
+                continue  # they only run when someone asks
             if schedule.start_date is not None and schedule.start_date >= end:
                 continue
             if schedule.end_date is not None and schedule.end_date <= start:
@@ -478,7 +512,8 @@ class PyramidConnector(Connector):
             f"active from {day(schedule.start_date, 'an unknown date')} "
             f"to {day(schedule.end_date, 'no end date')}"
         )
-        note = f"Pyramid's API exposes no next-run time; the {schedule.data_type} schedule is "
+        data_type = schedule.data_type or "(no scheduleDataType)"
+        note = f"Pyramid's API exposes no next-run time; the {data_type} schedule is "
         if schedule.status in PAUSED_STATUSES:
             return note + f"{period} but suspended ({schedule.status})"
         if schedule.status != ACTIVE_STATUS:
