@@ -37,6 +37,10 @@ in ``tests/test_bmc.py``):
   the state back. ``GET …/status`` may answer 200 or 204 (the docs list 204 with a body).
 * The error body is undocumented: JSON ``message``-style fields or short text are quoted.
 * ``last_exec_ts`` of a ``RUNNING`` ETL is taken as the start of the current execution.
+* ``etl_id`` may be a number or text (both seen); ``status`` must be text when present (a
+  status of another type is an error, never "never scheduled"), ``last_exec_ts`` an ISO
+  8601 string within the years 1970-2200. Fields maintbot does not read (``task_id``,
+  ``exit_code``, ``run_configurations``) are not checked.
 * One check reads every status once: ``upcoming_runs`` and ``running_now`` share one sweep,
   and ``describe`` reuses it when it is only seconds old.
 * No rate limit is published: the client defaults to :data:`DEFAULT_RATE_PER_MINUTE`.
@@ -52,9 +56,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar, TypeVar
 
 import httpx
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
+from pydantic import BeforeValidator, ConfigDict, RootModel
 
-from bot.clock import Clock
+from bot.clock import Clock, sane_instant
 from bot.config import BmcConfig, SchedulerConfig
 from bot.connectors.base import (
     CachedTokenAuth,
@@ -63,6 +67,7 @@ from bot.connectors.base import (
     gather_bounded,
     require_credentials,
 )
+from bot.connectors.shapes import IdOrNumber, StrictModel, url_id
 from bot.errors import AuthError, ConfigError, ConnectorError
 from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
 
@@ -118,40 +123,41 @@ def _instant(value: Any) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise ValueError("expected an ISO-8601 string")
-    moment = datetime.fromisoformat(value.strip())
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        # Value-free on purpose: the message may reach a user, vendor data should not.
+        raise ValueError("expected an ISO-8601 string") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # documented as UTC
-    return moment.astimezone(UTC)
+    return sane_instant(moment)
 
 
 def _state(value: Any) -> str:
-    return value.strip().upper() if isinstance(value, str) else NEVER_SCHEDULED
+    if value is None:
+        return NEVER_SCHEDULED  # documented: empty or absent means never run nor scheduled
+    # Anything but text is not a state word; reading it as "never scheduled" would drop
+    # the ETL from the report as if it could not run.
+    if not isinstance(value, str) or len(value) > 64:
+        raise ValueError("expected a status word")
+    return value.strip().upper()
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
-
-
-class _RunConfiguration(_Model):
-    name: str | None = None
-    active: bool | None = None
-    run_configuration_id: str | None = None
+class _Model(StrictModel):
+    pass
 
 
 class _Etl(_Model):
-    etl_id: str = Field(min_length=1)
+    etl_id: IdOrNumber
     name: str | None = None
-    run_configurations: list[_RunConfiguration] | None = None
 
 
 class _Etls(RootModel[list[_Etl]]):
-    pass
+    model_config = ConfigDict(strict=True)
 
 
 class _Status(_Model):
     status: Annotated[str, BeforeValidator(_state)] = NEVER_SCHEDULED
-    task_id: str | None = None
-    exit_code: str | None = None
     last_exec_ts: Annotated[datetime | None, BeforeValidator(_instant)] = None
 
 
@@ -254,8 +260,9 @@ class BmcConnector(Connector):
     async def _status(self, etl_id: str) -> _Status | None:
         """The ETL's status; ``None`` if BMC no longer knows the ETL."""
         what = f"BMC status of ETL {etl_id}"
+        path = f"{ETLS_PATH}{url_id(self.system, 'ETL', etl_id)}/status"
         try:
-            response = await self._send("GET", f"{ETLS_PATH}{etl_id}/status", what, ok=(200, 204))
+            response = await self._send("GET", path, what, ok=(200, 204))
         except ConnectorError as exc:
             if exc.status == 404:
                 return None
@@ -362,9 +369,8 @@ class BmcConnector(Connector):
     async def _request(self, task: Task, action: str) -> None:
         self._last = None  # whatever happens next, the last snapshot no longer describes BMC
         what = f"BMC {action} of ETL '{task.name}'"
-        response = await self._send(
-            "POST", f"{ETLS_PATH}{task.id}/{action}", what, write=True, ok=(200, 201, 202, 204)
-        )
+        path = f"{ETLS_PATH}{url_id(self.system, 'ETL', task.id)}/{action}"
+        response = await self._send("POST", path, what, write=True, ok=(200, 201, 202, 204))
         if not response.content.strip():
             return  # accepted without a verdict: the caller reads the state back
         result = self.http.parse(response, _RequestResult, what)
