@@ -423,6 +423,14 @@ class VendorHttp:
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
                 delay = self._next_delay(attempt, None)
                 if delay is None:
+                    if isinstance(exc, httpx.RemoteProtocolError):
+                        # Reached, but it hung up mid-answer or did not speak HTTP.
+                        raise self.error(
+                            f"{what}: the connection broke or the answer was not valid HTTP "
+                            f"({type(exc).__name__}); check base_url points at the API and "
+                            "that the service is healthy",
+                            retryable=True,
+                        ) from None
                     raise self.error(
                         f"cannot reach {self.client.base_url} ({type(exc).__name__}) "
                         f"for {what}; check base_url and that the service is up",
@@ -516,7 +524,8 @@ class VendorHttp:
                 finally:
                     await response.aclose()
         except TimeoutError:
-            raise _CallTimedOut(f"nothing complete within {budget:.3g} s") from None
+            limit = "timeout_seconds" if budget == self.timeout else "the check's deadline"
+            raise _CallTimedOut(f"still incomplete after {budget:.3g} s, {limit}") from None
         headers = [(k, v) for k, v in response.headers.raw if k.lower() not in _FRAMING_HEADERS]
         return httpx.Response(
             response.status_code,

@@ -5,12 +5,24 @@ number of simulators on 127.0.0.1 in a background thread.
 Faults can be set from Python (``sim.faults.fail(503, times=2)``) or over HTTP
 (``POST /_sandbox/faults`` with the same fields), so tests, benchmarks and a person poking at
 ``maintbot sandbox`` use one mechanism.
+
+Besides canned answers (a status with a body), a fault can be one of the :data:`FAULT_KINDS`
+that break the wire or the vendor's own answer: an endless or huge body, a trickle, deep
+nesting, a redirect, an interim 1xx with nothing after it, the real answer truncated, sent
+with the wrong content type, with its times out of range or its ids gigantic. Those that
+change the real answer run the vendor's handler first, so each simulator breaks its own API
+without knowing about faults::
+
+    sim.faults.inject("trickle", path_contains="/tasks", times=100, interval=0.5)
+    POST /_sandbox/faults {"inject": [{"kind": "trickle", "interval": 0.5}]}
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import re
 import secrets
 import threading
 import time
@@ -24,7 +36,14 @@ from aiohttp import web
 
 from bot.clock import Clock, system_clock
 
-__all__ = ["Faults", "RecordedRequest", "SandboxServer", "Simulator", "json_response"]
+__all__ = [
+    "FAULT_KINDS",
+    "Faults",
+    "RecordedRequest",
+    "SandboxServer",
+    "Simulator",
+    "json_response",
+]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -44,6 +63,36 @@ class RecordedRequest:
         return json.loads(self.body) if self.body else None
 
 
+# kind → its parameters and their defaults (what ``inject`` and POST /_sandbox/faults take).
+FAULT_KINDS: dict[str, dict[str, Any]] = {
+    # 200 JSON that never ends, streamed as fast as the client reads.
+    "endless": {"chunk_kb": 64},
+    # The real answer, one byte every ``interval`` seconds.
+    "trickle": {"interval": 0.5},
+    # 200 JSON nested ``depth`` arrays deep.
+    "deep": {"depth": 100_000},
+    # 200 valid JSON of ``mb`` megabytes, with or without a Content-Length saying so.
+    "huge": {"mb": 30.0, "declare_length": True},
+    # ``to``: "elsewhere" (another host, with credentials in the Location) or "same".
+    "redirect": {"status": 302, "to": "elsewhere"},
+    # An interim 1xx status line and then nothing, the connection held open.
+    "interim": {"status": 102},
+    # The real answer cut in half; ``cut_connection`` declares the full length and hangs up.
+    "truncated": {"cut_connection": False},
+    # The real answer under another content type.
+    "content_type": {"value": "text/html; charset=utf-8"},
+    # The real answer with every time-like value out of range (epochs and ISO texts).
+    "timestamps": {"number": 10**19, "text": "9999-12-31T23:59:59Z"},
+    # The real answer with every id-like string ``length`` characters long (longer than
+    # any URL httpx will build).
+    "huge_ids": {"length": 70_000},
+}
+
+_TIME_KEY = re.compile(r"(?i)(time|date|(^|_)ts$|(^|_)at$|start|(^|_)end)|[a-z]At$")
+_ISO_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_ID_KEY = re.compile(r"(?i)(^|_)(id|uuid)$|[a-z]Id$")
+
+
 @dataclass
 class _Rule:
     status: int
@@ -52,6 +101,8 @@ class _Rule:
     body: str
     content_type: str
     headers: dict[str, str]
+    kind: str = "respond"
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -63,6 +114,34 @@ class Faults:
     _rules: list[_Rule] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     injected: int = 0
+    # Fault answers whose client hung up before the end (an endless body cut off, a trickle
+    # abandoned at the client's deadline): proof from the vendor's side that the client
+    # closed the connection rather than leaving it to drain.
+    abandoned: int = 0
+    streamed_bytes: int = 0
+
+    def inject(
+        self, kind: str, *, times: int = 1, path_contains: str | None = None, **params: Any
+    ) -> None:
+        """Add a fault of one of :data:`FAULT_KINDS` with its parameters."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; one of {', '.join(FAULT_KINDS)}")
+        unknown = set(params) - set(FAULT_KINDS[kind])
+        if unknown:
+            raise ValueError(f"fault {kind!r} takes no {', '.join(sorted(unknown))}")
+        with self._lock:
+            self._rules.append(
+                _Rule(
+                    200,
+                    times,
+                    path_contains,
+                    "",
+                    "application/json",
+                    {},
+                    kind,
+                    {**FAULT_KINDS[kind], **params},
+                )
+            )
 
     def fail(
         self,
@@ -127,6 +206,14 @@ class Faults:
         with self._lock:
             self._rules.clear()
             self.latency_ms = 0.0
+
+    def count_stream(self, size: int) -> None:
+        with self._lock:
+            self.streamed_bytes += size
+
+    def count_abandoned(self) -> None:
+        with self._lock:
+            self.abandoned += 1
 
 
 def json_response(
@@ -236,16 +323,164 @@ class Simulator(ABC):
             gone = request.transport is None or request.transport.is_closing()
             rule = None if gone else self.faults.take(request.path)
             if rule is not None:
-                return web.Response(
-                    text=rule.body,
-                    status=rule.status,
-                    content_type=rule.content_type,
-                    headers=rule.headers,
-                )
+                return await self._misbehave(rule, request, handler)
             return await handler(request)
         finally:
             with self._lock:
                 self.in_flight -= 1
+
+    async def _misbehave(
+        self, rule: _Rule, request: web.Request, handler: Handler
+    ) -> web.StreamResponse:
+        kind, params = rule.kind, rule.params
+        if kind == "respond":
+            return web.Response(
+                text=rule.body,
+                status=rule.status,
+                content_type=rule.content_type,
+                headers=rule.headers,
+            )
+        if kind == "redirect":
+            if params["to"] == "same":
+                location = f"{request.path}?moved=1"
+            else:
+                location = f"http://maintbot:hunter2-in-location@moved.invalid{request.path}"
+            return web.Response(status=int(params["status"]), headers={"Location": location})
+        if kind == "deep":
+            depth = int(params["depth"])
+            return web.Response(text="[" * depth + "]" * depth, content_type="application/json")
+        if kind == "endless":
+            return await self._endless(request, int(params["chunk_kb"]) * 1024)
+        if kind == "huge":
+            return await self._huge(request, int(float(params["mb"]) * 2**20), params)
+        if kind == "interim":
+            return await self._interim(request, int(params["status"]))
+        real = await handler(request)
+        body = real.body if isinstance(real, web.Response) else None
+        if not isinstance(body, bytes):
+            return real
+        headers = {
+            k: v
+            for k, v in real.headers.items()
+            if k.lower() not in ("content-length", "content-type", "transfer-encoding")
+        }
+        content_type = real.content_type
+        if kind == "trickle":
+            return await self._trickle(request, real.status, headers, content_type, body, params)
+        if kind == "truncated":
+            return await self._truncated(request, real.status, headers, content_type, body, params)
+        if kind == "content_type":
+            content_type = str(params["value"])
+        elif kind in ("timestamps", "huge_ids"):
+            with contextlib.suppress(ValueError):
+                body = json.dumps(_rewrite(json.loads(body), kind, params)).encode()
+        response = web.Response(body=body, status=real.status, headers=headers)
+        response.headers["Content-Type"] = content_type
+        return response
+
+    async def _stream(
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        pieces: Iterator[bytes],
+        interval: float = 0.0,
+    ) -> web.StreamResponse:
+        """Write ``pieces`` until they run out or the client hangs up (counted)."""
+        await response.prepare(request)
+        try:
+            for piece in pieces:
+                await response.write(piece)
+                self.faults.count_stream(len(piece))
+                if interval:
+                    await asyncio.sleep(interval)
+                elif request.transport is None or request.transport.is_closing():
+                    raise ConnectionResetError
+                else:
+                    await asyncio.sleep(0)  # let the other simulators' requests in
+            await response.write_eof()
+        except ConnectionError:
+            self.faults.count_abandoned()
+        return response
+
+    async def _endless(self, request: web.Request, chunk: int) -> web.StreamResponse:
+        record = b'{"id": "endless", "name": "' + b"x" * max(1, chunk - 32) + b'"},'
+
+        def pieces() -> Iterator[bytes]:
+            yield b'{"items": ['
+            while True:
+                yield record
+
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        return await self._stream(request, response, pieces())
+
+    async def _huge(
+        self, request: web.Request, size: int, params: dict[str, Any]
+    ) -> web.StreamResponse:
+        head, tail = b'{"items": [], "pad": "', b'"}'
+        pad = max(0, size - len(head) - len(tail))
+
+        def pieces() -> Iterator[bytes]:
+            yield head
+            left = pad
+            while left > 0:
+                step = min(left, 1 << 16)
+                yield b"x" * step
+                left -= step
+            yield tail
+
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        if params["declare_length"]:
+            response.content_length = len(head) + pad + len(tail)
+        return await self._stream(request, response, pieces())
+
+    async def _interim(self, request: web.Request, status: int) -> web.StreamResponse:
+        transport = request.transport
+        if transport is not None:
+            transport.write(f"HTTP/1.1 {status} Processing\r\n\r\n".encode())
+            # aiohttp gives a handler no event for "the client hung up"; polling is the way.
+            while not transport.is_closing():  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        self.faults.count_abandoned()
+        # Nothing can be written any more; aiohttp drops a response to a closed transport.
+        return web.Response(status=500)
+
+    async def _trickle(
+        self,
+        request: web.Request,
+        status: int,
+        headers: dict[str, str],
+        content_type: str,
+        body: bytes,
+        params: dict[str, Any],
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(status=status, headers=headers)
+        response.content_type = content_type
+        response.content_length = len(body)
+        pieces = (body[i : i + 1] for i in range(len(body)))
+        return await self._stream(request, response, pieces, float(params["interval"]))
+
+    async def _truncated(
+        self,
+        request: web.Request,
+        status: int,
+        headers: dict[str, str],
+        content_type: str,
+        body: bytes,
+        params: dict[str, Any],
+    ) -> web.StreamResponse:
+        half = body[: len(body) // 2]
+        if not params["cut_connection"]:
+            response = web.Response(body=half, status=status, headers=headers)
+            response.headers["Content-Type"] = content_type
+            return response
+        stream = web.StreamResponse(status=status, headers=headers)
+        stream.content_type = content_type
+        stream.content_length = len(body)
+        await stream.prepare(request)
+        await stream.write(half)
+        if request.transport is not None:
+            request.transport.close()
+        return stream
 
     async def _state_handler(self, request: web.Request) -> web.Response:
         return json_response(self.state())
@@ -258,6 +493,11 @@ class Simulator(ABC):
             self.expire_tokens()
         for rule in spec.get("fail", []):
             self.faults.fail(**rule)
+        for rule in spec.get("inject", []):
+            try:
+                self.faults.inject(**rule)
+            except (TypeError, ValueError) as exc:
+                return json_response({"ok": False, "error": str(exc)}, status=400)
         if spec.get("clear"):
             self.faults.clear()
         return json_response({"ok": True})
@@ -269,6 +509,23 @@ class Simulator(ABC):
                 for r in self.requests
                 if path_contains in r.path and (method is None or r.method == method)
             ]
+
+
+def _rewrite(node: Any, kind: str, params: dict[str, Any], key: str = "") -> Any:
+    """The real answer with its time-like or id-like values replaced (``kind``)."""
+    if isinstance(node, dict):
+        return {k: _rewrite(v, kind, params, k) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_rewrite(v, kind, params, key) for v in node]
+    if kind == "timestamps" and _TIME_KEY.search(key) and not isinstance(node, bool):
+        if isinstance(node, int | float) and abs(node) >= 1e8:
+            return params["number"]
+        if isinstance(node, str) and _ISO_LIKE.match(node):
+            return params["text"]
+    if kind == "huge_ids" and _ID_KEY.search(key) and isinstance(node, str):
+        length = int(params["length"])
+        return (node + "x" * length)[:length]
+    return node
 
 
 class SandboxServer:
