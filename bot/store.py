@@ -867,6 +867,11 @@ class Store:
             == 1
         )
 
+    def prune_processed_events(self, before: datetime) -> int:
+        """Forget deliveries seen before ``before`` (how many rows went). Callers keep far
+        more than Slack's 5-minute signature window, past which a replay is refused anyway."""
+        return self._exec("DELETE FROM processed_events WHERE at < ?", (_iso(before),))
+
     # -- stored check results (for paging a Slack report) ------------------------------------
     def save_check(self, report_json: dict[str, Any], user_id: str | None = None) -> str:
         check_id = new_id("c")

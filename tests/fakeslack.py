@@ -3,9 +3,10 @@
 It records every call, answers the methods the bot uses the way Slack does (shapes from
 api.slack.com), receives ``response_url`` posts at ``/response/<id>``, and plays scripted
 faults: HTTP 429 with ``Retry-After``, ``ok: false`` errors, delays. Like Slack it refuses
-calls without ``Authorization: Bearer xoxb-…``. It also checks every message and view it
-receives against Slack's Block Kit limits, independently of the bot's own ``blocks.py``
-(``fake.violations``), so a payload Slack would refuse fails the test that sent it.
+calls without ``Authorization: Bearer xoxb-…``. Like Slack it refuses (``invalid_blocks``)
+every message, view and response_url post that breaks Block Kit's rules (duplicate ids,
+the documented limits; :func:`message_errors`, written independently of the bot's own
+``blocks.py``), and lists why in ``fake.violations``, so the test that sent it fails.
 
 The bot reaches it through its client's ``base_url`` (``SLACK_API_URL``); nothing is patched.
 """
@@ -23,6 +24,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+
+_INVALID_BLOCKS: dict[str, Any] = {"ok": False, "error": "invalid_blocks"}
 
 
 @dataclass(frozen=True)
@@ -289,22 +292,27 @@ class FakeSlack:
             }
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link/?ticket=fake"}
+        message = method in ("chat.postMessage", "chat.update", "chat.postEphemeral")
+        if message and self._check_message(method, params):
+            return _INVALID_BLOCKS
+        if method.startswith("views.") and method != "views.publish":
+            if self._check_view(method, params.get("view")):
+                return _INVALID_BLOCKS
+            return {"ok": True, "view": {"id": "V0FAKE"}}
         if method == "chat.postMessage":
-            self._check_message(method, params)
             ts = f"1790000000.{next(self._ts):06d}"
             params["_ts"] = ts
             return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": {}}
         if method == "chat.update":
-            self._check_message(method, params)
             params["_ts"] = params.get("ts")
             return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
         if method == "chat.postEphemeral":
-            self._check_message(method, params)
             return {"ok": True, "message_ts": f"1790000000.{next(self._ts):06d}"}
         if method == "views.publish":
             view = params.get("view")
+            if self._check_view(method, view):
+                return _INVALID_BLOCKS
             view = json.loads(view) if isinstance(view, str) else view
-            self._check_blocks("views.publish", (view or {}).get("blocks") or [], limit=100)
             return {"ok": True, "view": {"id": "V0FAKE", **(view or {})}}
         if method == "users.info":
             user = params.get("user", "")
@@ -330,18 +338,20 @@ class FakeSlack:
 
     async def _response(self, request: web.Request) -> web.Response:
         payload = await request.json()
-        self._check_message("response_url", payload)
+        refused = self._check_message("response_url", payload)
         self._record(
             Call(
                 "response",
                 payload,
                 {k.lower(): v for k, v in request.headers.items()},
                 200,
-                True,
+                not refused,
                 time.monotonic(),
                 response_id=request.match_info["rid"],
             )
         )
+        if refused:
+            return web.json_response(_INVALID_BLOCKS)
         return web.Response(text="ok")
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
@@ -359,59 +369,305 @@ class FakeSlack:
                 self._record(Call("socket", data, {}, 200, True, time.monotonic()))
         return ws
 
-    # -- Block Kit limits, checked independently of the bot ------------------------------------
-    def _check_message(self, where: str, params: dict[str, Any]) -> None:
-        blocks = params.get("blocks")
-        if isinstance(blocks, str):
-            blocks = json.loads(blocks)
+    # -- Block Kit, refused as Slack refuses it ----------------------------------------------
+    def _check_message(self, where: str, params: dict[str, Any]) -> bool:
+        """Record what is wrong with a message; ``True`` when Slack would refuse it."""
         if params.get("delete_original"):
-            return
+            return False
         if not params.get("text"):
+            # Slack accepts this (and warns); it is the bot's own rule, so only recorded.
             self._violation(f"{where}: no top-level text")
-        if blocks is not None:
-            self._check_blocks(where, blocks, limit=50)
+        return self._refuse(where, message_errors(params))
 
-    def _check_blocks(self, where: str, blocks: list[dict[str, Any]], *, limit: int) -> None:
-        if len(blocks) > limit:
-            self._violation(f"{where}: {len(blocks)} blocks > {limit}")
-        block_ids = [b["block_id"] for b in blocks if "block_id" in b]
-        if len(block_ids) != len(set(block_ids)):
-            self._violation(f"{where}: duplicate block_id")
-        for block in blocks:
-            kind = block.get("type")
-            if kind == "section":
-                if len(block.get("text", {}).get("text", "")) > 3000:
-                    self._violation(f"{where}: section text > 3000")
-                fields = block.get("fields") or []
-                if len(fields) > 10 or any(len(f.get("text", "")) > 2000 for f in fields):
-                    self._violation(f"{where}: fields over the limit")
-                if "accessory" in block:
-                    self._check_element(where, block["accessory"])
-            elif kind == "header":
-                if len(block["text"]["text"]) > 150:
-                    self._violation(f"{where}: header > 150")
-            elif kind == "actions":
-                if len(block["elements"]) > 25:
-                    self._violation(f"{where}: actions > 25 elements")
-                for element in block["elements"]:
-                    self._check_element(where, element)
-            elif kind == "context" and len(block["elements"]) > 10:
-                self._violation(f"{where}: context > 10 elements")
+    def _check_view(self, where: str, view: Any) -> bool:
+        return self._refuse(where, view_errors(view))
 
-    def _check_element(self, where: str, element: dict[str, Any]) -> None:
-        if element.get("type") != "button":
-            return
-        if len(element["text"]["text"]) > 75 or element["text"]["type"] != "plain_text":
-            self._violation(f"{where}: button text")
-        if len(element.get("value", "")) > 2000 or len(element["action_id"]) > 255:
-            self._violation(f"{where}: button value or action_id too long")
-        confirm = element.get("confirm")
-        if confirm:
-            sizes = {"title": 100, "text": 300, "confirm": 30, "deny": 30}
-            for key, size in sizes.items():
-                if len(confirm[key]["text"]) > size:
-                    self._violation(f"{where}: confirm {key} > {size}")
+    def _refuse(self, where: str, errors: list[str]) -> bool:
+        for error in errors:
+            self._violation(f"{where}: {error}")
+        return bool(errors)
 
     def _violation(self, text: str) -> None:
         with self._cond:
             self.violations.append(text)
+
+
+# -- Slack's Block Kit rules, independent of the bot's bot/slack/blocks.py --------------------
+# From docs.slack.dev/reference/block-kit (blocks, block elements, composition objects) and
+# the Web API method pages. A payload breaking any of them is refused whole: HTTP 200 with
+# {"ok": false, "error": "invalid_blocks"}, for messages, views and response_url posts alike.
+
+BLOCKS_PER_MESSAGE = 50
+BLOCKS_PER_VIEW = 100  # modals and App Home
+TEXT_MAX = 3000  # any text object
+SECTION_TEXT = 3000
+SECTION_FIELDS = 10
+FIELD_TEXT = 2000
+HEADER_TEXT = 150
+CONTEXT_ELEMENTS = 10
+ACTIONS_ELEMENTS = 25
+ID_MAX = 255  # action_id, block_id, callback_id, external_id
+BUTTON_TEXT = 75
+BUTTON_VALUE = 2000
+BUTTON_LABEL = 75  # accessibility_label
+URL_MAX = 3000
+CONFIRM = {"title": 100, "text": 300, "confirm": 30, "deny": 30}
+OPTIONS = 100  # static / multi-static select, option_groups
+OVERFLOW_OPTIONS = (1, 5)
+RADIO_CHECKBOX_OPTIONS = 10
+OPTION_TEXT = 75
+OPTION_VALUE = 150
+OPTION_DESCRIPTION = 75
+PLACEHOLDER = 150
+IMAGE_ALT = 2000
+VIEW_TITLE = 24  # title, submit, close
+PRIVATE_METADATA = 3000
+STYLES = {"primary", "danger"}
+
+_SELECTS = {
+    "static_select",
+    "multi_static_select",
+    "external_select",
+    "multi_external_select",
+    "users_select",
+    "multi_users_select",
+    "conversations_select",
+    "multi_conversations_select",
+    "channels_select",
+    "multi_channels_select",
+}
+_ELEMENTS = _SELECTS | {
+    "button",
+    "overflow",
+    "datepicker",
+    "timepicker",
+    "datetimepicker",
+    "checkboxes",
+    "radio_buttons",
+    "plain_text_input",
+    "image",
+}
+_BLOCKS = {"section", "divider", "header", "context", "actions", "image", "input", "rich_text"}
+
+
+def message_errors(params: dict[str, Any]) -> list[str]:
+    """Why Slack would refuse the message ``params`` (chat.postMessage, chat.update,
+    chat.postEphemeral or a response_url post); empty when it would accept it."""
+    blocks = params.get("blocks")
+    if isinstance(blocks, str):
+        try:
+            blocks = json.loads(blocks)
+        except ValueError:
+            return ["blocks is not JSON"]
+    if blocks is None:
+        return []
+    return blocks_errors(blocks, limit=BLOCKS_PER_MESSAGE)
+
+
+def view_errors(view: Any) -> list[str]:
+    """Why Slack would refuse a view (views.publish, views.open, views.update, views.push)."""
+    if isinstance(view, str):
+        try:
+            view = json.loads(view)
+        except ValueError:
+            return ["view is not JSON"]
+    if not isinstance(view, dict):
+        return ["view is not an object"]
+    errors: list[str] = []
+    kind = view.get("type")
+    if kind not in ("home", "modal"):
+        errors.append(f"view type {kind!r}")
+    if kind == "modal":
+        for key in ("title", "submit", "close"):
+            if key in view or key == "title":
+                errors.extend(_text(view.get(key), f"view {key}", VIEW_TITLE, plain_only=True))
+    for key in ("callback_id", "external_id"):
+        if key in view and not _id_ok(view[key]):
+            errors.append(f"view {key} must be 1..{ID_MAX} characters")
+    if len(str(view.get("private_metadata", ""))) > PRIVATE_METADATA:
+        errors.append(f"private_metadata > {PRIVATE_METADATA}")
+    errors.extend(blocks_errors(view.get("blocks"), limit=BLOCKS_PER_VIEW))
+    return errors
+
+
+def blocks_errors(blocks: Any, *, limit: int) -> list[str]:
+    """Every rule ``blocks`` breaks, as Slack checks a message's or a view's blocks."""
+    if not isinstance(blocks, list):
+        return ["blocks is not a list"]
+    errors: list[str] = []
+    if len(blocks) > limit:
+        errors.append(f"{len(blocks)} blocks > {limit}")
+    block_ids: list[str] = []
+    for n, block in enumerate(blocks):
+        where = f"block {n}"
+        if not isinstance(block, dict):
+            errors.append(f"{where} is not an object")
+            continue
+        if "block_id" in block:
+            if not _id_ok(block["block_id"]):
+                errors.append(f"{where}: block_id must be 1..{ID_MAX} characters")
+            else:
+                block_ids.append(block["block_id"])
+        errors.extend(f"{where}: {e}" for e in _block_errors(block))
+    duplicates = sorted({b for b in block_ids if block_ids.count(b) > 1})
+    if duplicates:
+        errors.append(f"duplicate block_id {duplicates}")
+    return errors
+
+
+def _block_errors(block: dict[str, Any]) -> list[str]:
+    kind = block.get("type")
+    errors: list[str] = []
+    if kind not in _BLOCKS:
+        return [f"unknown block type {kind!r}"]
+    if kind == "section":
+        if "text" not in block and "fields" not in block:
+            errors.append("a section needs text or fields")
+        if "text" in block:
+            errors.extend(_text(block["text"], "section text", SECTION_TEXT))
+        fields = block.get("fields")
+        if fields is not None:
+            if not isinstance(fields, list) or not 1 <= len(fields) <= SECTION_FIELDS:
+                errors.append(f"fields must be 1..{SECTION_FIELDS}")
+            else:
+                for field_ in fields:
+                    errors.extend(_text(field_, "field", FIELD_TEXT))
+        if "accessory" in block:
+            errors.extend(_element_errors(block["accessory"]))
+            errors.extend(_unique_action_ids([block["accessory"]]))
+    elif kind == "header":
+        errors.extend(_text(block.get("text"), "header", HEADER_TEXT, plain_only=True))
+    elif kind == "context":
+        elements = block.get("elements")
+        if not isinstance(elements, list) or not 1 <= len(elements) <= CONTEXT_ELEMENTS:
+            errors.append(f"context takes 1..{CONTEXT_ELEMENTS} elements")
+        else:
+            for element in elements:
+                if isinstance(element, dict) and element.get("type") == "image":
+                    errors.extend(_image_errors(element))
+                else:
+                    errors.extend(_text(element, "context element", TEXT_MAX))
+    elif kind == "actions":
+        elements = block.get("elements")
+        if not isinstance(elements, list) or not 1 <= len(elements) <= ACTIONS_ELEMENTS:
+            errors.append(f"actions takes 1..{ACTIONS_ELEMENTS} elements")
+        else:
+            for element in elements:
+                errors.extend(_element_errors(element))
+            errors.extend(_unique_action_ids(elements))
+    elif kind == "image":
+        errors.extend(_image_errors(block))
+        if "title" in block:
+            errors.extend(_text(block["title"], "image title", IMAGE_ALT, plain_only=True))
+    elif kind == "input":
+        errors.extend(_text(block.get("label"), "input label", 2000, plain_only=True))
+        errors.extend(_element_errors(block.get("element")))
+    return errors
+
+
+def _unique_action_ids(elements: list[Any]) -> list[str]:
+    ids = [e.get("action_id") for e in elements if isinstance(e, dict) and "action_id" in e]
+    duplicates = sorted({str(i) for i in ids if ids.count(i) > 1})
+    return [f"duplicate action_id {duplicates} in one block"] if duplicates else []
+
+
+def _element_errors(element: Any) -> list[str]:
+    if not isinstance(element, dict):
+        return ["element is not an object"]
+    kind = element.get("type")
+    if kind not in _ELEMENTS:
+        return [f"unknown element type {kind!r}"]
+    errors: list[str] = []
+    if "action_id" in element and not _id_ok(element["action_id"]):
+        errors.append(f"action_id must be 1..{ID_MAX} characters")
+    if "confirm" in element:
+        errors.extend(_confirm_errors(element["confirm"]))
+    if "placeholder" in element:
+        errors.extend(_text(element["placeholder"], "placeholder", PLACEHOLDER, plain_only=True))
+    if kind == "button":
+        errors.extend(_text(element.get("text"), "button text", BUTTON_TEXT, plain_only=True))
+        if len(str(element.get("value", ""))) > BUTTON_VALUE:
+            errors.append(f"button value > {BUTTON_VALUE}")
+        if len(str(element.get("url", ""))) > URL_MAX:
+            errors.append(f"button url > {URL_MAX}")
+        if len(str(element.get("accessibility_label", ""))) > BUTTON_LABEL:
+            errors.append(f"button accessibility_label > {BUTTON_LABEL}")
+        if "style" in element and element["style"] not in STYLES:
+            errors.append(f"button style {element['style']!r}")
+    elif kind == "overflow":
+        errors.extend(_options_errors(element.get("options"), OVERFLOW_OPTIONS, urls=True))
+    elif kind in ("checkboxes", "radio_buttons"):
+        errors.extend(_options_errors(element.get("options"), (1, RADIO_CHECKBOX_OPTIONS)))
+    elif kind in ("static_select", "multi_static_select"):
+        if "options" in element and "option_groups" in element:
+            errors.append("options and option_groups both given")
+        if "option_groups" in element:
+            groups = element["option_groups"]
+            if not isinstance(groups, list) or not 1 <= len(groups) <= OPTIONS:
+                errors.append(f"option_groups must be 1..{OPTIONS}")
+            else:
+                for group in groups:
+                    group = group if isinstance(group, dict) else {}
+                    errors.extend(_text(group.get("label"), "group label", OPTION_TEXT, True))
+                    errors.extend(_options_errors(group.get("options"), (1, OPTIONS)))
+        else:
+            errors.extend(_options_errors(element.get("options"), (1, OPTIONS)))
+    elif kind == "image":
+        errors.extend(_image_errors(element))
+    return errors
+
+
+def _options_errors(options: Any, count: tuple[int, int], *, urls: bool = False) -> list[str]:
+    low, high = count
+    if not isinstance(options, list) or not low <= len(options) <= high:
+        return [f"options must be {low}..{high}"]
+    errors: list[str] = []
+    for option in options:
+        if not isinstance(option, dict):
+            errors.append("option is not an object")
+            continue
+        errors.extend(_text(option.get("text"), "option text", OPTION_TEXT))
+        if not 1 <= len(str(option.get("value", ""))) <= OPTION_VALUE:
+            errors.append(f"option value must be 1..{OPTION_VALUE}")
+        if "description" in option:
+            errors.extend(_text(option["description"], "option description", OPTION_DESCRIPTION))
+        if "url" in option and (not urls or len(str(option["url"])) > URL_MAX):
+            errors.append("option url")
+    return errors
+
+
+def _confirm_errors(confirm: Any) -> list[str]:
+    if not isinstance(confirm, dict):
+        return ["confirm is not an object"]
+    errors: list[str] = []
+    for key, size in CONFIRM.items():
+        errors.extend(_text(confirm.get(key), f"confirm {key}", size, plain_only=key != "text"))
+    if "style" in confirm and confirm["style"] not in STYLES:
+        errors.append(f"confirm style {confirm['style']!r}")
+    return errors
+
+
+def _image_errors(image: dict[str, Any]) -> list[str]:
+    errors: list[str] = []
+    if not 1 <= len(str(image.get("image_url", ""))) <= URL_MAX and "slack_file" not in image:
+        errors.append(f"image_url must be 1..{URL_MAX}")
+    if not 1 <= len(str(image.get("alt_text", ""))) <= IMAGE_ALT:
+        errors.append(f"alt_text must be 1..{IMAGE_ALT}")
+    return errors
+
+
+def _text(obj: Any, what: str, limit: int, plain_only: bool = False) -> list[str]:
+    """A text object: plain_text or mrkdwn, 1..``limit`` characters."""
+    if not isinstance(obj, dict):
+        return [f"{what} is not a text object"]
+    allowed = ("plain_text",) if plain_only else ("plain_text", "mrkdwn")
+    if obj.get("type") not in allowed:
+        return [f"{what} must be {' or '.join(allowed)}"]
+    text = obj.get("text")
+    if not isinstance(text, str) or not 1 <= len(text) <= limit:
+        return [f"{what} must be 1..{limit} characters"]
+    return []
+
+
+def _id_ok(value: Any) -> bool:
+    return isinstance(value, str) and 1 <= len(value) <= ID_MAX

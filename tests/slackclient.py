@@ -70,6 +70,8 @@ class Reply:
     elapsed: float  # seconds from sending to the complete HTTP answer
     response_id: str
     fake: FakeSlack
+    # Exactly what went over the wire, so a test can deliver it again (a replay).
+    sent: tuple[bytes, dict[str, str]] = (b"", {})
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -254,17 +256,43 @@ class SlackWorld:
         headers: dict[str, str] | None = None,
         label: str = "request",
     ) -> Reply:
-        signed = sign(body, secret=secret, timestamp=timestamp)
-        sent = tamper(body) if tamper is not None else body
+        # Signed at the bot's own (injected) time, which is what it checks the 5 minutes
+        # against.
+        when = int(self.clock().timestamp()) if timestamp is None else timestamp
+        signed = sign(body, secret=secret, timestamp=when)
+        sent = (tamper(body) if tamper is not None else body).encode()
+        all_headers = {"Content-Type": content_type, **signed, **(headers or {})}
+        return self.send(sent, all_headers, response_id=response_id, label=label)
+
+    def send(
+        self,
+        content: bytes,
+        headers: dict[str, str],
+        *,
+        response_id: str = "",
+        label: str = "request",
+    ) -> Reply:
+        """POST exactly these bytes and headers to the bot (raw, for replays and forgeries)."""
         started = time.perf_counter()
-        response = self.http.post(
-            "/slack/events",
-            content=sent.encode(),
-            headers={"Content-Type": content_type, **signed, **(headers or {})},
-        )
+        response = self.http.post("/slack/events", content=content, headers=headers)
         elapsed = time.perf_counter() - started
         self.timings.append((label, elapsed))
-        return Reply(response.status_code, response.text, elapsed, response_id, self.fake)
+        return Reply(
+            response.status_code,
+            response.text,
+            elapsed,
+            response_id,
+            self.fake,
+            sent=(content, headers),
+        )
+
+    def replay(self, reply: Reply, *, headers: dict[str, str] | None = None) -> Reply:
+        """Deliver the request behind ``reply`` again, byte for byte (as an attacker who
+        captured it would, or as Slack retries with ``headers`` such as X-Slack-Retry-Num)."""
+        content, sent_headers = reply.sent
+        return self.send(
+            content, {**sent_headers, **(headers or {})}, response_id=reply.response_id
+        )
 
     # -- what can be observed --------------------------------------------------------------------
     def audit(self, limit: int = 500) -> list[AuditRow]:

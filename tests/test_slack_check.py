@@ -111,13 +111,13 @@ def _page_through(world: SlackWorld) -> None:
         seen.extend(int(b["block_id"].split("-")[1]) for b in conflict_blocks(page))
         if "Next ▶" not in json.dumps(page, ensure_ascii=False):
             break
-        page = alice.click("report_page", which=lambda e: "Next" in e["text"]["text"]).wait()
+        page = alice.click("report_page_next", which=lambda e: "Next" in e["text"]["text"]).wait()
         assert page["replace_original"] is True
         pages += 1
     assert sorted(seen) == list(range(total))  # every conflict exactly once
     assert pages > 1
     # Previous goes back one page.
-    back = alice.click("report_page", which=lambda e: "Previous" in e["text"]["text"]).wait()
+    back = alice.click("report_page_previous").wait()
     assert f"(page {pages - 1} of {pages})" in blocks_text(back)
 
 
@@ -224,7 +224,7 @@ def test_an_unexpected_failure_gets_a_generic_message_with_a_reference(
     # user gets a reference to quote, not a traceback.
     check_id = world.store.save_check({"v": 1, "report": {}}, user_id=ALICE)
     value = json.dumps({"c": check_id, "p": 1})
-    answer = world.user("alice").click_value("report_page", value).wait()
+    answer = world.user("alice").click_value("report_page_next", value).wait()
     assert re.search(r"reference [0-9a-f]{8}", answer["text"])
     assert "KeyError" not in json.dumps(answer)
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -38,9 +39,14 @@ from bot.store import Store
 if TYPE_CHECKING:
     from bot.lifecycle import WindowClock
 
-__all__ = ["MaintbotApp", "create_app", "make_client", "report_error"]
+__all__ = ["VERIFIED_KEY", "MaintbotApp", "create_app", "make_client", "report_error"]
 
 log = logging.getLogger(__name__)
+
+# Set in a request's context only where it is known to come from Slack: by the HTTP
+# server after the signature checked out, or for Socket Mode (Slack's own connection).
+# ``report_error`` answers a ``response_url`` only under this mark.
+VERIFIED_KEY = "maintbot_verified"
 
 
 class MaintbotApp(AsyncApp):
@@ -82,8 +88,10 @@ def create_app(
     directory: UserDirectory | None = None,
     socket_mode: bool = False,
 ) -> MaintbotApp:
-    """Build the app. HTTP mode needs ``SLACK_SIGNING_SECRET`` (requests are verified with
-    it, Bolt's default); Socket Mode needs none, since Slack never calls us there."""
+    """Build the app. HTTP mode needs ``SLACK_SIGNING_SECRET``: ``bot.slack.server``
+    verifies every request with it before dispatching (Bolt's own check is off, since it
+    reads the wall clock rather than ``clock`` and raises on malformed headers); Socket
+    Mode needs none, since Slack never calls us there."""
     secret = settings.slack_signing_secret
     if secret is None and not socket_mode:
         raise ConfigError(
@@ -94,8 +102,8 @@ def create_app(
     app = MaintbotApp(
         name="maintbot",
         client=web,
-        # Empty only in Socket Mode, where Bolt skips verification (nothing is signed).
         signing_secret=secret.get_secret_value() if secret is not None else "",
+        request_verification_enabled=False,
         logger=_bolt_logger(),
     )
     app.services = Services(
@@ -113,8 +121,12 @@ def create_app(
     )
     _warm_up()
 
-    async def inject(context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]) -> None:
+    async def inject(
+        req: AsyncBoltRequest, context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]
+    ) -> None:
         context[CONTEXT_KEY] = app.services
+        if req.mode == "socket_mode":
+            context[VERIFIED_KEY] = True  # arrived over our own authenticated connection
         await next()
 
     app.use(inject)
@@ -159,10 +171,18 @@ def user_message(error: MaintbotError) -> str:
 
 
 async def report_error(
-    error: Exception, body: dict[str, Any], respond: AsyncRespond | None
+    error: Exception,
+    body: dict[str, Any],
+    respond: AsyncRespond | None,
+    context: AsyncBoltContext | None = None,
 ) -> None:
     """Tell the user what failed. A MaintbotError's message is written for them; anything
-    else is a bug, logged with a reference the user can quote instead of its details."""
+    else is a bug, logged with a reference the user can quote instead of its details.
+
+    The answer goes to the request's ``response_url`` only when the request is marked
+    verified (:data:`VERIFIED_KEY`): the server refuses unverified requests before Bolt,
+    and this check keeps it so should any other path ever dispatch one.
+    """
     if isinstance(error, MaintbotError):
         log.info("request refused or failed: %s", error)
         text = user_message(error)
@@ -170,7 +190,8 @@ async def report_error(
         ref = secrets.token_hex(4)
         log.error("unexpected error (reference %s)", ref, exc_info=error)
         text = GENERIC_FAILURE.format(ref=ref)
-    if respond is None or not body.get("response_url"):
+    verified = context is not None and context.get(VERIFIED_KEY) is True
+    if respond is None or not verified or not isinstance(body.get("response_url"), str):
         return  # events have nowhere to answer; the log has it
     # A command's "Checking…" placeholder is replaced; a button's message is kept.
     replace = "command" in body

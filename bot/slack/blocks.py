@@ -220,6 +220,10 @@ def button(
 def actions(*elements: dict[str, Any], block_id: str | None = None) -> Block:
     if not elements or len(elements) > LIMITS.actions_elements:
         raise BlockKitError(f"an actions block takes 1..{LIMITS.actions_elements} elements")
+    ids = [e["action_id"] for e in elements if "action_id" in e]
+    if len(ids) != len(set(ids)):
+        # Slack refuses the whole message (invalid_blocks), not just this block.
+        raise BlockKitError(f"duplicate action_id in one actions block: {sorted(ids)}")
     block: Block = {"type": "actions", "elements": list(elements)}
     if block_id is not None:
         block["block_id"] = _id(block_id, LIMITS.block_id)

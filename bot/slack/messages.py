@@ -239,9 +239,9 @@ def report_page(check: StoredCheck, page: int) -> dict[str, Any]:
 def _navigation(check: StoredCheck, page: int, pages: int, active: int) -> list[dict[str, Any]]:
     nav: list[dict[str, Any]] = []
     if page > 0:
-        nav.append(bk.button("◀ Previous", ActionId.PAGE, {"c": check.id, "p": page - 1}))
+        nav.append(bk.button("◀ Previous", ActionId.PAGE_PREVIOUS, {"c": check.id, "p": page - 1}))
     if page < pages - 1:
-        nav.append(bk.button("Next ▶", ActionId.PAGE, {"c": check.id, "p": page + 1}))
+        nav.append(bk.button("Next ▶", ActionId.PAGE_NEXT, {"c": check.id, "p": page + 1}))
     if active:
         nav.append(
             bk.button(

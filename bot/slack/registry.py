@@ -31,7 +31,10 @@ BOT_SCOPES = ("commands", "chat:write", "users:read", "usergroups:read")
 class ActionId(StrEnum):
     """``action_id`` of every button the bot renders; one listener each."""
 
-    PAGE = "report_page"
+    # Two ids for paging: Slack refuses a block whose buttons share an action_id, and a
+    # middle page shows both.
+    PAGE_PREVIOUS = "report_page_previous"
+    PAGE_NEXT = "report_page_next"
     PAUSE_NOW = "pause_now"
     RESUME_NOW = "resume_now"
     PLAN = "plan_window"
@@ -47,7 +50,7 @@ class ActionId(StrEnum):
 
 Kind = Literal["command", "event", "action"]
 Listener = Callable[..., Awaitable[Any]]
-ErrorReporter = Callable[[Exception, dict[str, Any], Any], Awaitable[None]]
+ErrorReporter = Callable[[Exception, dict[str, Any], Any, Any], Awaitable[None]]
 
 
 def guard(listener: Listener, report: ErrorReporter) -> Listener:
@@ -56,12 +59,13 @@ def guard(listener: Listener, report: ErrorReporter) -> Listener:
     Bolt's own path for that case has a race: it resets the acknowledgement when the
     listener raises, so a failure within Bolt's 10 ms ack poll turns a delivered ack into a
     404 for Slack. Failures before the ack still take Bolt's path (to the same handler).
-    Listeners declare ``ack`` and ``body`` so this wrapper receives them (Bolt passes the
-    arguments the unwrapped function names).
+    Listeners declare ``ack``, ``body`` and ``context`` so this wrapper receives them (Bolt
+    passes the arguments the unwrapped function names); ``context`` says whether the
+    request was verified, which decides whether ``report`` may answer its response_url.
     """
     names = inspect.getfullargspec(listener).args
-    if "ack" not in names or "body" not in names:
-        raise TypeError(f"{listener.__name__} must take ack and body")
+    if not {"ack", "body", "context"} <= set(names):
+        raise TypeError(f"{listener.__name__} must take ack, body and context")
 
     @functools.wraps(listener)
     async def guarded(**kwargs: Any) -> None:
@@ -71,7 +75,7 @@ def guard(listener: Listener, report: ErrorReporter) -> Listener:
             ack = kwargs["ack"]
             if getattr(ack, "response", None) is None:
                 raise
-            await report(exc, kwargs["body"], kwargs.get("respond"))
+            await report(exc, kwargs["body"], kwargs.get("respond"), kwargs["context"])
 
     return guarded
 

@@ -8,22 +8,26 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.check import Scheduler
 from bot.clock import Clock
 from bot.config import Settings
 from bot.errors import ConfigError
-from bot.slack.app import MaintbotApp, create_app, make_client
+from bot.slack.app import VERIFIED_KEY, MaintbotApp, create_app, make_client
 from bot.slack.notifier import SlackNotifier
+from bot.slack.verify import MAX_BODY_BYTES, request_identity, unverified_reason
 from bot.store import Store
 
 __all__ = [
     "EVENTS_PATH",
     "HEALTH_PATH",
+    "DeliveryLedger",
     "Served",
     "SlackService",
     "serve",
@@ -37,11 +41,74 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 
 
+class DeliveryLedger:
+    """Which verified deliveries were handled, in the store so every process sharing it
+    agrees: Slack's retries (``X-Slack-Retry-Num``) and replays of a signed request
+    within its 5-minute window act once. One ``INSERT OR IGNORE`` per request; rows older
+    than :attr:`KEEP` are pruned now and then (a replay that old fails its signature)."""
+
+    KEEP = timedelta(hours=1)
+    PRUNE_EVERY = timedelta(minutes=10)
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+        self._pruned: datetime | None = None
+
+    def first_delivery(self, identity: str) -> bool:
+        now = self.clock()
+        if self._pruned is None or now - self._pruned >= self.PRUNE_EVERY:
+            self._pruned = now
+            self.store.prune_processed_events(now - self.KEEP)
+        return self.store.mark_event_processed(f"slack:{identity}")
+
+
+_REFUSED = {"error": "invalid request"}
+
+
 def web_app(app: MaintbotApp, *, events: bool = True) -> web.Application:
-    """The aiohttp application: Slack's requests (signature-checked by Bolt) and health."""
+    """The aiohttp application: Slack's requests, verified here before Bolt sees them,
+    and health.
+
+    The signature is checked against the injected clock (Bolt's own check, which reads
+    the wall clock and raises on a malformed timestamp, is off: see ``create_app``).
+    Anything unverifiable is a 401 with no listener, no responder and no error log, so
+    nothing is ever sent to a ``response_url`` a stranger wrote.
+    """
+    secret = app.services.settings.slack_signing_secret
+    key = secret.get_secret_value().encode() if secret is not None else b""
+    ledger = DeliveryLedger(app.services.store, app.services.clock)
 
     async def handle_events(request: web.Request) -> web.Response:
-        bolt_request = await to_bolt_request(request)
+        body = await _read_capped(request)
+        reason = (
+            "no signing secret configured"
+            if not key
+            else "body too large"
+            if body is None
+            else unverified_reason(key, request.headers, body, app.services.clock())
+        )
+        if reason is not None or body is None:
+            log.info("refused a Slack request that could not be verified: %s", reason)
+            return web.json_response(_REFUSED, status=401)
+        identity = request_identity(body, request.content_type)
+        if identity is not None and not ledger.first_delivery(identity):
+            retry = request.headers.get("X-Slack-Retry-Num")
+            log.info(
+                "ignored a repeated Slack delivery (%s)",
+                "retry" if retry is not None else "replay",
+            )
+            return web.Response(status=200)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return web.json_response({"error": "body is not UTF-8"}, status=400)
+        bolt_request = AsyncBoltRequest(
+            body=text,
+            query=request.query_string,
+            headers=dict(request.headers),
+            context={VERIFIED_KEY: True},
+        )
         bolt_response = await app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 
@@ -49,11 +116,26 @@ def web_app(app: MaintbotApp, *, events: bool = True) -> web.Application:
         ok, detail = app.services.health()
         return web.json_response({"ok": ok, **detail}, status=200 if ok else 503)
 
-    web_application = web.Application()
+    web_application = web.Application(client_max_size=MAX_BODY_BYTES + 1)
     if events:
         web_application.router.add_post(EVENTS_PATH, handle_events)
     web_application.router.add_get(HEALTH_PATH, handle_health)
     return web_application
+
+
+async def _read_capped(request: web.Request) -> bytes | None:
+    """The body, or ``None`` past :data:`MAX_BODY_BYTES` (read no further than that)."""
+    declared = request.content_length
+    if declared is not None and declared > MAX_BODY_BYTES:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @dataclass
@@ -193,8 +275,10 @@ async def serve(
     socket_mode: bool,
     stop: asyncio.Event,
     on_ready: Callable[[str], None] | None = None,
+    run_clock: bool = True,
 ) -> None:
-    """Run the Slack app and the window clock on this loop until ``stop`` is set."""
+    """Run the Slack app and (unless ``run_clock`` is false) the window clock on this loop
+    until ``stop`` is set."""
     service = SlackService(
         settings,
         store=store,
@@ -203,6 +287,7 @@ async def serve(
         host=host,
         port=port,
         socket_mode=socket_mode,
+        run_clock=run_clock,
     )
     await service.start()
     try:

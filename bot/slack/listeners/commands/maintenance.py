@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -13,6 +14,7 @@ from bot.actions import held_paused
 from bot.errors import ApprovalError, MaintbotError
 from bot.slack import blocks as bk
 from bot.slack import messages
+from bot.slack.registry import COMMAND
 from bot.slack.services import Services, request_id, services
 from bot.slack.stored import save_check
 from bot.store import OPEN_WINDOW_STATES
@@ -99,14 +101,20 @@ def _status(svc: Services) -> dict[str, Any]:
     return messages.status(held_paused(svc.store))
 
 
+# ASCII digits only: ``str.isdigit`` accepts "²" and "١٢", which ``int`` then refuses.
+_COUNT = re.compile(r"[0-9]{1,4}")
+
+
 def _audit(svc: Services, arg: str) -> dict[str, Any]:
     if not arg:
         limit = AUDIT_DEFAULT
-    elif arg.isdigit() and 1 <= int(arg) <= AUDIT_MAX:
+    elif _COUNT.fullmatch(arg) and 1 <= int(arg) <= AUDIT_MAX:
         limit = int(arg)
     else:
+        shown = arg if len(arg) <= 40 else arg[:40] + "…"
         return messages.help_message(
-            f"`audit` takes a number of rows from 1 to {AUDIT_MAX}, e.g. `audit 50`; got `{arg}`."
+            f"`audit` takes a number of rows from 1 to {AUDIT_MAX}, e.g. "
+            f"`{COMMAND} audit {AUDIT_DEFAULT}`; got “{shown}”."
         )
     return messages.audit_trail(svc.store.audit_rows(limit))
 
