@@ -1,4 +1,5 @@
-"""Who may approve a maintenance window, and who may change one once it is planned.
+"""Who may approve a maintenance window (or a request to resume someone else's pause), and
+who may change a window once it is planned.
 
 The policy is deliberately small and pure: Slack resolves user groups to user ids before
 building it, the CLI uses the names given on its command line, and both call the same
@@ -47,6 +48,9 @@ class Policy:
     approvers: frozenset[str]
     allow_self_approval: bool = False
     any_second_person: bool = False
+    # Resuming a task someone else paused undoes a colleague's decision (often tied to a
+    # change of theirs), so by default a second person has to agree.
+    resume_others_needs_approval: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings, *, command_line: bool = False) -> Policy:
@@ -61,24 +65,33 @@ class Policy:
             approvers=parse_approvers(settings.maintbot_approvers),
             allow_self_approval=settings.maintbot_allow_self_approval,
             any_second_person=command_line,
+            resume_others_needs_approval=settings.maintbot_resume_others_needs_approval,
         )
 
     def check(self, user: str, requested_by: str) -> None:
         """Raise :class:`ApprovalError` unless ``user`` may approve a window that
         ``requested_by`` asked for."""
+        self._check(user, requested_by, "maintenance windows", "asked for this window")
+
+    def check_resume(self, user: str, requested_by: str) -> None:
+        """Raise :class:`ApprovalError` unless ``user`` may approve ``requested_by``'s
+        request to resume a task someone else paused (the same two-person rule)."""
+        self._check(user, requested_by, "resume requests", "asked to resume this task")
+
+    def _check(self, user: str, requested_by: str, what: str, asked: str) -> None:
         if not self.approvers and not self.any_second_person:
             raise ApprovalError(
-                "Nobody is allowed to approve maintenance windows yet: set MAINTBOT_APPROVERS "
+                f"Nobody is allowed to approve {what} yet: set MAINTBOT_APPROVERS "
                 "to the Slack user ids (or @group handles) of the approvers, comma-separated."
             )
         if user == requested_by and not self.allow_self_approval:
             raise ApprovalError(
-                f"{user} asked for this window, so someone else has to approve it "
+                f"{user} {asked}, so someone else has to approve it "
                 "(ask another approver; self-approval is off: MAINTBOT_ALLOW_SELF_APPROVAL)."
             )
         if self.approvers and user not in self.approvers:
             raise ApprovalError(
-                f"{user} is not an approver for maintenance windows; ask one of "
+                f"{user} is not an approver for {what}; ask one of "
                 f"{_list(self.approvers)} (the approvers are set in MAINTBOT_APPROVERS)."
             )
 

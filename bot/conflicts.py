@@ -101,6 +101,9 @@ def find_conflicts(
                 at=at,
                 paused=bool(task and task.paused),
                 detail=detail,
+                paused_by=task.paused_by if task and task.paused else None,
+                pause_reason=task.pause_reason if task and task.paused else None,
+                paused_at=task.paused_at if task and task.paused else None,
             )
 
         for run in snap.runs:

@@ -150,6 +150,10 @@ class Conflict(_Frozen):
     at: Instant | None
     paused: bool
     detail: str = ""
+    # Who paused the task, when and why, as the vendor reports it (when it does).
+    paused_by: str | None = None
+    pause_reason: str | None = None
+    paused_at: Instant | None = None
 
     @property
     def ref(self) -> TaskRef:
@@ -213,6 +217,9 @@ class ConflictReport(_Frozen):
                     "at": c.at.isoformat() if c.at else None,
                     "paused": c.paused,
                     "detail": c.detail,
+                    "paused_by": c.paused_by,
+                    "paused_at": c.paused_at.isoformat() if c.paused_at else None,
+                    "pause_reason": c.pause_reason,
                 }
                 for c in self.conflicts
             ],

@@ -37,12 +37,14 @@ __all__ = [
     "AuditRow",
     "PlannedTask",
     "PlannedTaskState",
+    "ResumeRequestRecord",
+    "ResumeRequestState",
     "Store",
     "WindowRecord",
     "WindowState",
 ]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class WindowState(StrEnum):
@@ -151,6 +153,42 @@ class ApprovalRecord(_Record):
     channel: str | None
     message_ts: str | None
     created_at: Instant
+
+
+class ResumeRequestState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class ResumeRequestRecord(_Record):
+    """A request to resume a task someone else paused, and the pause it was made against.
+    ``outcome`` (after approval): ``ok``, ``no_change``, ``refused`` or ``failed``."""
+
+    id: str
+    system: str
+    kind: TaskKind
+    task_id: str
+    task_name: str
+    requested_by: str
+    paused_by: str | None
+    pause_reason: str | None
+    paused_at: Instant | None
+    state: ResumeRequestState
+    decided_by: str | None
+    decided_at: Instant | None
+    outcome: str | None
+    outcome_text: str | None
+    expires_at: Instant
+    channel: str | None
+    message_ts: str | None
+    check_id: str | None
+    created_at: Instant
+
+    @property
+    def ref(self) -> TaskRef:
+        return TaskRef(system=self.system, kind=self.kind, id=self.task_id)
 
 
 class AuditRow(_Record):
@@ -298,6 +336,34 @@ _MIGRATIONS: dict[int, str] = {
     ALTER TABLE window_tasks ADD COLUMN claimed_by TEXT;
     ALTER TABLE window_tasks ADD COLUMN lease_until TEXT;
     CREATE INDEX processed_events_at ON processed_events(at);
+    """,
+    # 5: requests to resume a task someone else paused (bot/actions.py). The pause they
+    # saw (who, why, when) is kept so the approval can refuse if it changed meanwhile; at
+    # most one request per task is pending at a time.
+    5: """
+    CREATE TABLE resume_requests (
+        id TEXT PRIMARY KEY,
+        system TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        task_name TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        paused_by TEXT,
+        pause_reason TEXT,
+        paused_at TEXT,
+        state TEXT NOT NULL,
+        decided_by TEXT,
+        decided_at TEXT,
+        outcome TEXT,
+        outcome_text TEXT,
+        expires_at TEXT NOT NULL,
+        channel TEXT,
+        message_ts TEXT,
+        check_id TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX resume_requests_one_pending ON resume_requests(system, kind, task_id)
+        WHERE state = 'pending';
     """,
 }
 
@@ -1046,6 +1112,129 @@ class Store:
             [ref.system, ref.kind.value, ref.id],
         )
         return [self._planned(r) for r in rows]
+
+    # -- resume requests (bot/actions.py) -----------------------------------------------------
+    @staticmethod
+    def _resume_request(row: dict[str, Any]) -> ResumeRequestRecord:
+        return ResumeRequestRecord(
+            **{
+                **row,
+                "paused_at": _when(row["paused_at"]),
+                "decided_at": _when(row["decided_at"]),
+                "expires_at": datetime.fromisoformat(row["expires_at"]),
+                "created_at": datetime.fromisoformat(row["created_at"]),
+            }
+        )
+
+    def create_resume_request(
+        self,
+        ref: TaskRef,
+        *,
+        task_name: str,
+        requested_by: str,
+        paused_by: str | None,
+        pause_reason: str | None,
+        paused_at: datetime | None,
+        now: datetime,
+        expires_at: datetime,
+        check_id: str | None = None,
+    ) -> ResumeRequestRecord | None:
+        """A new pending request, or ``None`` when one is already pending for this task
+        (see :meth:`pending_resume_request`). Pending requests past their expiry are
+        expired first, so a stale one never blocks a new one."""
+        request_id = new_id("r")
+        moment = _iso(now)
+        with self.transaction():
+            self.db.execute(
+                "UPDATE resume_requests SET state = 'expired', decided_at = ? "
+                "WHERE system = ? AND kind = ? AND task_id = ? AND state = 'pending' "
+                "AND expires_at <= ?",
+                (moment, ref.system, ref.kind.value, ref.id, moment),
+            )
+            try:
+                self.db.execute(
+                    "INSERT INTO resume_requests (id, system, kind, task_id, task_name, "
+                    "requested_by, paused_by, pause_reason, paused_at, state, expires_at, "
+                    "check_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        request_id,
+                        ref.system,
+                        ref.kind.value,
+                        ref.id,
+                        task_name,
+                        requested_by,
+                        paused_by,
+                        pause_reason,
+                        _iso(paused_at) if paused_at else None,
+                        ResumeRequestState.PENDING.value,
+                        _iso(expires_at),
+                        check_id,
+                        moment,
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                return None  # the partial unique index: one pending request per task
+        return self.get_resume_request(request_id)
+
+    def get_resume_request(self, request_id: str) -> ResumeRequestRecord:
+        rows = self._rows("SELECT * FROM resume_requests WHERE id = ?", [request_id])
+        if not rows:
+            raise StoreError(f"no resume request with id {request_id!r}")
+        return self._resume_request(rows[0])
+
+    def pending_resume_request(self, ref: TaskRef) -> ResumeRequestRecord | None:
+        rows = self._rows(
+            "SELECT * FROM resume_requests WHERE system = ? AND kind = ? AND task_id = ? "
+            "AND state = 'pending'",
+            [ref.system, ref.kind.value, ref.id],
+        )
+        return self._resume_request(rows[0]) if rows else None
+
+    _RESUME_REQUEST_FIELDS = frozenset(
+        {"decided_by", "decided_at", "outcome", "outcome_text", "channel", "message_ts"}
+    )
+
+    def transition_resume_request(
+        self,
+        request_id: str,
+        expected: ResumeRequestState,
+        new: ResumeRequestState,
+        *,
+        unexpired_at: datetime | None = None,
+        expired_at: datetime | None = None,
+        outcome_unset: bool = False,
+        **fields: Any,
+    ) -> bool:
+        """Compare-and-set a resume request's state (``True`` only for the caller that
+        moved it), setting columns in the same statement. ``unexpired_at``/``expired_at``
+        also require the request to be (or no longer be) valid at that moment;
+        ``outcome_unset`` requires no outcome written yet, so it is written once."""
+        if set(fields) - self._RESUME_REQUEST_FIELDS:
+            raise ValueError(
+                f"cannot set {sorted(set(fields) - self._RESUME_REQUEST_FIELDS)} on a resume "
+                "request"
+            )
+        sets = ["state = ?"]
+        params: list[Any] = [new.value]
+        for name, value in fields.items():
+            sets.append(f"{name} = ?")
+            if name == "outcome_text" and value:
+                value = redact(str(value))
+            params.append(_iso(value) if isinstance(value, datetime) else value)
+        where = "id = ? AND state = ?"
+        params += [request_id, expected.value]
+        if unexpired_at is not None:
+            where += " AND expires_at > ?"
+            params.append(_iso(unexpired_at))
+        if expired_at is not None:
+            where += " AND expires_at <= ?"
+            params.append(_iso(expired_at))
+        if outcome_unset:
+            where += " AND outcome IS NULL"
+        return (
+            self._exec(f"UPDATE resume_requests SET {', '.join(sets)} WHERE {where}", params)
+            == 1
+        )
 
 
 def _split(script: str) -> list[str]:

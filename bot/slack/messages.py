@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.actions import ActionResult, HeldPaused
 from bot.model import Conflict, Window
-from bot.render import KIND_LABELS
+from bot.render import KIND_LABELS, PauseNote, describe_pause, plain_pause
 from bot.slack import blocks as bk
 from bot.slack.registry import COMMAND, ActionId
 from bot.slack.stored import StoredCheck, SystemLine
@@ -144,9 +144,18 @@ def pack(lines: Sequence[str], limit: int) -> list[str]:
     return chunks
 
 
-def _conflict_text(conflict: Conflict) -> str:
+def pause_line(note: PauseNote) -> str:
+    """Who paused a task, when and why, as mrkdwn (vendor text escaped, times as tokens)."""
+    return describe_pause(
+        note, when=bk.date_token, name=who, quote=lambda text: bk.fit(text, NAME_LIMIT)
+    )
+
+
+def _conflict_text(conflict: Conflict, pause: PauseNote | None = None) -> str:
     when = bk.date_token(conflict.at) if conflict.at else "time unknown"
-    state = ":double_vertical_bar: already paused" if conflict.paused else "active"
+    state = f":double_vertical_bar: {pause_line(pause)}" if pause else "active"
+    if conflict.paused and pause is None:
+        state = ":double_vertical_bar: already paused"
     text = (
         f"*{bk.fit(conflict.task_name, NAME_LIMIT)}* · `{bk.fit(conflict.system, 60)}`\n"
         f"{KIND_LABELS[conflict.kind]} · {when} · {state}"
@@ -157,10 +166,35 @@ def _conflict_text(conflict: Conflict) -> str:
 
 
 def _task_button(
-    check_id: str, index: int, name: str, system: str, *, pause: bool
+    check_id: str,
+    index: int,
+    name: str,
+    system: str,
+    *,
+    pause: bool,
+    paused: PauseNote | None = None,
+    needs_approval: bool = True,
 ) -> dict[str, Any]:
     label = f"{name} on {system}"
     value = {"c": check_id, "i": index}
+    if not pause and paused is not None and paused.others:
+        # Someone else's pause: the dialog repeats whose it is before anyone undoes it.
+        whose = plain_pause(paused, reason_limit=80)
+        then = (
+            "This asks an approver; nothing is resumed until one approves."
+            if needs_approval
+            else "Resume it now? The alert channel is told."
+        )
+        return bk.button(
+            "Resume",
+            ActionId.RESUME_NOW,
+            value,
+            confirm_dialog=bk.confirm(
+                "Resume someone else's pause?",
+                f"{bk.fit(name, 60, escaped=False)} on {system} was {whose}. {then}",
+                ok="Ask an approver" if needs_approval else "Resume",
+            ),
+        )
     if pause:
         return bk.button(
             "Pause now",
@@ -186,9 +220,11 @@ def _task_button(
     )
 
 
-def report_page(check: StoredCheck, page: int) -> dict[str, Any]:
+def report_page(check: StoredCheck, page: int, *, needs_approval: bool = True) -> dict[str, Any]:
     """One page of the report. Every page stands alone (title, window, counts); the system
-    lines go on the first. Conflicts keep the report's time order and their index."""
+    lines go on the first. Conflicts keep the report's time order and their index.
+    ``needs_approval``: whether resuming someone else's pause asks an approver (the
+    policy), which its Resume button's dialog says."""
     pages = page_count(check)
     page = min(max(page, 0), pages - 1)
     first = page * PAGE_SIZE
@@ -209,11 +245,18 @@ def report_page(check: StoredCheck, page: int) -> dict[str, Any]:
     if not check.conflicts:
         body.append(bk.section("No task run collides with this window."))
     for index, conflict in rows:
+        pause = check.pause(conflict)
         body.append(
             bk.section(
-                _conflict_text(conflict),
+                _conflict_text(conflict, pause),
                 accessory=_task_button(
-                    check.id, index, conflict.task_name, conflict.system, pause=not conflict.paused
+                    check.id,
+                    index,
+                    conflict.task_name,
+                    conflict.system,
+                    pause=not conflict.paused,
+                    paused=pause,
+                    needs_approval=needs_approval,
                 ),
                 block_id=f"conflict-{index}",
             )

@@ -1,10 +1,15 @@
-"""The window clock's voice in Slack: alerts in MAINTBOT_ALERT_CHANNEL and in the window's
-approval thread, with buttons for what a person can do about them.
+"""The bot's voice in shared channels: the window clock's alerts in MAINTBOT_ALERT_CHANNEL and
+in the window's approval thread (with buttons for what a person can do about them), the
+announcements of pauses and resumes done from a report, and requests to resume a task
+someone else paused (posted where approvals go, decided with Approve / Reject).
 
 Implements the lifecycle's ``Notifier`` protocol. The clock claims each alert before sending
 and releases the claim when ``notify`` raises, so the next tick sends it again: ``notify``
 raises only when the alert reached nobody. If one of two places got it, raising would post a
 duplicate there on the retry, so the other failure is logged instead.
+
+An announcement reports something already done, so it never raises: a failure to post it is
+logged, and the audit trail has the action either way.
 """
 
 from __future__ import annotations
@@ -15,11 +20,24 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.actions import ActionResult, ResumeDecision, note_of_request
+from bot.render import PauseNote
+from bot.slack import blocks as bk
 from bot.slack import messages
 from bot.slack.errors import SLACK_ERRORS
-from bot.store import WindowRecord
+from bot.slack.registry import ActionId
+from bot.store import ResumeRequestRecord, ResumeRequestState, WindowRecord
 
-__all__ = ["SlackNotifier"]
+__all__ = [
+    "SlackNotifier",
+    "action_announcement",
+    "decision_announcement",
+    "request_announcement",
+    "resume_already_decided",
+    "resume_decision_line",
+    "resume_request",
+    "resume_request_decided",
+]
 
 log = logging.getLogger(__name__)
 
@@ -62,3 +80,170 @@ class SlackNotifier:
                 failures.append(exc)
         if len(failures) == len(targets):
             raise failures[0]
+
+    async def announce(self, text: str) -> bool:
+        """Post ``text`` (mrkdwn, escaped by its builder below) to the alert channel;
+        ``True`` when it was posted."""
+        if not self.alert_channel:
+            log.warning("announcement has nowhere to go (set MAINTBOT_ALERT_CHANNEL): %s", text)
+            return False
+        try:
+            await self.client.chat_postMessage(
+                channel=self.alert_channel, **messages.text_message(text)
+            )
+        except SLACK_ERRORS as exc:
+            log.error("could not post an announcement to %s: %s", self.alert_channel, exc)
+            return False
+        return True
+
+
+# -- announcements ---------------------------------------------------------------------------
+def _task(name: str, system: str) -> str:
+    return f"*{bk.fit(name, messages.NAME_LIMIT)}* (`{bk.fit(system, 60)}`)"
+
+
+def action_announcement(
+    result: ActionResult, user: str, check_id: str, was: PauseNote | None = None
+) -> str:
+    """A "Pause now" or "Resume" from a report that changed the task; ``was`` is whose
+    pause a resume lifted, when it was someone else's."""
+    task = _task(result.name, result.ref.system)
+    report = f"from report `{bk.escape(check_id)}`"
+    if result.action == "pause":
+        return (
+            f":double_vertical_bar: {messages.who(user)} paused {task} with Pause now {report}; "
+            "it stays paused until someone resumes it."
+        )
+    text = f":arrow_forward: {messages.who(user)} resumed {task} {report}"
+    if was is not None and was.others:
+        text += f"; it had been {messages.pause_line(was)}"
+    return text + "."
+
+
+def request_announcement(request: ResumeRequestRecord, channel: str) -> str:
+    return (
+        f":raising_hand: {messages.who(request.requested_by)} asks to resume "
+        f"{_task(request.task_name, request.system)}, which was "
+        f"{messages.pause_line(note_of_request(request))}. An approver decides in "
+        f"<#{bk.escape(channel)}>."
+    )
+
+
+def decision_announcement(decision: ResumeDecision) -> str:
+    request, result = decision.request, decision.result
+    task = _task(request.task_name, request.system)
+    whose = messages.pause_line(note_of_request(request))
+    asker = messages.who(request.requested_by)
+    decider = messages.who(request.decided_by)
+    if request.state is ResumeRequestState.REJECTED:
+        if request.decided_by == request.requested_by:
+            return f":leftwards_arrow_with_hook: {asker} withdrew their request to resume {task}."
+        return f":x: {decider} rejected {asker}'s request to resume {task}; it stays {whose}."
+    if result is not None and result.outcome == "ok":
+        return (
+            f":arrow_forward: {decider} approved {asker}'s request and {task} was resumed; "
+            f"it had been {whose}."
+        )
+    outcome = result.message if result is not None else "nothing was done"
+    return (
+        f":warning: {decider} approved {asker}'s request to resume {task}, but it was not "
+        f"resumed: {bk.fit(outcome, 1500)}"
+    )
+
+
+# -- the resume request ------------------------------------------------------------------------
+def _request_frame(request: ResumeRequestRecord) -> list[bk.Block]:
+    note = note_of_request(request)
+    return [
+        bk.header("Resume request"),
+        bk.section(
+            f"{messages.who(request.requested_by)} asks to resume "
+            f"{_task(request.task_name, request.system)} now.\n"
+            f"It was {messages.pause_line(note)}.\n"
+            "Resuming undoes someone else's pause: approve only if they agree or it is no "
+            "longer needed. The pause is read again before anything is resumed."
+        ),
+        bk.context(
+            f"Request `{bk.escape(request.id)}` · expires {bk.date_token(request.expires_at)}"
+        ),
+    ]
+
+
+def resume_request(request: ResumeRequestRecord) -> dict[str, Any]:
+    """The request in the approvals channel: a normal message, so it is updated in place."""
+    value = {"r": request.id}
+    blocks = [
+        *_request_frame(request),
+        bk.actions(
+            bk.button(
+                "Approve",
+                ActionId.APPROVE,
+                value,
+                style="primary",
+                confirm_dialog=bk.confirm(
+                    "Resume someone else's pause?",
+                    f"Resume {request.task_name} on {request.system} now? The pause is read "
+                    "again first; if it changed, nothing is resumed.",
+                    ok="Approve",
+                ),
+            ),
+            bk.button(
+                "Reject",
+                ActionId.REJECT,
+                value,
+                style="danger",
+                confirm_dialog=bk.confirm(
+                    "Reject this request?",
+                    "Reject the request? The task stays paused.",
+                    ok="Reject",
+                    style="danger",
+                ),
+            ),
+            block_id="decision",
+        ),
+    ]
+    text = (
+        f"Approval needed: {messages.who(request.requested_by)} asks to resume "
+        f"{_task(request.task_name, request.system)}"
+    )
+    return bk.message(text, blocks)
+
+
+def resume_request_decided(request: ResumeRequestRecord) -> dict[str, Any]:
+    """The request after a decision: the buttons give way to who decided, and what came of it."""
+    line = resume_decision_line(request)
+    blocks = [*_request_frame(request), bk.section(line, block_id="decision")]
+    return bk.message(f"Resume request {bk.escape(request.id)}: {line}", blocks)
+
+
+def resume_decision_line(request: ResumeRequestRecord) -> str:
+    when = bk.date_token(request.decided_at) if request.decided_at else "an unknown time"
+    by = messages.who(request.decided_by)
+    if request.state is ResumeRequestState.APPROVED:
+        done = {
+            "ok": "the task was resumed",
+            "no_change": "it was no longer paused",
+            None: "resuming…",
+        }.get(request.outcome, "it was not resumed")
+        line = f":white_check_mark: Approved by {by} at {when}; {done}"
+        if request.outcome not in ("ok", None) and request.outcome_text:
+            line += f": {bk.fit(request.outcome_text, 1500)}"
+        return line
+    if request.state is ResumeRequestState.REJECTED:
+        verb = "Withdrawn" if request.decided_by == request.requested_by else "Rejected"
+        return f":x: {verb} by {by} at {when}; the task stays paused"
+    if request.state is ResumeRequestState.EXPIRED:
+        return f":hourglass: Expired at {bk.date_token(request.expires_at)} without a decision"
+    return (
+        ":hourglass_flowing_sand: Waiting for an approver "
+        f"(expires {bk.date_token(request.expires_at)})"
+    )
+
+
+def resume_already_decided(request: ResumeRequestRecord) -> dict[str, Any]:
+    """For a second click: what already happened to the request."""
+    if request.state is ResumeRequestState.EXPIRED:
+        return messages.text_message("This resume request expired; ask again from a new check.")
+    if request.state is ResumeRequestState.PENDING:
+        return messages.text_message("This resume request is still waiting for a decision.")
+    return messages.text_message(f"Already decided: {resume_decision_line(request)}.")

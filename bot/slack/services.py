@@ -81,6 +81,7 @@ class Services:
         return Policy(
             approvers=await self.directory.approvers(),
             allow_self_approval=self.settings.maintbot_allow_self_approval,
+            resume_others_needs_approval=self.settings.maintbot_resume_others_needs_approval,
         )
 
     def health(self) -> tuple[bool, dict[str, str]]:

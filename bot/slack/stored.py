@@ -3,6 +3,9 @@
 Buttons carry only ``{check id, page}`` or ``{check id, conflict index}``; everything they
 act on is read back from here, so a forged button value can at most point at another stored
 row, never name a task of its own choosing.
+
+Whose pause each paused task carried at the time of the check (see
+:func:`bot.actions.pause_notes`) is stored with it, so every page shows the same answer.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.actions import pause_notes
 from bot.errors import MaintbotError, StoreError
 from bot.model import Conflict, ConflictKind, ConflictReport, TaskKind, Window
+from bot.render import PauseNote, PauseOwner, vendor_note
 from bot.store import Store
 
 __all__ = ["StoredCheck", "SystemLine", "load_check", "save_check"]
@@ -38,6 +43,13 @@ class StoredCheck:
     checked_at: datetime
     systems: tuple[SystemLine, ...]
     conflicts: tuple[Conflict, ...]
+    pauses: dict[str, PauseNote]
+
+    def pause(self, conflict: Conflict) -> PauseNote | None:
+        """Whose pause ``conflict``'s task carried at the check (``None``: not paused)."""
+        if not conflict.paused:
+            return None
+        return self.pauses.get(conflict.ref.key) or vendor_note(conflict)
 
     def conflict(self, index: object) -> Conflict:
         if not isinstance(index, int) or not 0 <= index < len(self.conflicts):
@@ -59,6 +71,16 @@ def save_check(
         "text": report.window.text,
         "checked_at": report.checked_at.isoformat(),
         "report": report.to_json(),
+        "pauses": {
+            key: {
+                "owner": note.owner,
+                "by": note.by,
+                "at": note.at.isoformat() if note.at else None,
+                "reason": note.reason,
+                "window_id": note.window_id,
+            }
+            for key, note in pause_notes(report.conflicts, store).items()
+        },
     }
     check_id = store.save_check(envelope, user_id=user)
     return _parse(check_id, envelope)
@@ -108,9 +130,23 @@ def _parse(check_id: str, data: dict[str, Any]) -> StoredCheck:
             at=datetime.fromisoformat(c["at"]) if c["at"] else None,
             paused=bool(c["paused"]),
             detail=c.get("detail") or "",
+            paused_by=c.get("paused_by"),
+            pause_reason=c.get("pause_reason"),
+            paused_at=_instant(c.get("paused_at")),
         )
         for c in report["conflicts"]
     )
+    pauses = {
+        str(key): PauseNote(
+            owner=_owner(raw.get("owner")),
+            by=raw.get("by"),
+            at=_instant(raw.get("at")),
+            reason=raw.get("reason"),
+            window_id=raw.get("window_id"),
+        )
+        for key, raw in (data.get("pauses") or {}).items()
+        if isinstance(raw, dict)
+    }
     return StoredCheck(
         id=check_id,
         user=data.get("user"),
@@ -119,4 +155,19 @@ def _parse(check_id: str, data: dict[str, Any]) -> StoredCheck:
         checked_at=datetime.fromisoformat(data["checked_at"]),
         systems=systems,
         conflicts=conflicts,
+        pauses=pauses,
     )
+
+
+def _instant(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+_OWNERS: tuple[PauseOwner, ...] = ("window", "pause_now", "other", "unknown")
+
+
+def _owner(value: object) -> PauseOwner:
+    for owner in _OWNERS:
+        if value == owner:
+            return owner
+    return "unknown"

@@ -2,6 +2,9 @@
 
 Each value holds a check id (plus a page or a conflict index); what to act on is read from
 the stored report, and who may act is checked again here, whatever the message showed.
+Whose pause a Resume would lift is read from the vendor at the click: someone else's pause
+becomes a resume request for an approver (MAINTBOT_RESUME_OTHERS_NEEDS_APPROVAL). Every
+change made from a report is announced in MAINTBOT_ALERT_CHANNEL.
 """
 
 from __future__ import annotations
@@ -14,15 +17,27 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import lifecycle
-from bot.actions import ActionResult, pause_task, resume_task
-from bot.errors import MaintbotError
-from bot.model import TaskRef
+from bot.actions import (
+    abandon_resume_request,
+    changed_since,
+    note_of_task,
+    pause_detail,
+    pause_now_reason,
+    pause_task,
+    request_resume,
+    resume_task,
+)
+from bot.connectors.base import Connector
+from bot.errors import ConnectorError, MaintbotError
+from bot.model import Conflict, TaskRef
+from bot.render import PauseNote
 from bot.slack import blocks as bk
-from bot.slack import messages
+from bot.slack import messages, notifier
 from bot.slack.errors import SLACK_ERRORS
+from bot.slack.notifier import action_announcement
 from bot.slack.services import Services, button_value, request_id, services
 from bot.slack.stored import StoredCheck, load_check
-from bot.store import ApprovalRecord, WindowRecord
+from bot.store import ApprovalRecord, ResumeRequestState, WindowRecord
 
 __all__ = ["page", "pause_now", "plan", "resume_now"]
 
@@ -54,7 +69,11 @@ async def page(
     await respond(
         response_type="ephemeral",
         replace_original=True,
-        **messages.report_page(check, number if isinstance(number, int) else 0),
+        **messages.report_page(
+            check,
+            number if isinstance(number, int) else 0,
+            needs_approval=svc.settings.maintbot_resume_others_needs_approval,
+        ),
     )
 
 
@@ -63,10 +82,11 @@ async def pause_now(
     action: dict[str, Any],
     body: dict[str, Any],
     respond: AsyncRespond,
+    client: AsyncWebClient,
     context: AsyncBoltContext,
 ) -> None:
     await ack()
-    await _act(services(context), action, body, respond, pause=True)
+    await _act(services(context), action, body, respond, client, pause=True)
 
 
 async def resume_now(
@@ -74,10 +94,11 @@ async def resume_now(
     action: dict[str, Any],
     body: dict[str, Any],
     respond: AsyncRespond,
+    client: AsyncWebClient,
     context: AsyncBoltContext,
 ) -> None:
     await ack()
-    await _act(services(context), action, body, respond, pause=False)
+    await _act(services(context), action, body, respond, client, pause=False)
 
 
 async def _act(
@@ -85,6 +106,7 @@ async def _act(
     action: dict[str, Any],
     body: dict[str, Any],
     respond: AsyncRespond,
+    client: AsyncWebClient,
     *,
     pause: bool,
 ) -> None:
@@ -108,20 +130,28 @@ async def _act(
         )
         return
     svc.inflight.add(ref.key)
+    was: PauseNote | None = None
     try:
         verb = "Paused" if pause else "Resumed"
         kwargs: dict[str, Any] = {
             "by": user,
-            "reason": f"{verb} from Slack by {user} (maintbot report {check.id})",
+            "reason": pause_now_reason(verb, user, check.id),
             "request_id": request_id(body),
             "now": svc.clock(),
             "name": conflict.task_name,
         }
-        result: ActionResult = await (
-            pause_task(svc.store, connector, ref, **kwargs)
-            if pause
-            else resume_task(svc.store, connector, ref, **kwargs)
-        )
+        if pause:
+            result = await pause_task(svc.store, connector, ref, **kwargs)
+        else:
+            # Whose pause this is, read now rather than trusted from the report.
+            was = await _whose(svc, connector, ref)
+            if was is not None and was.others and (await svc.policy()).resume_others_needs_approval:
+                await _ask_to_resume(svc, check, conflict, was, user, body, respond, client)
+                return
+            if was is not None and was.others:
+                label = f"{conflict.task_name} ({ref.system})"
+                kwargs.update(guard=changed_since(was, label), detail=pause_detail(was))
+            result = await resume_task(svc.store, connector, ref, **kwargs)
     finally:
         svc.inflight.discard(ref.key)
     await respond(
@@ -129,6 +159,96 @@ async def _act(
         replace_original=False,
         **messages.action_result(check.id, index, result),
     )
+    if result.outcome == "ok":
+        await _notifier(svc, client).announce(action_announcement(result, user, check.id, was))
+
+
+async def _whose(svc: Services, connector: Connector, ref: TaskRef) -> PauseNote | None:
+    """Whose pause ``ref`` carries now; ``None`` when it is not paused or cannot be read
+    (then the resume itself reads it again and reports the failure)."""
+    try:
+        task = await connector.read_state(ref)
+    except ConnectorError:
+        return None
+    return note_of_task(svc.store, task) if task.paused else None
+
+
+async def _ask_to_resume(
+    svc: Services,
+    check: StoredCheck,
+    conflict: Conflict,
+    was: PauseNote,
+    user: str,
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+) -> None:
+    """Someone else's pause, and the policy wants an approver: post a resume request."""
+    channel = (
+        svc.settings.maintbot_approval_channel
+        or check.channel
+        or str((body.get("channel") or {}).get("id") or "")
+    )
+    if not channel:
+        raise MaintbotError(
+            "Resuming someone else's pause needs an approver, and I don't know where to ask; "
+            "set MAINTBOT_APPROVAL_CHANNEL."
+        )
+    now = svc.clock()
+    request, new = request_resume(
+        svc.store,
+        conflict.ref,
+        name=conflict.task_name,
+        note=was,
+        by=user,
+        now=now,
+        request_id=request_id(body),
+        check_id=check.id,
+    )
+    task = f"*{bk.fit(conflict.task_name, 300)}*"
+    if not new:
+        await respond(
+            response_type="ephemeral",
+            replace_original=False,
+            **messages.text_message(
+                f":information_source: A request to resume {task} is already waiting for an "
+                f"approver (asked by {messages.who(request.requested_by)} "
+                f"{bk.date_token(request.created_at)})."
+            ),
+        )
+        return
+    try:
+        posted = await client.chat_postMessage(channel=channel, **notifier.resume_request(request))
+    except SLACK_ERRORS as exc:
+        # Nobody could see or decide it: withdraw it rather than leave it blocking the task.
+        abandon_resume_request(svc.store, request.id, now=now, error=_slack_error(exc))
+        raise MaintbotError(
+            f"Could not post the resume request in channel {channel} ({_slack_error(exc)}); "
+            "nothing was resumed. Invite the bot to that channel or set "
+            "MAINTBOT_APPROVAL_CHANNEL, then click Resume again."
+        ) from None
+    posted_channel, ts = str(posted["channel"]), str(posted["ts"])
+    svc.store.transition_resume_request(
+        request.id,
+        ResumeRequestState.PENDING,
+        ResumeRequestState.PENDING,
+        channel=posted_channel,
+        message_ts=ts,
+    )
+    await respond(
+        response_type="ephemeral",
+        replace_original=False,
+        **messages.text_message(
+            f":raising_hand: {task} was {messages.pause_line(was)}. Resuming someone else's "
+            f"pause needs an approver: I asked in <#{bk.escape(posted_channel)}>. Nothing is "
+            "resumed until one approves."
+        ),
+    )
+    await _notifier(svc, client).announce(notifier.request_announcement(request, posted_channel))
+
+
+def _notifier(svc: Services, client: AsyncWebClient) -> notifier.SlackNotifier:
+    return notifier.SlackNotifier(client, svc.settings.maintbot_alert_channel)
 
 
 async def plan(

@@ -88,7 +88,11 @@ async def _check(svc: Services, text: str, command: dict[str, Any], respond: Asy
         },
     )
     await respond(
-        response_type="ephemeral", replace_original=True, **messages.report_page(stored, 0)
+        response_type="ephemeral",
+        replace_original=True,
+        **messages.report_page(
+            stored, 0, needs_approval=svc.settings.maintbot_resume_others_needs_approval
+        ),
     )
 
 
