@@ -15,13 +15,13 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from bot.approvals import ManageAction, Policy
 from bot.check import Scheduler, check_window, open_schedulers
+from bot.cli import _clock_from, add_config_options, bounded, open_store, scheduler_config
 from bot.clock import Clock, system_clock
 from bot.config import Config, Settings
 from bot.errors import ConfigError, LifecycleError, MaintbotError
@@ -60,24 +60,34 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--drain-lead",
-        type=float,
+        # The longest window (14 days) plus the day plan_window allows beyond it.
+        type=bounded(float, 0, 15 * 24 * 60, unit="minutes", example="--drain-lead 15"),
         default=0.0,
         metavar="MINUTES",
         help="pause this many minutes before the start, so runs in progress can finish",
     )
-    p.add_argument("--config", help="maintbot.toml (default MAINTBOT_CONFIG or ./maintbot.toml)")
+    add_config_options(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("windows", help="planned, active and recent maintenance windows")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--limit", type=int, default=20, help="recent closed windows to show")
+    p.add_argument(
+        "--limit",
+        type=bounded(int, 0, 1_000_000, example="--limit 20"),
+        default=20,
+        help="recent closed windows to show",
+    )
     p.set_defaults(func=cmd_windows)
 
     p = sub.add_parser("worker", help="run the window clock: pause at starts, resume at ends")
-    p.add_argument("--config", help="maintbot.toml (default MAINTBOT_CONFIG or ./maintbot.toml)")
+    add_config_options(p)
     p.add_argument(
-        "--interval", type=float, default=5.0, metavar="SECONDS", help="seconds between ticks"
+        "--interval",
+        type=bounded(float, 0, 3600, low_open=True, unit="seconds", example="--interval 5"),
+        default=5.0,
+        metavar="SECONDS",
+        help="seconds between ticks",
     )
     p.add_argument("--once", action="store_true", help="one tick, then exit")
     p.set_defaults(func=cmd_worker)
@@ -91,30 +101,34 @@ def register(sub: Any) -> None:
         p.add_argument("window_id", metavar="WINDOW_ID")
         p.add_argument("--by", required=True, metavar="NAME", help="who is doing it (audited)")
         if verb == "extend":
-            p.add_argument("--minutes", type=float, default=30.0, help="how much later (30)")
+            p.add_argument(
+                "--minutes",
+                # No window is longer than 14 days; extend_window says how much room is left.
+                type=bounded(float, 0, 14 * 24 * 60, low_open=True, example="--minutes 30"),
+                default=30.0,
+                help="how much later (30)",
+            )
         p.add_argument("--json", action="store_true")
         p.set_defaults(func=cmd_change, action=verb)
 
 
 # -- plan ---------------------------------------------------------------------------------------
 def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli import _clock_from, _config_or_none, open_store
     from bot.windows import echo_lines, parse_window
 
     clock = _clock_from(args)
     requested_by = args.requested_by.strip()
     if not requested_by:
         raise LifecycleError("--requested-by needs a name, e.g. --requested-by alice")
-    if args.drain_lead < 0:
-        raise LifecycleError("--drain-lead is minutes before the start; give 0 or more")
     window = parse_window(args.text, tz=args.tz or settings.maintbot_tz, now=clock())
     policy = Policy.from_settings(settings, command_line=True)
     if args.approved_by is not None:
         # Checked before anything is looked up or written: a refused approval records nothing.
         policy.check(args.approved_by.strip(), requested_by)
-    config = _config_or_none(args, settings)
-    with _sandbox_unless(config, "planning") as usable:
-        tasks = asyncio.run(_resolve_tasks(args.tasks, window, usable, clock))
+    with scheduler_config(
+        args, settings, doing="planning against", demo_if_unconfigured=False
+    ) as config:
+        tasks = asyncio.run(_resolve_tasks(args.tasks, window, config, clock))
     store = open_store(settings)
     try:
         now = clock()
@@ -153,27 +167,6 @@ def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
         print("`maintbot plan … --approved-by NAME` next time). It will pause:")
     print(_task_table(rows))
     return 0
-
-
-@contextmanager
-def _sandbox_unless(config: Config | None, doing: str) -> Iterator[Config]:
-    """``config``, or the built-in sandbox's (running for the block) when there is none."""
-    from bot.sandbox import SandboxServer, make_simulators, sandbox_config
-
-    if config is not None:
-        yield config
-        return
-    sandbox = SandboxServer(make_simulators(scale=1))
-    sandbox.start()
-    try:
-        where = ", ".join(f"{s.vendor} {s.base_url}" for s in sandbox.simulators)
-        print(
-            f"No maintbot.toml found: {doing} against the built-in sandbox ({where}).",
-            file=sys.stderr,
-        )
-        yield sandbox_config(sandbox.simulators)
-    finally:
-        sandbox.stop()
 
 
 async def _close(schedulers: Sequence[Scheduler]) -> None:
@@ -278,10 +271,6 @@ async def _named(spec: str, schedulers: Sequence[Scheduler]) -> list[tuple[TaskR
 
 # -- windows ------------------------------------------------------------------------------------
 def cmd_windows(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli import open_store
-
-    if args.limit < 0:
-        raise LifecycleError("--limit must be 0 or more; try --limit 20")
     store = open_store(settings)
     try:
         shown = store.open_windows()
@@ -377,8 +366,6 @@ def _task_table(rows: Sequence[PlannedTask]) -> str:
 
 # -- cancel / end / extend ---------------------------------------------------------------------
 def cmd_change(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli import open_store
-
     action: ManageAction = args.action
     by = args.by.strip()
     store = open_store(settings)
@@ -398,8 +385,6 @@ def cmd_change(args: argparse.Namespace, settings: Settings) -> int:
         elif action == "end":
             result = end_window_now(store, record.id, by=by, now=now)
         else:
-            if args.minutes <= 0:
-                raise LifecycleError("--minutes must be more than 0; e.g. --minutes 30")
             result = extend_window(
                 store, record.id, by=by, delta=timedelta(minutes=args.minutes), now=now
             )
@@ -420,16 +405,14 @@ def cmd_change(args: argparse.Namespace, settings: Settings) -> int:
 
 # -- worker -------------------------------------------------------------------------------------
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli import _config_or_none, open_store
-
-    if args.interval <= 0:
-        raise LifecycleError("--interval must be more than 0 seconds; e.g. --interval 5")
     # Alerts and per-tick summaries are the worker's output; show them unless asked not to.
     for name in ("bot.alerts", "bot.lifecycle"):
         if logging.getLogger(name).getEffectiveLevel() > logging.INFO:
             logging.getLogger(name).setLevel(logging.INFO)
     notifier = _notifier(settings)
-    with _sandbox_unless(_config_or_none(args, settings), "running") as config:
+    with scheduler_config(
+        args, settings, doing="running against", demo_if_unconfigured=False
+    ) as config:
         store = open_store(settings)
         try:
             return asyncio.run(_work(args, config, store, notifier))

@@ -58,7 +58,7 @@ def test_parse_human_echo(capsys: pytest.CaptureFixture[str]) -> None:
         (["parse", "Saturday 2-4am", "--now", "2026-11-18T10:00:00"], "has no offset"),
         (["parse", "Saturday 2-4am", "--tz", "Mars/Olympus", "--now", NOW], "Mars/Olympus"),
         (["parse", "", "--now", NOW], "Saturday 2-4am"),
-        (["audit", "--limit", "0"], "--limit must be at least 1"),
+        (["audit", "--limit", "0"], "--limit: '0' is not a whole number from 1"),
         (
             ["check", "Saturday 2-4am", "--now", NOW, "--config", "nope.toml"],
             "nope.toml does not exist",

@@ -1,4 +1,4 @@
-"""`maintbot serve` as a real process: the sandbox when nothing is configured, /healthz,
+"""`maintbot serve` as a real process: the sandbox when asked (--sandbox), /healthz,
 signed requests to /slack/events, a clean stop on SIGTERM, and refusal without secrets."""
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class Served:
 @pytest.fixture
 def served(tmp_path: Path, fake: FakeSlack) -> Iterator[Served]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve", "--port", "0"],
+        [sys.executable, "-m", "bot", "serve", "--port", "0", "--sandbox"],
         cwd=tmp_path,
         env=serve_env(tmp_path, fake),
         stderr=subprocess.PIPE,
@@ -95,7 +95,7 @@ def served(tmp_path: Path, fake: FakeSlack) -> Iterator[Served]:
 def test_serve_runs_the_app_and_the_clock_and_stops_cleanly(
     served: Served, fake: FakeSlack
 ) -> None:
-    served.wait_for(r"No maintbot.toml found: serving against the built-in sandbox")
+    served.wait_for(r"--sandbox: serving against the built-in sandbox")
     url = served.wait_for(r"serving on (http://127\.0\.0\.1:\d+)/slack/events").group(1)
 
     health = httpx.get(f"{url}/healthz", timeout=10)
