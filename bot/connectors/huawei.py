@@ -57,6 +57,11 @@ bot/sandbox/huawei.py makes the same choices, and tests/test_huawei_*.py covers 
   reported as skipped — the schedule expansion minus history [INFERRED].
 * **Throttling** numbers for these APIs were not captured (gap): no client-side limit by
   default (set ``rate_per_minute`` to add one); 429 answers are retried after Retry-After.
+* **Malformed answers**: a page without its list key (``items``, ``scheduled_tasks``,
+  ``tasks_records``), a field whose type changed, a time outside 1970-2200, an id that is
+  not URL-safe text, or pages that end before the total they state are an error for this
+  system naming the field, never "no tasks". Totals may be absent (a short page is then the
+  last); counts may be digit strings, run ids numbers.
 * **Error codes** are a gap: only ``error_msg`` is quoted, ``error_code`` is not relied on.
 * **403** names the IAM action the call needs (``workspace:scheduledTasks:list``, ``:get``,
   ``:update``, ``:listRecords`` [SEEN H1–H5]; the same names for 4B and ``:list`` for
@@ -65,6 +70,7 @@ bot/sandbox/huawei.py makes the same choices, and tests/test_huawei_*.py covers 
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -72,7 +78,16 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Annotated, Any, ClassVar, TypeVar
 
 import httpx
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+    create_model,
+)
 
 from bot.clock import Clock, utc
 from bot.config import HuaweiConfig, SchedulerConfig
@@ -86,6 +101,14 @@ from bot.connectors.base import (
     gather_all,
     gather_bounded,
     require_credentials,
+)
+from bot.connectors.shapes import (
+    IdOrNumber,
+    OptCount,
+    StrictModel,
+    VendorId,
+    optional,
+    url_id,
 )
 from bot.errors import AuthError, ConfigError, ConnectorError
 from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
@@ -191,59 +214,124 @@ MATCH_AFTER = timedelta(hours=1)
 SAME_RUN = timedelta(seconds=60)
 
 
-def _text(value: object) -> object:
-    """Ids and names sometimes arrive as numbers; keep them as text."""
-    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+# -- response shapes --------------------------------------------------------------------------
+# Strict about every field the connector reads: a list key that is missing, or a field whose
+# type changed, is a malformed answer (an error for this system naming the field), never "no
+# tasks" or a task read as something else. Counts may be digit strings (the simulator's
+# ``string_numbers`` reading of the SDK's integers); run ids may be numbers. Values of the
+# right type that the rules cannot use (an unknown zone, a week day 9) are judged by
+# bot.schedule_rules and make that one schedule "not understood", reported as may-fire.
+
+_TIME_RULE = (
+    "expected a time Huawei documents (ISO 8601, yyyy-MM-dd HH:mm:ss or epoch milliseconds) "
+    "within the years 1970-2200"
+)
 
 
-Text = Annotated[str, BeforeValidator(_text)]
+def _vendor_time(value: object) -> object:
+    """A time field checked readable and in range; kept as sent, because the zone it is read
+    in (the task's) is applied where it is used."""
+    if isinstance(value, bool) or not isinstance(value, str | int) or len(str(value)) > 64:
+        raise ValueError(_TIME_RULE)
+    try:
+        parse_vendor_time(value, UTC)
+    except RuleError:
+        raise ValueError(_TIME_RULE) from None
+    return value
 
 
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+def _list_field(value: object) -> object:
+    """``week_list``/``month_list``/``date_list``: a comma list, one number, or a JSON list of
+    them (bot.schedule_rules reads all three); nothing else."""
+    items = value if isinstance(value, list) else [value]
+    if not all(isinstance(v, str | int) and not isinstance(v, bool) for v in items):
+        raise ValueError("expected a comma-separated list")
+    return value
 
 
-class _AppItem(_Lenient):
-    id: Text
-    task_name: Text = ""
-    last_status: Text | None = None
-    next_execution_time: Any = None
-    scheduled_type: Text | None = None
-    time_zone: Text | None = None
-    is_enable: bool | None = None
+VendorTime = Annotated[str | int | None, BeforeValidator(optional(_vendor_time))]
+ListField = Annotated[Any, BeforeValidator(optional(_list_field))]
 
 
-class _DesktopItem(_Lenient):
-    id: Text
-    task_name: Text = ""
-    scheduled_type: Text | None = None
-    life_cycle_type: Text | None = None
-    last_status: Text | None = None
-    next_execution_time: Any = None
-    time_zone: Text | None = None
-    enable: bool | None = None
+class _ScheduleFields(StrictModel):
+    """The fields bot.schedule_rules expands, type-checked (the values are judged there)."""
+
+    scheduled_type: StrictStr | None = None
+    scheduled_time: StrictStr | None = None
+    scheduled_date: StrictStr | None = None
+    day_interval: OptCount = None
+    week_list: ListField = None
+    month_list: ListField = None
+    date_list: ListField = None
+    time_zone: StrictStr | None = None
+    expire_time: VendorTime = None
 
 
-class _Execution(_Lenient):
+class _AppItem(_ScheduleFields):
+    """A 4A list item; it carries the schedule fields too, and they are expanded from it."""
+
+    id: VendorId
+    task_name: StrictStr = ""
+    last_status: StrictStr | None = None
+    next_execution_time: VendorTime = None
+    is_enable: StrictBool | None = None
+
+
+class _DesktopItem(StrictModel):
+    id: VendorId
+    task_name: StrictStr = ""
+    scheduled_type: StrictStr | None = None
+    life_cycle_type: StrictStr | None = None
+    last_status: StrictStr | None = None
+    next_execution_time: VendorTime = None
+    time_zone: StrictStr | None = None
+    enable: StrictBool | None = None
+
+
+class _AppShow(_ScheduleFields):
+    task_name: StrictStr | None = None
+    is_enable: StrictBool | None = None
+
+
+class _DesktopShow(_ScheduleFields):
+    task_name: StrictStr | None = None
+    life_cycle_type: StrictStr | None = None
+
+
+class _Execution(StrictModel):
     """One 4A execute-history item (``excuting_count`` is misspelt in the SDK model)."""
 
-    id: Text
-    status: Text | None = None
-    begin_time: Any = None
-    end_time: Any = None
-    create_time: Any = None
-    executing_count: int | None = Field(
+    id: IdOrNumber
+    status: StrictStr | None = None
+    begin_time: VendorTime = None
+    end_time: VendorTime = None
+    create_time: VendorTime = None
+    executing_count: OptCount = Field(
         default=None, validation_alias=AliasChoices("excuting_count", "executing_count")
     )
 
 
-class _Record(_Lenient):
+class _Record(StrictModel):
     """One 4B run record."""
 
-    id: Text
-    start_time: Any = None
-    status: Text | None = None
-    skip_num: int | None = None
+    id: IdOrNumber
+    start_time: VendorTime = None
+    status: StrictStr | None = None
+    skip_num: OptCount = None
+
+
+class _FutureExecutions(StrictModel):
+    future_executions: list[StrictStr]
+    time_zone: StrictStr | None = None
+
+
+@functools.cache
+def _page_model(items_key: str, total_key: str, item: type[BaseModel]) -> type[BaseModel]:
+    """One page of a listing: the list under its documented key (required: a page without it
+    is malformed, never empty) and the total, which may be absent but is a count if there."""
+    rows: Any = list[item]  # type: ignore[valid-type]  # built at run time, per item model
+    fields: dict[str, Any] = {items_key: (rows, ...), total_key: (OptCount, None)}
+    return create_model(f"{item.__name__}Page", __base__=StrictModel, **fields)
 
 
 @dataclass(frozen=True)
@@ -400,6 +488,7 @@ class HuaweiConnector(Connector):
         self,
         url: str,
         *,
+        model: type[M],
         items_key: str,
         total_key: str,
         offset: int,
@@ -407,7 +496,9 @@ class HuaweiConnector(Connector):
         params: Mapping[str, str],
         action: str,
         what: str,
-    ) -> tuple[list[dict[str, Any]], int | None]:
+    ) -> tuple[list[tuple[M, dict[str, Any]]], int | None]:
+        """One page: each item validated as ``model`` (with the raw item beside it, which
+        the desktop update needs whole), and the page's total when it gives one."""
         response = await self._send(
             "GET",
             url,
@@ -416,29 +507,28 @@ class HuaweiConnector(Connector):
             what=what,
         )
         data = self._object(response, what)
-        items = data.get(items_key)
-        if items is None:
-            items = []
-        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            raise self.http.error(f"malformed response from {what}: {items_key} is not a list")
-        return items, _int(data.get(total_key))
+        page = self._validate(_page_model(items_key, total_key, model), data, what)
+        items: list[M] = getattr(page, items_key)
+        return list(zip(items, data[items_key], strict=True)), getattr(page, total_key)
 
     async def _all_pages(
         self,
         url: str,
         *,
+        model: type[M],
         items_key: str,
         total_key: str,
         limit: int,
         action: str,
         what: str,
         params: Mapping[str, str] | None = None,
-    ) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
+    ) -> list[tuple[M, dict[str, Any]]]:
+        found: list[tuple[M, dict[str, Any]]] = []
         offset = 0
         for _ in range(MAX_PAGES):
             items, total = await self._page(
                 url,
+                model=model,
                 items_key=items_key,
                 total_key=total_key,
                 offset=offset,
@@ -451,25 +541,42 @@ class HuaweiConnector(Connector):
             offset += len(items)
             # The total decides when it is there (a server may cap pages below our limit);
             # without one, a short page is the last.
-            if not items or (total is not None and offset >= total):
-                break
+            if total is not None and offset >= total:
+                return found
+            if not items:
+                if total is not None:
+                    # The pages ended before the count they state: the rest are missing,
+                    # and reading what arrived as everything would hide tasks.
+                    raise self._count_error(what, total_key, total, offset)
+                return found
             if total is None and len(items) < limit:
-                break
-        return found
+                return found
+        raise self.http.error(
+            f"{what} did not end after {MAX_PAGES} pages; narrow the scope in maintbot.toml, "
+            "or report it to Huawei if the list is not that long"
+        )
+
+    def _count_error(self, what: str, total_key: str, total: int, got: int) -> ConnectorError:
+        return self.http.error(
+            f"malformed response from {what}: {total_key} says {total:,} but the pages hold "
+            f"{got:,}; try again, and report it to Huawei if it persists"
+        )
 
     async def _newest_runs(
         self,
         url: str,
         *,
+        model: type[M],
         items_key: str,
         total_key: str,
         limit: int,
-        when: Callable[[dict[str, Any]], datetime | None],
+        when: Callable[[M], datetime | None],
         what: str,
-    ) -> list[dict[str, Any]]:
+    ) -> list[M]:
         """The page of run history that holds the newest runs, whatever the order."""
-        items, total = await self._page(
+        pairs, total = await self._page(
             url,
+            model=model,
             items_key=items_key,
             total_key=total_key,
             offset=0,
@@ -478,11 +585,15 @@ class HuaweiConnector(Connector):
             action=ACTION_RECORDS,
             what=what,
         )
+        items = [item for item, _ in pairs]
+        if total and not items:
+            raise self._count_error(what, total_key, total, 0)
         if total is not None and total > len(items) >= 2:
             first, last = when(items[0]), when(items[-1])
             if first is not None and last is not None and first < last:
                 tail, _ = await self._page(
                     url,
+                    model=model,
                     items_key=items_key,
                     total_key=total_key,
                     offset=max(0, total - limit),
@@ -491,7 +602,7 @@ class HuaweiConnector(Connector):
                     action=ACTION_RECORDS,
                     what=what,
                 )
-                items = items + tail
+                items = items + [item for item, _ in tail]
         return items
 
     def _validate(self, model: type[M], item: Mapping[str, Any], what: str) -> M:
@@ -519,8 +630,9 @@ class HuaweiConnector(Connector):
         if "app" not in self.families:
             return []
         what = "list app tasks (GET /v1/{project_id}/schedule-task)"
-        raw = await self._all_pages(
+        listed = await self._all_pages(
             self.app_url,
+            model=_AppItem,
             items_key="items",
             total_key="count",
             limit=APP_PAGE,
@@ -529,8 +641,7 @@ class HuaweiConnector(Connector):
             params={"task_name": name} if name else None,
         )
         entries = []
-        for item in raw:
-            parsed = self._validate(_AppItem, item, what)
+        for parsed, item in listed:
             entries.append(
                 _Entry(
                     ref=self.ref(TaskKind.APP_TASK, parsed.id),
@@ -555,6 +666,7 @@ class HuaweiConnector(Connector):
         calls = [
             self._all_pages(
                 self.desktop_url,
+                model=_DesktopItem,
                 items_key="scheduled_tasks",
                 total_key="total_count",
                 limit=DESKTOP_PAGE,
@@ -568,6 +680,7 @@ class HuaweiConnector(Connector):
             calls.append(
                 self._all_pages(
                     self.desktop_url,
+                    model=_DesktopItem,
                     items_key="scheduled_tasks",
                     total_key="total_count",
                     limit=DESKTOP_PAGE,
@@ -578,8 +691,7 @@ class HuaweiConnector(Connector):
             )
         pages = await gather_all(*calls)
         entries: dict[str, _Entry] = {}
-        for item in (i for page in pages for i in page):
-            parsed = self._validate(_DesktopItem, item, what)
+        for parsed, item in (pair for page in pages for pair in page):
             entries[parsed.id] = _Entry(
                 ref=self.ref(TaskKind.DESKTOP_TASK, parsed.id),
                 name=parsed.task_name or parsed.id,
@@ -618,11 +730,15 @@ class HuaweiConnector(Connector):
     async def _show(self, ref: TaskRef) -> dict[str, Any]:
         """The task's show body; a 404 is reported as the task no longer existing."""
         self._check_kind(ref)
+        task_id = url_id(self.system, ref.kind.value, ref.id)
+        model: type[_ScheduleFields]
         if ref.kind is TaskKind.APP_TASK:
-            url, what = f"{self.app_url}/{ref.id}", "show app task (GET /v1/…/schedule-task/{id})"
+            url, what = f"{self.app_url}/{task_id}", "show app task (GET /v1/…/schedule-task/{id})"
+            model = _AppShow
         else:
-            url = f"{self.desktop_url}/{ref.id}"
+            url = f"{self.desktop_url}/{task_id}"
             what = "show desktop task (GET /v2/…/scheduled-tasks/{id})"
+            model = _DesktopShow
         try:
             response = await self._send("GET", url, action=ACTION_GET, what=what)
         except ConnectorError as exc:
@@ -634,7 +750,10 @@ class HuaweiConnector(Connector):
                     status=404,
                 ) from None
             raise
-        return self._object(response, what)
+        show = self._object(response, what)
+        # Checked, then returned whole: the desktop update sends the definition back as is.
+        self._validate(model, show, what)
+        return show
 
     async def _show_or_none(self, ref: TaskRef) -> dict[str, Any] | None:
         try:
@@ -678,11 +797,9 @@ class HuaweiConnector(Connector):
         )
         what = "future-executions (POST …/future-executions)"
         response = await self._send("POST", url, json_body=body, action=ACTION_LIST, what=what)
-        data = self._object(response, what)
-        times = data.get("future_executions") or []
-        if not isinstance(times, list):
-            raise self.http.error(f"malformed response from {what}: future_executions")
-        zone_name = data.get("time_zone") or body.get("time_zone")
+        data = self._validate(_FutureExecutions, self._object(response, what), what)
+        times = data.future_executions
+        zone_name = data.time_zone or body.get("time_zone")
         zone = self._zone(zone_name if isinstance(zone_name, str) else None)
         if zone is None:
             raise self.http.error(f"{what}: time_zone {zone_name!r} is not a zone maintbot knows")
@@ -723,15 +840,16 @@ class HuaweiConnector(Connector):
     async def _app_runs(self, ref: TaskRef) -> list[_Run]:
         what = "app task history (GET /v1/…/schedule-task/{id}/execute-history)"
 
-        def when(item: dict[str, Any]) -> datetime | None:
+        def when(item: _Execution) -> datetime | None:
             try:
-                return parse_vendor_time(item.get("begin_time") or item.get("create_time"), UTC)
+                return parse_vendor_time(item.begin_time or item.create_time, UTC)
             except RuleError:
                 return None
 
         try:
             items = await self._newest_runs(
-                f"{self.app_url}/{ref.id}/execute-history",
+                f"{self.app_url}/{url_id(self.system, ref.kind.value, ref.id)}/execute-history",
+                model=_Execution,
                 items_key="items",
                 total_key="count",
                 limit=APP_PAGE,
@@ -743,8 +861,7 @@ class HuaweiConnector(Connector):
                 return []
             raise
         runs = []
-        for item in items:
-            parsed = self._validate(_Execution, item, what)
+        for parsed in items:
             begin = self._time(parsed.begin_time, UTC, what)
             created = self._time(parsed.create_time, UTC, what)
             status = (parsed.status or "").upper()
@@ -763,15 +880,16 @@ class HuaweiConnector(Connector):
     async def _desktop_runs(self, ref: TaskRef) -> list[_Run]:
         what = "desktop task records (GET /v2/…/scheduled-tasks/{id}/records)"
 
-        def when(item: dict[str, Any]) -> datetime | None:
+        def when(item: _Record) -> datetime | None:
             try:
-                return parse_vendor_time(item.get("start_time"), UTC)
+                return parse_vendor_time(item.start_time, UTC)
             except RuleError:
                 return None
 
         try:
             items = await self._newest_runs(
-                f"{self.desktop_url}/{ref.id}/records",
+                f"{self.desktop_url}/{url_id(self.system, ref.kind.value, ref.id)}/records",
+                model=_Record,
                 items_key="tasks_records",
                 total_key="total_count",
                 limit=RECORD_PAGE,
@@ -783,8 +901,7 @@ class HuaweiConnector(Connector):
                 return []
             raise
         runs = []
-        for item in items:
-            parsed = self._validate(_Record, item, what)
+        for parsed in items:
             runs.append(
                 _Run(
                     id=parsed.id,
@@ -1133,45 +1250,46 @@ class HuaweiConnector(Connector):
 
     async def _all_runs(self, ref: TaskRef) -> list[_Run]:
         """Every run history page of ``ref`` (for skipped-run accounting)."""
-        if ref.kind is TaskKind.APP_TASK:
-            url, items_key, total_key = f"{self.app_url}/{ref.id}/execute-history", "items", "count"
-            limit = APP_PAGE
-        else:
-            url, items_key, total_key = (
-                f"{self.desktop_url}/{ref.id}/records",
-                "tasks_records",
-                ("total_count"),
-            )
-            limit = RECORD_PAGE
+        task_id = url_id(self.system, ref.kind.value, ref.id)
         what = f"{ref.kind.value} run history"
-        items = await self._all_pages(
-            url,
-            items_key=items_key,
-            total_key=total_key,
-            limit=limit,
+        if ref.kind is TaskKind.APP_TASK:
+            executions = await self._all_pages(
+                f"{self.app_url}/{task_id}/execute-history",
+                model=_Execution,
+                items_key="items",
+                total_key="count",
+                limit=APP_PAGE,
+                action=ACTION_RECORDS,
+                what=what,
+            )
+            return [
+                _Run(
+                    e.id,
+                    (e.status or "").upper(),
+                    self._time(e.begin_time, UTC, what) or self._time(e.create_time, UTC, what),
+                    None,
+                )
+                for e, _ in executions
+            ]
+        records = await self._all_pages(
+            f"{self.desktop_url}/{task_id}/records",
+            model=_Record,
+            items_key="tasks_records",
+            total_key="total_count",
+            limit=RECORD_PAGE,
             action=ACTION_RECORDS,
             what=what,
         )
-        runs = []
-        for item in items:
-            if ref.kind is TaskKind.APP_TASK:
-                e = self._validate(_Execution, item, what)
-                started = self._time(e.begin_time, UTC, what) or self._time(
-                    e.create_time, UTC, what
-                )
-                runs.append(_Run(e.id, (e.status or "").upper(), started, None))
-            else:
-                r = self._validate(_Record, item, what)
-                runs.append(
-                    _Run(
-                        r.id,
-                        (r.status or "").upper(),
-                        self._time(r.start_time, UTC, what),
-                        None,
-                        r.skip_num,
-                    )
-                )
-        return runs
+        return [
+            _Run(
+                r.id,
+                (r.status or "").upper(),
+                self._time(r.start_time, UTC, what),
+                None,
+                r.skip_num,
+            )
+            for r, _ in records
+        ]
 
 
 def from_config(
