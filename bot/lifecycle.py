@@ -11,11 +11,17 @@ Two halves share one store and nothing else:
 
 Restart safety comes from the order of writes. Every transition is claimed by a
 compare-and-set (window ``approved → active``, task ``planned → pausing``,
-``paused → resuming``) *before* any vendor call, and its outcome is written after. A crash in
-between leaves ``pausing``/``resuming`` rows that the next tick (of this process or a new
-one) takes over; because each attempt reads the vendor's state first, a retried row never
-repeats a call blindly. Nothing lives only in memory: backoff times, grace deadlines, what
-the bot saw before pausing and what its pause looked like are all columns.
+``paused → resuming``) *before* any vendor call, and its outcome is written after. A task
+claim names its owner (one per clock) and carries a lease the owner renews before each
+call; a crash leaves ``pausing``/``resuming`` rows that any clock takes over once the lease
+has run out, never while a live owner holds it. Because each attempt reads the vendor's
+state first, a retried row never repeats a call blindly. Nothing lives only in memory:
+backoff times, grace deadlines, leases, what the bot saw before pausing and what its pause
+looked like are all columns.
+
+Vendor calls run per system, each under a hard deadline, beside the tick: a scheduler that
+answers slowly or not at all holds up only its own tasks, and a call it cut off is audited
+``unknown`` and read back before anything else is done to that task.
 
 Overlapping windows share one pause: the second window recognises the pause as the bot's own
 (its reason names the first window, and it matches what the bot recorded right after
@@ -28,19 +34,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
+import secrets
+import socket
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 
 from bot.approvals import Policy
 from bot.clock import Clock
 from bot.config import Config
-from bot.connectors.base import Connector, deadline, gather_bounded
+from bot.connectors.base import Connector, SkippedRun, deadline
 from bot.errors import ApprovalError, ConnectorError, LifecycleError, StoreError
 from bot.model import RunningNow, Task, TaskRef, Window
 from bot.render import format_instant
@@ -69,6 +78,7 @@ __all__ = [
     "decide",
     "end_window_now",
     "extend_window",
+    "new_owner_id",
     "pause_reason",
     "plan_window",
     "request_approval",
@@ -88,7 +98,12 @@ _W = WindowState
 _SETTLED = frozenset(
     {_S.ALREADY_PAUSED, _S.PAUSE_FAILED, _S.RESUMED, _S.LEFT_ALONE, _S.HANDED_OVER}
 )
+# Rows with a vendor call in flight (or cut off before its outcome was written down).
+_MID = (_S.PAUSING, _S.RESUMING)
 _LOUD = frozenset({"pause_failed", "resume_failed", "late"})
+# A notifier (Slack) that has not answered in this long is tried again on a later tick.
+_NOTIFY_DEADLINE = 60.0
+_T = TypeVar("_T")
 _WINDOW_ID = re.compile(r"maintbot window (w_[A-Za-z0-9_-]+)")
 
 
@@ -490,7 +505,11 @@ class Lateness:
 
 @dataclass
 class TickReport:
-    """What one tick did; tests and the soak read it, the worker logs a summary."""
+    """What one tick did; tests and the soak read it, the worker logs a summary.
+
+    Vendor calls run in per-system lanes, so a tick that does not wait for them
+    (``tick(wait=False)``, as the loop runs) reports what finished while it ran; the rest
+    appears in a later tick's report."""
 
     now: datetime
     started: list[str] = field(default_factory=list)
@@ -509,6 +528,10 @@ class TickReport:
     handed_over: list[tuple[str, str]] = field(default_factory=list)
     resume_failed: list[tuple[str, str]] = field(default_factory=list)
     deferred: list[tuple[str, str]] = field(default_factory=list)
+    # A call cut off by its hard deadline: it may or may not have happened at the vendor.
+    unknown: list[tuple[str, str]] = field(default_factory=list)
+    # A claim another clock took over after this one's lease ran out; nothing more done.
+    lost: list[tuple[str, str]] = field(default_factory=list)
     notifications: list[tuple[str, str]] = field(default_factory=list)
     late: list[Lateness] = field(default_factory=list)
 
@@ -523,10 +546,51 @@ class TickReport:
         ]
         return ", ".join(parts) or "nothing due"
 
+    def _take(self, other: TickReport) -> None:
+        """Move ``other``'s entries to the end of this report's lists."""
+        for name, value in vars(other).items():
+            if isinstance(value, list):
+                getattr(self, name).extend(value)
+                value.clear()
+
+
+class _Abandoned(ConnectorError):
+    """A vendor call cut off by its hard deadline. Unlike an error the vendor answered, it
+    says nothing about whether the call took effect."""
+
+    def __init__(self, system: str, seconds: float) -> None:
+        super().__init__(
+            system,
+            f"the scheduler did not answer within {seconds:g} s, so maintbot stopped "
+            "waiting; it reads the task back before doing anything more",
+            retryable=True,
+        )
+
+
+def new_owner_id() -> str:
+    """Who holds a claim: host, process and a random part (two clocks in one process, or a
+    restarted process that got the same pid, never share an identity)."""
+    host = (socket.gethostname() or "host")[:40]
+    return f"{host}:{os.getpid()}:{secrets.token_hex(4)}"
+
 
 class WindowClock:
-    """Fires window transitions when they are due. One instance per process; any number of
-    restarts in between, because everything it needs is read from the store on each tick."""
+    """Fires window transitions when they are due. Any number of instances, in one process
+    or many, may run on one database, and any number of restarts in between, because
+    everything it needs is read from the store on each tick.
+
+    **Lanes.** Each system's pauses and resumes run as background jobs on that system's
+    lane (at most ``concurrency`` at once per system), so a tick never waits on one vendor
+    before calling another, and a vendor that hangs holds up only its own tasks. Every
+    vendor call runs under a hard deadline (``vendor_deadline``, or ``deadlines[system]``)
+    that includes reading the answer; a call cut off by it is audited ``unknown``, and the
+    next attempt reads the task back first and decides from what the vendor reports.
+
+    **Claims.** A row is claimed for ``owner`` with a lease of twice the system's deadline,
+    renewed before each vendor call; every write after a call requires the claim to still
+    be ours. A row another clock holds is taken over only once its lease has run out, which
+    is what makes several clocks on one file pause and resume each task once.
+    """
 
     def __init__(
         self,
@@ -543,7 +607,11 @@ class WindowClock:
         late_after: timedelta = timedelta(minutes=1),
         concurrency: int = 8,
         vendor_deadline: float = 60.0,
+        deadlines: Mapping[str, float] | None = None,
+        owner: str | None = None,
     ) -> None:
+        if vendor_deadline <= 0 or any(d <= 0 for d in (deadlines or {}).values()):
+            raise LifecycleError("Vendor deadlines must be more than 0 seconds.")
         self.store = store
         self.connectors = dict(connectors)
         self.clock = clock
@@ -556,6 +624,8 @@ class WindowClock:
         self.late_after = late_after
         self.concurrency = concurrency
         self.vendor_deadline = vendor_deadline
+        self.deadlines = dict(deadlines or {})
+        self.owner = owner or new_owner_id()
         self._lock = asyncio.Lock()
         # What each system has running, asked once per tick however many windows start in
         # it (for some vendors that is one request per task); dropped at the next tick.
@@ -563,17 +633,35 @@ class WindowClock:
         self._wake: asyncio.Event | None = None
         self._heartbeat = float("-inf")
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Jobs in flight, by planned-task id (so no tick starts a second one), one semaphore
+        # per system, alerts being sent (chained per window, so they arrive in order), and
+        # what finished jobs did, until a tick reports it.
+        self._jobs: dict[int, asyncio.Task[None]] = {}
+        self._lanes: dict[str, asyncio.Semaphore] = {}
+        self._alerts: dict[str, asyncio.Task[None]] = {}
+        self._done = TickReport(now=clock())
+        self._ends_seen: set[str] = set()
+
+    def deadline_for(self, system: str) -> float:
+        return self.deadlines.get(system, self.vendor_deadline)
+
+    def lease_for(self, system: str) -> timedelta:
+        # Twice the deadline: renewed before every call, a live owner's lease can only run
+        # out if the process stalls for a whole deadline, and a dead one's frees soon.
+        return timedelta(seconds=2 * self.deadline_for(system))
 
     # -- the loop ----------------------------------------------------------------------------
-    async def run(self, stop: asyncio.Event, interval: float = 5.0) -> None:
-        """Tick every ``interval`` seconds (sooner after a person's retry) until ``stop``."""
+    async def run(self, stop: asyncio.Event, interval: float = 5.0, drain: float = 5.0) -> None:
+        """Tick every ``interval`` seconds (sooner after a person's retry, or when a lane
+        finishes its work) until ``stop``; then let calls in flight finish for up to
+        ``drain`` seconds before abandoning them (their leases let another clock take over)."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         stopper = asyncio.ensure_future(stop.wait())
         try:
             while not stop.is_set():
                 try:
-                    report = await self.tick()
+                    report = await self.tick(wait=False)
                 except Exception:
                     # One bad tick (a locked database, a bug on one row) must not end the
                     # loop: the next tick re-derives everything from the store.
@@ -589,51 +677,256 @@ class WindowClock:
                 with contextlib.suppress(asyncio.CancelledError):
                     await waker
                 self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(drain):
+                    await self.settle()
         finally:
             stopper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await stopper
+            await self.aclose()
 
     def _poke(self) -> None:
         if self._loop is not None and self._wake is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._wake.set)
 
-    async def tick(self) -> TickReport:
-        """One pass: derive what is due from the store, do it, and say what was done."""
+    async def settle(self) -> None:
+        """Wait until every job and alert started so far has finished."""
+        while self._jobs or self._alerts:
+            await asyncio.gather(
+                *self._jobs.values(), *self._alerts.values(), return_exceptions=True
+            )
+
+    async def aclose(self) -> None:
+        """Abandon whatever is in flight (as a killed process would, minus the process):
+        rows stay claimed until their leases run out; undelivered alerts are released."""
+        pending = [*self._jobs.values(), *self._alerts.values()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        self._jobs.clear()
+        self._alerts.clear()
+
+    async def tick(self, *, wait: bool = True) -> TickReport:
+        """One pass: derive what is due from the store, do it, and say what was done.
+
+        With ``wait`` (tests, ``worker --once``) the tick waits for the vendor calls it
+        started, starts what they unblocked, and reports all of it; without (the loop) it
+        returns once the calls are started, and the lanes wake the loop when they finish.
+        """
         async with self._lock:
             now = self.clock()
             report = TickReport(now=now)
             self._running = {}
-            for approval_id in self.store.expire_approvals():
-                report.expired_approvals.append(approval_id)
-                approval = self.store.get_approval(approval_id)
-                self.store.audit(
-                    ACTOR,
-                    "expire_approval",
-                    "ok",
-                    window_id=approval.window_id,
-                    detail={"approval": approval_id},
-                )
-            for record in self.store.open_windows():
-                if record.state is _W.PLANNED:
-                    await self._unapproved(record, now, report)
-                elif record.state is _W.APPROVED:
-                    await self._approved(record, now, report)
-            # Starts before ends: a window starting as another ends takes over its pauses
-            # instead of the task being resumed and paused again a moment later.
-            open_now = self.store.open_windows()
-            for record in open_now:
-                if record.state is _W.ACTIVE and now < record.end:
-                    await self._active(record, now, report)
-            ending = [r for r in open_now if r.state is _W.ACTIVE and r.end <= now]
-            for record in sorted(ending, key=lambda r: (r.end, r.id)):
-                await self._ending(self.store.get_window(record.id), now, report)
+            try:
+                self._expire_approvals(report)
+                for record in self.store.open_windows():
+                    if record.state is _W.PLANNED:
+                        await self._unapproved(record, now, report)
+                    elif record.state is _W.APPROVED:
+                        await self._approved(record, now, report)
+                # A job that was deferred (another window's row of its task was changing)
+                # can go once that settles: a few rounds, while the tick waits.
+                for _ in range(4 if wait else 1):
+                    started = self._dispatch(now, report)
+                    if not wait:
+                        break
+                    await self.settle()
+                    if not started:
+                        break
+                report._take(self._done)
+                await self._follow_up(now, report)
+                if wait:
+                    await self.settle()
+                report._take(self._done)
+            except asyncio.CancelledError:
+                # A killed tick takes its jobs with it, as a killed process would.
+                await self.aclose()
+                raise
             if time.monotonic() - self._heartbeat >= 30:
                 # A heartbeat for people and health checks; not what any decision reads,
                 # so it need not cost a disk sync on every tick.
                 self._heartbeat = time.monotonic()
                 self.store.set_kv("clock.last_tick", now.isoformat())
             return report
+
+    def _expire_approvals(self, report: TickReport) -> None:
+        for approval_id in self.store.expire_approvals():
+            report.expired_approvals.append(approval_id)
+            approval = self.store.get_approval(approval_id)
+            self.store.audit(
+                ACTOR,
+                "expire_approval",
+                "ok",
+                window_id=approval.window_id,
+                detail={"approval": approval_id},
+            )
+
+    # -- lanes -------------------------------------------------------------------------------
+    def _dispatch(self, now: datetime, report: TickReport) -> int:
+        """Start a job for every row that needs a vendor call and has none in flight;
+        returns how many were started. Starts before ends: a window starting as another
+        ends takes over its pauses instead of the task being resumed and paused again."""
+        started = 0
+        open_now = self.store.open_windows()
+        for record in open_now:
+            if record.state is _W.ACTIVE and now < record.end:
+                for row in self.store.window_tasks(record.id):
+                    if self._pause_due(row, now):
+                        started += self._start(row, self._pause_row(record, row, now))
+        ending = [r for r in open_now if r.state is _W.ACTIVE and r.end <= now]
+        for record in sorted(ending, key=lambda r: (r.end, r.id)):
+            if record.id not in self._ends_seen and "end" not in self.store.alerts_sent(record.id):
+                self._ends_seen.add(record.id)
+                report.ended.append(record.id)
+                report.late.append(Lateness(record.id, "end", now - record.end))
+            for row in self.store.window_tasks(record.id):
+                if row.id in self._jobs:
+                    continue
+                if row.state is _S.PLANNED:
+                    self._never_paused(record, row, report)
+                elif self._resume_due(row, now):
+                    started += self._start(row, self._resume_row(record, row, now))
+        return started
+
+    def _start(self, row: PlannedTask, job: Coroutine[Any, Any, None]) -> int:
+        task = asyncio.create_task(self._in_lane(row.system, job), name=f"maintbot-{row.id}")
+        self._jobs[row.id] = task
+
+        def finished(_: asyncio.Task[None], planned_id: int = row.id) -> None:
+            if self._jobs.get(planned_id) is task:
+                del self._jobs[planned_id]
+            self._poke()
+
+        task.add_done_callback(finished)
+        return 1
+
+    async def _in_lane(self, system: str, job: Coroutine[Any, Any, None]) -> None:
+        lane = self._lanes.setdefault(system, asyncio.Semaphore(self.concurrency))
+        try:
+            async with lane:
+                await job
+        except asyncio.CancelledError:
+            job.close()  # cancelled while waiting its turn: it never started
+            raise
+        except Exception:
+            # A job's own failures are handled inside it; this is a bug or the database.
+            # The row's claim (if any) runs out and another tick takes it over.
+            log.exception("window clock: a %s job failed", system)
+
+    def _free(self, row: PlannedTask, now: datetime) -> bool:
+        """A claim nobody holds: never claimed, released, or its lease ran out; and not
+        waiting for its next attempt."""
+        unheld = row.claimed_by is None or row.lease_until is None or row.lease_until <= now
+        return unheld and (row.next_attempt_at is None or row.next_attempt_at <= now)
+
+    def _pause_due(self, row: PlannedTask, now: datetime) -> bool:
+        if row.id in self._jobs:
+            return False
+        if row.state is _S.PLANNED:
+            return row.next_attempt_at is None or row.next_attempt_at <= now
+        return row.state is _S.PAUSING and self._free(row, now)
+
+    def _resume_due(self, row: PlannedTask, now: datetime) -> bool:
+        if row.state is _S.PAUSED:
+            return True
+        if row.state in (_S.PAUSING, _S.RESUMING):
+            return self._free(row, now)
+        return row.state is _S.RESUME_FAILED and (
+            row.next_attempt_at is None or row.next_attempt_at <= now
+        )
+
+    def _in_flight(self, row: PlannedTask, now: datetime) -> bool:
+        """A vendor call for the row is running here or, by a live lease, elsewhere."""
+        if row.id in self._jobs:
+            return True
+        return (
+            row.state in (_S.PAUSING, _S.RESUMING)
+            and row.claimed_by is not None
+            and row.lease_until is not None
+            and row.lease_until > now
+        )
+
+    def _claim(self, row: PlannedTask, new: PlannedTaskState, now: datetime, **fields: Any) -> bool:
+        moment = self.clock()
+        return self.store.claim_task(
+            row,
+            new,
+            owner=self.owner,
+            now=now,
+            lease_until=moment + self.lease_for(row.system),
+            **fields,
+        )
+
+    def _renew(self, row: PlannedTask, action: str, detail: dict[str, Any]) -> bool:
+        """Renew our lease before a vendor call; ``False`` (audited) if it is not ours now."""
+        until = self.clock() + self.lease_for(row.system)
+        if row.id in self.store.renew_leases(self.owner, [row.id], until):
+            return True
+        self._lost(row, action, detail)
+        return False
+
+    def _settle_row(
+        self,
+        row: PlannedTask,
+        came_from: PlannedTaskState,
+        new: PlannedTaskState,
+        action: str,
+        detail: dict[str, Any],
+        **fields: Any,
+    ) -> bool:
+        """Write an outcome, only while the claim is still ours. Leaving the claimed states
+        releases the claim; staying in one releases it only when asked."""
+        if new not in (_S.PAUSING, _S.RESUMING):
+            fields.setdefault("claimed_by", None)
+            fields.setdefault("lease_until", None)
+        if self.store.transition_task(row.id, came_from, new, owner=self.owner, **fields):
+            return True
+        self._lost(row, action, detail)
+        return False
+
+    def _lost(self, row: PlannedTask, action: str, detail: dict[str, Any]) -> None:
+        current = self.store.get_planned_task(row.id)
+        self._audit(
+            row,
+            action,
+            "lost_claim",
+            {
+                **detail,
+                "owner": self.owner,
+                "now": current.state.value,
+                "held_by": current.claimed_by,
+            },
+            error="this clock's lease ran out and another maintbot took the task over; "
+            "it decides from what the vendor reports",
+        )
+        self._done.lost.append((row.window_id, row.ref.key))
+
+    async def _call(self, system: str, call: Awaitable[_T]) -> _T:
+        """A vendor call under a hard deadline that covers the whole answer: the connectors'
+        own deadline bounds their retries, this bounds one slow or trickling response."""
+        seconds = self.deadline_for(system)
+        scope = asyncio.timeout(seconds)
+        with deadline(seconds):
+            try:
+                async with scope:
+                    return await call
+            except TimeoutError:
+                if scope.expired():
+                    raise _Abandoned(system, seconds) from None
+                raise
+
+    async def _read_quietly(self, connector: Connector, ref: TaskRef) -> Task | None:
+        """The state right after a pause or resume, to check it took and to record what the
+        bot's pause looks like; a failed read must not turn a successful call into a
+        failure."""
+        try:
+            return await self._call(ref.system, connector.read_state(ref))
+        except (ConnectorError, asyncio.CancelledError) as exc:
+            _reraise_own_cancellation(exc)
+            log.info("%s: could not read %s back after changing it: %s", ref.system, ref.key, exc)
+            return None
 
     # -- people's requests to the clock -----------------------------------------------------
     def retry(self, window_id: str, *, by: str) -> None:
@@ -683,6 +976,8 @@ class WindowClock:
             _S.HANDED_OVER,
             taken_over_by=by,
             next_attempt_at=None,
+            claimed_by=None,
+            lease_until=None,
             note=f"taken over by {by} after {row.attempts} failed resume attempt(s)",
         ):
             raise LifecycleError(
@@ -716,14 +1011,13 @@ class WindowClock:
         self.store.close_approvals(record.id, now)
         self.store.audit(ACTOR, "cancel", "ok", window_id=record.id, reason="not approved in time")
         report.dropped.append(record.id)
-        await self._alert(
+        self._alert(
             record,
             "not_approved",
             "not_approved",
             f"Maintenance window {_label(record)} was not approved before its start "
             f"({format_instant(record.start, record.tz)}), so it was cancelled; nothing was "
             "paused.",
-            report,
         )
 
     async def _approved(self, record: WindowRecord, now: datetime, report: TickReport) -> None:
@@ -772,7 +1066,7 @@ class WindowClock:
         if _reminder_key(nearest) in sent:
             return
         rows = self.store.window_tasks(record.id)
-        await self._alert(
+        self._alert(
             record,
             _reminder_key(nearest),
             "reminder",
@@ -780,7 +1074,6 @@ class WindowClock:
             f"({format_instant(record.start, record.tz)}) and lasts until "
             f"{format_instant(record.end, record.tz)}. It will pause {len(rows)} task(s): "
             f"{_names(rows)}.",
-            report,
         )
 
     async def _missed(
@@ -805,7 +1098,7 @@ class WindowClock:
         )
         report.missed.append(record.id)
         report.late.append(Lateness(record.id, "missed", now - due))
-        await self._alert(
+        self._alert(
             record,
             "late",
             "late",
@@ -815,76 +1108,84 @@ class WindowClock:
             f"(noticed {_span(now - due)} after its start). Nothing was paused, so nothing "
             f"needs resuming; these {len(rows)} task(s) were not held during the maintenance "
             f"and may have run: {_names(rows)}.",
-            report,
         )
 
-    # -- during the window -------------------------------------------------------------------
-    async def _active(self, record: WindowRecord, now: datetime, report: TickReport) -> None:
+    # -- after the calls: alerts and window ends ---------------------------------------------
+    async def _follow_up(self, now: datetime, report: TickReport) -> None:
+        """What depends on the rows' outcomes, not on a vendor: the start alert once every
+        task has had its first attempt, the before-end question, the end alert once every
+        task has had its first resume attempt, and finishing a window."""
+        for record in self.store.open_windows():
+            if record.state is not _W.ACTIVE:
+                continue
+            if now < record.end:
+                self._during(record, now)
+            else:
+                self._after_end(record, now, report)
+
+    def _during(self, record: WindowRecord, now: datetime) -> None:
         rows = self.store.window_tasks(record.id)
-        due = [
-            r
-            for r in rows
-            if r.state is _S.PAUSING
-            or (r.state is _S.PLANNED and (r.next_attempt_at is None or r.next_attempt_at <= now))
-        ]
-        if due:
-            await gather_bounded(
-                self.concurrency, (self._pause_row(record, r, now, report) for r in due)
-            )
-            rows = self.store.window_tasks(record.id)
-        first_pass_done = all(
-            r.state is not _S.PAUSING and not (r.state is _S.PLANNED and r.attempts == 0)
-            for r in rows
+        first_pass_done = not any(
+            self._in_flight(r, now) or (r.state is _S.PLANNED and r.attempts == 0) for r in rows
         )
         if first_pass_done and "start" not in self.store.alerts_sent(record.id):
-            await self._alert(
-                record, "start", "start", lambda: self._start_text(record, rows), report
-            )
+            self._alert(record, "start", "start", lambda: self._start_text(record, rows))
         if record.end - self.before_end <= now and record.end - record.start > self.before_end:
             paused = [r for r in rows if r.state is _S.PAUSED]
-            await self._alert(
+            self._alert(
                 record,
                 f"before_end:{record.end.isoformat()}",
                 "before_end",
                 f"Maintenance window {_label(record)} ends in {_span(record.end - now)} "
                 f"({format_instant(record.end, record.tz)}); then {len(paused)} paused "
                 "task(s) will be resumed. Extend it by 30 minutes, or end it now?",
-                report,
                 actions=("extend_30", "end_now"),
             )
 
-    async def _pause_row(
-        self, record: WindowRecord, row: PlannedTask, now: datetime, report: TickReport
-    ) -> None:
-        ref = row.ref
-        if any(h.window_id != record.id for h in self.store.holders(ref, (_S.PAUSING,))):
-            # Another window's pause of this task was cut short by a crash; once that is
-            # settled this window can tell whether the pause is the bot's to share.
-            report.deferred.append((record.id, ref.key))
+    def _after_end(self, record: WindowRecord, now: datetime, report: TickReport) -> None:
+        sent_before = self.store.alerts_sent(record.id)
+        rows = self.store.window_tasks(record.id)
+        first_pass_done = not any(
+            self._in_flight(r, now) or r.state in (_S.PLANNED, _S.PAUSED, _S.PAUSING) for r in rows
+        )
+        if "end" not in sent_before and first_pass_done:
+            self._alert(record, "end", "end", lambda: self._end_text(record, rows, now))
+        if not all(r.state in _SETTLED for r in rows):
             return
+        failed = any(r.state is _S.PAUSE_FAILED or r.taken_over_by for r in rows)
+        final = _W.FAILED if failed else _W.COMPLETED
+        if not self.store.transition_window(record.id, _W.ACTIVE, final, finished_at=now):
+            return
+        self.store.audit(ACTOR, "finish", final.value, window_id=record.id)
+        report.finished.append((record.id, final))
+        self._ends_seen.discard(record.id)
+        if "end" in sent_before:
+            self._alert(
+                record,
+                "resolved",
+                "resolved",
+                f"Maintenance window {_label(record)} is now {final.value}: "
+                + " ".join(_listing(rows, _END_GROUPS)),
+            )
+
+    # -- pausing -----------------------------------------------------------------------------
+    async def _pause_row(self, record: WindowRecord, row: PlannedTask, now: datetime) -> None:
+        report = self._done
+        ref = row.ref
         recovering = row.state is _S.PAUSING
         give_up = row.give_up_at or max(now, record.start) + self.pause_grace
-        if recovering:
-            claimed = row.claimed_at is not None and self.store.transition_task(
-                row.id,
-                _S.PAUSING,
-                _S.PAUSING,
-                claimed_at_was=row.claimed_at,
-                claimed_at=now,
-                give_up_at=give_up,
-                count_attempt=True,
-            )
-        else:
-            claimed = self.store.transition_task(
-                row.id,
-                _S.PLANNED,
-                _S.PAUSING,
-                claimed_at=now,
-                give_up_at=give_up,
-                next_attempt_at=None,
-                count_attempt=True,
-            )
-        if not claimed:
+        if not self._claim(
+            row,
+            _S.PAUSING,
+            now,
+            give_up_at=give_up,
+            next_attempt_at=None,
+            count_attempt=True,
+        ):
+            if any(h.window_id != record.id for h in self.store.holders(ref, _MID)):
+                # Another window's row of this task is being paused or resumed; once that
+                # is settled this window can tell whether the pause is the bot's to share.
+                report.deferred.append((record.id, ref.key))
             return
         attempt = row.attempts + 1
         reason = pause_reason(record)
@@ -892,33 +1193,47 @@ class WindowClock:
         if recovering:
             detail["recovering"] = True
         self._audit(row, "pause", "attempt", detail, reason=reason)
+        step = "read"
         try:
             connector = self._connector(row.system)
-            with deadline(self.vendor_deadline):
-                task = await connector.read_state(ref)
-                if task.paused:
-                    self._found_paused(record, row, task, now, report, detail, recovering)
-                    return
-                self.store.transition_task(
-                    row.id,
-                    _S.PAUSING,
-                    _S.PAUSING,
-                    prior_paused=False,
-                    prior_vendor_state=task.vendor_state,
-                    prior_task=task.model_dump(mode="json"),
+            if not self._renew(row, "pause", detail):
+                return
+            task = await self._call(row.system, connector.read_state(ref))
+            if task.paused:
+                self._found_paused(record, row, task, now, detail, recovering)
+                return
+            if not self._settle_row(
+                row,
+                _S.PAUSING,
+                _S.PAUSING,
+                "pause",
+                detail,
+                prior_paused=False,
+                prior_vendor_state=task.vendor_state,
+                prior_task=task.model_dump(mode="json"),
+            ) or not self._renew(row, "pause", detail):
+                return
+            step = "write"
+            changed = await self._call(row.system, connector.pause(ref, reason))
+            step = "read back"
+            after = await self._read_quietly(connector, ref)
+            if changed and after is not None and not after.paused:
+                # Accepted is not done: a task that still reads active may run.
+                raise ConnectorError(
+                    row.system,
+                    "the scheduler accepted the pause but still reports the task active",
+                    retryable=True,
                 )
-                changed = await connector.pause(ref, reason)
-                after = await _read_quietly(connector, ref)
-                if changed and after is not None and not after.paused:
-                    # Accepted is not done: a task that still reads active may run.
-                    raise ConnectorError(
-                        row.system,
-                        "the scheduler accepted the pause but still reports the task active",
-                        retryable=True,
-                    )
         except (Exception, asyncio.CancelledError) as exc:
             _reraise_own_cancellation(exc)
-            await self._pause_attempt_failed(record, row, attempt, give_up, exc, now, report)
+            if step == "write" and isinstance(exc, _Abandoned):
+                self._unknown(record, row, "pause", _S.PAUSING, attempt, exc, now)
+            else:
+                # A recovering row whose read failed may still be paused by us: it stays
+                # a pause to read back, never "not paused".
+                self._pause_attempt_failed(
+                    record, row, attempt, give_up, exc, now, uncertain=recovering and step == "read"
+                )
             return
         if not changed and not (
             after is not None and window_id_in(after.pause_reason) == record.id
@@ -935,29 +1250,33 @@ class WindowClock:
                 note = "the scheduler reported nothing to change; left alone"
             else:
                 note = _paused_by_note(after, "just before the window")
-            self.store.transition_task(
-                row.id,
+            if self._settle_row(
+                row,
                 _S.PAUSING,
                 _S.ALREADY_PAUSED,
+                "pause",
+                detail,
                 prior_paused=bool(after and after.paused),
                 note=note,
                 last_error=None,
-            )
-            self._audit(row, "pause", "no_change", {**detail, "changed": False, "note": note})
-            report.already_paused.append((record.id, ref.key))
+            ):
+                self._audit(row, "pause", "no_change", {**detail, "changed": False, "note": note})
+                report.already_paused.append((record.id, ref.key))
             return
         marker = _marker(after) if after is not None and after.paused else {"pause_reason": reason}
-        self.store.transition_task(
-            row.id,
+        if self._settle_row(
+            row,
             _S.PAUSING,
             _S.PAUSED,
+            "pause",
+            detail,
             paused_at=now,
             pause_marker=marker,
             last_error=None,
             next_attempt_at=None,
-        )
-        self._audit(row, "pause", "ok", {**detail, "changed": changed})
-        report.paused.append((record.id, ref.key))
+        ):
+            self._audit(row, "pause", "ok", {**detail, "changed": changed})
+            report.paused.append((record.id, ref.key))
 
     def _found_paused(
         self,
@@ -965,28 +1284,32 @@ class WindowClock:
         row: PlannedTask,
         task: Task,
         now: datetime,
-        report: TickReport,
         detail: dict[str, Any],
         recovering: bool,
     ) -> None:
         """The task is paused already: by this window before a restart, by the bot for an
         overlapping window (share the hold), or by someone else (leave it alone)."""
+        report = self._done
         ref = row.ref
         owner = window_id_in(task.pause_reason)
         if owner == record.id or (
             recovering and task.pause_reason is None and row.prior_paused is False
         ):
-            # Our own pause whose outcome a crash kept us from writing down.
-            self.store.transition_task(
-                row.id,
+            # Our own pause whose outcome a crash (or an abandoned call) kept us from
+            # writing down.
+            if self._settle_row(
+                row,
                 _S.PAUSING,
                 _S.PAUSED,
+                "pause",
+                detail,
                 paused_at=row.paused_at or now,
                 pause_marker=_marker(task),
                 last_error=None,
-            )
-            self._audit(row, "pause", "ok", {**detail, "changed": False, "confirmed": True})
-            report.paused.append((record.id, ref.key))
+                next_attempt_at=None,
+            ):
+                self._audit(row, "pause", "ok", {**detail, "changed": False, "confirmed": True})
+                report.paused.append((record.id, ref.key))
             return
         holder = self._holder_for(row, task)
         # A holder in RESUME_FAILED has ended and keeps trying to resume the task; this
@@ -1004,34 +1327,39 @@ class WindowClock:
         ):
             holder = None
         if holder is not None:
-            self.store.transition_task(
-                row.id,
+            if self._settle_row(
+                row,
                 _S.PAUSING,
                 _S.PAUSED,
+                "pause",
+                detail,
                 paused_at=now,
                 prior_paused=holder.prior_paused,
                 prior_vendor_state=holder.prior_vendor_state,
                 prior_task=holder.prior_task,
                 pause_marker=_marker(task),
                 last_error=None,
+                next_attempt_at=None,
                 note=f"already paused by maintbot for window {holder.window_id}; held for "
                 "this window too",
-            )
-            self._audit(row, "pause", "no_change", {**detail, "shared_with": holder.window_id})
-            report.shared.append((record.id, ref.key))
+            ):
+                self._audit(row, "pause", "no_change", {**detail, "shared_with": holder.window_id})
+                report.shared.append((record.id, ref.key))
             return
-        self.store.transition_task(
-            row.id,
+        if self._settle_row(
+            row,
             _S.PAUSING,
             _S.ALREADY_PAUSED,
+            "pause",
+            detail,
             prior_paused=True,
             prior_vendor_state=task.vendor_state,
             prior_task=task.model_dump(mode="json"),
             note=_paused_by_note(task, "before the window"),
             last_error=None,
-        )
-        self._audit(row, "pause", "no_change", {**detail, "paused_by": task.paused_by})
-        report.already_paused.append((record.id, ref.key))
+        ):
+            self._audit(row, "pause", "no_change", {**detail, "paused_by": task.paused_by})
+            report.already_paused.append((record.id, ref.key))
 
     def _holder_for(self, row: PlannedTask, task: Task) -> PlannedTask | None:
         """Another window's row whose pause this is (it matches what the bot recorded)."""
@@ -1046,7 +1374,41 @@ class WindowClock:
         candidates.sort(key=lambda h: h.state is not _S.PAUSED)
         return candidates[0] if candidates else None
 
-    async def _pause_attempt_failed(
+    def _unknown(
+        self,
+        record: WindowRecord,
+        row: PlannedTask,
+        action: str,
+        state: PlannedTaskState,
+        attempt: int,
+        exc: _Abandoned,
+        now: datetime,
+    ) -> None:
+        """The pause or resume call was cut off: it may have happened. The row stays in its
+        claimed state (so the next attempt, by any clock, reads the task back first and
+        decides from what the vendor reports), released after a backoff."""
+        retry_at = now + self._backoff(attempt)
+        detail: dict[str, Any] = {
+            "kind": row.kind.value,
+            "attempt": attempt,
+            "abandoned_after_seconds": self.deadline_for(row.system),
+            "read_back_at": retry_at.isoformat(),
+        }
+        if self._settle_row(
+            row,
+            state,
+            state,
+            action,
+            detail,
+            claimed_by=None,
+            lease_until=None,
+            next_attempt_at=retry_at,
+            last_error=str(exc),
+        ):
+            self._audit(row, action, "unknown", detail, error=str(exc))
+            self._done.unknown.append((record.id, row.ref.key))
+
+    def _pause_attempt_failed(
         self,
         record: WindowRecord,
         row: PlannedTask,
@@ -1054,20 +1416,49 @@ class WindowClock:
         give_up: datetime,
         exc: BaseException,
         now: datetime,
-        report: TickReport,
+        *,
+        uncertain: bool = False,
     ) -> None:
+        report = self._done
         error = _error_text(exc)
         permanent = isinstance(exc, ConnectorError) and not exc.retryable
         detail: dict[str, Any] = {"kind": row.kind.value, "attempt": attempt}
+        if uncertain:
+            # Not read back yet: giving up here could report a task "not paused" that the
+            # bot did pause. It stays a pause to read back, until the window's end.
+            retry_at = now + self._backoff(attempt)
+            if self._settle_row(
+                row,
+                _S.PAUSING,
+                _S.PAUSING,
+                "pause",
+                detail,
+                claimed_by=None,
+                lease_until=None,
+                last_error=error,
+                next_attempt_at=retry_at,
+            ):
+                self._audit(
+                    row,
+                    "pause",
+                    "failed",
+                    {**detail, "retry_at": retry_at.isoformat(), "read_back": True},
+                    error=error,
+                )
+                report.pause_retrying.append((record.id, row.ref.key))
+            return
         if permanent or now >= give_up:
-            self.store.transition_task(
-                row.id,
+            if not self._settle_row(
+                row,
                 _S.PAUSING,
                 _S.PAUSE_FAILED,
+                "pause",
+                detail,
                 last_error=error,
                 next_attempt_at=None,
                 note=f"could not pause after {attempt} attempt(s)",
-            )
+            ):
+                return
             self._audit(row, "pause", "failed", {**detail, "gave_up": True}, error=error)
             report.pause_failed.append((record.id, row.ref.key))
             why = (
@@ -1075,25 +1466,30 @@ class WindowClock:
                 if permanent
                 else f"retried for {_span(now - record.start)}"
             )
-            await self._alert(
+            self._alert(
                 record,
                 f"pause_failed:{row.id}:{attempt}",
                 "pause_failed",
                 f"Could not pause {_task_label(row)} for maintenance window {_label(record)} "
                 f"({why}): {error}. It is NOT paused and may run during the maintenance. "
                 "Retry, or pause it by hand in the scheduler.",
-                report,
                 actions=("retry_pause",),
             )
             return
         retry_at = min(now + self._backoff(attempt), give_up)
-        self.store.transition_task(
-            row.id, _S.PAUSING, _S.PLANNED, last_error=error, next_attempt_at=retry_at
-        )
-        self._audit(
-            row, "pause", "failed", {**detail, "retry_at": retry_at.isoformat()}, error=error
-        )
-        report.pause_retrying.append((record.id, row.ref.key))
+        if self._settle_row(
+            row,
+            _S.PAUSING,
+            _S.PLANNED,
+            "pause",
+            detail,
+            last_error=error,
+            next_attempt_at=retry_at,
+        ):
+            self._audit(
+                row, "pause", "failed", {**detail, "retry_at": retry_at.isoformat()}, error=error
+            )
+            report.pause_retrying.append((record.id, row.ref.key))
 
     async def _start_text(self, record: WindowRecord, rows: Sequence[PlannedTask]) -> str:
         fresh = self.store.get_window(record.id)
@@ -1110,6 +1506,7 @@ class WindowClock:
             [
                 (_S.PAUSED, "Paused"),
                 (_S.ALREADY_PAUSED, "Left alone (already paused by someone else, or inactive)"),
+                (_S.PAUSING, "Pause not confirmed yet (the scheduler was slow; reading back)"),
                 (_S.PLANNED, "Not paused yet (retrying)"),
                 (_S.PAUSE_FAILED, "Could not pause"),
             ],
@@ -1119,19 +1516,22 @@ class WindowClock:
 
     async def _running_text(self, rows: Sequence[PlannedTask]) -> str:
         names = {r.ref.key: r.task_name for r in rows}
+        systems = [s for s in sorted({r.system for r in rows}) if s in self.connectors]
+        missing = [s for s in systems if s not in self._running]
+        # One question per system per tick, asked of every system at once.
+        answers = await asyncio.gather(
+            *(self._call(s, self.connectors[s].running_now()) for s in missing),
+            return_exceptions=True,
+        )
+        for system, answer in zip(missing, answers, strict=True):
+            if isinstance(answer, BaseException):
+                _reraise_own_cancellation(answer)
+                self._running[system] = _error_text(answer)
+            else:
+                self._running[system] = answer
         running: list[str] = []
         problems: list[str] = []
-        for system in sorted({r.system for r in rows}):
-            connector = self.connectors.get(system)
-            if connector is None:
-                continue
-            if system not in self._running:
-                try:
-                    with deadline(min(self.vendor_deadline, 15.0)):
-                        self._running[system] = await connector.running_now()
-                except (Exception, asyncio.CancelledError) as exc:
-                    _reraise_own_cancellation(exc)
-                    self._running[system] = _error_text(exc)
+        for system in systems:
             runs = self._running[system]
             if isinstance(runs, str):
                 problems.append(f"{system}: {runs}")
@@ -1149,48 +1549,7 @@ class WindowClock:
             text += f" Could not ask what is running: {'; '.join(problems)}."
         return text
 
-    # -- at the end ---------------------------------------------------------------------------
-    async def _ending(self, record: WindowRecord, now: datetime, report: TickReport) -> None:
-        if record.state is not _W.ACTIVE:
-            return
-        sent_before = self.store.alerts_sent(record.id)
-        first_pass = "end" not in sent_before
-        if first_pass and record.id not in report.ended:
-            report.ended.append(record.id)
-            report.late.append(Lateness(record.id, "end", now - record.end))
-        rows = self.store.window_tasks(record.id)
-        work: list[Awaitable[None]] = []
-        for row in rows:
-            if row.state is _S.PLANNED:
-                self._never_paused(record, row, report)
-            elif row.state in (_S.PAUSED, _S.PAUSING, _S.RESUMING) or (
-                row.state is _S.RESUME_FAILED
-                and (row.next_attempt_at is None or row.next_attempt_at <= now)
-            ):
-                work.append(self._resume_row(record, row, now, report))
-        if work:
-            await gather_bounded(self.concurrency, work)
-        rows = self.store.window_tasks(record.id)
-        if first_pass:
-            await self._alert(
-                record, "end", "end", lambda: self._end_text(record, rows, now), report
-            )
-        if all(r.state in _SETTLED for r in rows):
-            failed = any(r.state is _S.PAUSE_FAILED or r.taken_over_by for r in rows)
-            final = _W.FAILED if failed else _W.COMPLETED
-            if self.store.transition_window(record.id, _W.ACTIVE, final, finished_at=now):
-                self.store.audit(ACTOR, "finish", final.value, window_id=record.id)
-                report.finished.append((record.id, final))
-                if "end" in sent_before:
-                    await self._alert(
-                        record,
-                        "resolved",
-                        "resolved",
-                        f"Maintenance window {_label(record)} is now {final.value}: "
-                        + " ".join(_listing(rows, _END_GROUPS)),
-                        report,
-                    )
-
+    # -- resuming ----------------------------------------------------------------------------
     def _never_paused(self, record: WindowRecord, row: PlannedTask, report: TickReport) -> None:
         note = (
             f"the window ended before the pause succeeded: {row.last_error}"
@@ -1205,23 +1564,28 @@ class WindowClock:
             )
             report.pause_failed.append((record.id, row.ref.key))
 
-    async def _resume_row(
-        self, record: WindowRecord, row: PlannedTask, now: datetime, report: TickReport
-    ) -> None:
+    async def _resume_row(self, record: WindowRecord, row: PlannedTask, now: datetime) -> None:
+        report = self._done
         ref = row.ref
+        came_from = row.state
         others = [h for h in self.store.holders(ref, (_S.PAUSED,)) if h.window_id != record.id]
-        if others and row.state in (_S.PAUSED, _S.PAUSING):
+        if others and came_from in (_S.PAUSED, _S.PAUSING):
             heir = others[0].window_id
-            if self.store.transition_task(
-                row.id,
-                row.state,
+            # Settled directly, with the same claim checks as a claim: a live clock's
+            # pause in flight is never handed over under it.
+            if self.store.claim_task(
+                row,
                 _S.HANDED_OVER,
+                owner=None,
+                now=now,
+                lease_until=None,
+                exclusive=False,
+                next_attempt_at=None,
                 note=f"still paused for window {heir}, which ends later",
             ):
                 self._audit(row, "hand_over", "ok", {"kind": ref.kind.value, "to": heir})
                 report.handed_over.append((record.id, ref.key))
             return
-        came_from = row.state
         # ``attempts`` counts the current phase: pause attempts until the end, then
         # resume attempts (the audit trail keeps both).
         if came_from in (_S.PAUSED, _S.PAUSING):
@@ -1230,112 +1594,128 @@ class WindowClock:
         else:
             attempt = row.attempts + 1
             fields = {"count_attempt": True}
-        if came_from in (_S.PAUSED, _S.RESUME_FAILED):
-            claimed = self.store.transition_task(
-                row.id, came_from, _S.RESUMING, claimed_at=now, **fields
-            )
-        else:
-            claimed = row.claimed_at is not None and self.store.transition_task(
-                row.id,
-                came_from,
-                _S.RESUMING,
-                claimed_at_was=row.claimed_at,
-                claimed_at=now,
-                **fields,
-            )
-        if not claimed:
+        if not self._claim(row, _S.RESUMING, now, next_attempt_at=None, **fields):
+            if any(h.window_id != record.id for h in self.store.holders(ref, _MID)):
+                report.deferred.append((record.id, ref.key))
             return
         detail: dict[str, Any] = {"kind": ref.kind.value, "attempt": attempt}
         if came_from in (_S.PAUSING, _S.RESUMING):
             detail["recovering"] = True
         self._audit(row, "resume", "attempt", detail)
         changed = False
+        step = "read"
         try:
             connector = self._connector(row.system)
-            with deadline(self.vendor_deadline):
-                task = await connector.read_state(ref)
-                verdict = _end_verdict(record, row, task)
-                if verdict == "resume":
-                    changed = await connector.resume(ref, _prior(row))
-                    after = await _read_quietly(connector, ref)
-                    if after is not None and _end_verdict(record, row, after) == "resume":
-                        # Still paused exactly as the bot left it: never report it resumed.
-                        raise ConnectorError(
-                            row.system,
-                            "the scheduler accepted the resume but still reports the task paused",
-                            retryable=True,
-                        )
+            if not self._renew(row, "resume", detail):
+                return
+            task = await self._call(row.system, connector.read_state(ref))
+            verdict = _end_verdict(record, row, task)
+            if verdict == "resume":
+                if not self._renew(row, "resume", detail):
+                    return
+                step = "write"
+                changed = await self._call(row.system, connector.resume(ref, _prior(row)))
+                step = "read back"
+                after = await self._read_quietly(connector, ref)
+                if after is not None and _end_verdict(record, row, after) == "resume":
+                    # Still paused exactly as the bot left it: never report it resumed.
+                    raise ConnectorError(
+                        row.system,
+                        "the scheduler accepted the resume but still reports the task paused",
+                        retryable=True,
+                    )
         except (Exception, asyncio.CancelledError) as exc:
             _reraise_own_cancellation(exc)
-            await self._resume_attempt_failed(record, row, attempt, exc, now, report)
+            if step == "write" and isinstance(exc, _Abandoned):
+                self._unknown(record, row, "resume", _S.RESUMING, attempt, exc, now)
+            else:
+                self._resume_attempt_failed(record, row, attempt, exc, now)
             return
         if verdict == "resume":
-            self.store.transition_task(
-                row.id,
+            if self._settle_row(
+                row,
                 _S.RESUMING,
                 _S.RESUMED,
+                "resume",
+                detail,
                 resumed_at=now,
                 last_error=None,
                 next_attempt_at=None,
-            )
-            self._audit(row, "resume", "ok", {**detail, "changed": changed})
-            report.resumed.append((record.id, ref.key))
+            ):
+                self._audit(row, "resume", "ok", {**detail, "changed": changed})
+                report.resumed.append((record.id, ref.key))
         elif verdict == "running" and came_from in (_S.RESUMING, _S.RESUME_FAILED):
-            self.store.transition_task(
-                row.id,
+            if self._settle_row(
+                row,
                 _S.RESUMING,
                 _S.RESUMED,
+                "resume",
+                detail,
                 resumed_at=now,
+                last_error=None,
                 next_attempt_at=None,
                 note="found running again (by an earlier attempt or by hand)",
-            )
-            self._audit(row, "resume", "no_change", {**detail, "found": "running"})
-            report.resumed.append((record.id, ref.key))
+            ):
+                self._audit(row, "resume", "no_change", {**detail, "found": "running"})
+                report.resumed.append((record.id, ref.key))
         elif verdict == "running" and came_from is _S.PAUSING:
-            self.store.transition_task(
-                row.id,
+            if self._settle_row(
+                row,
                 _S.RESUMING,
                 _S.PAUSE_FAILED,
+                "resume",
+                detail,
                 next_attempt_at=None,
                 note="the pause did not complete before the window ended; the task kept running",
-            )
-            self._audit(row, "resume", "no_change", {**detail, "found": "never paused"})
-            report.pause_failed.append((record.id, ref.key))
+            ):
+                self._audit(row, "resume", "no_change", {**detail, "found": "never paused"})
+                report.pause_failed.append((record.id, ref.key))
         else:
             note = (
                 "resumed by someone else during the window"
                 if verdict == "running"
                 else _paused_by_note(task, "during the window", again=True)
             )
-            self.store.transition_task(
-                row.id, _S.RESUMING, _S.LEFT_ALONE, next_attempt_at=None, note=note
-            )
-            self._audit(row, "resume", "no_change", {**detail, "left_alone": note})
-            report.left_alone.append((record.id, ref.key))
+            if self._settle_row(
+                row,
+                _S.RESUMING,
+                _S.LEFT_ALONE,
+                "resume",
+                detail,
+                next_attempt_at=None,
+                note=note,
+            ):
+                self._audit(row, "resume", "no_change", {**detail, "left_alone": note})
+                report.left_alone.append((record.id, ref.key))
 
-    async def _resume_attempt_failed(
+    def _resume_attempt_failed(
         self,
         record: WindowRecord,
         row: PlannedTask,
         attempt: int,
         exc: BaseException,
         now: datetime,
-        report: TickReport,
     ) -> None:
         error = _error_text(exc)
         retry_at = now + self._backoff(attempt)
-        self.store.transition_task(
-            row.id, _S.RESUMING, _S.RESUME_FAILED, last_error=error, next_attempt_at=retry_at
-        )
-        self._audit(
+        detail: dict[str, Any] = {
+            "kind": row.kind.value,
+            "attempt": attempt,
+            "retry_at": retry_at.isoformat(),
+        }
+        if not self._settle_row(
             row,
+            _S.RESUMING,
+            _S.RESUME_FAILED,
             "resume",
-            "failed",
-            {"kind": row.kind.value, "attempt": attempt, "retry_at": retry_at.isoformat()},
-            error=error,
-        )
-        report.resume_failed.append((record.id, row.ref.key))
-        await self._alert(
+            detail,
+            last_error=error,
+            next_attempt_at=retry_at,
+        ):
+            return
+        self._audit(row, "resume", "failed", detail, error=error)
+        self._done.resume_failed.append((record.id, row.ref.key))
+        self._alert(
             record,
             f"resume_failed:{row.id}:{attempt}",
             "resume_failed",
@@ -1343,7 +1723,6 @@ class WindowClock:
             f"(attempt {attempt}): {error}. It is STILL PAUSED. maintbot retries at "
             f"{format_instant(retry_at, record.tz)}; retry now, or take it over to resume it "
             "by hand.",
-            report,
             actions=("retry_resume", "take_over"),
         )
 
@@ -1359,21 +1738,24 @@ class WindowClock:
         return "\n".join(lines)
 
     async def _skipped_text(self, record: WindowRecord, rows: Sequence[PlannedTask]) -> str:
-        held = [r for r in rows if r.paused_at is not None]
+        held = [
+            (r, r.paused_at)
+            for r in rows
+            if r.paused_at is not None and self.connectors.get(r.system) is not None
+        ]
+
+        async def one(row: PlannedTask, since: datetime) -> list[SkippedRun]:
+            connector = self.connectors[row.system]
+            return await self._call(row.system, connector.skipped_runs(row.ref, since, record.end))
+
+        answers = await asyncio.gather(*(one(r, t) for r, t in held), return_exceptions=True)
         found: list[str] = []
         problems: list[str] = []
-        for row in held:
-            connector = self.connectors.get(row.system)
-            if connector is None or row.paused_at is None:
-                continue
-            try:
-                with deadline(min(self.vendor_deadline, 15.0)):
-                    skipped = await connector.skipped_runs(row.ref, row.paused_at, record.end)
-            except (Exception, asyncio.CancelledError) as exc:
-                _reraise_own_cancellation(exc)
-                problems.append(f"{_task_label(row)}: {_error_text(exc)}")
-                continue
-            if skipped:
+        for (row, _), skipped in zip(held, answers, strict=True):
+            if isinstance(skipped, BaseException):
+                _reraise_own_cancellation(skipped)
+                problems.append(f"{_task_label(row)}: {_error_text(skipped)}")
+            elif skipped:
                 first = min(s.at for s in skipped)
                 found.append(
                     f"{_task_label(row)} ×{len(skipped)} (first {format_instant(first, record.tz)})"
@@ -1425,33 +1807,62 @@ class WindowClock:
             detail=detail,
         )
 
-    async def _alert(
+    def _alert(
         self,
         record: WindowRecord,
         key: str,
         kind: str,
         text: str | Callable[[], Awaitable[str]],
-        report: TickReport,
         *,
         actions: Sequence[str] = (),
     ) -> bool:
         """Send one notification exactly once: claimed in the store before it is sent, and
-        released again if it could not be delivered, so the next tick retries it."""
+        released again if it could not be delivered, so a later tick retries it. Sending
+        runs beside the tick (a text that asks a slow vendor what is running must not hold
+        up other windows), after the window's earlier alerts, so they arrive in order."""
         if not self.store.claim_alert(record.id, key):
             return False
+        previous = self._alerts.get(record.id)
+        task = asyncio.create_task(
+            self._send(record, key, kind, text, tuple(actions), previous),
+            name=f"maintbot-alert-{record.id}-{kind}",
+        )
+        self._alerts[record.id] = task
+
+        def finished(_: asyncio.Task[None]) -> None:
+            if self._alerts.get(record.id) is task:
+                del self._alerts[record.id]
+
+        task.add_done_callback(finished)
+        return True
+
+    async def _send(
+        self,
+        record: WindowRecord,
+        key: str,
+        kind: str,
+        text: str | Callable[[], Awaitable[str]],
+        actions: tuple[str, ...],
+        previous: asyncio.Task[None] | None,
+    ) -> None:
         try:
+            if previous is not None:
+                await asyncio.wait({previous})
             body = text if isinstance(text, str) else await text()
-            await self.notifier.notify(
-                self.store.get_window(record.id), kind, body, actions=tuple(actions)
-            )
+            async with asyncio.timeout(_NOTIFY_DEADLINE):
+                await self.notifier.notify(
+                    self.store.get_window(record.id), kind, body, actions=actions
+                )
+        except asyncio.CancelledError:
+            self.store.release_alert(record.id, key)
+            raise
         except Exception:
             log.exception(
                 "could not deliver the %s alert of window %s; will retry", kind, record.id
             )
             self.store.release_alert(record.id, key)
-            return False
-        report.notifications.append((record.id, kind))
-        return True
+            return
+        self._done.notifications.append((record.id, kind))
 
 
 _END_GROUPS: list[tuple[PlannedTaskState, str]] = [
@@ -1461,7 +1872,7 @@ _END_GROUPS: list[tuple[PlannedTaskState, str]] = [
     (_S.ALREADY_PAUSED, "Left alone (paused by someone else before the window, or inactive)"),
     (_S.PAUSE_FAILED, "Could not pause (ran during the window)"),
     (_S.RESUME_FAILED, "Could not resume, STILL PAUSED (retrying)"),
-    (_S.RESUMING, "Resume in progress"),
+    (_S.RESUMING, "Resume not confirmed yet (the scheduler was slow; reading back)"),
 ]
 
 
@@ -1476,17 +1887,6 @@ def _end_verdict(record: WindowRecord, row: PlannedTask, task: Task) -> str:
     if owner == record.id or (task.pause_reason is None and row.prior_paused is False):
         return "resume"
     return "changed"
-
-
-async def _read_quietly(connector: Connector, ref: TaskRef) -> Task | None:
-    """The state right after a pause or resume, to check it took and to record what the
-    bot's pause looks like; a failed read must not turn a successful call into a failure."""
-    try:
-        return await connector.read_state(ref)
-    except (ConnectorError, asyncio.CancelledError) as exc:
-        _reraise_own_cancellation(exc)
-        log.info("%s: could not read %s back after changing it: %s", ref.system, ref.key, exc)
-        return None
 
 
 def _reraise_own_cancellation(exc: BaseException) -> None:
@@ -1590,7 +1990,10 @@ async def run_clock(
     **options: Any,
 ) -> None:
     """Open the configured schedulers and run the window clock until ``stop`` (used by
-    ``maintbot worker``; ``serve`` can run the same coroutine on its loop)."""
+    ``maintbot worker``; ``serve`` can run the same coroutine on its loop).
+
+    A scheduler table's own ``deadline_seconds`` also bounds each of the clock's calls to
+    it (and so its leases, twice that); the others get the clock's ``vendor_deadline``."""
     from bot.check import open_schedulers
 
     schedulers = open_schedulers(config, clock)
@@ -1601,6 +2004,12 @@ async def run_clock(
                 log.error("window clock: %s is unusable: %s", scheduler.name, scheduler.error)
             else:
                 connectors[scheduler.name] = scheduler.connector
+        own = {
+            name: cfg.deadline_seconds
+            for name, cfg in config.schedulers.items()
+            if cfg.deadline_seconds is not None
+        }
+        options.setdefault("deadlines", own)
         window_clock = WindowClock(store, connectors, clock, notifier, **options)
         await window_clock.run(stop, interval)
     finally:

@@ -1011,6 +1011,7 @@ class Store:
         new: PlannedTaskState,
         *,
         claimed_at_was: datetime | None = None,
+        owner: str | None = None,
         count_attempt: bool = False,
         **fields: Any,
     ) -> bool:
@@ -1018,9 +1019,11 @@ class Store:
         any of its lifecycle columns in the same statement; ``count_attempt=True`` increments
         ``attempts``.
 
-        ``claimed_at_was`` makes the compare-and-set also require the claim it saw, so two
-        workers that both find a row left in PAUSING/RESUMING by a crash cannot both take
-        it over. ``pause_marker`` and ``prior_task`` are dicts (stored as JSON).
+        ``claimed_at_was`` makes the compare-and-set also require the claim it saw.
+        ``owner`` requires the row to be claimed by that clock still: every outcome a clock
+        writes after a vendor call passes it, so a clock whose lease ran out (and whose
+        claim another clock took over) writes nothing. ``pause_marker`` and ``prior_task``
+        are dicts (stored as JSON).
         """
         if set(fields) - self._TASK_FIELDS:
             raise ValueError(
@@ -1033,19 +1036,16 @@ class Store:
             sets.append("attempts = attempts + 1")
         for name, value in fields.items():
             sets.append(f"{name} = ?")
-            if isinstance(value, datetime):
-                value = _iso(value)
-            elif name in ("pause_marker", "prior_task") and value is not None:
-                value = json.dumps(value, default=str)
-            elif name == "last_error" and value:
-                value = redact(str(value))
-            params.append(value)
+            params.append(self._task_value(name, value))
         marks = ",".join("?" for _ in expected_states)
         where = f"id = ? AND state IN ({marks})"
         where_params: list[Any] = [planned_id, *(s.value for s in expected_states)]
         if claimed_at_was is not None:
             where += " AND claimed_at = ?"
             where_params.append(_iso(claimed_at_was))
+        if owner is not None:
+            where += " AND claimed_by = ?"
+            where_params.append(owner)
         return (
             self._exec(
                 f"UPDATE window_tasks SET {', '.join(sets)} WHERE {where}",
@@ -1053,6 +1053,104 @@ class Store:
             )
             == 1
         )
+
+    _MID_TRANSITION = (PlannedTaskState.PAUSING.value, PlannedTaskState.RESUMING.value)
+
+    def claim_task(
+        self,
+        seen: PlannedTask,
+        new: PlannedTaskState,
+        *,
+        owner: str | None,
+        now: datetime,
+        lease_until: datetime | None,
+        exclusive: bool = True,
+        count_attempt: bool = False,
+        **fields: Any,
+    ) -> bool:
+        """Take ``seen`` (a row as the caller read it) into ``new`` for ``owner`` until
+        ``lease_until``; ``True`` only for the one caller that took it.
+
+        The row must still be exactly as seen (state, owner, lease), and its claim free: never
+        claimed (NULL owner, as every row of a schema-3 database), released, or with a lease
+        that ended by ``now``. A live clock's claim is never taken. With ``exclusive`` the
+        row of no other window for the same task may be mid-transition (pausing or
+        resuming): checked in the same statement, so two processes can never pause and
+        resume one task at once. ``owner=None`` settles the row directly (no claim kept).
+        """
+        if set(fields) - self._TASK_FIELDS:
+            raise ValueError(
+                f"cannot set {sorted(set(fields) - self._TASK_FIELDS)} on a planned task"
+            )
+        values: dict[str, Any] = {
+            "new": new.value,
+            "owner": owner,
+            "claimed_at": _iso(now),
+            "lease": _iso(lease_until) if lease_until is not None else None,
+            "id": seen.id,
+            "state": seen.state.value,
+            "seen_owner": seen.claimed_by,
+            "seen_lease": _iso(seen.lease_until) if seen.lease_until is not None else None,
+            "now": _iso(now),
+            "pausing": self._MID_TRANSITION[0],
+            "resuming": self._MID_TRANSITION[1],
+        }
+        sets = [
+            "state = :new",
+            "claimed_by = :owner",
+            "claimed_at = :claimed_at",
+            "lease_until = :lease",
+        ]
+        if count_attempt:
+            sets.append("attempts = attempts + 1")
+        for name, value in fields.items():
+            sets.append(f"{name} = :f_{name}")
+            values[f"f_{name}"] = self._task_value(name, value)
+        where = (
+            "id = :id AND state = :state AND claimed_by IS :seen_owner "
+            "AND lease_until IS :seen_lease "
+            "AND (claimed_by IS NULL OR lease_until IS NULL OR lease_until <= :now)"
+        )
+        if exclusive:
+            where += (
+                " AND NOT EXISTS (SELECT 1 FROM window_tasks AS other "
+                "WHERE other.system = window_tasks.system AND other.kind = window_tasks.kind "
+                "AND other.task_id = window_tasks.task_id AND other.id != window_tasks.id "
+                "AND other.state IN (:pausing, :resuming))"
+            )
+        return self._exec(f"UPDATE window_tasks SET {', '.join(sets)} WHERE {where}", values) == 1
+
+    def renew_leases(self, owner: str, ids: Iterable[int], until: datetime) -> set[int]:
+        """Extend ``owner``'s leases on the rows ``ids`` it still holds; returns those ids.
+        A row missing from the answer was taken over (its lease had run out) or settled."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return set()
+        values: dict[str, Any] = {
+            "until": _iso(until),
+            "owner": owner,
+            "pausing": self._MID_TRANSITION[0],
+            "resuming": self._MID_TRANSITION[1],
+        }
+        values.update({f"id{i}": planned_id for i, planned_id in enumerate(wanted)})
+        marks = ", ".join(f":id{i}" for i in range(len(wanted)))
+        with self._lock:
+            rows = self.db.execute(
+                f"UPDATE window_tasks SET lease_until = :until WHERE claimed_by = :owner "
+                f"AND state IN (:pausing, :resuming) AND id IN ({marks}) RETURNING id",
+                values,
+            ).fetchall()
+        return {int(r[0]) for r in rows}
+
+    @staticmethod
+    def _task_value(name: str, value: Any) -> Any:
+        if isinstance(value, datetime):
+            return _iso(value)
+        if name in ("pause_marker", "prior_task") and value is not None:
+            return json.dumps(value, default=str)
+        if name == "last_error" and value:
+            return redact(str(value))
+        return value
 
     def decide_approval_at(
         self, approval_id: str, new: ApprovalState, decided_by: str, now: datetime

@@ -341,12 +341,14 @@ def test_migration_3_upgrades_an_older_database_in_place(tmp_path: Path) -> None
     conn.close()
     store = Store(path)
     try:
-        assert store.schema_version() == SCHEMA_VERSION == 3
+        assert store.schema_version() == SCHEMA_VERSION
         record = store.get_window("w_old")
         assert record.started_at is None
         (row,) = store.window_tasks("w_old")
         assert row.pause_marker is None
         assert row.next_attempt_at is None
+        # Migration 4: an old row has no owner and no lease, which reads as an expired claim.
+        assert (row.claimed_by, row.lease_until) == (None, None)
         assert [w.id for w in store.open_windows()] == ["w_old"]
     finally:
         store.close()
