@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import hashlib
+import hmac
+import http.server
 import itertools
 import json
 import threading
@@ -71,7 +74,7 @@ class Reply:
     response_id: str
     fake: FakeSlack
     # Exactly what went over the wire, so a test can deliver it again (a replay).
-    sent: tuple[bytes, dict[str, str]] = (b"", {})
+    sent: tuple[bytes, dict[str, str | bytes]] = (b"", {})
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -261,13 +264,17 @@ class SlackWorld:
         when = int(self.clock().timestamp()) if timestamp is None else timestamp
         signed = sign(body, secret=secret, timestamp=when)
         sent = (tamper(body) if tamper is not None else body).encode()
-        all_headers = {"Content-Type": content_type, **signed, **(headers or {})}
+        all_headers: dict[str, str | bytes] = {
+            "Content-Type": content_type,
+            **signed,
+            **(headers or {}),
+        }
         return self.send(sent, all_headers, response_id=response_id, label=label)
 
     def send(
         self,
         content: bytes,
-        headers: dict[str, str],
+        headers: dict[str, str | bytes],
         *,
         response_id: str = "",
         label: str = "request",
@@ -286,7 +293,7 @@ class SlackWorld:
             sent=(content, headers),
         )
 
-    def replay(self, reply: Reply, *, headers: dict[str, str] | None = None) -> Reply:
+    def replay(self, reply: Reply, *, headers: dict[str, str | bytes] | None = None) -> Reply:
         """Deliver the request behind ``reply`` again, byte for byte (as an attacker who
         captured it would, or as Slack retries with ``headers`` such as X-Slack-Retry-Num)."""
         content, sent_headers = reply.sent
@@ -509,3 +516,200 @@ def blocks_text(message: dict[str, Any]) -> str:
             if element.get("type") in ("mrkdwn", "plain_text"):
                 out.append(element["text"])
     return "\n".join(out)
+
+
+# -- hostile requests ---------------------------------------------------------------------------
+class HookRecorder:
+    """A ``response_url`` server of the test's own on 127.0.0.1: records every request it
+    gets, so a test can prove the bot never posted to a URL taken from a forged body."""
+
+    def __init__(self) -> None:
+        self.hits: list[tuple[str, str]] = []
+        recorder = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                recorder.hits.append(("POST", self.path))
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            do_GET = do_PUT = do_POST
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # quiet: the test reads ``hits``
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> HookRecorder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(10)
+
+
+MARKER = "MALLORY-7f3c"  # in every forged body, so a test can see none of it is logged
+
+
+@dataclass(frozen=True)
+class Forgery:
+    label: str
+    content: bytes
+    headers: dict[str, str | bytes]
+
+
+def payload_kinds(hook: str) -> dict[str, tuple[bytes, str]]:
+    """One body of every kind Slack sends to the request URL, each naming ``hook`` as its
+    response URL where that kind has one: (body, content type)."""
+    form = "application/x-www-form-urlencoded"
+
+    def interaction(payload: dict[str, Any]) -> tuple[bytes, str]:
+        return urlencode({"payload": json.dumps(payload)}).encode(), form
+
+    base = {
+        "team": {"id": "T0FAKE"},
+        "user": {"id": ALICE, "name": MARKER},
+        "api_app_id": "A0MAINTBOT",
+        "trigger_id": f"{MARKER}.trigger",
+    }
+    return {
+        "command": (
+            urlencode(
+                {
+                    "command": "/maintenance",
+                    "text": f"cancel w_{MARKER}",
+                    "user_id": ALICE,
+                    "channel_id": OPS,
+                    "response_url": f"{hook}/command",
+                    "trigger_id": f"{MARKER}.cmd",
+                }
+            ).encode(),
+            form,
+        ),
+        "block_actions": interaction(
+            {
+                **base,
+                "type": "block_actions",
+                "response_url": f"{hook}/block_actions",
+                "container": {"type": "message", "channel_id": OPS, "message_ts": "1.1"},
+                "actions": [
+                    {
+                        "type": "button",
+                        "action_id": "pause_now",
+                        "block_id": "conflict-0",
+                        "value": json.dumps({"c": f"c_{MARKER}", "i": 0}),
+                        "action_ts": "1790000000.000001",
+                    }
+                ],
+            }
+        ),
+        "view_submission": interaction(
+            {
+                **base,
+                "type": "view_submission",
+                "view": {"id": "V0", "callback_id": MARKER, "state": {"values": {}}},
+                "response_urls": [{"response_url": f"{hook}/view", "channel_id": OPS}],
+            }
+        ),
+        "message_action": interaction(
+            {
+                **base,
+                "type": "message_action",
+                "callback_id": MARKER,
+                "response_url": f"{hook}/message_action",
+                "channel": {"id": OPS},
+                "message": {"ts": "1.1", "text": MARKER},
+            }
+        ),
+        "shortcut": interaction({**base, "type": "shortcut", "callback_id": MARKER}),
+        "event": (
+            json.dumps(
+                {
+                    "type": "event_callback",
+                    "team_id": "T0FAKE",
+                    "api_app_id": "A0MAINTBOT",
+                    "event_id": f"Ev{MARKER}",
+                    "event": {"type": "app_home_opened", "user": ALICE, "tab": "home"},
+                }
+            ).encode(),
+            "application/json",
+        ),
+        "url_verification": (
+            json.dumps({"type": "url_verification", "challenge": MARKER}).encode(),
+            "application/json",
+        ),
+        "ssl_check": (urlencode({"ssl_check": "1", "token": MARKER}).encode(), form),
+    }
+
+
+def _hmac(body: bytes, ts: str, secret: str = SIGNING_SECRET) -> str:
+    digest = hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256)
+    return "v0=" + digest.hexdigest()
+
+
+def _signed(stamp: str | bytes, signature: str | bytes) -> dict[str, str | bytes]:
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}
+
+
+def forgeries(hook: str, now: int) -> list[Forgery]:
+    """Every way a request can fail verification, for every payload kind: signed with the
+    wrong secret, unsigned, stale or future, malformed headers (non-numeric, non-ASCII,
+    negative or huge timestamps; non-ASCII, wrong-shape signatures), a tampered body, a
+    valid signature over a different request, and an oversize body."""
+    kinds = payload_kinds(hook)
+    ts = str(now)
+    arabic = ts.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    other_body, _ = kinds["command"]
+    found: list[Forgery] = []
+    for kind, (body, content_type) in kinds.items():
+        good = _hmac(body, ts)
+        cases: list[tuple[str, dict[str, str | bytes], bytes]] = [
+            ("unsigned", {}, body),
+            ("no signature", {"X-Slack-Request-Timestamp": ts}, body),
+            ("no timestamp", {"X-Slack-Signature": good}, body),
+            ("wrong secret", _signed(ts, _hmac(body, ts, "guessed-secret")), body),
+            ("stale by 301 s", _signed(str(now - 301), _hmac(body, str(now - 301))), body),
+            ("future by 301 s", _signed(str(now + 301), _hmac(body, str(now + 301))), body),
+            ("non-numeric timestamp", _signed("yesterday", good), body),
+            ("empty timestamp", _signed("", good), body),
+            ("fractional timestamp", _signed(f"{ts}.0", _hmac(body, f"{ts}.0")), body),
+            ("negative timestamp", _signed("-1", _hmac(body, "-1")), body),
+            ("huge timestamp", _signed("9" * 40, _hmac(body, "9" * 40)), body),
+            ("timestamp with a space", _signed(f"{ts[:5]} {ts[5:]}", good), body),
+            ("non-ASCII digits", _signed(arabic.encode(), good), body),
+            ("non-ASCII signature", _signed(ts, ("v0=" + "é" * 64).encode()), body),
+            ("upper-case signature", _signed(ts, "v0=" + good[3:].upper()), body),
+            ("v1 signature", _signed(ts, "v1=" + good[3:]), body),
+            ("truncated signature", _signed(ts, good[:-1]), body),
+            ("empty signature", _signed(ts, ""), body),
+            ("signature of another timestamp", _signed(str(now - 1), good), body),
+            ("tampered body", _signed(ts, good), body.replace(b"A", b"B", 1) + b"&x=1"),
+            ("forged retry", {**_signed(ts, "v0=" + "0" * 64), "X-Slack-Retry-Num": "1"}, body),
+            ("invalid UTF-8", _signed(ts, good), body + b"\xff\xfe"),
+        ]
+        if body != other_body:
+            cases.append(("another request's signature", _signed(ts, _hmac(other_body, ts)), body))
+        found.extend(
+            Forgery(f"{kind}: {label}", content, {"Content-Type": content_type, **headers})
+            for label, headers, content in cases
+        )
+    big = b"payload=" + b"x" * (3 * 1024 * 1024)
+    found.append(
+        Forgery(
+            "oversize body, correctly signed",
+            big,
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Request-Timestamp": ts,
+                "X-Slack-Signature": _hmac(big, ts),
+            },
+        )
+    )
+    return found

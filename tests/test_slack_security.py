@@ -1,5 +1,7 @@
-"""Requests not signed by Slack are refused before anything happens, and secrets never leave
-the process: not in Slack messages, audit rows or logs."""
+"""Requests not signed by Slack are refused before anything happens (401, no listener, no
+post to any URL the body names, no state, no error in the log), hostile command arguments
+get a clear answer, and secrets never leave the process: not in Slack messages, audit rows
+or logs."""
 
 from __future__ import annotations
 
@@ -10,7 +12,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from slackclient import BOT_TOKEN, SIGNING_SECRET, SlackWorld
+from slackclient import (
+    BOT_TOKEN,
+    MARKER,
+    SIGNING_SECRET,
+    HookRecorder,
+    SlackWorld,
+    blocks_text,
+    forgeries,
+    payload_kinds,
+    sign,
+)
 
 from bot.clock import ManualClock
 
@@ -34,11 +46,13 @@ def assert_nothing_happened(world: SlackWorld) -> None:
     "forgery",
     [
         pytest.param({"secret": "not-the-signing-secret"}, id="wrong secret"),
-        pytest.param({"timestamp": int(time.time()) - 301}, id="stale by 301 s"),
+        pytest.param({"timestamp": -301}, id="stale by 301 s"),
         pytest.param({"tamper": lambda body: body.replace("check", "audit")}, id="tampered"),
     ],
 )
 def test_a_forged_command_is_refused_and_does_nothing(world: SlackWorld, forgery: dict) -> None:
+    if "timestamp" in forgery:  # relative to the bot's clock
+        forgery = {"timestamp": int(world.clock().timestamp()) + forgery["timestamp"]}
     reply = world.user("alice").slash("/maintenance check Saturday 2-4am", **forgery)
     assert reply.status == 401
     assert_nothing_happened(world)
@@ -59,6 +73,57 @@ def test_a_request_without_signature_headers_is_refused(world: SlackWorld) -> No
     )
     assert response.status_code == 401
     assert_nothing_happened(world)
+
+
+def test_every_unverifiable_request_of_every_kind_is_a_401_that_does_nothing(
+    world: SlackWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with HookRecorder() as hook:
+        tried = forgeries(hook.url, int(world.clock().timestamp()))
+        answers = {f.label: world.send(f.content, f.headers).status for f in tried}
+        assert_nothing_happened(world)
+        assert hook.hits == []  # no post to any URL a forged body named
+    assert {label: status for label, status in answers.items() if status != 401} == {}
+    assert len(tried) > 150
+    assert world.store.db["processed_events"].count == 0  # nothing claimed either
+    loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert loud == []
+    assert MARKER not in caplog.text  # nothing of a forged body reaches the log
+
+
+def test_the_hook_recorder_sees_what_a_verified_request_answers(world: SlackWorld) -> None:
+    # The counterpart of the table above: signed correctly, the same kind of body does
+    # reach its response_url, so the recorder would have caught a forged one.
+    with HookRecorder() as hook:
+        body, content_type = payload_kinds(hook.url)["command"]
+        signed = sign(body.decode(), timestamp=int(world.clock().timestamp()))
+        reply = world.send(body, {"Content-Type": content_type, **signed})
+        assert reply.status == 200
+        world.fake.wait_for(lambda: bool(hook.hits), what="a post to the hook")
+        assert hook.hits == [("POST", "/command")]
+
+
+@pytest.mark.parametrize(
+    "argument",
+    ["²", "١٢", "٣", "-5", "0", "201", "1e3", "nan", "inf", "9" * 400, "20 rows", "0x14"],
+)
+def test_audit_with_a_count_that_is_not_one_gets_a_clear_message(
+    world: SlackWorld, argument: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    reply = world.user("alice").slash(f"/maintenance audit {argument}")
+    assert reply.status == 200
+    text = blocks_text(reply.json())
+    assert "`audit` takes a number of rows from 1 to 200" in text
+    assert "/maintenance audit 20" in text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert world.audit() == []
+
+
+def test_audit_with_a_plain_count_lists_rows(world: SlackWorld) -> None:
+    world.store.audit("U0ALICE01", "check", "ok")
+    reply = world.user("alice").slash("/maintenance audit 5")
+    assert "Audit trail, newest first (1 row(s)" in blocks_text(reply.json())
 
 
 def test_a_correctly_signed_request_is_accepted(world: SlackWorld) -> None:
