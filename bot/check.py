@@ -2,12 +2,16 @@
 and turn the answers into a :class:`~bot.model.ConflictReport`.
 
 One slow or failing system becomes an error line in the report; the others are still shown.
+That holds for failures nobody foresaw too: whatever one system's answer makes maintbot
+raise, while asking or while turning the answers into conflicts, becomes that system's
+error (logged with a reference), never the end of the check.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -96,12 +100,29 @@ async def snapshot(scheduler: Scheduler, window: Window, now: datetime) -> Syste
         return SystemSnapshot(SystemResult(**base, ok=False, error=message))
     except ConnectorError as exc:
         return SystemSnapshot(SystemResult(**base, ok=False, error=exc.detail))
+    except Exception as exc:
+        # Connectors turn what they foresee into ConnectorError; this is the last line of
+        # defence for what they do not (a shape nobody expected). Cancellation is not
+        # caught: the check's caller owns it.
+        return SystemSnapshot(SystemResult(**base, ok=False, error=_unexpected(scheduler, exc)))
     relevant: list[Run] = [r for r in runs if r.at is None or r.at < window.end]
     return SystemSnapshot(
         SystemResult(**base, ok=True, task_count=len(tasks)),
         tasks=tasks,
         runs=relevant,
         running=running,
+    )
+
+
+def _unexpected(scheduler: Scheduler, exc: BaseException) -> str:
+    """A user-safe message for an exception nobody foresaw, with a reference to the log
+    line that has the traceback (which may quote vendor data, so it stays in the log)."""
+    ref = secrets.token_hex(4)
+    log.error("check: %s raised %s (ref %s)", scheduler.name, type(exc).__name__, ref, exc_info=exc)
+    return (
+        f"maintbot could not read this scheduler's answer ({type(exc).__name__}, log "
+        f"reference {ref}); the other systems are unaffected. Try again, and report the "
+        "reference if it persists"
     )
 
 
@@ -117,8 +138,36 @@ async def check_window(
 ) -> ConflictReport:
     """The conflict report for ``window`` across ``schedulers``, queried concurrently."""
     now = clock()
-    snapshots = await asyncio.gather(*(snapshot(s, window, now) for s in schedulers))
+    snapshots = list(await asyncio.gather(*(snapshot(s, window, now) for s in schedulers)))
     for snap in snapshots:
         if not snap.result.ok:
             log.warning("check: %s failed: %s", snap.result.system, snap.result.error)
-    return find_conflicts(window, now, snapshots)
+    try:
+        return find_conflicts(window, now, snapshots)
+    except Exception:
+        # A value that breaks the arithmetic (a run in the year 9999 plus its duration)
+        # must fail its own system only: find which, and build the report without it.
+        return find_conflicts(window, now, _isolate(window, now, snapshots, schedulers))
+
+
+def _isolate(
+    window: Window,
+    now: datetime,
+    snapshots: Sequence[SystemSnapshot],
+    schedulers: Sequence[Scheduler],
+) -> list[SystemSnapshot]:
+    """``snapshots`` with each one whose answers cannot be turned into conflicts on their
+    own replaced by that system's error."""
+    by_name = {s.name: s for s in schedulers}
+    result = []
+    for snap in snapshots:
+        if snap.result.ok:
+            try:
+                find_conflicts(window, now, [snap])
+            except Exception as exc:
+                error = _unexpected(by_name[snap.result.system], exc)
+                snap = SystemSnapshot(
+                    snap.result.model_copy(update={"ok": False, "error": error, "task_count": 0})
+                )
+        result.append(snap)
+    return result

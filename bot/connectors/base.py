@@ -592,7 +592,7 @@ class VendorHttp:
                 ),
                 status=403,
             )
-        if 300 <= status < 400:
+        if 300 <= status < 400 and response.headers.get("location"):
             return self.error(
                 f"{what}: answered HTTP {status}, a redirect{_redirect_target(response)}, "
                 "which maintbot does not follow; set base_url to the address the API "
@@ -676,7 +676,12 @@ class VendorHttp:
             raise self.error(
                 f"{what} returned JSON nested too deeply to read; the scheduler's answer is broken"
             ) from None
-        except ValueError:  # includes UnicodeDecodeError
+        except ValueError as exc:  # includes UnicodeDecodeError
+            if "digits" in str(exc):  # Python's int-length guard (CVE-2020-10735)
+                raise self.error(
+                    f"{what} returned a number with more digits than maintbot reads; the "
+                    "scheduler's answer is broken"
+                ) from None
             raise self.error(
                 f"{what} returned a body that is not JSON; check base_url points at the API"
             ) from None

@@ -83,13 +83,14 @@ FAULT_KINDS: dict[str, dict[str, Any]] = {
     "content_type": {"value": "text/html; charset=utf-8"},
     # The real answer with every time-like value out of range (epochs and ISO texts).
     "timestamps": {"number": 10**19, "text": "9999-12-31T23:59:59Z"},
-    # The real answer with every id-like string ``length`` characters long (longer than
-    # any URL httpx will build).
+    # The real answer with every id-like value ``length`` characters long: strings longer
+    # than any URL httpx will build, numbers with more digits than Python will read.
     "huge_ids": {"length": 70_000},
 }
 
 _TIME_KEY = re.compile(r"(?i)(time|date|(^|_)ts$|(^|_)at$|start|(^|_)end)|[a-z]At$")
 _ISO_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_HUGE_NUMBER = "sandbox:huge-number"  # json.dumps writes it as is; no vendor id looks so
 _ID_KEY = re.compile(r"(?i)(^|_)(id|uuid)$|[a-z]Id$")
 
 
@@ -373,7 +374,10 @@ class Simulator(ABC):
             content_type = str(params["value"])
         elif kind in ("timestamps", "huge_ids"):
             with contextlib.suppress(ValueError):
-                body = json.dumps(_rewrite(json.loads(body), kind, params)).encode()
+                text = json.dumps(_rewrite(json.loads(body), kind, params))
+                # json cannot write a 70,000-digit number; a marker stands in for it.
+                digits = "9" * int(params.get("length", 1))
+                body = text.replace(f'"{_HUGE_NUMBER}"', digits).encode()
         response = web.Response(body=body, status=real.status, headers=headers)
         response.headers["Content-Type"] = content_type
         return response
@@ -522,9 +526,12 @@ def _rewrite(node: Any, kind: str, params: dict[str, Any], key: str = "") -> Any
             return params["number"]
         if isinstance(node, str) and _ISO_LIKE.match(node):
             return params["text"]
-    if kind == "huge_ids" and _ID_KEY.search(key) and isinstance(node, str):
+    if kind == "huge_ids" and _ID_KEY.search(key) and not isinstance(node, bool):
         length = int(params["length"])
-        return (node + "x" * length)[:length]
+        if isinstance(node, int):
+            return _HUGE_NUMBER
+        if isinstance(node, str):
+            return (node + "x" * length)[:length]
     return node
 
 
