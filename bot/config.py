@@ -258,9 +258,15 @@ _INLINE_HINT = (
 
 def _refuse_inline_credentials(raw: Mapping[str, Any], file: Path) -> None:
     """Refuse anything in the file that is, or looks like, a credential; never repeat it."""
-    for key in raw:
+    for key, value in raw.items():
         if key not in _TOP_LEVEL:
-            hint = f"; {_INLINE_HINT}" if _CREDENTIAL_KEY.search(key) else ""
+            # extra_env is Config's own field for the env_file's values: the same hint.
+            credential = (
+                _CREDENTIAL_KEY.search(key)
+                or key.endswith("env")
+                or any(_looks_secret(v) for _, _, v in _leaves({key: value}, ()))
+            )
+            hint = f"; {_INLINE_HINT}" if credential else ""
             raise ConfigError(
                 f"{file}: unknown top-level key '{key}'; maintbot.toml has a [maintbot] table "
                 f"and [schedulers.<name>] tables only{hint}"
@@ -276,8 +282,12 @@ def _refuse_inline_credentials(raw: Mapping[str, Any], file: Path) -> None:
                 )
         elif key.endswith("_url") and isinstance(value, str) and "@" in value:
             continue  # user:password@ in an address: _plain_url says so more precisely
-        elif _CREDENTIAL_KEY.search(key) or (isinstance(value, str) and redact(value) != value):
+        elif _CREDENTIAL_KEY.search(key) or _looks_secret(value):
             raise ConfigError(f"{file}: {where} looks like a credential; {_INLINE_HINT}")
+
+
+def _looks_secret(value: object) -> bool:
+    return isinstance(value, str) and redact(value) != value
 
 
 def _leaves(

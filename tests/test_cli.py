@@ -150,3 +150,57 @@ def test_check_reports_a_failing_scheduler_in_one_line_and_still_shows_the_other
         assert main(["check", "Saturday 2-4am", "--tz", "UTC"]) == 1
         table = capsys.readouterr().out
         assert "pyramid (Pyramid Analytics): ERROR: malformed response" in table
+
+
+def test_check_with_sandbox_uses_the_simulators_even_beside_a_config(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A config whose only scheduler cannot be reached: --sandbox must not read it at all.
+    (isolated / "maintbot.toml").write_text(
+        '[schedulers.t]\nvendor = "talend"\nbase_url = "http://127.0.0.1:9"\ntoken_env = "T"\n'
+    )
+    code = main(["check", "Saturday 2-4am", "--tz", "UTC", "--sandbox", "--json"])
+    captured = capsys.readouterr()
+    assert captured.err.startswith("--sandbox: checking the built-in sandbox (talend http://")
+    report = json.loads(captured.out)
+    assert {s["system"] for s in report["systems"]} == {"talend", "pyramid", "bmc", "huawei"}
+    assert report["conflicts"]
+    assert code == (0 if all(s["ok"] for s in report["systems"]) else 1)
+
+
+def test_serve_no_clock_serves_slack_without_the_window_clock(tmp_path: Path) -> None:
+    import signal
+
+    import httpx
+    from fakeslack import FakeSlack
+    from test_slack_serve import Served, serve_env
+
+    with FakeSlack() as fake:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--port", "0", "--sandbox", "--no-clock"],
+            cwd=tmp_path,
+            env=serve_env(tmp_path, fake),
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        served = Served(process)
+        try:
+            served.wait_for(r"--no-clock: the window clock is off in this process")
+            url = served.wait_for(r"serving on (http://127\.0\.0\.1:\d+)/slack/events").group(1)
+            health = httpx.get(f"{url}/healthz", timeout=10)
+            assert health.status_code == 200
+            assert health.json() == {
+                "ok": True,
+                "store": "ok",
+                "clock": "not running in this process",
+            }
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(30) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait(10)
+            served.reader.join(10)
+            assert process.stderr is not None
+            process.stderr.close()

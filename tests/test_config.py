@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import TalendConfig, load_config
+from bot.config import TalendConfig, load_config, load_settings
 from bot.errors import ConfigError
 
 GOOD = """
@@ -102,3 +102,100 @@ def test_missing_file_and_missing_env_file(tmp_path: Path) -> None:
         load_config(tmp_path / "nope.toml")
     with pytest.raises(ConfigError, match="env_file"):
         load_config(write(tmp_path, GOOD.replace("deadline_seconds = 7", 'env_file = "x.env"')))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (GOOD.replace("deadline_seconds = 7", "deadline_seconds = inf"), "a finite number"),
+        (GOOD.replace("deadline_seconds = 7", "deadline_seconds = nan"), "a finite number"),
+        (GOOD.replace("deadline_seconds = 7", "deadline_seconds = 1e999"), "a finite number"),
+        (GOOD.replace("deadline_seconds = 7", "deadline_seconds = 86400"), "less than or equal"),
+        (GOOD.replace("deadline_seconds = 7", "deadline_seconds = true"), "a valid number"),
+        (GOOD.replace("deadline_seconds = 7", 'deadline_seconds = "7"'), "a valid number"),
+        (GOOD.replace("deadline_seconds = 3", "deadline_seconds = 0"), "greater than 0"),
+    ],
+)
+def test_numbers_are_finite_strict_and_bounded(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, text))
+    assert "maintbot.toml: deadline_seconds in [" in str(err.value)
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("lookback_hours", "inf"),
+        ("lookback_hours", "nan"),
+        ("rate_per_minute", "inf"),
+        ("rate_per_minute", "-5"),
+        ("timeout_seconds", "nan"),
+        ("max_concurrency", "0"),
+        ("max_concurrency", "2.5"),
+    ],
+)
+def test_scheduler_numbers_name_the_table_and_key(tmp_path: Path, key: str, value: str) -> None:
+    text = GOOD.replace('token_env = "T_PAT"', f'token_env = "T_PAT"\n{key} = {value}')
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, text))
+    assert f"maintbot.toml: {key} in [schedulers.talend-test]:" in str(err.value)
+
+
+INLINE = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtYWludGJvdCJ9.c2lnbmF0dXJl"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # Config's own fields are not for the file: extra_env would hold credentials inline.
+        (f'extra_env = {{ T_PAT = "{INLINE}" }}\n{GOOD}', "unknown top-level key 'extra_env'"),
+        (f'source = "{INLINE}"\n{GOOD}', "unknown top-level key 'source'"),
+        (f'api_token = "{INLINE}"\n{GOOD}', "unknown top-level key 'api_token'"),
+        (GOOD.replace('"T_PAT"', f'"{INLINE}"'), "token_env in [schedulers.talend-test] must"),
+        (GOOD.replace('"T_PAT"', '"my pat"'), "must be the name of an environment variable"),
+        (GOOD.replace('"T_PAT"', "42"), "must be the name of an environment variable"),
+        (f'{GOOD}client_secret = "{INLINE}"\n', "client_secret in [schedulers.talend-test]"),
+        (
+            GOOD.replace("[maintbot]", f'[maintbot]\npassword = "{INLINE}"'),
+            "password in [maintbot] looks like a credential",
+        ),
+        (
+            GOOD.replace('"env-1"', f'"{INLINE}"'),
+            "environment_id in [schedulers.talend-prod] looks like a credential",
+        ),
+        (
+            GOOD.replace('"env-1"', '"password=hunter2hunter2"'),
+            "environment_id in [schedulers.talend-prod] looks like a credential",
+        ),
+    ],
+)
+def test_credentials_written_inline_are_refused_without_repeating_them(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, text))
+    assert message in str(err.value)
+    assert "environment variable" in str(err.value)  # what to do instead
+    assert INLINE not in str(err.value)
+    assert "hunter2" not in str(err.value)
+
+
+def test_unreadable_config_files_are_config_errors(tmp_path: Path) -> None:
+    (tmp_path / "folder.toml").mkdir()
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config(tmp_path / "folder.toml")
+    (tmp_path / "latin1.toml").write_bytes("[maintbot]\n# caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="is not UTF-8 text"):
+        load_config(tmp_path / "latin1.toml")
+
+
+def test_bad_settings_name_the_variable_never_its_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-keep-me-quiet")
+    monkeypatch.setenv("MAINTBOT_ALLOW_SELF_APPROVAL", "xoxb-wrong-place")
+    monkeypatch.setenv("MAINTBOT_DB_BUSY_TIMEOUT", "inf")
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert "MAINTBOT_ALLOW_SELF_APPROVAL (Input should be a valid boolean" in str(err.value)
+    assert "MAINTBOT_DB_BUSY_TIMEOUT (Input should be a finite number)" in str(err.value)
+    assert "xoxb" not in str(err.value)
