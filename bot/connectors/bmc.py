@@ -388,7 +388,9 @@ class BmcConnector(Connector):
             )
 
     async def pause(self, ref: TaskRef, reason: str) -> bool:
-        # BMC's stop takes no reason; the audit trail keeps it.
+        # BMC's stop takes no reason; the audit trail keeps it. stop, schedule and run are
+        # targeted actions with no body, not a full replace: the ETL's configuration is
+        # never written, so none can be lost (tests/test_vendor_roundtrip.py).
         task = await self.read_state(ref)
         state = task.vendor_state or NEVER_SCHEDULED
         if state in PAUSED_STATES or state in INERT_STATES:

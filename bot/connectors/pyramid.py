@@ -550,7 +550,9 @@ class PyramidConnector(Connector):
         return self._task(await self._find(ref))
 
     async def pause(self, ref: TaskRef, reason: str) -> bool:
-        # suspendSchedule has no field for a reason; the audit trail keeps it.
+        # suspendSchedule has no field for a reason; the audit trail keeps it. It and
+        # resumeSchedule are targeted actions taking the id alone, not a full replace: no
+        # part of the schedule is sent, so none can be lost (tests/test_vendor_roundtrip.py).
         schedule = await self._find(ref)
         if schedule.status in PAUSED_STATUSES:
             return False

@@ -840,6 +840,9 @@ class TalendConnector(Connector):
     async def _set_pause(self, ref: TaskRef, pause: bool, reason: str | None) -> bool:
         noun = self._noun(ref)
         verb = "pause" if pause else "resume"
+        # A targeted action, not a full replace: the PUT is on the ``/pause`` sub-resource
+        # and TaskPauseDetails holds only the pause, so the task's definition is never sent
+        # and cannot be lost (tests/test_vendor_roundtrip.py).
         body: dict[str, Any] = {"pause": pause}
         if reason:
             body["pauseContext"] = reason
