@@ -264,6 +264,25 @@ def test_an_expired_request_resumes_nothing(world: SlackWorld, clock: ManualCloc
     assert [r.outcome for r in world.audit() if r.action == "approve_resume"] == ["expired"]
 
 
+def test_a_pause_that_could_not_be_read_at_the_click_is_not_lifted_without_an_approver(
+    world: SlackWorld,
+) -> None:
+    alice = world.user("alice")
+    report = alice.slash("/maintenance check Saturday 2-4am").wait()
+    value = row_of(report, TASK)["accessory"]["value"]
+    # The first read of the task fails; the resume's own read then sees jane's pause.
+    task_id = talend_task(world, TASK)["id"]
+    world.sandbox.by_vendor("talend").faults.fail(403, times=1, path_contains=task_id)
+    answer = blocks_text(alice.click_value("resume_now", value).wait())
+    assert f"paused by {OWNER}" in answer
+    assert "needs an approver. Click Resume again to ask one." in answer
+    assert talend_task(world, TASK)["paused"] is True
+    assert pause_calls(world) == 0
+    assert world.fake.messages(APPROVALS) == []
+    outcomes = [r.outcome for r in reversed(world.audit()) if r.action == "resume_now"]
+    assert outcomes == ["attempt", "refused"]
+
+
 def test_forged_request_ids_are_refused(world: SlackWorld) -> None:
     bob = world.user("bob")
     answer = bob.click_value("approve", '{"r": "r_doesnotexist"}').wait()

@@ -9,6 +9,7 @@ change made from a report is announced in MAINTBOT_ALERT_CHANNEL.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -29,8 +30,8 @@ from bot.actions import (
 )
 from bot.connectors.base import Connector
 from bot.errors import ConnectorError, MaintbotError
-from bot.model import Conflict, TaskRef
-from bot.render import PauseNote
+from bot.model import Conflict, Task, TaskRef
+from bot.render import PauseNote, plain_pause
 from bot.slack import blocks as bk
 from bot.slack import messages, notifier
 from bot.slack.errors import SLACK_ERRORS
@@ -145,12 +146,14 @@ async def _act(
         else:
             # Whose pause this is, read now rather than trusted from the report.
             was = await _whose(svc, connector, ref)
-            if was is not None and was.others and (await svc.policy()).resume_others_needs_approval:
+            needs_approval = (await svc.policy()).resume_others_needs_approval
+            if was is not None and was.others and needs_approval:
                 await _ask_to_resume(svc, check, conflict, was, user, body, respond, client)
                 return
+            label = f"{conflict.task_name} ({ref.system})"
+            kwargs["guard"] = _resume_guard(svc, was, label, needs_approval=needs_approval)
             if was is not None and was.others:
-                label = f"{conflict.task_name} ({ref.system})"
-                kwargs.update(guard=changed_since(was, label), detail=pause_detail(was))
+                kwargs["detail"] = pause_detail(was)
             result = await resume_task(svc.store, connector, ref, **kwargs)
     finally:
         svc.inflight.discard(ref.key)
@@ -171,6 +174,28 @@ async def _whose(svc: Services, connector: Connector, ref: TaskRef) -> PauseNote
     except ConnectorError:
         return None
     return note_of_task(svc.store, task) if task.paused else None
+
+
+def _resume_guard(
+    svc: Services, was: PauseNote | None, label: str, *, needs_approval: bool
+) -> Callable[[Task], str | None]:
+    """Judge the pause again on the read the resume acts on: one that became someone
+    else's since (or that could not be read before) is not lifted without its due."""
+
+    def guard(task: Task) -> str | None:
+        now = note_of_task(svc.store, task)
+        if not now.others:
+            return None
+        if was is not None and was.others:
+            return changed_since(was, label)(task)
+        if needs_approval:
+            return (
+                f"{label} is {plain_pause(now)}; resuming someone else's pause needs an "
+                "approver. Click Resume again to ask one."
+            )
+        return None
+
+    return guard
 
 
 async def _ask_to_resume(
