@@ -1,4 +1,7 @@
 # maintbot: the Slack app and its window clock (`maintbot serve`).
+# Mount the scheduler config at /config/maintbot.toml (MAINTBOT_CONFIG below): without it
+# serve exits 2 naming the file, it never falls back to the simulators. For a demo, run
+# `maintbot serve --sandbox --host 0.0.0.0 --port 3000` instead of the default command.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
