@@ -1903,8 +1903,10 @@ def _paused_by_note(task: Task | None, when: str, *, again: bool = False) -> str
     if task is None:
         return f"{verb} by someone else {when}"
     who = task.paused_by or "someone else"
+    since = f" (since {format_instant(task.paused_at, 'UTC')})" if task.paused_at else ""
     why = f": {task.pause_reason[:120]}" if task.pause_reason else ""
-    return f"{verb} by {who} {when}{why}"
+    silent = "" if task.paused_by or task.pause_reason else " (the scheduler does not say who)"
+    return f"{verb} by {who} {when}{since}{why}{silent}"
 
 
 def _error_text(exc: BaseException) -> str:

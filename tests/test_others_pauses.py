@@ -476,3 +476,24 @@ def test_the_cli_table_and_json_show_who_paused_it() -> None:
     assert (second["paused_by"], second["paused_at"], second["pause_reason"]) == (None,) * 3
     # The binding keys of design.md's interface are all still there.
     assert {"system", "task_id", "task_name", "kind", "at", "paused"} <= set(first)
+
+
+def test_the_window_start_alert_says_who_paused_a_task_it_left_alone(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    with SlackWorld(tmp_path, clock, vendors=["talend"]) as world:
+        alice = world.user("alice")
+        report = alice.slash("/maintenance check Saturday 2-4am").wait()
+        assert "Asked for approval" in blocks_text(alice.click("plan_window", on=report).wait())
+        (approval,) = world.fake.messages(APPROVALS)
+        decide(world, world.user("bob"), approval, "approve")
+        world.fake.wait_calls("chat.update")
+        (window,) = world.store.list_windows([WindowState.APPROVED])
+        jane_pauses(world)  # after the plan, before the start
+        clock.set(window.start)
+        world.tick()
+        (started,) = wait_alert(world, "has started")
+        assert f"{TASK} (talend): paused by {OWNER} before the window (since " in started
+        assert REASON in started
+        assert talend_task(world, TASK)["user"] == OWNER  # left alone
+        assert world.fake.violations == []
