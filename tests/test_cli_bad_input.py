@@ -13,6 +13,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -457,3 +458,45 @@ def test_anything_unexpected_is_one_line_with_a_reference_and_the_details_at_deb
     assert len(logged) == 1
     assert logged[0].levelno == logging.DEBUG
     assert logged[0].exc_info is not None  # the traceback is in the log, not on the screen
+
+
+# -- ports -------------------------------------------------------------------------------------
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    import socket
+
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    try:
+        yield holder.getsockname()[1]
+    finally:
+        holder.close()
+
+
+def test_sandbox_on_a_port_in_use_says_so(
+    home: Path, capsys: pytest.CaptureFixture[str], busy_port: int
+) -> None:
+    code, out, err = run(["sandbox", "--port", str(busy_port)], capsys)
+    assert code == 2
+    assert f"cannot listen on --host 127.0.0.1 --port {busy_port}" in err
+    assert "choose another --port, or 0" in err
+    assert out == ""
+    assert files(home) == set()
+
+
+def test_serve_on_a_port_in_use_says_so(home: Path, busy_port: int) -> None:
+    done = process(
+        home,
+        "serve",
+        "--sandbox",
+        "--port",
+        str(busy_port),
+        SLACK_BOT_TOKEN=SECRET,
+        SLACK_SIGNING_SECRET="s3cret-signing-secret",
+        SLACK_API_URL="http://127.0.0.1:9/api/",
+    )
+    assert done.returncode == 2
+    assert f"cannot listen on --host 127.0.0.1 --port {busy_port}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert SECRET not in done.stderr
