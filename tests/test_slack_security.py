@@ -12,6 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slackclient import (
     BOT_TOKEN,
     MARKER,
@@ -25,6 +28,8 @@ from slackclient import (
 )
 
 from bot.clock import ManualClock
+from bot.errors import MaintbotError
+from bot.slack.app import VERIFIED_KEY, report_error
 
 
 @pytest.fixture
@@ -90,6 +95,46 @@ def test_every_unverifiable_request_of_every_kind_is_a_401_that_does_nothing(
     loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert loud == []
     assert MARKER not in caplog.text  # nothing of a forged body reaches the log
+
+
+def test_a_request_dispatched_without_verification_reaches_no_listener(
+    world: SlackWorld,
+) -> None:
+    # Defence in depth: should any path hand Bolt a request the server did not verify,
+    # the app itself refuses it before any listener or responder.
+    with HookRecorder() as hook:
+        body, _ = payload_kinds(hook.url)["command"]
+        request = AsyncBoltRequest(
+            body=body.decode(), headers={"content-type": "application/x-www-form-urlencoded"}
+        )
+        assert world.bot.service is not None
+        response = world.bot.call(world.bot.service.app.async_dispatch(request))
+        assert response.status == 401
+        time.sleep(0.3)  # anything the bot would have started after the answer has had time
+        assert hook.hits == []
+    assert world.audit() == []
+    # Bolt's own authorization step (its cached auth.test to Slack) runs before app
+    # middleware; nothing else does.
+    assert {c.method for c in world.fake} <= {"auth.test"}
+    assert all(sim.requests == [] for sim in world.simulators)
+
+
+@pytest.mark.parametrize("verified", [False, True])
+def test_report_error_answers_only_a_verified_requests_response_url(
+    world: SlackWorld, verified: bool
+) -> None:
+    with HookRecorder() as hook:
+        url = f"{hook.url}/error"
+        context = AsyncBoltContext({VERIFIED_KEY: True} if verified else {})
+        world.bot.call(
+            report_error(
+                MaintbotError("That did not work; try again."),
+                {"response_url": url, "command": "/maintenance"},
+                AsyncRespond(response_url=url),
+                context,
+            )
+        )
+        assert hook.hits == ([("POST", "/error")] if verified else [])
 
 
 def test_the_hook_recorder_sees_what_a_verified_request_answers(world: SlackWorld) -> None:

@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -123,11 +124,17 @@ def create_app(
 
     async def inject(
         req: AsyncBoltRequest, context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]
-    ) -> None:
-        context[CONTEXT_KEY] = app.services
+    ) -> BoltResponse | None:
         if req.mode == "socket_mode":
             context[VERIFIED_KEY] = True  # arrived over our own authenticated connection
+        if context.get(VERIFIED_KEY) is not True:
+            # Only bot.slack.server's handler marks HTTP requests, after their signature
+            # checked out; anything dispatched another way stops here, before a listener.
+            log.info("refused a request that did not come through signature verification")
+            return BoltResponse(status=401, body={"error": "invalid request"})
+        context[CONTEXT_KEY] = app.services
         await next()
+        return None
 
     app.use(inject)
     app.error(report_error)
