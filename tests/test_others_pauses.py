@@ -497,3 +497,27 @@ def test_the_window_start_alert_says_who_paused_a_task_it_left_alone(
         assert REASON in started
         assert talend_task(world, TASK)["user"] == OWNER  # left alone
         assert world.fake.violations == []
+
+
+def test_a_non_approver_cannot_approve_a_resume_request(world: SlackWorld) -> None:
+    request = ask_to_resume(world, world.user("alice"))
+    refusal = decide(world, world.user("dave"), request, "approve").wait()
+    assert "is not an approver for resume requests" in refusal["text"]
+    assert talend_task(world, TASK)["paused"] is True
+    assert world.fake.calls_to("chat.update") == []
+    assert [r.outcome for r in world.audit() if r.action == "approve_resume"] == ["refused"]
+
+
+def test_with_no_approvers_configured_nothing_is_requested(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    with SlackWorld(tmp_path, clock, vendors=["talend"], approvers="") as world:
+        jane_pauses(world)
+        alice = world.user("alice")
+        report = alice.slash("/maintenance check Saturday 2-4am").wait()
+        value = row_of(report, TASK)["accessory"]["value"]
+        answer = alice.click_value("resume_now", value).wait()
+        assert "none is configured: set MAINTBOT_APPROVERS" in answer["text"]
+        assert world.fake.messages(APPROVALS) == []
+        assert talend_task(world, TASK)["paused"] is True
+        assert not list(world.store.db.query("SELECT id FROM resume_requests"))

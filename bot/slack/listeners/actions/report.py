@@ -219,6 +219,12 @@ async def _ask_to_resume(
             "Resuming someone else's pause needs an approver, and I don't know where to ask; "
             "set MAINTBOT_APPROVAL_CHANNEL."
         )
+    if not (await svc.policy()).approvers:
+        # A request nobody may approve would only block the task until it expires.
+        raise MaintbotError(
+            "Resuming someone else's pause needs an approver, and none is configured: set "
+            "MAINTBOT_APPROVERS, or ask the person who paused it to resume it."
+        )
     now = svc.clock()
     request, new = request_resume(
         svc.store,
