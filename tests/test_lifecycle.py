@@ -171,7 +171,7 @@ class Env:
     def writes(self, ref: TaskRef) -> list[RecordedRequest]:
         """The vendor calls that change ``ref`` (pause or resume), from the request log."""
         sim = self.sims[ref.system]
-        return [r for r in sim.requests if _is_write(ref, r)]
+        return [r for r in sim.requests if is_write(ref, r)]
 
     def rows(self, record: WindowRecord) -> dict[str, PlannedTask]:
         return {r.ref.key: r for r in self.store.window_tasks(record.id)}
@@ -185,7 +185,7 @@ def _pausable(task: Task) -> bool:
     return task.vendor_state not in ("RUNNING", "ABORTED", "")
 
 
-def _is_write(ref: TaskRef, r: RecordedRequest) -> bool:
+def is_write(ref: TaskRef, r: RecordedRequest) -> bool:
     if ref.system == "talend":
         return r.method == "PUT" and r.path.endswith(f"/{ref.id}/pause")
     if ref.system == "pyramid":
