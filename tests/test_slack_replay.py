@@ -205,3 +205,14 @@ def test_each_kind_of_request_is_known_by_its_own_identity() -> None:
     digest = request_identity(b"\xff\xfe not a payload", form)
     assert digest is not None
     assert re.fullmatch(r"body:[0-9a-f]{64}", digest)
+
+
+def test_requests_that_change_nothing_may_come_twice(world: SlackWorld) -> None:
+    # Slack re-sends url_verification when the Request URL is saved again; it is answered
+    # every time (and claims nothing).
+    body = json.dumps({"type": "url_verification", "token": "t", "challenge": "c-1"})
+    for _ in range(2):
+        reply = world.post(body, "application/json")
+        assert reply.status == 200
+        assert reply.json() == {"challenge": "c-1"}
+    assert world.store.db["processed_events"].count == 0
