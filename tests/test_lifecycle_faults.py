@@ -100,7 +100,7 @@ async def _until_hung_up(request: web.Request) -> None:
 
 def stalling_simulators(clock: ManualClock) -> list[Simulator]:
     sims: list[Simulator] = []
-    for vendor, target in SIMULATORS.items():
+    for target in SIMULATORS.values():
         module_name, class_name = target.split(":")
         base = getattr(importlib.import_module(module_name), class_name)
         cls = type(f"Stalling{class_name}", (_Stalls, base), {})
@@ -111,9 +111,7 @@ def stalling_simulators(clock: ManualClock) -> list[Simulator]:
 def effective_writes(env: Env, task: Task) -> int:
     """Pause/resume calls for ``task`` that reached the vendor's handler."""
     sim: Any = env.sims[task.ref.system]
-    held = [
-        RecordedRequest(method, path, {}, {}, body) for method, path, body in sim.swallowed
-    ]
+    held = [RecordedRequest(method, path, {}, {}, body) for method, path, body in sim.swallowed]
     return len(env.writes(task.ref)) - sum(is_write(task.ref, r) for r in held)
 
 
@@ -135,9 +133,7 @@ async def env(clock: ManualClock, store: Store) -> AsyncIterator[Env]:
 async def _tasks(env: Env, stuck: str) -> dict[str, list[Task]]:
     # More stuck tasks than a lane runs at once (concurrency 2 below): on the old clock
     # they took every slot and the healthy vendors' tasks queued behind them.
-    return {
-        system: await env.active(system, 3 if system == stuck else 2) for system in VENDORS
-    }
+    return {system: await env.active(system, 3 if system == stuck else 2) for system in VENDORS}
 
 
 def _clock(env: Env, stuck: str, deadline: float) -> WindowClock:
