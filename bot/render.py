@@ -79,8 +79,9 @@ def describe_pause(
     name: Callable[[str], str] = str,
     quote: Callable[[str], str] = str,
 ) -> str:
-    """The pause as "paused by X since T: “why”", in the caller's formatting: ``when`` renders instants,
-    ``name`` people and ``quote`` vendor text (Slack escapes both, the CLI does not)."""
+    """The pause as "paused by X since T: “why”", in the caller's formatting: ``when``
+    renders instants, ``name`` people and ``quote`` vendor text (Slack escapes both, the
+    CLI does not)."""
     since = f" since {when(note.at)}" if note.at else ""
     why = f": “{quote(note.reason)}”" if note.reason else ""
     if note.owner == "window":

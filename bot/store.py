@@ -1329,10 +1329,8 @@ class Store:
             params.append(_iso(expired_at))
         if outcome_unset:
             where += " AND outcome IS NULL"
-        return (
-            self._exec(f"UPDATE resume_requests SET {', '.join(sets)} WHERE {where}", params)
-            == 1
-        )
+        sql = f"UPDATE resume_requests SET {', '.join(sets)} WHERE {where}"
+        return self._exec(sql, params) == 1
 
 
 def _split(script: str) -> list[str]:
