@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,6 +96,34 @@ def test_every_unverifiable_request_of_every_kind_is_a_401_that_does_nothing(
     loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert loud == []
     assert MARKER not in caplog.text  # nothing of a forged body reaches the log
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b"Content-Length: 1000\r\n\r\ntext=" + MARKER.encode(), id="body cut off"),
+        pytest.param(b"Transfer-Encoding: chunked\r\n\r\n5\r\nabc\r\nzz\r\n", id="bad chunks"),
+        pytest.param(b"Content-Length: nine\r\n\r\n", id="bad length"),
+    ],
+)
+def test_a_malformed_http_request_is_refused_without_an_error_in_the_log(
+    world: SlackWorld, raw: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    host, port = world.bot.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(
+            b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"X-Slack-Request-Timestamp: 1\r\nX-Slack-Signature: v0=" + b"0" * 64 + b"\r\n" + raw
+        )
+        conn.shutdown(socket.SHUT_WR)  # the sender stops here
+        answer = conn.recv(65536)
+    assert not answer.startswith(b"HTTP/1.1 5")
+    assert_nothing_happened(world)
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert "abc" not in caplog.text
+    assert MARKER not in caplog.text
 
 
 def test_a_request_dispatched_without_verification_reaches_no_listener(

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientPayloadError, web
+from aiohttp.http_exceptions import HttpProcessingError
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.request.async_request import AsyncBoltRequest
 
@@ -80,17 +81,20 @@ def web_app(app: MaintbotApp, *, events: bool = True) -> web.Application:
     ledger = DeliveryLedger(app.services.store, app.services.clock)
 
     async def handle_events(request: web.Request) -> web.Response:
-        body = await _read_capped(request)
-        reason = (
-            "no signing secret configured"
-            if not key
-            else "body too large"
-            if body is None
-            else unverified_reason(key, request.headers, body, app.services.clock())
-        )
-        if reason is not None or body is None:
+        body, reason = await _read_capped(request)
+        if body is not None and reason is None:
+            reason = (
+                unverified_reason(key, request.headers, body, app.services.clock())
+                if key
+                else "no signing secret configured"
+            )
+        if body is None or reason is not None:
             log.info("refused a Slack request that could not be verified: %s", reason)
             return web.json_response(_REFUSED, status=401)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return web.json_response({"error": "body is not UTF-8"}, status=400)
         identity = request_identity(body, request.content_type)
         if identity is not None and not ledger.first_delivery(identity):
             retry = request.headers.get("X-Slack-Retry-Num")
@@ -99,10 +103,6 @@ def web_app(app: MaintbotApp, *, events: bool = True) -> web.Application:
                 "retry" if retry is not None else "replay",
             )
             return web.Response(status=200)
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            return web.json_response({"error": "body is not UTF-8"}, status=400)
         bolt_request = AsyncBoltRequest(
             body=text,
             query=request.query_string,
@@ -123,19 +123,40 @@ def web_app(app: MaintbotApp, *, events: bool = True) -> web.Application:
     return web_application
 
 
-async def _read_capped(request: web.Request) -> bytes | None:
-    """The body, or ``None`` past :data:`MAX_BODY_BYTES` (read no further than that)."""
+async def _read_capped(request: web.Request) -> tuple[bytes | None, str | None]:
+    """The body, or ``None`` and why: past :data:`MAX_BODY_BYTES` (read no further than
+    that), or cut off by the sender."""
     declared = request.content_length
     if declared is not None and declared > MAX_BODY_BYTES:
-        return None
+        return None, "body too large"
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+    try:
+        async for chunk in request.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                return None, "body too large"
+            chunks.append(chunk)
+    except (ConnectionError, ClientPayloadError):
+        return None, "body cut off by the sender"
+    return b"".join(chunks), None
+
+
+class _ClientFaultsAreInfo(logging.Filter):
+    """aiohttp logs a request it cannot parse (bad framing, a body cut off) at ERROR, with
+    the offending bytes. That is a stranger's fault, not ours: keep it at INFO, name the
+    fault and drop the bytes (nothing from an unverified request reaches the log)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError | ConnectionError):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = (
+                "refused a malformed HTTP request (%s)",
+                (type(error).__name__,),
+            )
+            record.exc_info = record.exc_text = None
+        return True
 
 
 @dataclass
@@ -151,6 +172,9 @@ class Served:
 
 async def start_http(app: MaintbotApp, host: str, port: int, *, events: bool = True) -> Served:
     """Start serving on ``host:port`` (``port=0``: an ephemeral one) on the running loop."""
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, _ClientFaultsAreInfo) for f in server_log.filters):
+        server_log.addFilter(_ClientFaultsAreInfo())
     runner = web.AppRunner(web_app(app, events=events), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=512)
