@@ -12,7 +12,8 @@ server of the bench's own that every forged body names. The forgeries are the ca
 url_verification, ssl_check) times every way a signature can fail (wrong secret, unsigned,
 stale, future, non-numeric / non-ASCII / negative / huge timestamps, non-ASCII or
 wrong-shape signatures, tampered body, another request's signature, oversize body),
-cycled to ``--requests``.
+cycled to ``--requests``; then 300 requests with broken HTTP framing (a body cut off by
+its sender, bad chunked encoding, a non-numeric Content-Length) over raw sockets.
 
 Figures: requests tried, how many got a 5xx (goal 0), how many reached a URL taken from
 their body or any Slack API (goal 0), the status codes seen, and the latency of a 401
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import collections
 import concurrent.futures
+import socket
 import statistics
 import sys
 import tempfile
@@ -54,6 +56,30 @@ def fire(world: SlackWorld, forgery: Forgery) -> tuple[int, float]:
     started = time.perf_counter()
     status = world.send(forgery.content, forgery.headers).status
     return status, time.perf_counter() - started
+
+
+RAW_HEAD = (
+    b"POST /slack/events HTTP/1.1\r\nHost: x\r\n"
+    b"Content-Type: application/x-www-form-urlencoded\r\n"
+    b"X-Slack-Request-Timestamp: 1\r\nX-Slack-Signature: v0=" + b"0" * 64 + b"\r\n"
+)
+MALFORMED = [  # HTTP framing no client library will send: a body cut off, bad chunks
+    b"Content-Length: 1000\r\n\r\ntext=cut",
+    b"Transfer-Encoding: chunked\r\n\r\n5\r\nabc\r\nzz\r\n",
+    b"Content-Length: nine\r\n\r\n",
+]
+
+
+def fire_raw(world: SlackWorld, raw: bytes) -> tuple[int, float]:
+    host, port = world.bot.url.removeprefix("http://").split(":")
+    started = time.perf_counter()
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(RAW_HEAD + raw)
+        conn.shutdown(socket.SHUT_WR)
+        answer = conn.recv(65536)
+    elapsed = time.perf_counter() - started
+    status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0
+    return status, elapsed
 
 
 def report(label: str, results: list[tuple[int, float]]) -> None:
@@ -91,6 +117,8 @@ def main() -> None:
         with concurrent.futures.ThreadPoolExecutor(args.concurrency) as pool:
             burst = list(pool.map(lambda f: fire(world, f), batch))
         report(f"\n{args.concurrency} at once", burst)
+        raw = [fire_raw(world, MALFORMED[i % len(MALFORMED)]) for i in range(300)]
+        report("\nmalformed HTTP framing (status 0: connection closed, no answer)", raw)
 
         time.sleep(0.5)  # anything the bot would have started afterwards has had time
         reached = len(hook.hits) + len(list(world.fake))
