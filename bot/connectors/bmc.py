@@ -360,6 +360,7 @@ class BmcConnector(Connector):
         ]
 
     async def read_state(self, ref: TaskRef) -> Task:
+        url_id(self.system, "ETL", ref.id)  # before either request starts
         etls, status = await asyncio.gather(self._etls(), self._status(ref.id))
         etl = next((e for e in etls if e.etl_id == ref.id), None)
         if etl is None or status is None:

@@ -222,10 +222,7 @@ SAME_RUN = timedelta(seconds=60)
 # right type that the rules cannot use (an unknown zone, a week day 9) are judged by
 # bot.schedule_rules and make that one schedule "not understood", reported as may-fire.
 
-_TIME_RULE = (
-    "expected a time Huawei documents (ISO 8601, yyyy-MM-dd HH:mm:ss or epoch milliseconds) "
-    "within the years 1970-2200"
-)
+_TIME_RULE = "expected a time (ISO 8601, yyyy-MM-dd HH:mm:ss or epoch ms) in 1970-2200"
 
 
 def _vendor_time(value: object) -> object:

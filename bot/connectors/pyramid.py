@@ -64,11 +64,7 @@ from bot.connectors.base import (
     gather_bounded,
     require_credentials,
 )
-from bot.connectors.shapes import (
-    IdOrNumber,
-    OptCount,
-    StrictModel,
-)
+from bot.connectors.shapes import IdOrNumber, OptCount, StrictModel, url_id
 from bot.errors import AuthError, ConfigError, ConnectorError, redact
 from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
 
@@ -451,6 +447,9 @@ class PyramidConnector(Connector):
         )
 
     async def _find(self, ref: TaskRef) -> _Schedule:
+        # Not a URL here (ids travel in the body), but an id no answer could hold is refused
+        # before a request is spent on it, and never quoted back at length.
+        url_id(self.system, "schedule", ref.id)
         for schedule in await self._schedules():
             if schedule.schedule_id == ref.id and schedule.status != "DELETED":
                 return schedule
