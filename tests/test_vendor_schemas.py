@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from conftest import REFERENCE_NOW
 from vendor_fault_cases import CASES, LONG_ID, SchemaFault
 
 from bot.check import Scheduler, check_window, open_schedulers
-from bot.clock import ManualClock
+from bot.clock import ManualClock, epoch_instant, sane_instant
 from bot.connectors.base import Connector
 from bot.errors import ConnectorError
 from bot.model import ConflictReport, TaskKind, TaskRef
@@ -301,3 +302,52 @@ def test_every_case_is_well_formed_json() -> None:
         # Every case is a well-formed JSON answer: a shape fault, not a parse fault.
         assert json.loads(case.body) is not None
         assert case.expect
+
+
+async def test_an_unknown_pyramid_data_type_may_fire_instead_of_being_skipped(
+    clean: Sandbox, schedulers: dict[str, Scheduler]
+) -> None:
+    """Only RUN_ONCE and ON_DEMAND are known to wait for someone; a data type Pyramid adds
+    later, or one left out, is reported as a schedule that may fire."""
+    base = {"name": "n", "status": "IDLE", "startDate": "2026-01-01T00:00:00Z"}
+    schedules = [
+        {**base, "scheduleId": "new-type", "scheduleDataType": "EVENT_DRIVEN"},
+        {**base, "scheduleId": "no-type"},
+        {**base, "scheduleId": "on-demand", "scheduleDataType": "ON_DEMAND"},
+    ]
+    clean.sim("pyramid").faults.fail(
+        200, body=json.dumps(schedules), path_contains="findSchedule", times=FOREVER
+    )
+    connector = schedulers["pyramid"].connector
+    assert isinstance(connector, Connector)
+    now = clean.clock()
+    runs = {r.task.id: r for r in await connector.upcoming_runs(now, now + timedelta(hours=2))}
+    assert set(runs) == {"new-type", "no-type"}
+    assert all(r.at is None for r in runs.values())
+    assert "(no scheduleDataType)" in (runs["no-type"].note or "")
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(1, 1, 1, 1, 0, tzinfo=timezone(timedelta(hours=5))),
+        datetime(1969, 12, 31, 23, 59, tzinfo=UTC),
+        datetime(2201, 1, 1, tzinfo=UTC),
+    ],
+)
+def test_instants_outside_1970_to_2200_are_refused_before_converting(moment: datetime) -> None:
+    with pytest.raises(ValueError, match="outside the years 1970-2200"):
+        sane_instant(moment)
+
+
+@pytest.mark.parametrize("seconds", [-1.0, 1e20, float("inf"), float("nan"), 7_289_654_400.0])
+def test_epochs_outside_1970_to_2200_are_refused_before_converting(seconds: float) -> None:
+    with pytest.raises(ValueError, match="outside the years 1970-2200"):
+        epoch_instant(seconds)
+
+
+def test_instants_inside_the_range_convert_to_utc() -> None:
+    assert sane_instant(datetime(2200, 12, 31, 23, tzinfo=UTC)).year == 2200
+    assert epoch_instant(0) == datetime(1970, 1, 1, tzinfo=UTC)
+    assert sane_instant(REFERENCE_NOW) == REFERENCE_NOW
