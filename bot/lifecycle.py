@@ -642,6 +642,11 @@ class WindowClock:
         self._done = TickReport(now=clock())
         self._ends_seen: set[str] = set()
 
+    @property
+    def busy(self) -> int:
+        """Vendor jobs and alert deliveries in flight on this clock."""
+        return len(self._jobs) + len(self._alerts)
+
     def deadline_for(self, system: str) -> float:
         return self.deadlines.get(system, self.vendor_deadline)
 
@@ -797,6 +802,7 @@ class WindowClock:
         def finished(_: asyncio.Task[None], planned_id: int = row.id) -> None:
             if self._jobs.get(planned_id) is task:
                 del self._jobs[planned_id]
+            job.close()  # a job cancelled before it started never ran: say it will not
             self._poke()
 
         task.add_done_callback(finished)
@@ -1829,9 +1835,13 @@ class WindowClock:
         )
         self._alerts[record.id] = task
 
-        def finished(_: asyncio.Task[None]) -> None:
+        def finished(done: asyncio.Task[None]) -> None:
             if self._alerts.get(record.id) is task:
                 del self._alerts[record.id]
+            if done.cancelled():
+                # Cancelled before or while sending (a stop, a killed tick): released here,
+                # once, since a task cancelled before it started never runs its own code.
+                self.store.release_alert(record.id, key)
 
         task.add_done_callback(finished)
         return True
@@ -1853,9 +1863,6 @@ class WindowClock:
                 await self.notifier.notify(
                     self.store.get_window(record.id), kind, body, actions=actions
                 )
-        except asyncio.CancelledError:
-            self.store.release_alert(record.id, key)
-            raise
         except Exception:
             log.exception(
                 "could not deliver the %s alert of window %s; will retry", kind, record.id
