@@ -8,11 +8,13 @@ import contextlib
 import socket
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from aiohttp import web
+from pydantic import BaseModel, field_validator
 
 from bot.clock import ManualClock, system_clock
 from bot.connectors.base import (
@@ -302,3 +304,155 @@ async def test_gather_bounded_keeps_order_and_limit() -> None:
 
     assert await gather_bounded(3, [work(i) for i in range(10)]) == [i * i for i in range(10)]
     assert peak == 3
+
+
+# -- answers that are not what an API sends ----------------------------------------------------
+async def test_a_declared_oversized_body_is_refused_before_it_is_read(vendor: TinyVendor) -> None:
+    vendor.faults.inject("huge", path_contains="/thing", mb=3)
+    http = client(vendor, max_response_mb=1)
+    try:
+        with pytest.raises(ConnectorError, match="larger than 1 MB") as err:
+            await http.send("GET", "/thing", what="thing")
+        assert not err.value.retryable  # the same answer would come again
+        assert http.peak_body_bytes < 1024  # only the login's answer was read
+    finally:
+        await http.aclose()
+
+
+async def test_an_undeclared_oversized_body_is_cut_at_the_cap(vendor: TinyVendor) -> None:
+    vendor.faults.inject("huge", path_contains="/thing", mb=3, declare_length=False)
+    http = client(vendor, max_response_mb=1)
+    try:
+        with pytest.raises(ConnectorError, match="larger than 1 MB"):
+            await http.send("GET", "/thing", what="thing")
+        assert 2**20 < http.peak_body_bytes <= 2**20 + 2**16
+        assert len(vendor.requests_to("/thing")) == 1
+    finally:
+        await http.aclose()
+
+
+async def test_a_trickled_answer_is_cut_off_at_the_call_timeout(vendor: TinyVendor) -> None:
+    vendor.faults.inject("trickle", path_contains="/thing", times=5, interval=0.2)
+    http = client(vendor, timeout=0.3, retry=RetryPolicy(attempts=2, base_delay=0.01))
+    try:
+        with pytest.raises(ConnectorError, match="timed out waiting for thing") as err:
+            await http.send("GET", "/thing", what="thing")
+        assert err.value.retryable
+        assert "timeout_seconds" in str(err.value)
+        # A per-chunk read timeout (0.3 s) never trips on a byte every 0.2 s; the call's own
+        # bound did, on each attempt.
+        assert len(vendor.requests_to("/thing")) == 2
+    finally:
+        await http.aclose()
+
+
+async def test_nothing_is_sent_once_the_deadline_has_passed(vendor: TinyVendor) -> None:
+    http = client(vendor, auth=None)
+    try:
+        with deadline(-1.0), pytest.raises(ConnectorError, match="deadline had passed"):
+            await http.send("GET", "/thing", what="thing")
+        assert vendor.requests_to("/thing") == []
+    finally:
+        await http.aclose()
+
+
+async def test_a_redirect_is_an_error_naming_only_the_target_host(vendor: TinyVendor) -> None:
+    vendor.faults.inject("redirect", path_contains="/thing")
+    http = client(vendor)
+    try:
+        with pytest.raises(ConnectorError) as err:
+            await http.send("GET", "/thing", what="thing")
+        message = str(err.value)
+        assert "HTTP 302, a redirect to another host (http://moved.invalid)" in message
+        assert "does not follow" in message
+        assert "hunter2" not in message
+        assert "maintbot:" not in message
+        assert len(vendor.requests) == 2  # the login and the redirected call, nothing followed
+    finally:
+        await http.aclose()
+
+
+async def test_a_3xx_without_location_is_an_unexpected_status(vendor: TinyVendor) -> None:
+    vendor.faults.fail(304, path_contains="/thing", body="")
+    http = client(vendor)
+    try:
+        with pytest.raises(ConnectorError, match="unexpected HTTP 304"):
+            await http.send("GET", "/thing", what="thing")
+    finally:
+        await http.aclose()
+
+
+async def test_an_id_too_long_for_a_url_is_an_error_and_nothing_is_sent(
+    vendor: TinyVendor,
+) -> None:
+    http = client(vendor, auth=None)
+    try:
+        with pytest.raises(ConnectorError, match="cannot send thing") as err:
+            await http.send("GET", "/thing/" + "x" * 70_000, what="thing")
+        assert "xxxx" not in str(err.value)
+        assert vendor.requests == []
+        assert http.requests == 0
+    finally:
+        await http.aclose()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "words"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "application/json", "nested too deeply"),
+        (b'{"value": "\xff\xfe"}', "application/json", "not JSON"),
+        (b'{"value": 42}', "text/html", "HTML page"),
+        (b'{"value": ' + b"9" * 5000 + b"}", "application/json", "more digits"),
+    ],
+    ids=["deep", "not-utf8", "html-type", "huge-number"],
+)
+async def test_an_unreadable_body_is_a_connector_error(
+    vendor: TinyVendor, body: bytes, content_type: str, words: str
+) -> None:
+    # What VendorHttp.send hands back: the status, the headers and the whole body.
+    response = httpx.Response(
+        200,
+        headers={"content-type": content_type},
+        content=body,
+        request=httpx.Request("GET", f"{vendor.base_url}/thing"),
+    )
+    http = client(vendor)
+    try:
+        with pytest.raises(ConnectorError, match=words):
+            http.json(response, "thing")
+    finally:
+        await http.aclose()
+
+
+async def test_a_deeply_nested_error_body_still_gives_the_status(vendor: TinyVendor) -> None:
+    vendor.faults.fail(400, path_contains="/thing", body="[" * 100_000 + "]" * 100_000)
+    http = client(vendor)
+    try:
+        with pytest.raises(ConnectorError, match="unexpected HTTP 400"):
+            await http.send("GET", "/thing", what="thing")
+    finally:
+        await http.aclose()
+
+
+class _Stamp(BaseModel):
+    at: datetime
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _epoch(cls, value: Any) -> datetime:
+        # As vendor models do: raises OverflowError/OSError/ValueError past the range.
+        return datetime.fromtimestamp(value, UTC)
+
+
+async def test_a_value_a_validator_cannot_convert_is_a_malformed_answer(
+    vendor: TinyVendor,
+) -> None:
+    vendor.faults.fail(200, path_contains="/thing", body='{"at": 1e300}')
+    http = client(vendor)
+    try:
+        response = await http.send("GET", "/thing", what="thing")
+        with pytest.raises(ConnectorError, match="malformed response from thing") as err:
+            http.parse(response, _Stamp, "thing")
+        assert "1e300" not in str(err.value)
+    finally:
+        await http.aclose()
