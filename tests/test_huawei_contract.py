@@ -180,7 +180,10 @@ async def test_wrong_password_is_an_auth_error_without_the_secret(
     assert "credentials" in str(caught.value)
 
 
-def test_missing_credentials_are_a_config_error(sim: HuaweiSimulator, clock: ManualClock) -> None:
+def test_missing_credentials_are_a_config_error(
+    server: SandboxServer, sim: HuaweiSimulator, clock: ManualClock
+) -> None:
+    # The server gives the simulator its base_url; an empty one is refused by the config.
     config = HuaweiConfig.model_validate(sim.config_entry())
     with pytest.raises(ConfigError, match="password"):
         from_config("hw", config, {"username": "u"}, clock=clock)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import inspect
 import json
 import logging
 import random
@@ -751,16 +752,18 @@ async def gather_all(*aws: Awaitable[T]) -> list[T]:
 async def gather_bounded(limit: int, aws: Iterable[Awaitable[T]]) -> list[T]:
     """:func:`gather_all` with at most ``limit`` in flight; results in input order."""
     semaphore = asyncio.Semaphore(limit)
+    pending = list(aws)
 
     async def one(aw: Awaitable[T]) -> T:
-        try:
-            async with semaphore:
-                return await aw
-        except asyncio.CancelledError:
-            # Cancelled while waiting its turn: the coroutine never started, and closing
-            # it keeps Python from warning that it was never awaited.
-            if asyncio.iscoroutine(aw):
-                aw.close()
-            raise
+        async with semaphore:
+            return await aw
 
-    return await gather_all(*(one(a) for a in aws))
+    try:
+        return await gather_all(*(one(a) for a in pending))
+    finally:
+        # A task cancelled before its first step (a sibling failed) never runs ``one``, so
+        # the coroutine it wraps is never started, not even to be cancelled: close those,
+        # or Python warns that they were never awaited.
+        for aw in pending:
+            if inspect.iscoroutine(aw) and inspect.getcoroutinestate(aw) == inspect.CORO_CREATED:
+                aw.close()
