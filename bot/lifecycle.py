@@ -904,8 +904,8 @@ class WindowClock:
                 "now": current.state.value,
                 "held_by": current.claimed_by,
             },
-            error="this clock's lease ran out and another maintbot took the task over; "
-            "it decides from what the vendor reports",
+            error="the task was no longer this clock's to settle (its lease ran out and "
+            "another maintbot took it over, or a person took it over); it did nothing more",
         )
         self._done.lost.append((row.window_id, row.ref.key))
 
