@@ -338,6 +338,14 @@ def _wait_for(predicate: Any, timeout: float = 60.0) -> bool:
     return False
 
 
+def _alerts_sent(home: dict[str, Any], window_id: str) -> set[str]:
+    store = Store(home["db"])
+    try:
+        return store.alerts_sent(window_id)
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_worker_pauses_at_start_in_real_time_and_stops_on_signal(
     home: dict[str, Any], sandbox: SandboxServer, sig: signal.Signals
@@ -369,6 +377,9 @@ def test_worker_pauses_at_start_in_real_time_and_stops_on_signal(
     )  # fmt: skip
     try:
         assert _wait_for(lambda: _sim_paused(talend, task["id"])), "not paused at the start"
+        # The start alert follows the recorded pause; signal only once it was sent, or a
+        # loaded machine stops the worker between the two.
+        assert _wait_for(lambda: "start" in _alerts_sent(home, record.id)), "no start alert"
         worker.send_signal(sig)
         _, err = worker.communicate(timeout=30)
     finally:
