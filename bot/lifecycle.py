@@ -1988,6 +1988,16 @@ def _span(delta: timedelta) -> str:
 
 
 # -- wiring for the worker and serve ----------------------------------------------------------
+def clock_deadlines(config: Config) -> dict[str, float]:
+    """Per-call deadlines for the window clock: a scheduler table's own ``deadline_seconds``
+    (and so its leases, twice that); schedulers without one get ``vendor_deadline``."""
+    return {
+        name: cfg.deadline_seconds
+        for name, cfg in config.schedulers.items()
+        if cfg.deadline_seconds is not None
+    }
+
+
 async def run_clock(
     config: Config,
     store: Store,
@@ -2001,8 +2011,7 @@ async def run_clock(
     """Open the configured schedulers and run the window clock until ``stop`` (used by
     ``maintbot worker``; ``serve`` can run the same coroutine on its loop).
 
-    A scheduler table's own ``deadline_seconds`` also bounds each of the clock's calls to
-    it (and so its leases, twice that); the others get the clock's ``vendor_deadline``."""
+    Each scheduler's calls are bounded as :func:`clock_deadlines` says."""
     from bot.check import open_schedulers
 
     schedulers = open_schedulers(config, clock)
@@ -2013,12 +2022,7 @@ async def run_clock(
                 log.error("window clock: %s is unusable: %s", scheduler.name, scheduler.error)
             else:
                 connectors[scheduler.name] = scheduler.connector
-        own = {
-            name: cfg.deadline_seconds
-            for name, cfg in config.schedulers.items()
-            if cfg.deadline_seconds is not None
-        }
-        options.setdefault("deadlines", own)
+        options.setdefault("deadlines", clock_deadlines(config))
         window_clock = WindowClock(store, connectors, clock, notifier, **options)
         await window_clock.run(stop, interval)
     finally:

@@ -31,6 +31,7 @@ from bot.lifecycle import (
     WindowClock,
     approve_now,
     cancel_window,
+    clock_deadlines,
     end_window_now,
     extend_window,
     plan_window,
@@ -440,7 +441,10 @@ async def _work(args: argparse.Namespace, config: Config, store: Store, notifier
         schedulers = open_schedulers(config, system_clock)
         try:
             connectors = {s.name: s.connector for s in schedulers if s.connector is not None}
-            report = await WindowClock(store, connectors, system_clock, notifier).tick()
+            window_clock = WindowClock(
+                store, connectors, system_clock, notifier, deadlines=clock_deadlines(config)
+            )
+            report = await window_clock.tick()
         finally:
             await _close(schedulers)
         print(f"maintbot worker: {report.summary()}")

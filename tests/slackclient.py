@@ -33,6 +33,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.check import Scheduler, open_schedulers
 from bot.clock import Clock
 from bot.config import Settings
+from bot.lifecycle import clock_deadlines
 from bot.sandbox import SIMULATORS, SandboxServer, make_simulators, sandbox_config
 from bot.sandbox.base import Simulator
 from bot.slack.server import SlackService
@@ -119,6 +120,7 @@ class BotServer:
             clock=self.clock,
             run_clock=False,
             socket_mode=self.socket_mode,
+            clock_deadlines=clock_deadlines(self.config),
         )
         await self.service.start()
 

@@ -199,3 +199,12 @@ def test_bad_settings_name_the_variable_never_its_value(monkeypatch: pytest.Monk
     assert "MAINTBOT_ALLOW_SELF_APPROVAL (Input should be a valid boolean" in str(err.value)
     assert "MAINTBOT_DB_BUSY_TIMEOUT (Input should be a finite number)" in str(err.value)
     assert "xoxb" not in str(err.value)
+
+
+def test_window_clock_deadlines_come_from_each_scheduler_table(tmp_path: Path) -> None:
+    """serve, worker and worker --once all bound the clock's calls the same way: a table's
+    own deadline_seconds; tables without one fall back to the clock's vendor_deadline."""
+    from bot.lifecycle import clock_deadlines
+
+    config = load_config(write(tmp_path, GOOD))
+    assert clock_deadlines(config) == {"talend-prod": 3}

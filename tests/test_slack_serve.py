@@ -162,3 +162,38 @@ def test_serve_refuses_to_start_without_what_slack_needs(
     assert needs in done.stderr
     assert "Traceback" not in done.stderr
     assert SIGNING_SECRET not in done.stderr
+
+
+def test_served_window_clock_bounds_each_scheduler_by_its_own_deadline(
+    tmp_path: Path, fake: FakeSlack
+) -> None:
+    """The clock inside serve gets the per-scheduler deadlines (and so leases) that a
+    separate worker gets; it used to run every vendor at the 60 s default."""
+    import asyncio
+
+    from bot.clock import system_clock
+    from bot.config import Settings
+    from bot.slack.server import SlackService
+    from bot.store import Store
+
+    settings = Settings(
+        slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.api_url
+    )
+    store = Store(tmp_path / "deadlines.db")
+
+    async def build() -> tuple[float, float]:
+        service = SlackService(
+            settings,
+            store=store,
+            schedulers=[],
+            clock=system_clock,
+            run_clock=False,
+            clock_deadlines={"talend-prod": 3.0},
+        )
+        clock = service.window_clock
+        return clock.deadline_for("talend-prod"), clock.deadline_for("other")
+
+    try:
+        assert asyncio.run(build()) == (3.0, 60.0)
+    finally:
+        store.close()

@@ -15,6 +15,7 @@ from typing import Any
 from bot.cli import add_config_options, bounded, open_store, scheduler_config
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.lifecycle import clock_deadlines
 
 __all__ = ["cmd_serve", "register"]
 
@@ -109,6 +110,7 @@ async def _main(args: argparse.Namespace, settings: Settings, config: Any, store
             port=args.port,
             socket_mode=args.socket_mode,
             run_clock=not args.no_clock,
+            clock_deadlines=clock_deadlines(config),
             stop=stop,
             on_ready=lambda where: print(
                 f"maintbot: serving on {where}", file=sys.stderr, flush=True

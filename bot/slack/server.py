@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -202,6 +202,7 @@ class SlackService:
         socket_mode: bool = False,
         run_clock: bool = True,
         clock_interval: float = 5.0,
+        clock_deadlines: Mapping[str, float] | None = None,
     ) -> None:
         from bot.lifecycle import WindowClock
 
@@ -218,7 +219,9 @@ class SlackService:
         self.client = make_client(settings)
         self.notifier = SlackNotifier(self.client, settings.maintbot_alert_channel)
         connectors = {s.name: s.connector for s in schedulers if s.connector is not None}
-        self.window_clock = WindowClock(store, connectors, clock, self.notifier)
+        self.window_clock = WindowClock(
+            store, connectors, clock, self.notifier, deadlines=clock_deadlines or {}
+        )
         self.app = create_app(
             settings,
             store=store,
@@ -300,6 +303,7 @@ async def serve(
     stop: asyncio.Event,
     on_ready: Callable[[str], None] | None = None,
     run_clock: bool = True,
+    clock_deadlines: Mapping[str, float] | None = None,
 ) -> None:
     """Run the Slack app and (unless ``run_clock`` is false) the window clock on this loop
     until ``stop`` is set."""
@@ -312,6 +316,7 @@ async def serve(
         port=port,
         socket_mode=socket_mode,
         run_clock=run_clock,
+        clock_deadlines=clock_deadlines,
     )
     await service.start()
     try:
