@@ -37,9 +37,9 @@ from test_soak import _unthrottled
 from bot.check import open_schedulers
 from bot.clock import ManualClock
 from bot.lifecycle import WindowClock, approve_now, plan_window
-from bot.model import Task, Window
+from bot.model import PlannedTaskState, Task, Window
 from bot.sandbox import SandboxServer, make_simulators, sandbox_config
-from bot.store import PlannedTaskState, Store
+from bot.store import Store
 
 NOW = datetime(2026, 11, 18, 18, 0, tzinfo=UTC)
 TRICKLER = "pyramid"

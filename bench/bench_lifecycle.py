@@ -25,9 +25,9 @@ from bot.approvals import Policy
 from bot.check import open_schedulers
 from bot.clock import ManualClock
 from bot.lifecycle import WindowClock, approve_now, plan_window
-from bot.model import Window
+from bot.model import Window, WindowRecord
 from bot.sandbox import SandboxServer, make_simulators, sandbox_config
-from bot.store import Store, WindowRecord
+from bot.store import Store
 
 NOW = datetime(2026, 11, 18, 18, 0, tzinfo=UTC)
 POLICY = Policy(approvers=frozenset({"bob"}))

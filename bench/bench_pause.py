@@ -27,10 +27,10 @@ from bot.approvals import Policy
 from bot.check import open_schedulers
 from bot.clock import ManualClock
 from bot.lifecycle import WindowClock, approve_now, plan_window
-from bot.model import Window
+from bot.model import Window, WindowRecord
 from bot.sandbox import SandboxServer, sandbox_config
 from bot.sandbox.talend import TalendSimulator
-from bot.store import Store, WindowRecord
+from bot.store import Store
 
 NOW = datetime(2026, 11, 18, 18, 0, tzinfo=UTC)
 

@@ -51,17 +51,20 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.connectors.base import Connector, SkippedRun, deadline
 from bot.errors import ApprovalError, ConnectorError, LifecycleError, StoreError
-from bot.model import RunningNow, Task, TaskRef, Window
-from bot.render import format_instant
-from bot.store import (
+from bot.model import (
     ApprovalRecord,
     ApprovalState,
     PlannedTask,
     PlannedTaskState,
-    Store,
+    RunningNow,
+    Task,
+    TaskRef,
+    Window,
     WindowRecord,
     WindowState,
 )
+from bot.render import format_instant
+from bot.store import Store
 
 __all__ = [
     "ACTIONS",

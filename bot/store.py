@@ -19,191 +19,44 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
-from pydantic import BaseModel, ConfigDict
 
 from bot.clock import Clock, system_clock
 from bot.errors import StoreError, redact
-from bot.model import Instant, TaskKind, TaskRef, Window
+from bot.model import (
+    OPEN_WINDOW_STATES,
+    ApprovalRecord,
+    ApprovalState,
+    AuditRow,
+    PlannedTask,
+    PlannedTaskState,
+    ResumeRequestRecord,
+    ResumeRequestState,
+    TaskRef,
+    Window,
+    WindowRecord,
+    WindowState,
+)
 
 __all__ = [
+    "OPEN_WINDOW_STATES",  # re-exported until the application layer imports from bot.model
     "SCHEMA_VERSION",
-    "ApprovalRecord",
-    "ApprovalState",
-    "AuditRow",
-    "PlannedTask",
-    "PlannedTaskState",
-    "ResumeRequestRecord",
-    "ResumeRequestState",
+    "ApprovalRecord",  # re-exported until the application layer imports from bot.model
+    "ApprovalState",  # re-exported until the application layer imports from bot.model
+    "AuditRow",  # re-exported until the application layer imports from bot.model
+    "PlannedTask",  # re-exported until the application layer imports from bot.model
+    "PlannedTaskState",  # re-exported until the application layer imports from bot.model
+    "ResumeRequestRecord",  # re-exported until the application layer imports from bot.model
+    "ResumeRequestState",  # re-exported until the application layer imports from bot.model
     "Store",
-    "WindowRecord",
-    "WindowState",
+    "WindowRecord",  # re-exported until the application layer imports from bot.model
+    "WindowState",  # re-exported until the application layer imports from bot.model
 ]
 
 SCHEMA_VERSION = 5
-
-
-class WindowState(StrEnum):
-    PLANNED = "planned"  # recorded, waiting for approval
-    APPROVED = "approved"  # will be paused at its start
-    ACTIVE = "active"  # started: tasks paused
-    COMPLETED = "completed"  # ended: everything the bot paused was resumed
-    FAILED = "failed"  # ended with failures a person must look at
-    CANCELLED = "cancelled"
-
-
-OPEN_WINDOW_STATES = (WindowState.PLANNED, WindowState.APPROVED, WindowState.ACTIVE)
-
-
-class PlannedTaskState(StrEnum):
-    PLANNED = "planned"  # nothing done yet
-    PAUSING = "pausing"  # claimed: a pause call is (or was, before a crash) in flight
-    PAUSED = "paused"  # the bot paused it (the vendor confirmed)
-    ALREADY_PAUSED = "already_paused"  # found paused by someone else: left alone
-    PAUSE_FAILED = "pause_failed"  # gave up after the grace period; alerted
-    RESUMING = "resuming"  # claimed: a resume call is (or was) in flight
-    RESUMED = "resumed"  # the bot resumed it
-    LEFT_ALONE = "left_alone"  # changed by someone else while paused: not touched at the end
-    HANDED_OVER = "handed_over"  # another window still needs it paused, or a person took over
-    RESUME_FAILED = "resume_failed"  # still retrying; alerted each time
-
-
-class ApprovalState(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    EXPIRED = "expired"
-
-
-class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class WindowRecord(_Record):
-    id: str
-    text: str
-    tz: str
-    start: Instant
-    end: Instant
-    state: WindowState
-    requested_by: str
-    approved_by: str | None
-    created_at: Instant
-    updated_at: Instant
-    drain_lead_seconds: int
-    channel: str | None
-    thread_ts: str | None
-    notes: tuple[str, ...] = ()
-    version: int
-    # Migration 3 (window lifecycle): when the clock actually started and finished it.
-    started_at: Instant | None = None
-    finished_at: Instant | None = None
-
-    @property
-    def window(self) -> Window:
-        return Window(start=self.start, end=self.end, tz=self.tz, text=self.text, notes=self.notes)
-
-
-class PlannedTask(_Record):
-    id: int
-    window_id: str
-    system: str
-    kind: TaskKind
-    task_id: str
-    task_name: str
-    state: PlannedTaskState
-    prior_paused: bool | None
-    prior_vendor_state: str | None
-    attempts: int
-    last_error: str | None
-    claimed_at: Instant | None
-    paused_at: Instant | None
-    resumed_at: Instant | None
-    # Migration 3 (window lifecycle). ``pause_marker``: the pause as the vendor reported it
-    # right after the bot paused (who, reason), compared at the end to tell whether someone
-    # re-paused it; ``prior_task``: the task read before pausing, handed back to resume.
-    next_attempt_at: Instant | None = None
-    give_up_at: Instant | None = None
-    pause_marker: dict[str, Any] | None = None
-    prior_task: dict[str, Any] | None = None
-    taken_over_by: str | None = None
-    note: str | None = None
-    # Migration 4: who holds a PAUSING/RESUMING claim, and until when; another clock takes
-    # the claim over only once ``lease_until`` has passed.
-    claimed_by: str | None = None
-    lease_until: Instant | None = None
-
-    @property
-    def ref(self) -> TaskRef:
-        return TaskRef(system=self.system, kind=self.kind, id=self.task_id)
-
-
-class ApprovalRecord(_Record):
-    id: str
-    window_id: str
-    requested_by: str
-    state: ApprovalState
-    decided_by: str | None
-    decided_at: Instant | None
-    expires_at: Instant
-    channel: str | None
-    message_ts: str | None
-    created_at: Instant
-
-
-class ResumeRequestState(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    EXPIRED = "expired"
-
-
-class ResumeRequestRecord(_Record):
-    """A request to resume a task someone else paused, and the pause it was made against.
-    ``outcome`` (after approval): ``ok``, ``no_change``, ``refused`` or ``failed``."""
-
-    id: str
-    system: str
-    kind: TaskKind
-    task_id: str
-    task_name: str
-    requested_by: str
-    paused_by: str | None
-    pause_reason: str | None
-    paused_at: Instant | None
-    state: ResumeRequestState
-    decided_by: str | None
-    decided_at: Instant | None
-    outcome: str | None
-    outcome_text: str | None
-    expires_at: Instant
-    channel: str | None
-    message_ts: str | None
-    check_id: str | None
-    created_at: Instant
-
-    @property
-    def ref(self) -> TaskRef:
-        return TaskRef(system=self.system, kind=self.kind, id=self.task_id)
-
-
-class AuditRow(_Record):
-    id: int
-    at: Instant
-    actor: str
-    action: str
-    system: str | None
-    task_id: str | None
-    window_id: str | None
-    reason: str | None
-    outcome: str
-    error: str | None
-    request_id: str | None
-    detail: dict[str, Any] | None
 
 
 def _iso(moment: datetime) -> str:

@@ -12,8 +12,8 @@ from bot.approvals import Policy, parse_approvers
 from bot.clock import ManualClock
 from bot.errors import ApprovalError, LifecycleError
 from bot.lifecycle import approve_now, decide, plan_window, request_approval
-from bot.model import TaskKind, TaskRef, Window
-from bot.store import ApprovalState, Store, WindowState
+from bot.model import ApprovalState, TaskKind, TaskRef, Window, WindowState
+from bot.store import Store
 
 POLICY = Policy(approvers=frozenset({"bob", "carol", "alice"}))
 TASKS = [(TaskRef(system="talend", kind=TaskKind.TASK, id="t1"), "Nightly load")]

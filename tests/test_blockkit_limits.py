@@ -18,6 +18,9 @@ from slackclient import BOT_TOKEN
 from bot import lifecycle
 from bot.actions import ActionResult, HeldPaused
 from bot.model import (
+    ApprovalRecord,
+    ApprovalState,
+    AuditRow,
     Conflict,
     ConflictKind,
     ConflictReport,
@@ -25,11 +28,12 @@ from bot.model import (
     TaskKind,
     TaskRef,
     Window,
+    WindowRecord,
 )
 from bot.slack import blocks as bk
 from bot.slack import home, messages
 from bot.slack.stored import StoredCheck, load_check, save_check
-from bot.store import ApprovalRecord, ApprovalState, AuditRow, Store, WindowRecord
+from bot.store import Store
 
 START = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 NOW = START - timedelta(days=3)

@@ -32,10 +32,18 @@ from bot.lifecycle import (
     plan_window,
     request_approval,
 )
-from bot.model import Task, TaskRef, Window
+from bot.model import (
+    PlannedTask,
+    PlannedTaskState,
+    Task,
+    TaskRef,
+    Window,
+    WindowRecord,
+    WindowState,
+)
 from bot.sandbox import SIMULATORS, SandboxServer, Simulator, make_simulators, sandbox_config
 from bot.sandbox.base import RecordedRequest
-from bot.store import PlannedTask, PlannedTaskState, Store, WindowRecord, WindowState
+from bot.store import Store
 
 S = PlannedTaskState
 POLICY = Policy(approvers=frozenset({"bob"}))

@@ -27,9 +27,9 @@ from bot.check import open_schedulers
 from bot.cli import main, write_sandbox_config
 from bot.clock import ManualClock, system_clock
 from bot.lifecycle import WindowClock, approve_now, plan_window
-from bot.model import TaskKind, TaskRef, Window
+from bot.model import PlannedTaskState, TaskKind, TaskRef, Window, WindowState
 from bot.sandbox import SandboxServer, Simulator, make_simulators, sandbox_config
-from bot.store import PlannedTaskState, Store, WindowState
+from bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 

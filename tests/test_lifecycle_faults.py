@@ -26,10 +26,10 @@ from test_lifecycle import Env, audit_outcomes, fast_retries, is_write
 from bot.check import open_schedulers
 from bot.clock import ManualClock
 from bot.lifecycle import WindowClock
-from bot.model import Task
+from bot.model import PlannedTaskState, Task, WindowState
 from bot.sandbox import SIMULATORS, SandboxServer, Simulator, sandbox_config
 from bot.sandbox.base import RecordedRequest
-from bot.store import PlannedTaskState, Store, WindowState
+from bot.store import Store
 
 S = PlannedTaskState
 VENDORS = tuple(SIMULATORS)

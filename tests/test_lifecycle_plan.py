@@ -29,17 +29,16 @@ from bot.lifecycle import (
     request_approval,
     window_id_in,
 )
-from bot.model import TaskKind, TaskRef, Window
-from bot.store import (
-    _MIGRATIONS,
-    SCHEMA_VERSION,
+from bot.model import (
     ApprovalState,
     PlannedTaskState,
-    Store,
+    TaskKind,
+    TaskRef,
+    Window,
     WindowRecord,
     WindowState,
-    _split,
 )
+from bot.store import _MIGRATIONS, SCHEMA_VERSION, Store, _split
 
 POLICY = Policy(approvers=frozenset({"bob"}))
 REF = TaskRef(system="talend", kind=TaskKind.TASK, id="t1")

@@ -42,9 +42,9 @@ from bot.clock import ManualClock
 from bot.config import Config
 from bot.connectors.base import Connector
 from bot.lifecycle import Notifier, WindowClock, approve_now, plan_window
-from bot.model import Task, Window
+from bot.model import PlannedTaskState, Task, Window, WindowRecord, WindowState
 from bot.sandbox import SandboxServer, Simulator, make_simulators, sandbox_config
-from bot.store import PlannedTaskState, Store, WindowRecord, WindowState
+from bot.store import Store
 
 S = PlannedTaskState
 REPO = Path(__file__).resolve().parent.parent

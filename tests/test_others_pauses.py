@@ -24,13 +24,16 @@ from bot.model import (
     Conflict,
     ConflictKind,
     ConflictReport,
+    PlannedTaskState,
+    ResumeRequestState,
     SystemResult,
     TaskKind,
     TaskRef,
     Window,
+    WindowState,
 )
 from bot.render import PauseNote, conflict_table, plain_pause
-from bot.store import PlannedTaskState, ResumeRequestState, Store, WindowState
+from bot.store import Store
 
 TASK = "dwh_full_reload_emea"  # on the first page of alice's Saturday 2-4am report
 OWNER = "jane.doe@example.com"

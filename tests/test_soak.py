@@ -36,11 +36,11 @@ from bot.lifecycle import (
     plan_window,
     window_id_in,
 )
-from bot.model import Task, Window
+from bot.model import OPEN_WINDOW_STATES, PlannedTaskState, Task, Window, WindowState
 from bot.sandbox import SandboxServer, make_simulators, sandbox_config
 from bot.sandbox.base import Simulator
 from bot.sandbox.talend import TalendSimulator
-from bot.store import OPEN_WINDOW_STATES, PlannedTaskState, Store, WindowState
+from bot.store import Store
 
 SEED = 20261118
 WINDOWS = 200

@@ -11,16 +11,8 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.errors import StoreError
-from bot.model import TaskKind, TaskRef, Window
-from bot.store import (
-    _MIGRATIONS,
-    SCHEMA_VERSION,
-    ApprovalState,
-    PlannedTaskState,
-    Store,
-    WindowState,
-    _split,
-)
+from bot.model import ApprovalState, PlannedTaskState, TaskKind, TaskRef, Window, WindowState
+from bot.store import _MIGRATIONS, SCHEMA_VERSION, Store, _split
 
 START = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 WINDOW = Window(start=START, end=START + timedelta(hours=2), tz="UTC", text="Saturday 10-12")

@@ -41,9 +41,9 @@ from bot.config import load_config
 from bot.connectors.base import Connector, RetryPolicy, VendorHttp
 from bot.errors import ConfigError, ConnectorError
 from bot.lifecycle import LogNotifier, WindowClock, approve_now, plan_window
-from bot.model import Run, RunningNow, Task, TaskKind, TaskRef, Window
+from bot.model import PlannedTaskState, Run, RunningNow, Task, TaskKind, TaskRef, Window
 from bot.sandbox import SandboxServer, Simulator, make_simulators
-from bot.store import PlannedTaskState, Store
+from bot.store import Store
 from bot.windows import parse_window
 
 NOW = datetime(2026, 11, 18, 18, 0, tzinfo=UTC)
