@@ -1,18 +1,26 @@
-"""Fixtures shared by every test module: an injected clock and a fresh SQLite file."""
+"""Fixtures shared by every test module: an injected clock, a fresh SQLite file and the Slack
+world (fake Slack, sandbox schedulers, store and the bot over loopback)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from bot.clock import ManualClock
 from bot.store import Store
 
+if TYPE_CHECKING:
+    from slackclient import SlackWorld
+
 # Wednesday 18 Nov 2026 10:00 in Los Angeles: the reference "now" of window-conventions.md.
 REFERENCE_NOW = datetime(2026, 11, 18, 18, 0, tzinfo=UTC)
+
+# Most Slack tests need one scheduler only; Talend is the one with every task kind.
+SLACK_WORLD_DEFAULTS: dict[str, Any] = {"vendors": ["talend"]}
 
 
 @pytest.fixture
@@ -25,3 +33,21 @@ def store(tmp_path: Path, clock: ManualClock) -> Iterator[Store]:
     db = Store(tmp_path / "maintbot.db", clock=clock)
     yield db
     db.close()
+
+
+@pytest.fixture
+def world(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock
+) -> Iterator[SlackWorld]:
+    """The Slack world with Talend only; a module or test that needs another one says so with
+    `@pytest.mark.slack_world(**SlackWorld fields)`, e.g. `vendors=None` for all four
+    schedulers or `socket_mode=True`. Fake Slack's protocol violations fail the test."""
+    # Imported here, not at the top, so modules that never touch Slack do not depend on the
+    # Slack test client importing cleanly.
+    from slackclient import SlackWorld
+
+    marker = request.node.get_closest_marker("slack_world")
+    options = {**SLACK_WORLD_DEFAULTS, **(marker.kwargs if marker is not None else {})}
+    with SlackWorld(tmp_path, clock, **options) as w:
+        yield w
+        assert w.fake.violations == []

@@ -10,7 +10,6 @@ before alice checks.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -46,11 +45,10 @@ def jane_pauses(world: SlackWorld) -> None:
 
 
 @pytest.fixture
-def world(tmp_path: Path, clock: ManualClock) -> Iterator[SlackWorld]:
-    with SlackWorld(tmp_path, clock, vendors=["talend"]) as w:
-        jane_pauses(w)
-        yield w
-        assert w.fake.violations == []
+def world(world: SlackWorld) -> SlackWorld:
+    """The shared Talend world (tests/conftest.py), with jane's pause already made."""
+    jane_pauses(world)
+    return world
 
 
 def row_of(report: dict[str, Any], name: str) -> dict[str, Any]:

@@ -4,21 +4,10 @@ audited before and after, and a double click acts once."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from slackclient import ALICE, SlackWorld, blocks_text, together
-
-from bot.clock import ManualClock
-
-
-@pytest.fixture
-def world(tmp_path: Path, clock: ManualClock) -> Iterator[SlackWorld]:
-    with SlackWorld(tmp_path, clock, vendors=["talend"]) as w:
-        yield w
-        assert w.fake.violations == []
 
 
 def active_talend_row(report: dict[str, Any]) -> tuple[dict[str, Any], str]:

@@ -4,12 +4,10 @@ exactly-once guarantees, and the pauses the window clock makes once it is approv
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from slackclient import (
     ALERTS,
     ALICE,
@@ -25,13 +23,6 @@ from slackclient import (
 
 from bot.clock import ManualClock
 from bot.store import WindowState
-
-
-@pytest.fixture
-def world(tmp_path: Path, clock: ManualClock) -> Iterator[SlackWorld]:
-    with SlackWorld(tmp_path, clock, vendors=["talend"]) as w:
-        yield w
-        assert w.fake.violations == []
 
 
 def plan(world: SlackWorld, who: SlackUser) -> dict[str, Any]:

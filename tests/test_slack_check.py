@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,11 +21,7 @@ LA_END = int(datetime(2026, 11, 21, 12, 0, tzinfo=UTC).timestamp())
 BERLIN_START = int(datetime(2026, 11, 21, 1, 0, tzinfo=UTC).timestamp())
 
 
-@pytest.fixture
-def world(tmp_path: Path, clock: ManualClock) -> Iterator[SlackWorld]:
-    with SlackWorld(tmp_path, clock) as w:
-        yield w
-        assert w.fake.violations == []
+pytestmark = pytest.mark.slack_world(vendors=None)  # all four schedulers
 
 
 def conflict_blocks(message: dict) -> list[dict]:

@@ -4,7 +4,6 @@ window clock's alerts and their buttons."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,13 +22,6 @@ from slackclient import (
 from bot.cli import main as maintbot
 from bot.clock import ManualClock
 from bot.store import WindowState
-
-
-@pytest.fixture
-def world(tmp_path: Path, clock: ManualClock) -> Iterator[SlackWorld]:
-    with SlackWorld(tmp_path, clock, vendors=["talend"]) as w:
-        yield w
-        assert w.fake.violations == []
 
 
 def first_active(report: dict[str, Any]) -> tuple[dict[str, Any], str]:

@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from slackclient import BotServer, SlackWorld, blocks_text, sign
 
 from bot.clock import ManualClock
@@ -20,13 +17,6 @@ from bot.sandbox import sandbox_config
 from bot.slack.server import DeliveryLedger
 from bot.slack.verify import request_identity
 from bot.store import Store
-
-
-@pytest.fixture
-def world(tmp_path: Path, clock: ManualClock) -> Iterator[SlackWorld]:
-    with SlackWorld(tmp_path, clock, vendors=["talend"]) as w:
-        yield w
-        assert w.fake.violations == []
 
 
 def first_active_talend_row(report: dict[str, Any]) -> tuple[dict[str, Any], str]:

@@ -9,8 +9,6 @@ import json
 import logging
 import socket
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -28,16 +26,10 @@ from slackclient import (
     sign,
 )
 
-from bot.clock import ManualClock
 from bot.errors import MaintbotError
 from bot.slack.app import VERIFIED_KEY, report_error
 
-
-@pytest.fixture
-def world(tmp_path: Path, clock: ManualClock) -> Iterator[SlackWorld]:
-    with SlackWorld(tmp_path, clock) as w:
-        yield w
-        assert w.fake.violations == []
+pytestmark = pytest.mark.slack_world(vendors=None)  # all four schedulers
 
 
 def assert_nothing_happened(world: SlackWorld) -> None:

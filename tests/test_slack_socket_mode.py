@@ -3,20 +3,10 @@ URL issued to the app-level token by apps.connections.open on the fake Slack."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from slackclient import ALICE, OPS, SlackWorld, available_vendors, blocks_text
 
-from bot.clock import ManualClock
-
-
-@pytest.fixture
-def world(tmp_path: Path, clock: ManualClock) -> Iterator[SlackWorld]:
-    with SlackWorld(tmp_path, clock, socket_mode=True) as w:
-        yield w
-        assert w.fake.violations == []
+pytestmark = pytest.mark.slack_world(vendors=None, socket_mode=True)  # all four schedulers
 
 
 def test_a_slash_command_over_socket_mode(world: SlackWorld) -> None:
