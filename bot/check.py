@@ -23,6 +23,7 @@ from bot.connectors import build_connector
 from bot.connectors.base import Connector, deadline, gather_all
 from bot.errors import ConfigError, ConnectorError
 from bot.model import ConflictReport, Run, RunningNow, SystemResult, Window
+from bot.vendors import vendor
 
 __all__ = ["Scheduler", "check_window", "open_schedulers", "snapshot"]
 
@@ -46,14 +47,6 @@ class Scheduler:
             await self.connector.aclose()
 
 
-_LABELS = {
-    "talend": "Talend Management Console",
-    "pyramid": "Pyramid Analytics",
-    "bmc": "BMC Helix Continuous Optimization",
-    "huawei": "Huawei Cloud Workspace",
-}
-
-
 def open_schedulers(config: Config, clock: Clock) -> list[Scheduler]:
     """Build a connector per configured scheduler. Missing credentials make that scheduler an
     error entry instead of stopping the others."""
@@ -62,7 +55,7 @@ def open_schedulers(config: Config, clock: Clock) -> list[Scheduler]:
         scheduler = Scheduler(
             name=name,
             vendor=cfg.vendor,
-            label=_LABELS[cfg.vendor],
+            label=vendor(cfg.vendor).label,
             deadline=config.deadline_for(name),
             lookback=timedelta(hours=cfg.lookback_hours),
         )

@@ -21,8 +21,9 @@ import os
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Union
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -31,23 +32,20 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    TypeAdapter,
     ValidationError,
     field_validator,
-    model_validator,
 )
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError, redact
+from bot.vendors import VENDORS
 
 __all__ = [
-    "BmcConfig",
     "Config",
-    "HuaweiConfig",
-    "PyramidConfig",
     "SchedulerConfig",
     "Settings",
-    "TalendConfig",
     "load_config",
     "load_settings",
 ]
@@ -67,7 +65,12 @@ Seconds = Annotated[float, Field(strict=True, gt=0, le=3600, allow_inf_nan=False
 PerMinute = Annotated[float, Field(strict=True, gt=0, le=1_000_000, allow_inf_nan=False)]
 
 
-class _SchedulerBase(_Strict):
+class SchedulerConfig(_Strict):
+    """What every ``[schedulers.<name>]`` table has. Each vendor's connector module defines
+    the subclass for its own keys, with ``vendor`` narrowed to its name; the registry
+    (:mod:`bot.vendors`) says which subclass a table's ``vendor`` picks."""
+
+    vendor: str
     base_url: str
     deadline_seconds: Seconds | None = None
     timeout_seconds: Seconds = 10.0
@@ -118,68 +121,6 @@ class _SchedulerBase(_Strict):
         }
 
 
-class TalendConfig(_SchedulerBase):
-    """Talend Management Console. Either ``token_env`` (personal access token) or
-    ``client_id_env`` + ``client_secret_env`` (service account) must be given."""
-
-    vendor: Literal["talend"]
-    rate_per_minute: PerMinute | None = 1800.0  # Talend's published limit
-    environment_id: str | None = None
-    workspace_ids: tuple[str, ...] = ()
-    token_env: str | None = None
-    client_id_env: str | None = None
-    client_secret_env: str | None = None
-    audience: str | None = None
-
-    @model_validator(mode="after")
-    def _one_auth(self) -> TalendConfig:
-        service = bool(self.client_id_env or self.client_secret_env)
-        if service and not (self.client_id_env and self.client_secret_env):
-            raise ValueError("a service account needs both client_id_env and client_secret_env")
-        if service == bool(self.token_env):
-            raise ValueError(
-                "give either token_env (personal access token) or client_id_env and "
-                "client_secret_env (service account)"
-            )
-        return self
-
-
-class PyramidConfig(_SchedulerBase):
-    vendor: Literal["pyramid"]
-    username_env: str
-    password_env: str
-    domain: str | None = None
-    search_value: str = ""
-
-
-class BmcConfig(_SchedulerBase):
-    vendor: Literal["bmc"]
-    ims_url: str | None = None  # Helix Portal for the access-key login; default base_url
-    access_key_env: str
-    access_secret_key_env: str
-    tenant_id: str | None = None
-
-
-class HuaweiConfig(_SchedulerBase):
-    """Huawei Cloud Workspace. ``base_url`` is the desktop (v2) endpoint; the Application
-    Streaming (v1) family lives at ``appstream_url`` and IAM at ``iam_url``."""
-
-    vendor: Literal["huawei"]
-    iam_url: str
-    appstream_url: str | None = None
-    project_id: str
-    project_name: str | None = None
-    domain_name: str
-    username_env: str
-    password_env: str
-    families: tuple[Literal["app", "desktop"], ...] = ("app", "desktop")
-
-
-SchedulerConfig = Annotated[
-    TalendConfig | PyramidConfig | BmcConfig | HuaweiConfig, Field(discriminator="vendor")
-]
-
-
 class GeneralConfig(_Strict):
     deadline_seconds: Seconds = 10.0
     env_file: str | None = None
@@ -192,6 +133,12 @@ class Config(_Strict):
     schedulers: dict[str, SchedulerConfig] = Field(default_factory=dict)
     source: str | None = None
     extra_env: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("schedulers", mode="before")
+    @classmethod
+    def _by_vendor(cls, value: object) -> object:
+        # Each table becomes its vendor's own model; the errors keep pydantic's locations.
+        return _scheduler_tables().validate_python(value)
 
     def deadline_for(self, name: str) -> float:
         own = self.schedulers[name].deadline_seconds
@@ -218,11 +165,22 @@ class Config(_Strict):
         return found
 
 
+@cache
+def _scheduler_tables() -> TypeAdapter[dict[str, SchedulerConfig]]:
+    """The registered vendors' config models as one discriminated union, built on first
+    use: the models live in the connector modules, which ``maintbot --help`` never imports."""
+    models = tuple(v.config_class() for v in VENDORS.values())
+    # Built at run time from the registry, so no static type can name it.
+    union: Any = Annotated[Union[models], Field(discriminator="vendor")]  # noqa: UP007
+    adapter: TypeAdapter[dict[str, SchedulerConfig]] = TypeAdapter(dict[str, union])
+    return adapter
+
+
 def _describe(exc: ValidationError) -> str:
     lines = []
     for err in exc.errors()[:5]:
         loc = [str(p) for p in err["loc"] if not str(p).startswith("function-after")]
-        if len(loc) >= 3 and loc[0] == "schedulers" and loc[2] in _VENDORS:
+        if len(loc) >= 3 and loc[0] == "schedulers" and loc[2] in VENDORS:
             # pydantic puts the discriminator value in the path; people think in tables.
             table, key = f"[schedulers.{loc[1]}]", ".".join(loc[3:])
         elif len(loc) >= 2:
@@ -232,15 +190,13 @@ def _describe(exc: ValidationError) -> str:
         if err["type"] == "extra_forbidden":
             lines.append(f"unknown key '{key}' in {table}")
         elif err["type"] == "union_tag_invalid":
-            lines.append(f"{table}: vendor must be one of {', '.join(_VENDORS)}")
+            lines.append(f"{table}: vendor must be one of {', '.join(VENDORS)}")
         elif key:
             lines.append(f"{key} in {table}: {err['msg']}")
         else:
             lines.append(f"{table}: {err['msg']}")
     return "; ".join(lines)
 
-
-_VENDORS = ("talend", "pyramid", "bmc", "huawei")
 
 # The documented tables. ``Config`` has more fields (``source``, ``extra_env``) that maintbot
 # fills itself; accepting them from the file would let credentials be written inline.

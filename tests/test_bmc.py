@@ -13,9 +13,8 @@ import pytest
 
 from bot.check import check_window, open_schedulers
 from bot.clock import ManualClock
-from bot.config import BmcConfig
 from bot.connectors.base import deadline
-from bot.connectors.bmc import ETLS_PATH, BmcConnector, from_config
+from bot.connectors.bmc import ETLS_PATH, BmcConfig, BmcConnector, from_config
 from bot.errors import AuthError, ConnectorError
 from bot.model import ConflictKind, Task, TaskKind, TaskRef, Window
 from bot.sandbox import sandbox_config

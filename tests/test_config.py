@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import TalendConfig, load_config, load_settings
+from bot.config import load_config, load_settings
+from bot.connectors.talend import TalendConfig
 from bot.errors import ConfigError
 
 GOOD = """

@@ -16,10 +16,10 @@ import httpx
 import pytest
 
 from bot.clock import ManualClock
-from bot.config import HuaweiConfig
 from bot.connectors import build_connector
 from bot.connectors.base import Connector, RetryPolicy, deadline
-from bot.connectors.huawei import DESKTOP_UPDATE_FIELDS, HuaweiConnector, from_config
+from bot.connectors.huawei import HuaweiConfig, HuaweiConnector, from_config
+from bot.connectors.huawei.desktop import DESKTOP_UPDATE_FIELDS
 from bot.errors import AuthError, ConfigError, ConnectorError
 from bot.model import TaskKind, TaskRef
 from bot.sandbox.base import SandboxServer

@@ -29,12 +29,12 @@ from huaweicloudsdkworkspace.v2.model import (
 from test_huawei_contract import call, make, raw_token, ref_of
 
 from bot.clock import ManualClock
-from bot.connectors.huawei import (
+from bot.connectors.huawei import HuaweiConnector
+from bot.connectors.huawei.desktop import (
     _INT_FIELDS,
     DESKTOP_SHOW_ONLY_FIELDS,
     DESKTOP_UPDATE_FIELDS,
     DESKTOP_WRITE_ONLY_FIELDS,
-    HuaweiConnector,
 )
 from bot.errors import ConnectorError
 from bot.sandbox.base import RecordedRequest, SandboxServer

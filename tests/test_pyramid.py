@@ -13,12 +13,12 @@ import pytest
 
 from bot.check import check_window, open_schedulers
 from bot.clock import ManualClock
-from bot.config import PyramidConfig
 from bot.conflicts import estimate_duration
 from bot.connectors.base import deadline
 from bot.connectors.pyramid import (
     SCHEDULE_STATUSES,
     TASK_STATUSES,
+    PyramidConfig,
     PyramidConnector,
     enum_name,
     from_config,

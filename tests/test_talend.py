@@ -17,10 +17,15 @@ import httpx
 import pytest
 
 from bot.clock import ManualClock
-from bot.config import TalendConfig
 from bot.conflicts import estimate_duration
 from bot.connectors.base import RetryPolicy
-from bot.connectors.talend import TalendConnector, TalendTokenAuth, _lifetime, from_config
+from bot.connectors.talend import (
+    TalendConfig,
+    TalendConnector,
+    TalendTokenAuth,
+    _lifetime,
+    from_config,
+)
 from bot.errors import AuthError, ConnectorError
 from bot.model import TaskKind, TaskRef
 from bot.sandbox.base import SandboxServer

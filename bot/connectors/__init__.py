@@ -1,12 +1,12 @@
 """Connectors: one module per scheduler vendor behind :class:`~bot.connectors.base.Connector`.
 
 Each vendor module exposes ``from_config(name, config, credentials, *, clock, transport)``;
-:func:`build_connector` picks the module by the config's ``vendor``.
+:func:`build_connector` picks the module by the config's ``vendor`` from the registry
+(:mod:`bot.vendors`).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 
 import httpx
@@ -14,15 +14,9 @@ import httpx
 from bot.clock import Clock
 from bot.config import SchedulerConfig
 from bot.connectors.base import Connector
+from bot.vendors import vendor
 
-__all__ = ["VENDORS", "Connector", "build_connector"]
-
-VENDORS: dict[str, str] = {
-    "talend": "bot.connectors.talend",
-    "pyramid": "bot.connectors.pyramid",
-    "bmc": "bot.connectors.bmc",
-    "huawei": "bot.connectors.huawei",
-}
+__all__ = ["Connector", "build_connector"]
 
 
 def build_connector(
@@ -33,8 +27,6 @@ def build_connector(
     clock: Clock,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Connector:
-    module = importlib.import_module(VENDORS[config.vendor])
-    connector: Connector = module.from_config(
-        name, config, dict(credentials), clock=clock, transport=transport
+    return vendor(config.vendor).build_connector(
+        name, config, credentials, clock=clock, transport=transport
     )
-    return connector

@@ -53,13 +53,13 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import httpx
 from pydantic import BeforeValidator, ConfigDict, RootModel
 
 from bot.clock import Clock, sane_instant
-from bot.config import BmcConfig, SchedulerConfig
+from bot.config import SchedulerConfig
 from bot.connectors.base import (
     CachedTokenAuth,
     Connector,
@@ -78,9 +78,19 @@ __all__ = [
     "PAUSED_STATES",
     "TOKEN_LIFETIME",
     "BmcAuth",
+    "BmcConfig",
     "BmcConnector",
     "from_config",
 ]
+
+
+class BmcConfig(SchedulerConfig):
+    vendor: Literal["bmc"]
+    ims_url: str | None = None  # Helix Portal for the access-key login; default base_url
+    access_key_env: str
+    access_secret_key_env: str
+    tenant_id: str | None = None
+
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -48,13 +48,13 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import httpx
 from pydantic import BeforeValidator, ConfigDict, Field, RootModel
 
 from bot.clock import Clock, epoch_instant, sane_instant
-from bot.config import PyramidConfig, SchedulerConfig
+from bot.config import SchedulerConfig
 from bot.conflicts import estimate_duration
 from bot.connectors.base import (
     CachedTokenAuth,
@@ -79,10 +79,20 @@ __all__ = [
     "TASK_STATUSES",
     "TOKEN_CACHE_LIFETIME",
     "PyramidAuth",
+    "PyramidConfig",
     "PyramidConnector",
     "enum_name",
     "from_config",
 ]
+
+
+class PyramidConfig(SchedulerConfig):
+    vendor: Literal["pyramid"]
+    username_env: str
+    password_env: str
+    domain: str | None = None
+    search_value: str = ""
+
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

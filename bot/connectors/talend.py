@@ -44,10 +44,10 @@ from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, model_validator
 
 from bot.clock import Clock, sane_instant, utc
-from bot.config import TalendConfig
+from bot.config import PerMinute, SchedulerConfig
 from bot.conflicts import estimate_duration
 from bot.connectors.base import (
     CachedTokenAuth,
@@ -62,7 +62,34 @@ from bot.connectors.shapes import OptVendorId, StrictModel, VendorId, url_id
 from bot.errors import AuthError, ConfigError, ConnectorError, redact
 from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
 
-__all__ = ["TalendConnector", "TalendTokenAuth", "from_config"]
+__all__ = ["TalendConfig", "TalendConnector", "TalendTokenAuth", "from_config"]
+
+
+class TalendConfig(SchedulerConfig):
+    """Talend Management Console. Either ``token_env`` (personal access token) or
+    ``client_id_env`` + ``client_secret_env`` (service account) must be given."""
+
+    vendor: Literal["talend"]
+    rate_per_minute: PerMinute | None = 1800.0  # Talend's published limit
+    environment_id: str | None = None
+    workspace_ids: tuple[str, ...] = ()
+    token_env: str | None = None
+    client_id_env: str | None = None
+    client_secret_env: str | None = None
+    audience: str | None = None
+
+    @model_validator(mode="after")
+    def _one_auth(self) -> TalendConfig:
+        service = bool(self.client_id_env or self.client_secret_env)
+        if service and not (self.client_id_env and self.client_secret_env):
+            raise ValueError("a service account needs both client_id_env and client_secret_env")
+        if service == bool(self.token_env):
+            raise ValueError(
+                "give either token_env (personal access token) or client_id_env and "
+                "client_secret_env (service account)"
+            )
+        return self
+
 
 log = logging.getLogger(__name__)
 

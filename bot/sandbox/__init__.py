@@ -1,37 +1,31 @@
-"""Loopback simulators of the four vendor APIs, used by the tests, the benchmarks and the
-out-of-the-box demo (``maintbot check`` with nothing configured, ``maintbot sandbox``)."""
+"""Loopback simulators of the registered vendors' APIs (:mod:`bot.vendors`), used by the
+tests, the benchmarks and the out-of-the-box demo (``maintbot check`` with nothing
+configured, ``maintbot sandbox``)."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 
 from bot.clock import Clock, system_clock
 from bot.config import Config
 from bot.sandbox.base import SandboxServer, Simulator
+from bot.vendors import VENDORS
 
 __all__ = ["SIMULATORS", "SandboxServer", "Simulator", "make_simulators", "sandbox_config"]
 
-# vendor → "module:Class"; the order is the order of the ports and of the report.
-SIMULATORS: dict[str, str] = {
-    "talend": "bot.sandbox.talend:TalendSimulator",
-    "pyramid": "bot.sandbox.pyramid:PyramidSimulator",
-    "bmc": "bot.sandbox.bmc:BmcSimulator",
-    "huawei": "bot.sandbox.huawei:HuaweiSimulator",
-}
+# vendor → "module:Class", from the registry; the order is the order of the ports and of
+# the report.
+SIMULATORS: dict[str, str] = {v.name: v.simulator for v in VENDORS.values()}
 
 
 def make_simulators(
     *, clock: Clock = system_clock, scale: int = 1, vendors: Sequence[str] | None = None
 ) -> list[Simulator]:
-    sims = []
-    for vendor, target in SIMULATORS.items():
-        if vendors is not None and vendor not in vendors:
-            continue
-        module_name, class_name = target.split(":")
-        cls = getattr(importlib.import_module(module_name), class_name)
-        sims.append(cls(clock=clock, scale=scale))
-    return sims
+    return [
+        v.simulator_class()(clock=clock, scale=scale)
+        for v in VENDORS.values()
+        if vendors is None or v.name in vendors
+    ]
 
 
 def sandbox_config(simulators: Sequence[Simulator], deadline_seconds: float = 10.0) -> Config:
