@@ -51,3 +51,13 @@ def world(
     with SlackWorld(tmp_path, clock, **options) as w:
         yield w
         assert w.fake.violations == []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the figures tests record with `record_property("figures", text)` (the soak run's),
+    which a test printing itself would lose under pytest-xdist: a worker's output is not shown."""
+    reports = [*terminalreporter.stats.get("passed", []), *terminalreporter.stats.get("failed", [])]
+    for report in reports:
+        for name, value in getattr(report, "user_properties", []):
+            if name == "figures":
+                terminalreporter.write_line(str(value))
