@@ -54,8 +54,9 @@ def world(
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print the figures tests record with `record_property("figures", text)` (the soak run's),
-    which a test printing itself would lose under pytest-xdist: a worker's output is not shown."""
+    """Print the figures a test adds to `request.node.user_properties` as ("figures", text),
+    the soak run's: printed by the test itself they would be lost under pytest-xdist, whose
+    workers' output is not shown."""
     reports = [*terminalreporter.stats.get("passed", []), *terminalreporter.stats.get("failed", [])]
     for report in reports:
         for name, value in getattr(report, "user_properties", []):
