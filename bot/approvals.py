@@ -9,6 +9,7 @@ checks, so a rule cannot hold in one surface and not the other. Every refusal is
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -16,27 +17,75 @@ from typing import Literal
 from bot.config import Settings
 from bot.errors import ApprovalError
 
-__all__ = ["ManageAction", "Policy", "parse_approvers"]
+__all__ = ["ApproverSpec", "ManageAction", "Policy", "parse_approvers"]
+
+log = logging.getLogger(__name__)
 
 ManageAction = Literal["cancel", "extend", "end"]
 
-# Slack mentions arrive as <@U123> or <@U123|name>; people type @name in settings.
-_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+_HANDLE = re.compile(r"^@?([a-z0-9._-]{1,80})$", re.IGNORECASE)
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_SUBTEAM = re.compile(r"<!subteam\^(S[A-Z0-9]+)(?:\|[^>]*)?>")
 
 
-def parse_approvers(text: str) -> frozenset[str]:
-    """``MAINTBOT_APPROVERS`` as a set: comma- or space-separated ids or names; Slack
-    mention syntax and a leading ``@`` are accepted so a pasted mention works too."""
-    found: set[str] = set()
-    for raw in re.split(r"[,\s]+", text or ""):
-        item = raw.strip()
-        if not item:
+@dataclass(frozen=True)
+class ApproverSpec:
+    """``MAINTBOT_APPROVERS`` read once, for both faces: Slack user ids, user-group ids and
+    group handles (which Slack expands to members), and ``names``, every item as typed
+    (mention syntax and a leading ``@`` taken off), which the command line compares with
+    the names given on it."""
+
+    users: frozenset[str] = frozenset()
+    group_ids: frozenset[str] = frozenset()
+    handles: frozenset[str] = frozenset()
+    names: frozenset[str] = frozenset()
+
+    @property
+    def has_groups(self) -> bool:
+        return bool(self.group_ids or self.handles)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.users or self.has_groups)
+
+
+def parse_approvers(text: str) -> ApproverSpec:
+    """``"U123, @oncall S0ABC"`` → users {U123}, handles {oncall}, groups {S0ABC}.
+
+    Comma-, semicolon- or space-separated; ``<@U123>`` and ``<!subteam^S0ABC|@oncall>``
+    (what Slack pastes) are accepted too. An item that is none of these is logged and
+    ignored."""
+    users: set[str] = set()
+    groups: set[str] = set()
+    handles: set[str] = set()
+    names: set[str] = set()
+    for raw in re.split(r"[\s,;]+", (text or "").strip()):
+        token = raw.strip()
+        if not token:
             continue
-        mention = _MENTION.match(item)
+        mention = _MENTION.fullmatch(token)
+        subteam = _SUBTEAM.fullmatch(token)
         if mention:
-            item = mention.group(1)
-        found.add(item.removeprefix("@"))
-    return frozenset(found)
+            users.add(mention.group(1))
+            names.add(mention.group(1))
+        elif subteam:
+            groups.add(subteam.group(1))
+            names.add(subteam.group(1))
+        elif _USER_ID.match(token):
+            users.add(token)
+            names.add(token)
+        elif _GROUP_ID.match(token) and not token.startswith("@"):
+            groups.add(token)
+            names.add(token)
+        elif (handle := _HANDLE.match(token)) is not None:
+            # Slack handles are case-insensitive; a name on the command line is literal.
+            handles.add(handle.group(1).lower())
+            names.add(handle.group(1))
+        else:
+            log.warning("MAINTBOT_APPROVERS: ignoring %r (not a user id, group id or handle)", raw)
+    return ApproverSpec(frozenset(users), frozenset(groups), frozenset(handles), frozenset(names))
 
 
 @dataclass(frozen=True)
@@ -62,7 +111,7 @@ class Policy:
         list could not stop them, while the two-names rule still leaves a record of who
         agreed. Once approvers are configured they bind the CLI too."""
         return cls(
-            approvers=parse_approvers(settings.maintbot_approvers),
+            approvers=parse_approvers(settings.maintbot_approvers).names,
             allow_self_approval=settings.maintbot_allow_self_approval,
             any_second_person=command_line,
             resume_others_needs_approval=settings.maintbot_resume_others_needs_approval,

@@ -163,7 +163,7 @@ def conflict_table(
 ) -> str:
     """The human report: window echo, per-system status, conflicts, already-paused tasks.
 
-    ``pauses`` (by task key, see :func:`bot.actions.pause_notes`) says whose each pause is;
+    ``pauses`` (by task key, see :func:`bot.service.pauses.pause_notes`) says whose each pause is;
     without it a paused task shows what its vendor reports."""
     tz = report.window.tz
     out = [*echo, ""]

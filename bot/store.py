@@ -16,9 +16,10 @@ import json
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,10 @@ def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("naive datetime given to the store")
     return moment.astimezone(UTC).isoformat()
+
+
+def _iso_or_none(moment: datetime | None) -> str | None:
+    return _iso(moment) if moment is not None else None
 
 
 def _when(value: str | None) -> datetime | None:
@@ -378,13 +383,19 @@ class Store:
     def _now(self) -> str:
         return _iso(self.clock())
 
-    def _exec(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+    def _exec(self, sql: str, values: Mapping[str, Any] | None = None) -> int:
+        """Run one statement; how many rows it changed (1 = this caller won a compare-and-set)."""
         with self._lock:
-            return self.db.execute(sql, params).rowcount
+            return self.db.execute(sql, dict(values or {})).rowcount
 
-    def _rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+    def _rows(self, sql: str, values: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         with self._lock:
-            return list(self.db.query(sql, params))
+            return list(self.db.query(sql, dict(values or {})))
+
+    def _ids(self, sql: str, values: Mapping[str, Any]) -> list[Any]:
+        """Run an ``UPDATE … RETURNING id``; the ids it changed."""
+        with self._lock:
+            return [row[0] for row in self.db.execute(sql, dict(values)).fetchall()]
 
     # -- audit -------------------------------------------------------------------------------
     def audit(
@@ -406,43 +417,48 @@ class Store:
         with self._lock:
             cursor = self.db.execute(
                 "INSERT INTO audit (at, actor, action, system, task_id, window_id, reason, "
-                "outcome, error, request_id, detail) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    self._now(),
-                    actor,
-                    action,
-                    system,
-                    task_id,
-                    window_id,
-                    reason,
-                    outcome,
-                    redact(error) if error else None,
-                    request_id,
-                    json.dumps(detail) if detail else None,
-                ),
+                "outcome, error, request_id, detail) VALUES (:at, :actor, :action, :system, "
+                ":task_id, :window_id, :reason, :outcome, :error, :request_id, :detail)",
+                {
+                    "at": self._now(),
+                    "actor": actor,
+                    "action": action,
+                    "system": system,
+                    "task_id": task_id,
+                    "window_id": window_id,
+                    "reason": reason,
+                    "outcome": outcome,
+                    "error": redact(error) if error else None,
+                    "request_id": request_id,
+                    "detail": json.dumps(detail) if detail else None,
+                },
             )
             return int(cursor.lastrowid or 0)
 
+    @staticmethod
+    def _audit_row(row: dict[str, Any]) -> AuditRow:
+        return AuditRow(**{**row, "detail": _from_json(row["detail"])})
+
     def audit_rows(self, limit: int = 50, *, window_id: str | None = None) -> list[AuditRow]:
         """Newest first."""
-        where, params = ("WHERE window_id = ?", [window_id]) if window_id else ("", [])
         rows = self._rows(
-            f"SELECT * FROM audit {where} ORDER BY id DESC LIMIT ?", [*params, int(limit)]
+            "SELECT * FROM audit WHERE (:window_id IS NULL OR window_id = :window_id) "
+            "ORDER BY id DESC LIMIT :limit",
+            {"window_id": window_id or None, "limit": int(limit)},
         )
-        return [
-            AuditRow(**{**r, "detail": json.loads(r["detail"]) if r["detail"] else None})
-            for r in rows
-        ]
+        return [self._audit_row(r) for r in rows]
 
     def last_task_audit(
         self, system: str, task_id: str, *, actions: Sequence[str], outcomes: Sequence[str]
     ) -> AuditRow | None:
         """The newest audit row for one task among ``actions`` with one of ``outcomes``."""
+        actions_in, action_values = _in("action", actions)
+        outcomes_in, outcome_values = _in("outcome", outcomes)
         rows = self._rows(
-            f"SELECT * FROM audit WHERE system = ? AND task_id = ? "
-            f"AND action IN ({_marks(actions)}) AND outcome IN ({_marks(outcomes)}) "
+            f"SELECT * FROM audit WHERE system = :system AND task_id = :task_id "
+            f"AND action IN ({actions_in}) AND outcome IN ({outcomes_in}) "
             f"ORDER BY id DESC LIMIT 1",
-            [system, task_id, *actions, *outcomes],
+            {"system": system, "task_id": task_id, **action_values, **outcome_values},
         )
         return self._audit_row(rows[0]) if rows else None
 
@@ -451,18 +467,16 @@ class Store:
     ) -> list[AuditRow]:
         """Per task, its newest audit row among ``actions`` with one of ``outcomes``; oldest
         first. Used to tell what an immediate pause left paused."""
+        actions_in, action_values = _in("action", actions)
+        outcomes_in, outcome_values = _in("outcome", outcomes)
         rows = self._rows(
             f"SELECT * FROM audit WHERE id IN (SELECT MAX(id) FROM audit "
-            f"WHERE action IN ({_marks(actions)}) AND outcome IN ({_marks(outcomes)}) "
+            f"WHERE action IN ({actions_in}) AND outcome IN ({outcomes_in}) "
             f"AND system IS NOT NULL AND task_id IS NOT NULL GROUP BY system, task_id) "
             f"ORDER BY id",
-            [*actions, *outcomes],
+            {**action_values, **outcome_values},
         )
         return [self._audit_row(r) for r in rows]
-
-    @staticmethod
-    def _audit_row(row: dict[str, Any]) -> AuditRow:
-        return AuditRow(**{**row, "detail": json.loads(row["detail"]) if row["detail"] else None})
 
     # -- windows -----------------------------------------------------------------------------
     def create_window(
@@ -483,28 +497,35 @@ class Store:
             self.db.execute(
                 "INSERT INTO windows (id, text, tz, start_at, end_at, state, requested_by, "
                 "approved_by, created_at, updated_at, drain_lead_seconds, channel, notes) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    window_id,
-                    window.text,
-                    window.tz,
-                    _iso(window.start),
-                    _iso(window.end),
-                    state.value,
-                    requested_by,
-                    approved_by,
-                    now,
-                    now,
-                    drain_lead_seconds,
-                    channel,
-                    json.dumps(list(window.notes)),
-                ),
+                "VALUES (:id, :text, :tz, :start_at, :end_at, :state, :requested_by, "
+                ":approved_by, :now, :now, :drain_lead_seconds, :channel, :notes)",
+                {
+                    "id": window_id,
+                    "text": window.text,
+                    "tz": window.tz,
+                    "start_at": _iso(window.start),
+                    "end_at": _iso(window.end),
+                    "state": state.value,
+                    "requested_by": requested_by,
+                    "approved_by": approved_by,
+                    "now": now,
+                    "drain_lead_seconds": drain_lead_seconds,
+                    "channel": channel,
+                    "notes": json.dumps(list(window.notes)),
+                },
             )
             for ref, name in tasks:
+                # OR IGNORE: a task named twice is planned once (the UNIQUE constraint).
                 self.db.execute(
                     "INSERT OR IGNORE INTO window_tasks (window_id, system, kind, task_id, "
-                    "task_name, state) VALUES (?,?,?,?,?,?)",
-                    (window_id, ref.system, ref.kind.value, ref.id, name, PlannedTaskState.PLANNED),
+                    "task_name, state) VALUES (:window_id, :system, :kind, :task_id, :name, "
+                    ":state)",
+                    {
+                        "window_id": window_id,
+                        **_ref_values(ref),
+                        "name": name,
+                        "state": PlannedTaskState.PLANNED.value,
+                    },
                 )
         return self.get_window(window_id)
 
@@ -526,32 +547,46 @@ class Store:
             thread_ts=row["thread_ts"],
             notes=tuple(json.loads(row["notes"] or "[]")),
             version=row["version"],
-            started_at=_when(row.get("started_at")),
-            finished_at=_when(row.get("finished_at")),
+            started_at=_when(row["started_at"]),
+            finished_at=_when(row["finished_at"]),
         )
 
-    def get_window(self, window_id: str) -> WindowRecord:
-        rows = self._rows("SELECT * FROM windows WHERE id = ?", [window_id])
-        if not rows:
-            raise StoreError(f"no maintenance window with id {window_id!r}")
-        return self._window(rows[0])
-
     def find_window(self, window_id: str) -> WindowRecord | None:
-        rows = self._rows("SELECT * FROM windows WHERE id = ?", [window_id])
+        rows = self._rows("SELECT * FROM windows WHERE id = :id", {"id": window_id})
         return self._window(rows[0]) if rows else None
+
+    def get_window(self, window_id: str) -> WindowRecord:
+        found = self.find_window(window_id)
+        if found is None:
+            raise StoreError(f"no maintenance window with id {window_id!r}")
+        return found
 
     def list_windows(
         self, states: Sequence[WindowState] | None = None, *, limit: int = 100
     ) -> list[WindowRecord]:
-        """Windows by start time (soonest first) in the given states (all when ``None``)."""
+        """Windows in the given states, soonest start first; every window, newest start
+        first, when ``states`` is ``None`` (the audit view: what happened lately)."""
         if states:
-            marks = ",".join("?" for _ in states)
+            states_in, state_values = _in("state", [s.value for s in states])
             rows = self._rows(
-                f"SELECT * FROM windows WHERE state IN ({marks}) ORDER BY start_at, id LIMIT ?",
-                [*(s.value for s in states), limit],
+                f"SELECT * FROM windows WHERE state IN ({states_in}) "
+                f"ORDER BY start_at, id LIMIT :limit",
+                {**state_values, "limit": limit},
             )
         else:
-            rows = self._rows("SELECT * FROM windows ORDER BY start_at DESC, id LIMIT ?", [limit])
+            rows = self._rows(
+                "SELECT * FROM windows ORDER BY start_at DESC, id LIMIT :limit", {"limit": limit}
+            )
+        return [self._window(r) for r in rows]
+
+    def open_windows(self) -> list[WindowRecord]:
+        """Every planned, approved or active window, soonest start first, without a limit:
+        the window clock must see all of them to know what is due."""
+        states_in, state_values = _in("state", [s.value for s in OPEN_WINDOW_STATES])
+        rows = self._rows(
+            f"SELECT * FROM windows WHERE state IN ({states_in}) ORDER BY start_at, id",
+            state_values,
+        )
         return [self._window(r) for r in rows]
 
     def transition_window(
@@ -563,47 +598,36 @@ class Store:
     ) -> bool:
         """Compare-and-set the window's state; ``True`` only for the caller that moved it.
 
-        ``fields`` may set ``approved_by``, ``start_at``/``end_at`` (datetimes), ``channel``
-        or ``thread_ts`` in the same statement.
+        ``fields`` may set ``approved_by``, ``start_at``/``end_at``, ``started_at``/
+        ``finished_at`` (datetimes), ``channel`` or ``thread_ts`` in the same statement.
         """
-        allowed = {
-            "approved_by",
-            "start_at",
-            "end_at",
-            "channel",
-            "thread_ts",
-            "started_at",
-            "finished_at",
-        }
-        unknown = set(fields) - allowed
-        if unknown:
-            raise ValueError(f"cannot set {sorted(unknown)} on a window")
-        expected_states = [expected] if isinstance(expected, WindowState) else list(expected)
-        sets = ["state = ?", "updated_at = ?", "version = version + 1"]
-        params: list[Any] = [new.value, self._now()]
-        for name, value in fields.items():
-            sets.append(f"{name} = ?")
-            params.append(_iso(value) if isinstance(value, datetime) else value)
-        marks = ",".join("?" for _ in expected_states)
+        sets, values = _assignments(fields, _WINDOW_TRANSITION_COLUMNS, "a window")
+        expected_in, expected_values = _in("expected", _states(expected))
         return (
             self._exec(
-                f"UPDATE windows SET {', '.join(sets)} WHERE id = ? AND state IN ({marks})",
-                [*params, window_id, *(s.value for s in expected_states)],
+                f"UPDATE windows SET state = :new, updated_at = :now, version = version + 1"
+                f"{sets} WHERE id = :id AND state IN ({expected_in})",
+                {
+                    **values,
+                    **expected_values,
+                    "new": new.value,
+                    "now": self._now(),
+                    "id": window_id,
+                },
             )
             == 1
         )
 
     def update_window_fields(self, window_id: str, version: int, **fields: Any) -> bool:
         """Set fields if the window is still at ``version`` (optimistic concurrency)."""
-        allowed = {"start_at", "end_at", "channel", "thread_ts"}
-        if set(fields) - allowed or not fields:
-            raise ValueError(f"cannot set {sorted(set(fields) - allowed)} on a window")
-        sets = [f"{k} = ?" for k in fields] + ["updated_at = ?", "version = version + 1"]
-        params = [_iso(v) if isinstance(v, datetime) else v for v in fields.values()]
+        if not fields:
+            raise ValueError("cannot set [] on a window")
+        sets, values = _assignments(fields, _WINDOW_EDIT_COLUMNS, "a window")
         return (
             self._exec(
-                f"UPDATE windows SET {', '.join(sets)} WHERE id = ? AND version = ?",
-                [*params, self._now(), window_id, version],
+                f"UPDATE windows SET updated_at = :now, version = version + 1{sets} "
+                f"WHERE id = :id AND version = :version",
+                {**values, "now": self._now(), "id": window_id, "version": version},
             )
             == 1
         )
@@ -611,9 +635,6 @@ class Store:
     # -- tasks planned for a window ----------------------------------------------------------
     @staticmethod
     def _planned(row: dict[str, Any]) -> PlannedTask:
-        def when(value: str | None) -> datetime | None:
-            return datetime.fromisoformat(value) if value else None
-
         return PlannedTask(
             id=row["id"],
             window_id=row["window_id"],
@@ -626,236 +647,57 @@ class Store:
             prior_vendor_state=row["prior_vendor_state"],
             attempts=row["attempts"],
             last_error=row["last_error"],
-            claimed_at=when(row["claimed_at"]),
-            paused_at=when(row["paused_at"]),
-            resumed_at=when(row["resumed_at"]),
-            next_attempt_at=when(row.get("next_attempt_at")),
-            give_up_at=when(row.get("give_up_at")),
-            pause_marker=json.loads(row["pause_marker"]) if row.get("pause_marker") else None,
-            prior_task=json.loads(row["prior_task"]) if row.get("prior_task") else None,
-            taken_over_by=row.get("taken_over_by"),
-            note=row.get("note"),
-            claimed_by=row.get("claimed_by"),
-            lease_until=when(row.get("lease_until")),
+            claimed_at=_when(row["claimed_at"]),
+            paused_at=_when(row["paused_at"]),
+            resumed_at=_when(row["resumed_at"]),
+            next_attempt_at=_when(row["next_attempt_at"]),
+            give_up_at=_when(row["give_up_at"]),
+            pause_marker=_from_json(row["pause_marker"]),
+            prior_task=_from_json(row["prior_task"]),
+            taken_over_by=row["taken_over_by"],
+            note=row["note"],
+            claimed_by=row["claimed_by"],
+            lease_until=_when(row["lease_until"]),
         )
 
     def window_tasks(self, window_id: str) -> list[PlannedTask]:
         rows = self._rows(
-            "SELECT * FROM window_tasks WHERE window_id = ? ORDER BY system, task_name, id",
-            [window_id],
+            "SELECT * FROM window_tasks WHERE window_id = :window_id "
+            "ORDER BY system, task_name, id",
+            {"window_id": window_id},
         )
         return [self._planned(r) for r in rows]
 
     def get_planned_task(self, planned_id: int) -> PlannedTask:
-        rows = self._rows("SELECT * FROM window_tasks WHERE id = ?", [planned_id])
+        rows = self._rows("SELECT * FROM window_tasks WHERE id = :id", {"id": planned_id})
         if not rows:
             raise StoreError(f"no planned task {planned_id}")
         return self._planned(rows[0])
 
-    def holders(self, ref: TaskRef, states: Sequence[PlannedTaskState]) -> list[PlannedTask]:
-        """Planned-task rows of any window that hold ``ref`` in one of ``states``; used so a
-        task paused for two overlapping windows is resumed only when the last one ends."""
-        marks = ",".join("?" for _ in states)
+    def task_rows(self, ref: TaskRef) -> list[PlannedTask]:
+        """Every window's row for ``ref``, oldest first."""
+        return self.holders(ref, None)
+
+    def holders(self, ref: TaskRef, states: Sequence[PlannedTaskState] | None) -> list[PlannedTask]:
+        """Planned-task rows of any window that hold ``ref`` in one of ``states`` (in any
+        state for ``None``), oldest first; used so a task paused for two overlapping windows
+        is resumed only when the last one ends."""
+        states_in, state_values = _in("state", [s.value for s in states or ()])
         rows = self._rows(
-            f"SELECT * FROM window_tasks WHERE system = ? AND kind = ? AND task_id = ? "
-            f"AND state IN ({marks}) ORDER BY id",
-            [ref.system, ref.kind.value, ref.id, *(s.value for s in states)],
+            f"SELECT * FROM window_tasks WHERE system = :system AND kind = :kind "
+            f"AND task_id = :task_id AND (:any_state OR state IN ({states_in})) ORDER BY id",
+            {**_ref_values(ref), **state_values, "any_state": states is None},
         )
         return [self._planned(r) for r in rows]
 
     def held_tasks(self, states: Sequence[PlannedTaskState]) -> list[PlannedTask]:
         """Planned tasks of every window in ``states``, oldest pause first."""
+        states_in, state_values = _in("state", [s.value for s in states])
         rows = self._rows(
-            f"SELECT * FROM window_tasks WHERE state IN ({_marks(states)}) ORDER BY paused_at, id",
-            [s.value for s in states],
+            f"SELECT * FROM window_tasks WHERE state IN ({states_in}) ORDER BY paused_at, id",
+            state_values,
         )
         return [self._planned(r) for r in rows]
-
-    # -- approvals ---------------------------------------------------------------------------
-    @staticmethod
-    def _approval(row: dict[str, Any]) -> ApprovalRecord:
-        return ApprovalRecord(
-            id=row["id"],
-            window_id=row["window_id"],
-            requested_by=row["requested_by"],
-            state=row["state"],
-            decided_by=row["decided_by"],
-            decided_at=datetime.fromisoformat(row["decided_at"]) if row["decided_at"] else None,
-            expires_at=datetime.fromisoformat(row["expires_at"]),
-            channel=row["channel"],
-            message_ts=row["message_ts"],
-            created_at=datetime.fromisoformat(row["created_at"]),
-        )
-
-    def create_approval(
-        self,
-        window_id: str,
-        *,
-        requested_by: str,
-        expires_at: datetime,
-        channel: str | None = None,
-    ) -> ApprovalRecord:
-        approval_id = new_id("a")
-        self._exec(
-            "INSERT INTO approvals (id, window_id, requested_by, state, expires_at, created_at, "
-            "channel) VALUES (?,?,?,?,?,?,?)",
-            (
-                approval_id,
-                window_id,
-                requested_by,
-                ApprovalState.PENDING.value,
-                _iso(expires_at),
-                self._now(),
-                channel,
-            ),
-        )
-        return self.get_approval(approval_id)
-
-    def get_approval(self, approval_id: str) -> ApprovalRecord:
-        rows = self._rows("SELECT * FROM approvals WHERE id = ?", [approval_id])
-        if not rows:
-            raise StoreError(f"no approval request with id {approval_id!r}")
-        return self._approval(rows[0])
-
-    def approvals_for(self, window_id: str) -> list[ApprovalRecord]:
-        rows = self._rows(
-            "SELECT * FROM approvals WHERE window_id = ? ORDER BY created_at", [window_id]
-        )
-        return [self._approval(r) for r in rows]
-
-    def set_approval_message(self, approval_id: str, channel: str, message_ts: str) -> None:
-        self._exec(
-            "UPDATE approvals SET channel = ?, message_ts = ? WHERE id = ?",
-            (channel, message_ts, approval_id),
-        )
-
-    def decide_approval(self, approval_id: str, new: ApprovalState, decided_by: str) -> bool:
-        """Single use: only a pending, unexpired approval can be decided, by one caller."""
-        now = self._now()
-        return (
-            self._exec(
-                "UPDATE approvals SET state = ?, decided_by = ?, decided_at = ? "
-                "WHERE id = ? AND state = 'pending' AND expires_at > ?",
-                (new.value, decided_by, now, approval_id, now),
-            )
-            == 1
-        )
-
-    def expire_approvals(self) -> list[str]:
-        """Mark pending approvals past their expiry as expired; returns their ids."""
-        now = self._now()
-        with self.transaction():
-            ids = [
-                r["id"]
-                for r in self.db.query(
-                    "SELECT id FROM approvals WHERE state = 'pending' AND expires_at <= ?", [now]
-                )
-            ]
-            for approval_id in ids:
-                self.db.execute(
-                    "UPDATE approvals SET state = 'expired', decided_at = ? "
-                    "WHERE id = ? AND state = 'pending'",
-                    (now, approval_id),
-                )
-        return ids
-
-    # -- exactly-once helpers ----------------------------------------------------------------
-    def claim_alert(self, window_id: str, kind: str) -> bool:
-        """``True`` for the first caller to claim this alert of this window, ever."""
-        return (
-            self._exec(
-                "INSERT OR IGNORE INTO alerts (window_id, kind, sent_at) VALUES (?,?,?)",
-                (window_id, kind, self._now()),
-            )
-            == 1
-        )
-
-    def alerts_sent(self, window_id: str) -> set[str]:
-        return {
-            r["kind"]
-            for r in self._rows("SELECT kind FROM alerts WHERE window_id = ?", [window_id])
-        }
-
-    def mark_event_processed(self, event_id: str) -> bool:
-        """``True`` the first time ``event_id`` is seen (Slack retries deliveries)."""
-        return (
-            self._exec(
-                "INSERT OR IGNORE INTO processed_events (event_id, at) VALUES (?, ?)",
-                (event_id, self._now()),
-            )
-            == 1
-        )
-
-    def prune_processed_events(self, before: datetime) -> int:
-        """Forget deliveries seen before ``before`` (how many rows went). Callers keep far
-        more than Slack's 5-minute signature window, past which a replay is refused anyway."""
-        return self._exec("DELETE FROM processed_events WHERE at < ?", (_iso(before),))
-
-    # -- stored check results (for paging a Slack report) ------------------------------------
-    def save_check(self, report_json: dict[str, Any], user_id: str | None = None) -> str:
-        check_id = new_id("c")
-        self._exec(
-            "INSERT INTO checks (id, created_at, user_id, report) VALUES (?,?,?,?)",
-            (check_id, self._now(), user_id, json.dumps(report_json)),
-        )
-        return check_id
-
-    def get_check(self, check_id: str) -> dict[str, Any]:
-        rows = self._rows("SELECT report FROM checks WHERE id = ?", [check_id])
-        if not rows:
-            raise StoreError(f"no stored check {check_id!r}; run the check again")
-        result: dict[str, Any] = json.loads(rows[0]["report"])
-        return result
-
-    # -- small key/value state (e.g. the clock's last tick) ----------------------------------
-    def get_kv(self, key: str) -> str | None:
-        rows = self._rows("SELECT value FROM kv WHERE key = ?", [key])
-        return str(rows[0]["value"]) if rows else None
-
-    def claim_kv(self, key: str, value: str) -> bool:
-        """Set ``key`` only if it is unset; ``True`` for the one caller that set it."""
-        return self._exec("INSERT OR IGNORE INTO kv (key, value) VALUES (?, ?)", (key, value)) == 1
-
-    def release_kv(self, key: str, value: str) -> None:
-        """Unset ``key`` if it still holds ``value`` (undo a :meth:`claim_kv`)."""
-        self._exec("DELETE FROM kv WHERE key = ? AND value = ?", (key, value))
-
-    def set_kv(self, key: str, value: str) -> None:
-        self._exec(
-            "INSERT INTO kv (key, value) VALUES (?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
-
-    # -- window lifecycle (bot/lifecycle.py) --------------------------------------------------
-    def open_windows(self) -> list[WindowRecord]:
-        """Every planned, approved or active window, soonest start first, without a limit:
-        the window clock must see all of them to know what is due."""
-        rows = self._rows(
-            "SELECT * FROM windows WHERE state IN (?,?,?) ORDER BY start_at, id",
-            [s.value for s in OPEN_WINDOW_STATES],
-        )
-        return [self._window(r) for r in rows]
-
-    _TASK_FIELDS = frozenset(
-        {
-            "prior_paused",
-            "prior_vendor_state",
-            "last_error",
-            "claimed_at",
-            "paused_at",
-            "resumed_at",
-            "next_attempt_at",
-            "give_up_at",
-            "pause_marker",
-            "prior_task",
-            "taken_over_by",
-            "note",
-            "attempts",
-            "claimed_by",
-            "lease_until",
-        }
-    )
 
     def transition_task(
         self,
@@ -878,36 +720,25 @@ class Store:
         claim another clock took over) writes nothing. ``pause_marker`` and ``prior_task``
         are dicts (stored as JSON).
         """
-        if set(fields) - self._TASK_FIELDS:
-            raise ValueError(
-                f"cannot set {sorted(set(fields) - self._TASK_FIELDS)} on a planned task"
-            )
-        expected_states = [expected] if isinstance(expected, PlannedTaskState) else list(expected)
-        sets = ["state = ?"]
-        params: list[Any] = [new.value]
-        if count_attempt:
-            sets.append("attempts = attempts + 1")
-        for name, value in fields.items():
-            sets.append(f"{name} = ?")
-            params.append(self._task_value(name, value))
-        marks = ",".join("?" for _ in expected_states)
-        where = f"id = ? AND state IN ({marks})"
-        where_params: list[Any] = [planned_id, *(s.value for s in expected_states)]
-        if claimed_at_was is not None:
-            where += " AND claimed_at = ?"
-            where_params.append(_iso(claimed_at_was))
-        if owner is not None:
-            where += " AND claimed_by = ?"
-            where_params.append(owner)
+        sets, values = _task_assignments(fields, count_attempt)
+        expected_in, expected_values = _in("expected", _states(expected))
         return (
             self._exec(
-                f"UPDATE window_tasks SET {', '.join(sets)} WHERE {where}",
-                [*params, *where_params],
+                f"UPDATE window_tasks SET state = :new{sets} "
+                f"WHERE id = :id AND state IN ({expected_in}) "
+                f"AND (:claimed_at_was IS NULL OR claimed_at = :claimed_at_was) "
+                f"AND (:owner IS NULL OR claimed_by = :owner)",
+                {
+                    **values,
+                    **expected_values,
+                    "new": new.value,
+                    "id": planned_id,
+                    "claimed_at_was": _iso_or_none(claimed_at_was),
+                    "owner": owner,
+                },
             )
             == 1
         )
-
-    _MID_TRANSITION = (PlannedTaskState.PAUSING.value, PlannedTaskState.RESUMING.value)
 
     def claim_task(
         self,
@@ -931,47 +762,34 @@ class Store:
         resuming): checked in the same statement, so two processes can never pause and
         resume one task at once. ``owner=None`` settles the row directly (no claim kept).
         """
-        if set(fields) - self._TASK_FIELDS:
-            raise ValueError(
-                f"cannot set {sorted(set(fields) - self._TASK_FIELDS)} on a planned task"
+        sets, values = _task_assignments(fields, count_attempt)
+        return (
+            self._exec(
+                f"UPDATE window_tasks SET state = :new, claimed_by = :owner, "
+                f"claimed_at = :now, lease_until = :lease{sets} "
+                f"WHERE id = :id AND state = :seen_state AND claimed_by IS :seen_owner "
+                f"AND lease_until IS :seen_lease "
+                f"AND (claimed_by IS NULL OR lease_until IS NULL OR lease_until <= :now) "
+                f"AND NOT (:exclusive AND EXISTS (SELECT 1 FROM window_tasks AS other "
+                f"WHERE other.system = window_tasks.system AND other.kind = window_tasks.kind "
+                f"AND other.task_id = window_tasks.task_id AND other.id != window_tasks.id "
+                f"AND other.state IN (:pausing, :resuming)))",
+                {
+                    **values,
+                    "new": new.value,
+                    "owner": owner,
+                    "now": _iso(now),
+                    "lease": _iso_or_none(lease_until),
+                    "id": seen.id,
+                    "seen_state": seen.state.value,
+                    "seen_owner": seen.claimed_by,
+                    "seen_lease": _iso_or_none(seen.lease_until),
+                    "exclusive": exclusive,
+                    **_MID_TRANSITION,
+                },
             )
-        values: dict[str, Any] = {
-            "new": new.value,
-            "owner": owner,
-            "claimed_at": _iso(now),
-            "lease": _iso(lease_until) if lease_until is not None else None,
-            "id": seen.id,
-            "state": seen.state.value,
-            "seen_owner": seen.claimed_by,
-            "seen_lease": _iso(seen.lease_until) if seen.lease_until is not None else None,
-            "now": _iso(now),
-            "pausing": self._MID_TRANSITION[0],
-            "resuming": self._MID_TRANSITION[1],
-        }
-        sets = [
-            "state = :new",
-            "claimed_by = :owner",
-            "claimed_at = :claimed_at",
-            "lease_until = :lease",
-        ]
-        if count_attempt:
-            sets.append("attempts = attempts + 1")
-        for name, value in fields.items():
-            sets.append(f"{name} = :f_{name}")
-            values[f"f_{name}"] = self._task_value(name, value)
-        where = (
-            "id = :id AND state = :state AND claimed_by IS :seen_owner "
-            "AND lease_until IS :seen_lease "
-            "AND (claimed_by IS NULL OR lease_until IS NULL OR lease_until <= :now)"
+            == 1
         )
-        if exclusive:
-            where += (
-                " AND NOT EXISTS (SELECT 1 FROM window_tasks AS other "
-                "WHERE other.system = window_tasks.system AND other.kind = window_tasks.kind "
-                "AND other.task_id = window_tasks.task_id AND other.id != window_tasks.id "
-                "AND other.state IN (:pausing, :resuming))"
-            )
-        return self._exec(f"UPDATE window_tasks SET {', '.join(sets)} WHERE {where}", values) == 1
 
     def renew_leases(self, owner: str, ids: Iterable[int], until: datetime) -> set[int]:
         """Extend ``owner``'s leases on the rows ``ids`` it still holds; returns those ids.
@@ -979,92 +797,217 @@ class Store:
         wanted = sorted(set(ids))
         if not wanted:
             return set()
-        values: dict[str, Any] = {
-            "until": _iso(until),
-            "owner": owner,
-            "pausing": self._MID_TRANSITION[0],
-            "resuming": self._MID_TRANSITION[1],
-        }
-        values.update({f"id{i}": planned_id for i, planned_id in enumerate(wanted)})
-        marks = ", ".join(f":id{i}" for i in range(len(wanted)))
-        with self._lock:
-            rows = self.db.execute(
-                f"UPDATE window_tasks SET lease_until = :until WHERE claimed_by = :owner "
-                f"AND state IN (:pausing, :resuming) AND id IN ({marks}) RETURNING id",
-                values,
-            ).fetchall()
-        return {int(r[0]) for r in rows}
+        ids_in, id_values = _in("id", wanted)
+        renewed = self._ids(
+            f"UPDATE window_tasks SET lease_until = :until WHERE claimed_by = :owner "
+            f"AND state IN (:pausing, :resuming) AND id IN ({ids_in}) RETURNING id",
+            {**id_values, "until": _iso(until), "owner": owner, **_MID_TRANSITION},
+        )
+        return {int(planned_id) for planned_id in renewed}
 
+    # -- approvals ---------------------------------------------------------------------------
     @staticmethod
-    def _task_value(name: str, value: Any) -> Any:
-        if isinstance(value, datetime):
-            return _iso(value)
-        if name in ("pause_marker", "prior_task") and value is not None:
-            return json.dumps(value, default=str)
-        if name == "last_error" and value:
-            return redact(str(value))
-        return value
+    def _approval(row: dict[str, Any]) -> ApprovalRecord:
+        return ApprovalRecord(
+            id=row["id"],
+            window_id=row["window_id"],
+            requested_by=row["requested_by"],
+            state=row["state"],
+            decided_by=row["decided_by"],
+            decided_at=_when(row["decided_at"]),
+            expires_at=datetime.fromisoformat(row["expires_at"]),
+            channel=row["channel"],
+            message_ts=row["message_ts"],
+            created_at=datetime.fromisoformat(row["created_at"]),
+        )
+
+    def create_approval(
+        self,
+        window_id: str,
+        *,
+        requested_by: str,
+        expires_at: datetime,
+        channel: str | None = None,
+    ) -> ApprovalRecord:
+        approval_id = new_id("a")
+        self._exec(
+            "INSERT INTO approvals (id, window_id, requested_by, state, expires_at, created_at, "
+            "channel) VALUES (:id, :window_id, :requested_by, :state, :expires_at, :now, "
+            ":channel)",
+            {
+                "id": approval_id,
+                "window_id": window_id,
+                "requested_by": requested_by,
+                "state": ApprovalState.PENDING.value,
+                "expires_at": _iso(expires_at),
+                "now": self._now(),
+                "channel": channel,
+            },
+        )
+        return self.get_approval(approval_id)
+
+    def get_approval(self, approval_id: str) -> ApprovalRecord:
+        rows = self._rows("SELECT * FROM approvals WHERE id = :id", {"id": approval_id})
+        if not rows:
+            raise StoreError(f"no approval request with id {approval_id!r}")
+        return self._approval(rows[0])
+
+    def approvals_for(self, window_id: str) -> list[ApprovalRecord]:
+        rows = self._rows(
+            "SELECT * FROM approvals WHERE window_id = :window_id ORDER BY created_at",
+            {"window_id": window_id},
+        )
+        return [self._approval(r) for r in rows]
+
+    def set_approval_message(self, approval_id: str, channel: str, message_ts: str) -> None:
+        self._exec(
+            "UPDATE approvals SET channel = :channel, message_ts = :message_ts WHERE id = :id",
+            {"channel": channel, "message_ts": message_ts, "id": approval_id},
+        )
+
+    def decide_approval(self, approval_id: str, new: ApprovalState, decided_by: str) -> bool:
+        """Single use: only a pending, unexpired approval can be decided, by one caller."""
+        return self.decide_approval_at(approval_id, new, decided_by, self.clock())
 
     def decide_approval_at(
         self, approval_id: str, new: ApprovalState, decided_by: str, now: datetime
     ) -> bool:
         """:meth:`decide_approval` judged at ``now`` (the caller's injected clock)."""
-        moment = _iso(now)
         return (
             self._exec(
-                "UPDATE approvals SET state = ?, decided_by = ?, decided_at = ? "
-                "WHERE id = ? AND state = 'pending' AND expires_at > ?",
-                (new.value, decided_by, moment, approval_id, moment),
+                "UPDATE approvals SET state = :new, decided_by = :decided_by, decided_at = :now "
+                "WHERE id = :id AND state = 'pending' AND expires_at > :now",
+                {"new": new.value, "decided_by": decided_by, "now": _iso(now), "id": approval_id},
             )
             == 1
         )
 
+    # One statement expires pending approvals, chosen by ``:id``, ``:window_id`` and/or
+    # whether their time is up at ``:now`` (a NULL parameter leaves that filter out).
+    _EXPIRE_APPROVALS = (
+        "UPDATE approvals SET state = 'expired', decided_at = :now WHERE state = 'pending' "
+        "AND (:id IS NULL OR id = :id) AND (:window_id IS NULL OR window_id = :window_id) "
+        "AND (NOT :due_only OR expires_at <= :now) RETURNING id"
+    )
+
+    def _expire(
+        self,
+        now: datetime,
+        *,
+        approval_id: str | None = None,
+        window_id: str | None = None,
+        due_only: bool,
+    ) -> list[str]:
+        values = {"now": _iso(now), "id": approval_id, "window_id": window_id, "due_only": due_only}
+        return [str(expired) for expired in self._ids(self._EXPIRE_APPROVALS, values)]
+
+    def expire_approvals(self) -> list[str]:
+        """Mark pending approvals past their expiry as expired; returns their ids."""
+        return self._expire(self.clock(), due_only=True)
+
     def expire_approval(self, approval_id: str, now: datetime) -> bool:
         """Mark one pending approval expired if its time is up at ``now``."""
-        moment = _iso(now)
-        return (
-            self._exec(
-                "UPDATE approvals SET state = 'expired', decided_at = ? "
-                "WHERE id = ? AND state = 'pending' AND expires_at <= ?",
-                (moment, approval_id, moment),
-            )
-            == 1
-        )
+        return bool(self._expire(now, approval_id=approval_id, due_only=True))
 
     def close_approvals(self, window_id: str, now: datetime) -> list[str]:
         """Expire every pending approval of a window (it was cancelled or rejected), so a
         late click on an old request cannot act; returns their ids."""
-        moment = _iso(now)
-        with self.transaction():
-            ids = [
-                r["id"]
-                for r in self.db.query(
-                    "SELECT id FROM approvals WHERE window_id = ? AND state = 'pending'",
-                    [window_id],
-                )
-            ]
-            for approval_id in ids:
-                self.db.execute(
-                    "UPDATE approvals SET state = 'expired', decided_at = ? "
-                    "WHERE id = ? AND state = 'pending'",
-                    (moment, approval_id),
-                )
-        return ids
+        return self._expire(now, window_id=window_id, due_only=False)
+
+    # -- exactly-once helpers ----------------------------------------------------------------
+    def claim_alert(self, window_id: str, kind: str) -> bool:
+        """``True`` for the first caller to claim this alert of this window, ever."""
+        return (
+            self._exec(
+                "INSERT OR IGNORE INTO alerts (window_id, kind, sent_at) "
+                "VALUES (:window_id, :kind, :now)",
+                {"window_id": window_id, "kind": kind, "now": self._now()},
+            )
+            == 1
+        )
 
     def release_alert(self, window_id: str, kind: str) -> None:
         """Undo :meth:`claim_alert` when the notification could not be delivered, so the
         next tick tries again instead of the alert being lost."""
-        self._exec("DELETE FROM alerts WHERE window_id = ? AND kind = ?", (window_id, kind))
-
-    def task_rows(self, ref: TaskRef) -> list[PlannedTask]:
-        """Every window's row for ``ref``, oldest first."""
-        rows = self._rows(
-            "SELECT * FROM window_tasks WHERE system = ? AND kind = ? AND task_id = ? ORDER BY id",
-            [ref.system, ref.kind.value, ref.id],
+        self._exec(
+            "DELETE FROM alerts WHERE window_id = :window_id AND kind = :kind",
+            {"window_id": window_id, "kind": kind},
         )
-        return [self._planned(r) for r in rows]
 
-    # -- resume requests (bot/actions.py) -----------------------------------------------------
+    def alerts_sent(self, window_id: str) -> set[str]:
+        rows = self._rows(
+            "SELECT kind FROM alerts WHERE window_id = :window_id", {"window_id": window_id}
+        )
+        return {r["kind"] for r in rows}
+
+    def mark_event_processed(self, event_id: str) -> bool:
+        """``True`` the first time ``event_id`` is seen (Slack retries deliveries)."""
+        return (
+            self._exec(
+                "INSERT OR IGNORE INTO processed_events (event_id, at) VALUES (:event_id, :now)",
+                {"event_id": event_id, "now": self._now()},
+            )
+            == 1
+        )
+
+    def prune_processed_events(self, before: datetime) -> int:
+        """Forget deliveries seen before ``before`` (how many rows went). Callers keep far
+        more than Slack's 5-minute signature window, past which a replay is refused anyway."""
+        return self._exec(
+            "DELETE FROM processed_events WHERE at < :before", {"before": _iso(before)}
+        )
+
+    # -- stored check results (for paging a Slack report) ------------------------------------
+    def save_check(self, report_json: dict[str, Any], user_id: str | None = None) -> str:
+        check_id = new_id("c")
+        self._exec(
+            "INSERT INTO checks (id, created_at, user_id, report) "
+            "VALUES (:id, :now, :user_id, :report)",
+            {
+                "id": check_id,
+                "now": self._now(),
+                "user_id": user_id,
+                "report": json.dumps(report_json),
+            },
+        )
+        return check_id
+
+    def get_check(self, check_id: str) -> dict[str, Any]:
+        rows = self._rows("SELECT report FROM checks WHERE id = :id", {"id": check_id})
+        if not rows:
+            raise StoreError(f"no stored check {check_id!r}; run the check again")
+        result: dict[str, Any] = json.loads(rows[0]["report"])
+        return result
+
+    # -- small key/value state (e.g. the clock's last tick) ----------------------------------
+    def get_kv(self, key: str) -> str | None:
+        rows = self._rows("SELECT value FROM kv WHERE key = :key", {"key": key})
+        return str(rows[0]["value"]) if rows else None
+
+    def claim_kv(self, key: str, value: str) -> bool:
+        """Set ``key`` only if it is unset; ``True`` for the one caller that set it."""
+        return (
+            self._exec(
+                "INSERT OR IGNORE INTO kv (key, value) VALUES (:key, :value)",
+                {"key": key, "value": value},
+            )
+            == 1
+        )
+
+    def release_kv(self, key: str, value: str) -> None:
+        """Unset ``key`` if it still holds ``value`` (undo a :meth:`claim_kv`)."""
+        self._exec(
+            "DELETE FROM kv WHERE key = :key AND value = :value", {"key": key, "value": value}
+        )
+
+    def set_kv(self, key: str, value: str) -> None:
+        self._exec(
+            "INSERT INTO kv (key, value) VALUES (:key, :value) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            {"key": key, "value": value},
+        )
+
+    # -- resume requests (bot/service/pauses.py) ----------------------------------------------
     @staticmethod
     def _resume_request(row: dict[str, Any]) -> ResumeRequestRecord:
         return ResumeRequestRecord(
@@ -1094,56 +1037,53 @@ class Store:
         (see :meth:`pending_resume_request`). Pending requests past their expiry are
         expired first, so a stale one never blocks a new one."""
         request_id = new_id("r")
+        task = _ref_values(ref)
         moment = _iso(now)
         with self.transaction():
             self.db.execute(
-                "UPDATE resume_requests SET state = 'expired', decided_at = ? "
-                "WHERE system = ? AND kind = ? AND task_id = ? AND state = 'pending' "
-                "AND expires_at <= ?",
-                (moment, ref.system, ref.kind.value, ref.id, moment),
+                "UPDATE resume_requests SET state = 'expired', decided_at = :now "
+                "WHERE system = :system AND kind = :kind AND task_id = :task_id "
+                "AND state = 'pending' AND expires_at <= :now",
+                {**task, "now": moment},
             )
             try:
                 self.db.execute(
                     "INSERT INTO resume_requests (id, system, kind, task_id, task_name, "
                     "requested_by, paused_by, pause_reason, paused_at, state, expires_at, "
-                    "check_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        request_id,
-                        ref.system,
-                        ref.kind.value,
-                        ref.id,
-                        task_name,
-                        requested_by,
-                        paused_by,
-                        pause_reason,
-                        _iso(paused_at) if paused_at else None,
-                        ResumeRequestState.PENDING.value,
-                        _iso(expires_at),
-                        check_id,
-                        moment,
-                    ),
+                    "check_id, created_at) VALUES (:id, :system, :kind, :task_id, "
+                    ":task_name, :requested_by, :paused_by, :pause_reason, :paused_at, "
+                    ":state, :expires_at, :check_id, :now)",
+                    {
+                        **task,
+                        "id": request_id,
+                        "task_name": task_name,
+                        "requested_by": requested_by,
+                        "paused_by": paused_by,
+                        "pause_reason": pause_reason,
+                        "paused_at": _iso_or_none(paused_at),
+                        "state": ResumeRequestState.PENDING.value,
+                        "expires_at": _iso(expires_at),
+                        "check_id": check_id,
+                        "now": moment,
+                    },
                 )
             except sqlite3.IntegrityError:
                 return None  # the partial unique index: one pending request per task
         return self.get_resume_request(request_id)
 
     def get_resume_request(self, request_id: str) -> ResumeRequestRecord:
-        rows = self._rows("SELECT * FROM resume_requests WHERE id = ?", [request_id])
+        rows = self._rows("SELECT * FROM resume_requests WHERE id = :id", {"id": request_id})
         if not rows:
             raise StoreError(f"no resume request with id {request_id!r}")
         return self._resume_request(rows[0])
 
     def pending_resume_request(self, ref: TaskRef) -> ResumeRequestRecord | None:
         rows = self._rows(
-            "SELECT * FROM resume_requests WHERE system = ? AND kind = ? AND task_id = ? "
-            "AND state = 'pending'",
-            [ref.system, ref.kind.value, ref.id],
+            "SELECT * FROM resume_requests WHERE system = :system AND kind = :kind "
+            "AND task_id = :task_id AND state = 'pending'",
+            _ref_values(ref),
         )
         return self._resume_request(rows[0]) if rows else None
-
-    _RESUME_REQUEST_FIELDS = frozenset(
-        {"decided_by", "decided_at", "outcome", "outcome_text", "channel", "message_ts"}
-    )
 
     def transition_resume_request(
         self,
@@ -1160,30 +1100,114 @@ class Store:
         moved it), setting columns in the same statement. ``unexpired_at``/``expired_at``
         also require the request to be (or no longer be) valid at that moment;
         ``outcome_unset`` requires no outcome written yet, so it is written once."""
-        if set(fields) - self._RESUME_REQUEST_FIELDS:
-            raise ValueError(
-                f"cannot set {sorted(set(fields) - self._RESUME_REQUEST_FIELDS)} on a resume "
-                "request"
+        if fields.get("outcome_text"):
+            fields["outcome_text"] = redact(str(fields["outcome_text"]))
+        sets, values = _assignments(fields, _RESUME_REQUEST_COLUMNS, "a resume request")
+        return (
+            self._exec(
+                f"UPDATE resume_requests SET state = :new{sets} "
+                f"WHERE id = :id AND state = :expected "
+                f"AND (:unexpired_at IS NULL OR expires_at > :unexpired_at) "
+                f"AND (:expired_at IS NULL OR expires_at <= :expired_at) "
+                f"AND (NOT :outcome_unset OR outcome IS NULL)",
+                {
+                    **values,
+                    "new": new.value,
+                    "id": request_id,
+                    "expected": expected.value,
+                    "unexpired_at": _iso_or_none(unexpired_at),
+                    "expired_at": _iso_or_none(expired_at),
+                    "outcome_unset": outcome_unset,
+                },
             )
-        sets = ["state = ?"]
-        params: list[Any] = [new.value]
-        for name, value in fields.items():
-            sets.append(f"{name} = ?")
-            if name == "outcome_text" and value:
-                value = redact(str(value))
-            params.append(_iso(value) if isinstance(value, datetime) else value)
-        where = "id = ? AND state = ?"
-        params += [request_id, expected.value]
-        if unexpired_at is not None:
-            where += " AND expires_at > ?"
-            params.append(_iso(unexpired_at))
-        if expired_at is not None:
-            where += " AND expires_at <= ?"
-            params.append(_iso(expired_at))
-        if outcome_unset:
-            where += " AND outcome IS NULL"
-        sql = f"UPDATE resume_requests SET {', '.join(sets)} WHERE {where}"
-        return self._exec(sql, params) == 1
+            == 1
+        )
+
+
+# The columns each compare-and-set may write besides the state (what the callers pass as
+# keyword arguments); anything else is a programming error, refused before SQL is built.
+_WINDOW_TRANSITION_COLUMNS = frozenset(
+    {"approved_by", "start_at", "end_at", "channel", "thread_ts", "started_at", "finished_at"}
+)
+_WINDOW_EDIT_COLUMNS = frozenset({"start_at", "end_at", "channel", "thread_ts"})
+_TASK_COLUMNS = frozenset(
+    {
+        "prior_paused",
+        "prior_vendor_state",
+        "last_error",
+        "claimed_at",
+        "paused_at",
+        "resumed_at",
+        "next_attempt_at",
+        "give_up_at",
+        "pause_marker",
+        "prior_task",
+        "taken_over_by",
+        "note",
+        "attempts",
+        "claimed_by",
+        "lease_until",
+    }
+)
+_RESUME_REQUEST_COLUMNS = frozenset(
+    {"decided_by", "decided_at", "outcome", "outcome_text", "channel", "message_ts"}
+)
+# The states in which a planned task has a vendor call in flight, as parameters.
+_MID_TRANSITION = {
+    "pausing": PlannedTaskState.PAUSING.value,
+    "resuming": PlannedTaskState.RESUMING.value,
+}
+
+
+def _assignments(
+    fields: Mapping[str, Any], columns: frozenset[str], what: str
+) -> tuple[str, dict[str, Any]]:
+    """``, col = :set_col, …`` for the ``fields`` to write (datetimes as ISO strings), and
+    their parameters; the prefix keeps them apart from the statement's own parameters."""
+    unknown = set(fields) - columns
+    if unknown:
+        raise ValueError(f"cannot set {sorted(unknown)} on {what}")
+    sets = "".join(f", {name} = :set_{name}" for name in fields)
+    values = {
+        f"set_{name}": _iso(value) if isinstance(value, datetime) else value
+        for name, value in fields.items()
+    }
+    return sets, values
+
+
+def _task_assignments(fields: Mapping[str, Any], count_attempt: bool) -> tuple[str, dict[str, Any]]:
+    """:func:`_assignments` for a planned task: dicts as JSON, errors redacted, and
+    ``attempts = attempts + 1`` when the call counts as an attempt."""
+    stored = {name: _task_value(name, value) for name, value in fields.items()}
+    sets, values = _assignments(stored, _TASK_COLUMNS, "a planned task")
+    return (", attempts = attempts + 1" if count_attempt else "") + sets, values
+
+
+def _task_value(name: str, value: Any) -> Any:
+    if name in ("pause_marker", "prior_task") and value is not None:
+        return json.dumps(value, default=str)
+    if name == "last_error" and value:
+        return redact(str(value))
+    return value
+
+
+def _in(name: str, values: Iterable[Any]) -> tuple[str, dict[str, Any]]:
+    """Named parameters for an ``IN (…)`` list: ``(":name0, :name1", {...})``. An empty list
+    gives ``NULL``, which matches nothing rather than being a syntax error."""
+    items = {f"{name}{i}": value for i, value in enumerate(values)}
+    return ", ".join(f":{key}" for key in items) or "NULL", items
+
+
+def _states(expected: StrEnum | Sequence[StrEnum]) -> list[str]:
+    return [expected.value] if isinstance(expected, StrEnum) else [s.value for s in expected]
+
+
+def _ref_values(ref: TaskRef) -> dict[str, str]:
+    return {"system": ref.system, "kind": ref.kind.value, "task_id": ref.id}
+
+
+def _from_json(value: str | None) -> Any:
+    return json.loads(value) if value else None
 
 
 def _split(script: str) -> list[str]:
@@ -1206,8 +1230,3 @@ def _split(script: str) -> list[str]:
     if buffer:
         statements.append("\n".join(buffer))
     return statements
-
-
-def _marks(values: Sequence[object]) -> str:
-    """``?,?,…`` for an ``IN (…)`` list; an empty list matches nothing rather than erroring."""
-    return ",".join("?" for _ in values) or "NULL"

@@ -30,12 +30,12 @@ import httpx
 from fakeslack import FakeSlack
 from slack_sdk.signature import SignatureVerifier
 
-from bot.check import Scheduler, open_schedulers
 from bot.clock import Clock
 from bot.config import Settings
-from bot.lifecycle import clock_deadlines
 from bot.sandbox import SIMULATORS, SandboxServer, make_simulators, sandbox_config
 from bot.sandbox.base import Simulator
+from bot.service import Maintbot
+from bot.slack.app import SlackWiring
 from bot.slack.server import SlackService
 from bot.store import AuditRow, Store
 
@@ -105,23 +105,24 @@ class BotServer:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.service: SlackService | None = None
-        self.schedulers: list[Scheduler] = []
+        self.bot: Maintbot | None = None
 
     def start(self) -> None:
         self._thread.start()
         self.call(self._start())
 
     async def _start(self) -> None:
-        self.schedulers = open_schedulers(self.config, self.clock)
-        self.service = SlackService(
+        # Wired as `maintbot serve` wires it: the Slack face's ports, then the application.
+        slack = SlackWiring.from_settings(self.settings)
+        self.bot = Maintbot.from_config(
             self.settings,
-            store=self.store,
-            schedulers=self.schedulers,
-            clock=self.clock,
-            run_clock=False,
-            socket_mode=self.socket_mode,
-            clock_deadlines=clock_deadlines(self.config),
+            self.store,
+            self.config,
+            self.clock,
+            notifier=slack.notifier,
+            approvers=slack.directory.approvers,
         )
+        self.service = SlackService(self.bot, slack, run_clock=False, socket_mode=self.socket_mode)
         await self.service.start()
 
     @property
@@ -134,8 +135,8 @@ class BotServer:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def tick(self) -> Any:
-        assert self.service is not None
-        return self.call(self.service.window_clock.tick())
+        assert self.bot is not None
+        return self.call(self.bot.tick())
 
     def stop(self) -> None:
         try:
@@ -156,7 +157,8 @@ class BotServer:
             await asyncio.wait(pending, timeout=20)
         for task in pending:
             task.cancel()
-        await asyncio.gather(*(s.aclose() for s in self.schedulers))
+        if self.bot is not None:
+            await self.bot.aclose()
 
 
 @dataclass

@@ -16,7 +16,6 @@ from fakeslack import FakeSlack, message_errors, view_errors
 from slackclient import BOT_TOKEN
 
 from bot import lifecycle
-from bot.actions import ActionResult, HeldPaused
 from bot.model import (
     ApprovalRecord,
     ApprovalState,
@@ -30,9 +29,10 @@ from bot.model import (
     Window,
     WindowRecord,
 )
+from bot.service.pauses import ActionResult, HeldPaused
+from bot.service.reports import StoredCheck, load_check, save_check
 from bot.slack import blocks as bk
 from bot.slack import home, messages
-from bot.slack.stored import StoredCheck, load_check, save_check
 from bot.store import Store
 
 START = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)

@@ -20,9 +20,9 @@ from bot.model import (
     TaskKind,
     Window,
 )
+from bot.service.reports import StoredCheck, load_check, save_check
 from bot.slack import blocks as bk
 from bot.slack import messages
-from bot.slack.stored import StoredCheck, load_check, save_check
 from bot.store import Store
 
 START = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)

@@ -293,7 +293,11 @@ def test_extend_end_cancel_verbs(home: dict[str, Any], capsys: pytest.CaptureFix
     code, _, err = _run(capsys, "end", wid, "--by", "a")
     assert code == 2
     assert "has not started yet; cancel it instead" in err
-    assert _snapshot(home["db"]) == before
+    # Nothing changed but the trail: the policy's refusal is audited, as in Slack.
+    windows, tasks, approvals, audit = _snapshot(home["db"])
+    assert (windows, tasks, approvals) == before[:3]
+    added = audit[: len(audit) - len(before[3])]
+    assert [(r.actor, r.action, r.outcome) for r in added] == [("mallory", "extend", "refused")]
 
     code, out, err = _run(capsys, "cancel", wid, "--by", "a")
     assert code == 0, err

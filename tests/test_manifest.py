@@ -13,6 +13,7 @@ import yaml
 
 from bot.clock import ManualClock
 from bot.config import Settings
+from bot.service import Maintbot
 from bot.slack.app import MaintbotApp, create_app
 from bot.slack.registry import BOT_SCOPES
 from bot.store import Store
@@ -39,7 +40,7 @@ def app(tmp_path: Path, clock: ManualClock) -> Iterator[MaintbotApp]:
         slack_api_url="http://127.0.0.1:9/api/",
     )
     try:
-        yield create_app(settings, store=store, schedulers=[], clock=clock)
+        yield create_app(Maintbot(settings, store, [], clock))
     finally:
         store.close()
 

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from slackclient import ALERTS, ALICE, APPROVALS, BOB, CAROL, SlackUser, SlackWorld, blocks_text
 
-from bot.actions import RESUME_REQUEST_TTL, pause_note
 from bot.clock import ManualClock
 from bot.model import (
     Conflict,
@@ -32,6 +31,7 @@ from bot.model import (
     WindowState,
 )
 from bot.render import PauseNote, conflict_table, plain_pause
+from bot.service.pauses import RESUME_REQUEST_TTL, pause_note
 from bot.store import Store
 
 TASK = "dwh_full_reload_emea"  # on the first page of alice's Saturday 2-4am report

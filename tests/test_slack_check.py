@@ -217,7 +217,7 @@ def test_an_unexpected_failure_gets_a_generic_message_with_a_reference(
 ) -> None:
     # A stored report the bot cannot read (say, written by a broken build): a bug, so the
     # user gets a reference to quote, not a traceback.
-    check_id = world.store.save_check({"v": 1, "report": {}}, user_id=ALICE)
+    check_id = world.store.save_check({"v": 2, "report": {}}, user_id=ALICE)
     value = json.dumps({"c": check_id, "p": 1})
     answer = world.user("alice").click_value("report_page_next", value).wait()
     assert re.search(r"reference [0-9a-f]{8}", answer["text"])

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from bot.slack.directory import TtlCache, parse_approvers
+from bot.approvals import parse_approvers
+from bot.slack.directory import TtlCache
 
 
 def test_approvers_accept_ids_handles_group_ids_and_pasted_mentions() -> None:

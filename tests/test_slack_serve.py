@@ -173,6 +173,8 @@ def test_served_window_clock_bounds_each_scheduler_by_its_own_deadline(
 
     from bot.clock import system_clock
     from bot.config import Settings
+    from bot.service import Maintbot
+    from bot.slack.app import SlackWiring
     from bot.slack.server import SlackService
     from bot.store import Store
 
@@ -182,15 +184,17 @@ def test_served_window_clock_bounds_each_scheduler_by_its_own_deadline(
     store = Store(tmp_path / "deadlines.db")
 
     async def build() -> tuple[float, float]:
-        service = SlackService(
+        slack = SlackWiring.from_settings(settings)
+        bot = Maintbot(
             settings,
-            store=store,
-            schedulers=[],
-            clock=system_clock,
-            run_clock=False,
-            clock_deadlines={"talend-prod": 3.0},
+            store,
+            [],
+            system_clock,
+            notifier=slack.notifier,
+            deadlines={"talend-prod": 3.0},
         )
-        clock = service.window_clock
+        SlackService(bot, slack, run_clock=False)
+        clock = bot.window_clock
         return clock.deadline_for("talend-prod"), clock.deadline_for("other")
 
     try:

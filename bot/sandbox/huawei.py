@@ -4,12 +4,13 @@ Streaming family (4A, ``/v1/{project_id}/schedule-task``) and the desktop family
 
 Shapes follow shared/contracts.md §4 and the SDK models it cites. Where the contracts mark a
 fact INFERRED or a gap, the reading simulated here is named in a comment at the place it
-applies and the connector (bot/connectors/huawei.py) makes the same choice; the tests in
+applies and the connector (bot/connectors/huawei/) makes the same choice; the tests in
 tests/test_huawei_*.py pin each one. Where a reading is genuinely uncertain, a knob on
 :class:`HuaweiQuirks` lets a test serve the other variant too.
 
-Runs are not stored: a task's executions are derived on demand from its schedule (the same
-pure :mod:`bot.schedule_rules` the connector uses), the periods it was enabled, and the sim
+Runs are not stored: a task's executions are derived on demand from its schedule (read by
+:mod:`bot.sandbox.huawei_rules`, the simulator's own reading on dateutil's ``rrule``, never
+the connector's :mod:`bot.schedule_rules`), the periods it was enabled, and the sim
 clock, so moving a ``ManualClock`` makes runs start, finish, and be missed while disabled.
 """
 
@@ -26,12 +27,12 @@ from aiohttp import web
 
 from bot.clock import Clock, system_clock
 from bot.sandbox.base import Simulator, json_response
-from bot.schedule_rules import (
-    RuleError,
-    Schedule,
-    format_local,
-    parse_schedule,
-    resolve_zone,
+from bot.sandbox.huawei_rules import (
+    ScheduleRejected,
+    SimSchedule,
+    read_schedule,
+    wall_text,
+    zone_of,
 )
 
 __all__ = ["HuaweiQuirks", "HuaweiSimulator", "SimProject", "SimTask"]
@@ -377,7 +378,7 @@ class HuaweiSimulator(Simulator):
 
     def _wall(self, offset: timedelta, zone_name: str) -> tuple[str, str]:
         """``(scheduled_date, scheduled_time)`` of ``now + offset`` in the zone."""
-        local = (self._anchor + offset).astimezone(resolve_zone(zone_name))
+        local = (self._anchor + offset).astimezone(zone_of(zone_name))
         return local.strftime("%Y-%m-%d"), local.strftime("%H:%M:%S")
 
     def _daily(self, offset: timedelta, zone: str, interval: int = 1) -> dict[str, Any]:
@@ -391,7 +392,7 @@ class HuaweiSimulator(Simulator):
 
     def _weekday_number(self, offset: timedelta, zone: str) -> int:
         """Vendor ``week_list`` number (1 = Sunday … 7 = Saturday) of ``now + offset``."""
-        local = (self._anchor + offset).astimezone(resolve_zone(zone))
+        local = (self._anchor + offset).astimezone(zone_of(zone))
         return local.isoweekday() % 7 + 1
 
     def _seed(self, rng: random.Random) -> None:
@@ -643,7 +644,7 @@ class HuaweiSimulator(Simulator):
                 {
                     **self._daily(2 * h, "Asia/Shanghai"),
                     # 4B expire_time has no zone: read in the task's zone [INFERRED].
-                    "expire_time": format_local(now - d, resolve_zone("Asia/Shanghai")),
+                    "expire_time": wall_text(now - d, zone_of("Asia/Shanghai")),
                 },
             ),
             self._add(
@@ -769,12 +770,10 @@ class HuaweiSimulator(Simulator):
         )
 
     # -- derived runs -----------------------------------------------------------------------
-    def schedule_of(self, task: SimTask) -> Schedule | None:
+    def schedule_of(self, task: SimTask) -> SimSchedule | None:
         try:
-            return parse_schedule(
-                _set_fields(task.fields), naive_expire_in_utc=task.family == "app"
-            )
-        except RuleError:
+            return read_schedule(_set_fields(task.fields), naive_expire_in_utc=task.family == "app")
+        except ScheduleRejected:
             return None
 
     def runs(self, task: SimTask) -> list[SimRun]:
@@ -788,7 +787,7 @@ class HuaweiSimulator(Simulator):
         for start, end in task.enabled_periods:
             lo = max(start, horizon)
             hi = min(end or now + timedelta(microseconds=1), now + timedelta(microseconds=1))
-            for fire in schedule.occurrences(lo, hi):
+            for fire in schedule.between(lo, hi):
                 runs.append(self._run(task, fire, now))
         runs.sort(key=lambda r: r.fire, reverse=True)
         return runs
@@ -1046,7 +1045,7 @@ class HuaweiSimulator(Simulator):
     def _app_next_text(self, task: SimTask, moment: datetime) -> str | int:
         style = self.quirks.app_time_format
         if style == "local":
-            return format_local(moment, resolve_zone(task.fields.get("time_zone")))
+            return wall_text(moment, zone_of(task.fields.get("time_zone")))
         if style == "epoch_ms":
             return int(moment.timestamp() * 1000)
         return _iso_utc(moment)
@@ -1145,8 +1144,8 @@ class HuaweiSimulator(Simulator):
             # PATCH is partial [SEEN H7: Terraform sends only {"is_enable": false}].
             fields = {**task.fields, **{k: body[k] for k in SCHEDULE_FIELDS if k in body}}
             try:
-                parse_schedule(fields, naive_expire_in_utc=True)
-            except RuleError as exc:
+                read_schedule(fields, naive_expire_in_utc=True)
+            except ScheduleRejected as exc:
                 return self.error_body(400, f"Invalid schedule: {exc}.")
             task.fields = fields
             task.name = body.get("task_name", task.name)
@@ -1207,13 +1206,13 @@ class HuaweiSimulator(Simulator):
             if not body.get(required):
                 return self.error_body(400, f"The parameter {required} is required.")
         try:
-            schedule = parse_schedule(body, naive_expire_in_utc=family == "app")
-        except RuleError as exc:
+            schedule = read_schedule(body, naive_expire_in_utc=family == "app")
+        except ScheduleRejected as exc:
             return self.error_body(400, f"Invalid schedule: {exc}.")
         zone = schedule.zone
         # Only five times come back [SEEN H7 comment]; they are wall times in the request's
         # time_zone, the zone the 4A response echoes [INFERRED].
-        times = [format_local(t, zone) for t in schedule.after(self.clock(), 5)]
+        times = [wall_text(t, zone) for t in schedule.after(self.clock(), 5)]
         answer: dict[str, Any] = {"future_executions": times}
         if family == "app":
             answer["time_zone"] = body.get("time_zone") or "Asia/Shanghai"
@@ -1234,7 +1233,7 @@ class HuaweiSimulator(Simulator):
         return None
 
     def _desk_item(self, task: SimTask) -> dict[str, Any]:
-        zone = resolve_zone(task.fields.get("time_zone"))
+        zone = zone_of(task.fields.get("time_zone"))
         item: dict[str, Any] = {
             "id": task.id,
             "task_name": task.name,
@@ -1260,7 +1259,7 @@ class HuaweiSimulator(Simulator):
         nxt = self.next_execution(task)
         if nxt is not None:
             # yyyy-MM-dd HH:mm:ss [SEEN H8]; in the task's own zone [INFERRED].
-            item["next_execution_time"] = format_local(nxt, zone)
+            item["next_execution_time"] = wall_text(nxt, zone)
         return item
 
     async def _desk_list(self, request: web.Request) -> web.Response:
@@ -1361,8 +1360,8 @@ class HuaweiSimulator(Simulator):
         fields = {k: body[k] for k in SCHEDULE_FIELDS if k in body}
         if body["scheduled_type"] != "LIFE_CYCLE":
             try:
-                parse_schedule(_set_fields(fields), naive_expire_in_utc=False)
-            except RuleError as exc:
+                read_schedule(_set_fields(fields), naive_expire_in_utc=False)
+            except ScheduleRejected as exc:
                 return self.error_body(400, f"Invalid schedule: {exc}.")
         extra = {k: body[k] for k in DESKTOP_EXTRA_FIELDS if k in body}
         if body.get("apply_object_update_type") == "CLEAR_ALL":

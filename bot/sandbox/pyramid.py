@@ -37,16 +37,37 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from bot.clock import Clock, system_clock
-from bot.connectors.pyramid import (
-    SCHEDULE_DATA_TYPES,
-    SCHEDULE_STATUSES,
-    SCHEDULE_TYPES,
-    SEARCH_MATCH_TYPES,
-    TASK_STATUSES,
-)
 from bot.sandbox.base import Simulator, json_response
 
 __all__ = ["PyramidSimulator"]
+
+
+def _enum(declared: str) -> tuple[str, ...]:
+    return tuple(word.strip() for word in declared.split(","))
+
+
+# The simulator's own copy of the enums, in declaration order (the ordinals index them),
+# written from shared/contracts.md §2.4 rather than taken from the connector: a simulator
+# that shared the client's tables would agree with it by construction.
+SEARCH_MATCH_TYPES = _enum("Contains, NotContains, Equals, StartsWith, EndsWith")
+SCHEDULE_TYPES = _enum(
+    "PRINTING, ETL, MACHINE_LEARNING, USER_GROUPS, LOGS_CLEAN, PROVISION, RECOMMENDATION, "
+    "IMAGE_SNAPSHOT, ALERT, CLEAN_DB, UPGRADE_HIERARCHY_SECURITY, IMAGE_SNAPSHOT_NOW, "
+    "PRINT_ETL, SUBSCRIPTION, SCHEDULES_CLEANER, CLEAN_PRESENTATION_DOCUMENTS, "
+    "UPGRADE_TE_OUTPUTS, UPGRADE_CONTENT_SNAPSHOT_RESULTS, UPDATE_PRIVATE_ROLES, "
+    "CLEAN_DUPLICATE_TAGS, UPDATE_SYSTEM_SCHEDULES, CERTIFICATES_READER, "
+    "HOTBOX_TEMPLATES_PER_TENANT, UPGRADE_USER_PROFILES, TELEMETRY, COLLABORATION_EMAILS"
+)
+SCHEDULE_DATA_TYPES = _enum("ONCE, RECURRING, RUN_ONCE, ON_DEMAND")
+SCHEDULE_STATUSES = _enum(
+    "IDLE, STOPPED, FINISHED, DELETED, HOLD, CANCELED, DISABLED_AFTER_FAILURES"
+)
+TASK_STATUSES = _enum(
+    "PENDING, FINISHED, FINISHED_RENDERING, ERROR, RUNNING, FINISHED_WITH_ERRORS, "
+    "STOPPED_WITHOUT_RUNNING, DURING_LOCK, CANCELED, CANCELING, PENDING_FOR_EVALUATION, "
+    "DURING_LOCK_EVALUATION, RUNNING_EVALUATION, STOPPED_AFTER_EVALUATION, "
+    "EVALUATION_CANCELED, DELETED"
+)
 
 USERNAME_ENV = "MAINTBOT_SANDBOX_PYRAMID_USERNAME"
 PASSWORD_ENV = "MAINTBOT_SANDBOX_PYRAMID_PASSWORD"

@@ -1,7 +1,7 @@
-"""The Slack app factory: a Bolt ``AsyncApp`` wired to the store, the schedulers and a clock.
+"""The Slack app factory: a Bolt ``AsyncApp`` over the application (:class:`Maintbot`).
 
-Every seam is configuration: the Web API base URL (``SLACK_API_URL``), the store, the
-schedulers, the clock and the window clock are passed in, so tests serve the real app on
+Every seam is configuration: the Web API base URL (``SLACK_API_URL``) and the application
+object (its store, schedulers and clock) are passed in, so tests serve the real app on
 loopback against a fake Slack and the sandbox schedulers, with nothing patched.
 """
 
@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -24,23 +25,27 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.check import Scheduler
-from bot.clock import Clock
+from bot.approvals import parse_approvers
 from bot.config import Settings
 from bot.errors import ApprovalError, ConfigError, MaintbotError
+from bot.service import Maintbot
 from bot.slack import blocks as bk
 from bot.slack import messages
-from bot.slack.directory import UserDirectory, parse_approvers
+from bot.slack.directory import UserDirectory
 from bot.slack.errors import GENERIC_FAILURE, SLACK_ERRORS
 from bot.slack.listeners import register_listeners
+from bot.slack.notifier import SlackNotifier
 from bot.slack.registry import Registrar
 from bot.slack.services import CONTEXT_KEY, Services
-from bot.store import Store
 
-if TYPE_CHECKING:
-    from bot.lifecycle import WindowClock
-
-__all__ = ["VERIFIED_KEY", "MaintbotApp", "create_app", "make_client", "report_error"]
+__all__ = [
+    "VERIFIED_KEY",
+    "MaintbotApp",
+    "SlackWiring",
+    "create_app",
+    "make_client",
+    "report_error",
+]
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +56,7 @@ VERIFIED_KEY = "maintbot_verified"
 
 
 class MaintbotApp(AsyncApp):
-    """An ``AsyncApp`` that also carries the bot's services and what it registered."""
+    """An ``AsyncApp`` that also carries the application and what it registered."""
 
     services: Services
     registrar: Registrar
@@ -78,48 +83,51 @@ def make_client(settings: Settings) -> AsyncWebClient:
     )
 
 
+@dataclass(frozen=True)
+class SlackWiring:
+    """What the Slack face adds to the application: the Web API client, the directory
+    (zones, and approvers with user groups expanded: the application's approver source)
+    and the notifier for the window clock's alerts. Built before the application, which
+    takes ``directory.approvers`` and ``notifier`` as its ports."""
+
+    client: AsyncWebClient
+    directory: UserDirectory
+    notifier: SlackNotifier
+
+    @classmethod
+    def from_settings(cls, settings: Settings, client: AsyncWebClient | None = None) -> SlackWiring:
+        web = client if client is not None else make_client(settings)
+        directory = UserDirectory(
+            web,
+            default_tz=settings.maintbot_tz,
+            approvers=parse_approvers(settings.maintbot_approvers),
+        )
+        return cls(web, directory, SlackNotifier(web, settings.maintbot_alert_channel))
+
+
 def create_app(
-    settings: Settings,
-    *,
-    store: Store,
-    schedulers: Sequence[Scheduler],
-    clock: Clock,
-    client: AsyncWebClient | None = None,
-    window_clock: WindowClock | None = None,
-    directory: UserDirectory | None = None,
-    socket_mode: bool = False,
+    bot: Maintbot, *, slack: SlackWiring | None = None, socket_mode: bool = False
 ) -> MaintbotApp:
     """Build the app. HTTP mode needs ``SLACK_SIGNING_SECRET``: ``bot.slack.server``
     verifies every request with it before dispatching (Bolt's own check is off, since it
     reads the wall clock rather than ``clock`` and raises on malformed headers); Socket
     Mode needs none, since Slack never calls us there."""
+    settings = bot.settings
     secret = settings.slack_signing_secret
     if secret is None and not socket_mode:
         raise ConfigError(
             "SLACK_SIGNING_SECRET is not set; HTTP mode verifies every request with it "
             "(Basic Information → App Credentials), or use --socket-mode with SLACK_APP_TOKEN"
         )
-    web = client if client is not None else make_client(settings)
+    slack = slack if slack is not None else SlackWiring.from_settings(settings)
     app = MaintbotApp(
         name="maintbot",
-        client=web,
+        client=slack.client,
         signing_secret=secret.get_secret_value() if secret is not None else "",
         request_verification_enabled=False,
         logger=_bolt_logger(),
     )
-    app.services = Services(
-        settings=settings,
-        store=store,
-        schedulers=schedulers,
-        clock=clock,
-        directory=directory
-        or UserDirectory(
-            web,
-            default_tz=settings.maintbot_tz,
-            approvers=parse_approvers(settings.maintbot_approvers),
-        ),
-        window_clock=window_clock,
-    )
+    app.services = Services(bot=bot, directory=slack.directory)
     _warm_up()
 
     async def inject(

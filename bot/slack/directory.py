@@ -10,72 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.approvals import ApproverSpec
+from bot.errors import WindowError
 from bot.slack.errors import SLACK_ERRORS
+from bot.windows import resolve_zone
 
-__all__ = ["ApproverSpec", "TtlCache", "UserDirectory", "parse_approvers"]
+__all__ = ["TtlCache", "UserDirectory"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
-_HANDLE = re.compile(r"^@?([a-z0-9._-]{1,80})$", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class ApproverSpec:
-    """``MAINTBOT_APPROVERS`` split into user ids, user-group ids and group handles."""
-
-    users: frozenset[str] = frozenset()
-    group_ids: frozenset[str] = frozenset()
-    handles: frozenset[str] = frozenset()
-
-    @property
-    def has_groups(self) -> bool:
-        return bool(self.group_ids or self.handles)
-
-    @property
-    def empty(self) -> bool:
-        return not (self.users or self.has_groups)
-
-
-def parse_approvers(text: str) -> ApproverSpec:
-    """``"U123, @oncall S0ABC"`` → users {U123}, handles {oncall}, groups {S0ABC}.
-
-    ``<@U123>`` and ``<!subteam^S0ABC|@oncall>`` (what Slack pastes) are accepted too.
-    """
-    users: set[str] = set()
-    groups: set[str] = set()
-    handles: set[str] = set()
-    for raw in re.split(r"[\s,;]+", text.strip()):
-        token = raw.strip()
-        if not token:
-            continue
-        mention = re.fullmatch(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>", token)
-        subteam = re.fullmatch(r"<!subteam\^(S[A-Z0-9]+)(?:\|[^>]*)?>", token)
-        if mention:
-            users.add(mention.group(1))
-        elif subteam:
-            groups.add(subteam.group(1))
-        elif _USER_ID.match(token):
-            users.add(token)
-        elif _GROUP_ID.match(token) and not token.startswith("@"):
-            groups.add(token)
-        elif (handle := _HANDLE.match(token)) is not None:
-            handles.add(handle.group(1).lower())
-        else:
-            log.warning("MAINTBOT_APPROVERS: ignoring %r (not a user id, group id or handle)", raw)
-    return ApproverSpec(frozenset(users), frozenset(groups), frozenset(handles))
 
 
 class TtlCache(Generic[T]):
@@ -115,11 +65,13 @@ class TtlCache(Generic[T]):
 
 
 def _valid_zone(name: Any) -> str | None:
+    """A Slack profile's zone if the window grammar can read windows in it (the one zone
+    resolver, :func:`bot.windows.resolve_zone`), else ``None``."""
     if not isinstance(name, str) or not name:
         return None
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        resolve_zone(name)
+    except WindowError:
         return None
     return name
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.actions import held_paused
+from bot.service.pauses import held_paused
 from bot.slack import blocks as bk
 from bot.slack import messages
 from bot.store import Store, WindowState

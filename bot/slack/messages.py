@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.actions import ActionResult, HeldPaused
-from bot.model import Conflict, Window
+from bot.model import Conflict, SystemResult, Window
 from bot.render import KIND_LABELS, PauseNote, describe_pause, plain_pause
+from bot.service.pauses import ActionResult, HeldPaused
+from bot.service.reports import StoredCheck
 from bot.slack import blocks as bk
 from bot.slack.registry import COMMAND, ActionId
-from bot.slack.stored import StoredCheck, SystemLine
 from bot.store import (
     ApprovalRecord,
     ApprovalState,
@@ -100,7 +100,7 @@ def page_count(check: StoredCheck) -> int:
     return max(1, math.ceil(len(check.conflicts) / PAGE_SIZE))
 
 
-def _system_line(system: SystemLine, conflicts: Sequence[Conflict]) -> str:
+def _system_line(system: SystemResult, conflicts: Sequence[Conflict]) -> str:
     name = f"*{bk.fit(system.label, 100)}* (`{bk.fit(system.system, 60)}`)"
     if not system.ok:
         return f":x: {name}: {bk.fit(system.error or 'failed', 1500)}"

@@ -20,8 +20,8 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.actions import ActionResult, ResumeDecision, note_of_request
 from bot.render import PauseNote
+from bot.service.pauses import ActionResult, ResumeDecision, note_of_request
 from bot.slack import blocks as bk
 from bot.slack import messages
 from bot.slack.errors import SLACK_ERRORS

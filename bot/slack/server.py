@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,12 +16,10 @@ from aiohttp.http_exceptions import HttpProcessingError
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot.check import Scheduler
 from bot.clock import Clock
-from bot.config import Settings
 from bot.errors import ConfigError
-from bot.slack.app import VERIFIED_KEY, MaintbotApp, create_app, make_client
-from bot.slack.notifier import SlackNotifier
+from bot.service import Maintbot
+from bot.slack.app import VERIFIED_KEY, MaintbotApp, SlackWiring, create_app
 from bot.slack.verify import MAX_BODY_BYTES, request_identity, unverified_reason
 from bot.store import Store
 
@@ -76,15 +74,16 @@ def web_app(app: MaintbotApp, *, events: bool = True) -> web.Application:
     Anything unverifiable is a 401 with no listener, no responder and no error log, so
     nothing is ever sent to a ``response_url`` a stranger wrote.
     """
-    secret = app.services.settings.slack_signing_secret
+    bot = app.services.bot
+    secret = bot.settings.slack_signing_secret
     key = secret.get_secret_value().encode() if secret is not None else b""
-    ledger = DeliveryLedger(app.services.store, app.services.clock)
+    ledger = DeliveryLedger(bot.store, bot.clock)
 
     async def handle_events(request: web.Request) -> web.Response:
         body, reason = await _read_capped(request)
         if body is not None and reason is None:
             reason = (
-                unverified_reason(key, request.headers, body, app.services.clock())
+                unverified_reason(key, request.headers, body, bot.clock())
                 if key
                 else "no signing secret configured"
             )
@@ -113,7 +112,7 @@ def web_app(app: MaintbotApp, *, events: bool = True) -> web.Application:
         return await to_aiohttp_response(bolt_response)
 
     async def handle_health(request: web.Request) -> web.Response:
-        ok, detail = app.services.health()
+        ok, detail = bot.health()
         return web.json_response({"ok": ok, **detail}, status=200 if ok else 503)
 
     web_application = web.Application(client_max_size=MAX_BODY_BYTES + 1)
@@ -184,53 +183,37 @@ async def start_http(app: MaintbotApp, host: str, port: int, *, events: bool = T
 
 
 class SlackService:
-    """The app, the window clock and the servers, wired as ``maintbot serve`` runs them.
+    """The app over the application object, and its servers, as ``maintbot serve`` runs
+    them (the window clock is the application's; ``run_clock`` loops it here).
 
     ``start`` on a running loop; ``stop`` to shut down. With ``run_clock=False`` the window
-    clock is built but not looped (tests tick it by hand).
+    clock is not looped (tests tick it by hand).
     """
 
     def __init__(
         self,
-        settings: Settings,
+        bot: Maintbot,
+        slack: SlackWiring,
         *,
-        store: Store,
-        schedulers: Sequence[Scheduler],
-        clock: Clock,
         host: str = "127.0.0.1",
         port: int = 0,
         socket_mode: bool = False,
         run_clock: bool = True,
         clock_interval: float = 5.0,
-        clock_deadlines: Mapping[str, float] | None = None,
     ) -> None:
-        from bot.lifecycle import WindowClock
-
-        if socket_mode and settings.slack_app_token is None:
+        if socket_mode and bot.settings.slack_app_token is None:
             raise ConfigError(
                 "--socket-mode needs SLACK_APP_TOKEN, an app-level token (xapp-…) with "
                 "connections:write (Basic Information → App-Level Tokens)"
             )
-        self.settings = settings
+        self.bot = bot
+        self.settings = bot.settings
         self.host, self.port = host, port
         self.socket_mode = socket_mode
         self.run_clock = run_clock
         self.clock_interval = clock_interval
-        self.client = make_client(settings)
-        self.notifier = SlackNotifier(self.client, settings.maintbot_alert_channel)
-        connectors = {s.name: s.connector for s in schedulers if s.connector is not None}
-        self.window_clock = WindowClock(
-            store, connectors, clock, self.notifier, deadlines=clock_deadlines or {}
-        )
-        self.app = create_app(
-            settings,
-            store=store,
-            schedulers=schedulers,
-            clock=clock,
-            client=self.client,
-            window_clock=self.window_clock,
-            socket_mode=socket_mode,
-        )
+        self.client = slack.client
+        self.app = create_app(bot, slack=slack, socket_mode=socket_mode)
         self._stop_clock = asyncio.Event()
         self._served: Served | None = None
         self._socket: Any = None
@@ -249,11 +232,7 @@ class SlackService:
 
     async def start(self) -> None:
         if self.run_clock:
-            task = asyncio.create_task(
-                self.window_clock.run(self._stop_clock, self.clock_interval),
-                name="maintbot-window-clock",
-            )
-            self.app.services.clock_task = task
+            self.bot.start_clock(self._stop_clock, self.clock_interval)
         # In Socket Mode nothing reaches /slack/events, but /healthz still serves probes.
         self._served = await start_http(self.app, self.host, self.port, events=not self.socket_mode)
         if self.socket_mode:
@@ -275,7 +254,7 @@ class SlackService:
         if self._served is not None:
             await self._served.runner.cleanup()
         self._stop_clock.set()
-        task = self.app.services.clock_task
+        task = self.bot.clock_task
         if task is not None:
             try:
                 await asyncio.wait_for(task, timeout=10)
@@ -292,31 +271,20 @@ class SlackService:
 
 
 async def serve(
-    settings: Settings,
+    bot: Maintbot,
+    slack: SlackWiring,
     *,
-    store: Store,
-    schedulers: Sequence[Scheduler],
-    clock: Clock,
     host: str,
     port: int,
     socket_mode: bool,
     stop: asyncio.Event,
     on_ready: Callable[[str], None] | None = None,
     run_clock: bool = True,
-    clock_deadlines: Mapping[str, float] | None = None,
 ) -> None:
     """Run the Slack app and (unless ``run_clock`` is false) the window clock on this loop
     until ``stop`` is set."""
     service = SlackService(
-        settings,
-        store=store,
-        schedulers=schedulers,
-        clock=clock,
-        host=host,
-        port=port,
-        socket_mode=socket_mode,
-        run_clock=run_clock,
-        clock_deadlines=clock_deadlines,
+        bot, slack, host=host, port=port, socket_mode=socket_mode, run_clock=run_clock
     )
     await service.start()
     try:

@@ -1,7 +1,7 @@
 """Approve / Reject on an approval request: a window's (``{"a": id}``) or a request to
 resume someone else's pause (``{"r": id}``); both buttons carry one opaque id.
 
-The decision is the lifecycle's compare-and-set: of a double click, a duplicate delivery or
+The decision is the application's compare-and-set: of a double click, a duplicate delivery or
 two approvers at the same moment, exactly one acts. Everyone else is told, privately, what
 already happened. A policy refusal is audited by the lifecycle and shown only to the clicker.
 """
@@ -16,14 +16,20 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import lifecycle
-from bot.actions import decide_resume
 from bot.errors import MaintbotError
+from bot.model import ApprovalState, ResumeRequestState
+from bot.service import ResumeDecision
 from bot.slack import blocks as bk
 from bot.slack import messages, notifier
 from bot.slack.errors import SLACK_ERRORS
-from bot.slack.services import Services, button_value, request_id, services
-from bot.store import ApprovalState, ResumeRequestState
+from bot.slack.services import (
+    Services,
+    button_value,
+    channel_of,
+    request_id,
+    services,
+    user_of,
+)
 
 __all__ = ["approve", "reject"]
 
@@ -64,24 +70,16 @@ async def _decide(
     approve: bool,
 ) -> None:
     svc = services(context)
-    user = str((body.get("user") or {}).get("id") or "")
     value = button_value(action)
-    resume_id = value.get("r")
-    if isinstance(resume_id, str):
-        await _decide_resume(svc, resume_id, user, body, respond, client, approve=approve)
-        return
-    approval_id = value.get("a")
-    if not isinstance(approval_id, str):
+    request = value.get("r") if isinstance(value.get("r"), str) else value.get("a")
+    if not isinstance(request, str) or not request.startswith(("r_", "a_")):
         raise MaintbotError("That button does not name an approval request.")
-    decision = lifecycle.decide(
-        svc.store,
-        approval_id,
-        user=user,
-        approve=approve,
-        policy=await svc.policy(),
-        now=svc.clock(),
-        request_id=request_id(body),
+    decision = await svc.bot.decide(
+        request, by=user_of(body), approve=approve, request_id=request_id(body)
     )  # ApprovalError (already audited) → the error handler tells the clicker why
+    if isinstance(decision, ResumeDecision):
+        await _resume_decided(svc, decision, body, respond, client)
+        return
     approval, window = decision.approval, decision.window
     if not decision.acted:
         await respond(
@@ -92,8 +90,8 @@ async def _decide(
         if approval.state is not ApprovalState.EXPIRED:
             return
         # An expired request still shows its buttons; show everyone it is over instead.
-    payload = messages.approval_decided(window, approval, svc.store.window_tasks(window.id))
-    channel = approval.channel or str((body.get("channel") or {}).get("id") or "")
+    payload = messages.approval_decided(window, approval, svc.bot.store.window_tasks(window.id))
+    channel = approval.channel or channel_of(body)
     ts = approval.message_ts or str((body.get("message") or {}).get("ts") or "")
     try:
         await client.chat_update(channel=channel, ts=ts, **payload)
@@ -111,28 +109,15 @@ async def _decide(
         )
 
 
-async def _decide_resume(
+async def _resume_decided(
     svc: Services,
-    resume_id: str,
-    user: str,
+    decision: ResumeDecision,
     body: dict[str, Any],
     respond: AsyncRespond,
     client: AsyncWebClient,
-    *,
-    approve: bool,
 ) -> None:
-    """Approve / Reject on a request to resume someone else's pause: decided once, then
-    (when approved) the task is resumed only if its pause is still the one asked about."""
-    decision = await decide_resume(
-        svc.store,
-        svc.connector,
-        resume_id,
-        user=user,
-        approve=approve,
-        policy=await svc.policy(),
-        now=svc.clock(),
-        slack_request=request_id(body),
-    )  # ApprovalError (already audited) → the error handler tells the clicker why
+    """A resume request decided once, then (when approved) the task resumed only if its
+    pause is still the one asked about: show what happened where it was asked."""
     request = decision.request
     if not decision.acted:
         await respond(
@@ -142,7 +127,7 @@ async def _decide_resume(
         )
         if request.state is not ResumeRequestState.EXPIRED:
             return
-    channel = request.channel or str((body.get("channel") or {}).get("id") or "")
+    channel = request.channel or channel_of(body)
     ts = request.message_ts or str((body.get("message") or {}).get("ts") or "")
     try:
         await client.chat_update(channel=channel, ts=ts, **notifier.resume_request_decided(request))
@@ -163,5 +148,5 @@ async def _decide_resume(
             **messages.text_message(f":warning: {bk.fit(decision.result.message, 2500)}"),
         )
     if decision.acted:
-        announcer = notifier.SlackNotifier(client, svc.settings.maintbot_alert_channel)
+        announcer = notifier.SlackNotifier(client, svc.bot.settings.maintbot_alert_channel)
         await announcer.announce(notifier.decision_announcement(decision))

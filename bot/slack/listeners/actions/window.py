@@ -1,4 +1,5 @@
-"""Buttons on the window clock's alerts: extend, end now, retry, take over."""
+"""Buttons on the window clock's alerts: extend, end now, retry, take over. Each: ack, one
+call on the application (which checks who may, and audits a refusal), render."""
 
 from __future__ import annotations
 
@@ -10,29 +11,22 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot import lifecycle
-from bot.approvals import Policy
-from bot.errors import ApprovalError, MaintbotError
+from bot.service import Maintbot
 from bot.slack import blocks as bk
 from bot.slack import messages
 from bot.slack.registry import ActionId
-from bot.slack.services import Services, button_value, request_id, services
-from bot.store import PlannedTaskState, WindowRecord
+from bot.slack.services import button_value, services, user_of
 
 __all__ = ["end_now", "extend_30", "retry_pause", "retry_resume", "take_over"]
 
 EXTENSION = timedelta(minutes=30)
 
-# Tasks a person can take over: their resume keeps failing (the clock's rule).
-_STUCK = (PlannedTaskState.RESUME_FAILED, PlannedTaskState.RESUMING)
-
-
-Handler = Callable[[Services, WindowRecord, str, Policy], Awaitable[str]]
+Handler = Callable[[Maintbot, object, str], Awaitable[str]]
 
 
 def _listener(action_id: ActionId, handler: Handler) -> Callable[..., Awaitable[None]]:
-    """One thin listener per alert button: ack, then the shared checks and the handler.
-    Bolt injects arguments by parameter name, so every listener keeps this signature."""
+    """One thin listener per alert button. Bolt injects arguments by parameter name, so
+    every listener keeps this signature."""
 
     async def listener(
         ack: AsyncAck,
@@ -42,95 +36,44 @@ def _listener(action_id: ActionId, handler: Handler) -> Callable[..., Awaitable[
         context: AsyncBoltContext,
     ) -> None:
         await ack()
-        await _run(action, body, respond, context, action_id, handler)
+        text = await handler(services(context).bot, button_value(action).get("w"), user_of(body))
+        await respond(
+            response_type="ephemeral", replace_original=False, **messages.text_message(text)
+        )
 
     listener.__name__ = listener.__qualname__ = action_id.value
     return listener
 
 
-async def _run(
-    action: dict[str, Any],
-    body: dict[str, Any],
-    respond: AsyncRespond,
-    context: AsyncBoltContext,
-    action_id: ActionId,
-    handler: Handler,
-) -> None:
-    svc = services(context)
-    user = str((body.get("user") or {}).get("id") or "")
-    window_id = button_value(action).get("w")
-    window = svc.store.find_window(window_id) if isinstance(window_id, str) else None
-    if window is None:
-        raise MaintbotError("That button points at a maintenance window the bot does not have.")
-    policy = await svc.policy()
-    try:
-        text = await handler(svc, window, user, policy)
-    except ApprovalError as exc:
-        svc.store.audit(
-            user,
-            action_id.value,
-            "refused",
-            window_id=window.id,
-            error=str(exc),
-            request_id=request_id(body),
-        )
-        raise
-    await respond(response_type="ephemeral", replace_original=False, **messages.text_message(text))
-
-
-def _requester_or_approver(policy: Policy, user: str, window: WindowRecord, what: str) -> None:
-    if user != window.requested_by and user not in policy.approvers:
-        raise ApprovalError(
-            f"{user} may not {what} for this window: only the requester "
-            f"({window.requested_by}) or an approver may."
-        )
-
-
-async def _extend(svc: Services, window: WindowRecord, user: str, policy: Policy) -> str:
-    policy.check_manage(user, window.requested_by, "extend")
-    lifecycle.extend_window(svc.store, window.id, by=user, delta=EXTENSION, now=svc.clock())
-    updated = svc.store.get_window(window.id)
+async def _extend(bot: Maintbot, window_id: object, user: str) -> str:
+    view = await bot.extend(window_id, by=user, by_time=EXTENSION)
     return (
-        f":white_check_mark: Extended window `{window.id}` by 30 minutes; it now ends "
-        f"{bk.date_token(updated.end)}."
+        f":white_check_mark: Extended window `{view.record.id}` by 30 minutes; it now ends "
+        f"{bk.date_token(view.record.end)}."
     )
 
 
-async def _end(svc: Services, window: WindowRecord, user: str, policy: Policy) -> str:
-    policy.check_manage(user, window.requested_by, "end")
-    lifecycle.end_window_now(svc.store, window.id, by=user, now=svc.clock())
+async def _end(bot: Maintbot, window_id: object, user: str) -> str:
+    view = await bot.end(window_id, by=user)
     return (
-        f":white_check_mark: Ending window `{window.id}` now; its tasks are resumed on the "
+        f":white_check_mark: Ending window `{view.record.id}` now; its tasks are resumed on the "
         "clock's next tick."
     )
 
 
-def _clock(svc: Services) -> lifecycle.WindowClock:
-    if svc.window_clock is None:
-        raise MaintbotError(
-            "The window clock is not running in this process; run `maintbot serve` or "
-            "`maintbot worker`."
-        )
-    return svc.window_clock
+async def _retry(bot: Maintbot, window_id: object, user: str) -> str:
+    view = await bot.retry(window_id, by=user)
+    return f":repeat: Retrying the tasks of window `{view.record.id}` now."
 
 
-async def _retry(svc: Services, window: WindowRecord, user: str, policy: Policy) -> str:
-    _requester_or_approver(policy, user, window, "retry")
-    _clock(svc).retry(window.id, by=user)
-    return f":repeat: Retrying the tasks of window `{window.id}` now."
-
-
-async def _take_over(svc: Services, window: WindowRecord, user: str, policy: Policy) -> str:
-    _requester_or_approver(policy, user, window, "take over")
-    clock = _clock(svc)
-    stuck = [t for t in svc.store.window_tasks(window.id) if t.state in _STUCK]
+async def _take_over(bot: Maintbot, window_id: object, user: str) -> str:
+    result = await bot.take_over(window_id, by=user)
+    window, stuck = result.window, result.taken
     if not stuck:
         return (
             f":information_source: No task of window `{window.id}` has a failing resume to "
             "take over."
         )
-    for task in stuck:
-        clock.take_over(task.id, by=user)
     names = ", ".join(f"*{bk.fit(t.task_name, 100)}*" for t in stuck[:10])
     more = f" and {len(stuck) - 10} more" if len(stuck) > 10 else ""
     return (

@@ -27,7 +27,7 @@ async def app_home_opened(
     svc = services(context)
     event_id = body.get("event_id")
     # Slack redelivers an event it thinks we missed; publish once per event.
-    if isinstance(event_id, str) and not svc.store.mark_event_processed(event_id):
+    if isinstance(event_id, str) and not svc.bot.store.mark_event_processed(event_id):
         return
     user = str(event.get("user") or "")
-    await client.views_publish(user_id=user, view=home_view(svc.store, user))
+    await client.views_publish(user_id=user, view=home_view(svc.bot.store, user))

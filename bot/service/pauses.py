@@ -29,17 +29,19 @@ from bot.approvals import Policy
 from bot.connectors.base import Connector
 from bot.errors import ApprovalError, ConnectorError, MaintbotError, StoreError
 from bot.lifecycle import window_id_in
-from bot.model import Conflict, Task, TaskRef
-from bot.render import PauseNote, plain_pause
-from bot.store import (
+from bot.model import (
     AuditRow,
+    Conflict,
     PlannedTask,
     PlannedTaskState,
     ResumeRequestRecord,
     ResumeRequestState,
-    Store,
+    Task,
+    TaskRef,
     WindowRecord,
 )
+from bot.render import PauseNote, plain_pause
+from bot.store import Store
 
 __all__ = [
     "PAUSE_ACTION",
@@ -81,7 +83,7 @@ _HELD = (PlannedTaskState.PAUSING, PlannedTaskState.PAUSED)
 # The bot's own pause in these states too: a window that ended and is still resuming it.
 _OURS = (*_HELD, PlannedTaskState.RESUMING, PlannedTaskState.RESUME_FAILED)
 # What :func:`pause_now_reason` writes on the vendor, to recognise it when read back.
-_PAUSE_NOW_REASON = re.compile(r"\(maintbot report c_[A-Za-z0-9_-]+\)")
+_PAUSE_NOW_REASON = re.compile(r"\(maintbot (?:report c_[A-Za-z0-9_-]+|pause now)\)")
 
 
 @dataclass(frozen=True)
@@ -259,9 +261,12 @@ def held_paused(store: Store) -> HeldPaused:
 
 
 # -- whose pause is it -----------------------------------------------------------------------
-def pause_now_reason(verb: str, by: str, check_id: str) -> str:
+def pause_now_reason(verb: str, by: str, check_id: str | None) -> str:
     """The reason "Pause now" writes on vendors that keep one; :func:`pause_note` knows it
-    again by its "(maintbot report …)" tail."""
+    again by its "(maintbot report …)" tail, or "(maintbot pause now)" for a pause made
+    without a report (``maintbot pause SYSTEM:ID``)."""
+    if check_id is None:
+        return f"{verb} from the command line by {by} (maintbot pause now)"
     return f"{verb} from Slack by {by} (maintbot report {check_id})"
 
 
@@ -433,11 +438,13 @@ async def decide_resume(
     policy: Policy,
     now: datetime,
     slack_request: str | None = None,
+    reason: str | None = None,
 ) -> ResumeDecision:
     """Approve or reject a resume request, once (compare-and-set on its state). Approval
     needs an approver other than the requester (the requester may withdraw); a refusal is
     audited and raised as :class:`ApprovalError`. An approved request resumes the task
-    only if it is still paused by the same pause; the outcome is kept on the request."""
+    only if it is still paused by the same pause; the outcome is kept on the request.
+    ``reason`` (why, in the decider's words) goes on the decision's audit row."""
     try:
         request = store.get_resume_request(request_id)
     except StoreError:
@@ -472,7 +479,7 @@ async def decide_resume(
     ):
         store.audit(user, action, "already_decided", detail=detail, **common)
         return ResumeDecision(store.get_resume_request(request.id), acted=False)
-    store.audit(user, action, "ok", detail=detail, **common)
+    store.audit(user, action, "ok", reason=reason, detail=detail, **common)
     if not approve:
         return ResumeDecision(store.get_resume_request(request.id), acted=True)
     note = note_of_request(request)

@@ -1,0 +1,88 @@
+"""The ``maintbot`` command line (see design.md for the binding interface).
+
+Every verb is parse, one call on the application (:mod:`bot.service`), render. The verbs
+live by group: :mod:`bot.cli.check` (parse, check, sandbox), :mod:`bot.cli.windows`
+(plan, windows, approve, reject, cancel, end, extend, retry, take-over),
+:mod:`bot.cli.tasks` (pause, resume, status, audit) and :mod:`bot.cli.serve` (serve,
+worker).
+
+Exit codes: 0 success, 2 bad input (with what to type instead), 1 anything else (with a
+message, never a bare traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import sys
+from collections.abc import Callable, Sequence
+
+from bot import __version__
+from bot.cli import check, serve, tasks, windows
+from bot.cli.check import write_sandbox_config
+from bot.config import Settings, load_settings
+from bot.errors import ConfigError, MaintbotError
+
+__all__ = ["build_parser", "main", "write_sandbox_config"]
+
+log = logging.getLogger("bot")
+
+Verb = Callable[[argparse.Namespace, Settings], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="maintbot",
+        description="Find scheduled jobs that collide with a maintenance window; pause and "
+        "resume them.",
+    )
+    parser.add_argument("--version", action="version", version=f"maintbot {__version__}")
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    for group in (check, windows, tasks, serve):
+        group.register(sub)
+    return parser
+
+
+def _configure_logging() -> None:
+    name = os.environ.get("MAINTBOT_LOG_LEVEL", "WARNING").strip().upper()
+    if name not in logging.getLevelNamesMapping():
+        raise ConfigError(
+            "MAINTBOT_LOG_LEVEL is not a log level; use DEBUG, INFO, WARNING or ERROR"
+        )
+    logging.basicConfig(
+        level=name,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one verb. Exit 0, a MaintbotError's own code (2 for bad input), 130 on Ctrl-C,
+    and 1 with one line and a reference for anything unexpected: never a traceback."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed usage or its error (exit 2)
+        return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
+    verb: Verb = args.func
+    try:
+        _configure_logging()
+        return verb(args, load_settings())
+    except MaintbotError as exc:
+        print(f"maintbot {args.verb}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the promise: a message, never a bare traceback
+        # Only the type is shown: an unexpected message may quote anything, secrets too.
+        # The reference ties this line to the traceback in a DEBUG log.
+        reference = secrets.token_hex(4)
+        log.debug("unexpected error, reference %s", reference, exc_info=True)
+        print(
+            f"maintbot {args.verb}: unexpected {type(exc).__name__} (reference {reference}); "
+            "run again with MAINTBOT_LOG_LEVEL=DEBUG to log the details",
+            file=sys.stderr,
+        )
+        return 1

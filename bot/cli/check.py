@@ -1,0 +1,186 @@
+"""``parse``, ``check`` and ``sandbox``: reading a window, checking it, the simulators."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from bot.cli.options import add_by, add_config_options, bounded, clock_from, run_on_bot, the_name
+from bot.config import Config, Settings
+from bot.errors import ConfigError, WindowError
+from bot.render import conflict_table
+from bot.service import Maintbot, StoredCheck
+
+__all__ = [
+    "cmd_check",
+    "cmd_parse",
+    "cmd_report",
+    "cmd_sandbox",
+    "register",
+    "write_sandbox_config",
+]
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("parse", help="show how a window text is read")
+    p.add_argument("text")
+    p.add_argument("--tz", help="IANA zone the text is read in (default MAINTBOT_TZ or UTC)")
+    p.add_argument("--now", help="reference instant, ISO-8601 with offset (default: now)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_parse)
+
+    p = sub.add_parser("check", help="list the task runs that collide with a window")
+    p.add_argument("text")
+    p.add_argument("--tz")
+    p.add_argument("--now")
+    add_config_options(p)
+    add_by(p, required=False)
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("report", help="a stored check again, by its id (c_…; Slack's pages)")
+    p.add_argument("check_id", metavar="CHECK_ID")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("sandbox", help="run the simulated schedulers on loopback")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument(
+        "--port",
+        # Four simulators take PORT, PORT+1, PORT+2 and PORT+3.
+        type=bounded(int, 0, 65532, example="--port 8000 (or 0: free ones)"),
+        default=0,
+        help="first port (default: ephemeral)",
+    )
+    p.add_argument("--write-config", metavar="FILE")
+    p.add_argument(
+        "--latency-ms",
+        type=bounded(float, 0, 60_000, unit="milliseconds", example="--latency-ms 40"),
+        default=0.0,
+    )
+    p.add_argument("--scale", type=bounded(int, 1, 1000, example="--scale 10"), default=1)
+    p.set_defaults(func=cmd_sandbox)
+
+
+def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.windows import echo_lines, parse_window
+
+    tz = args.tz or settings.maintbot_tz
+    try:
+        window = parse_window(args.text, tz=tz, now=clock_from(args)())
+    except WindowError as exc:
+        if args.json:
+            print(json.dumps({"error": str(exc)}))
+            return 2
+        raise
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "start": window.start.isoformat(),
+                    "end": window.end.isoformat(),
+                    "tz": window.tz,
+                    "notes": list(window.notes),
+                }
+            )
+        )
+    else:
+        print("\n".join(echo_lines(window)))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.windows import echo_lines, parse_window, warm_up
+
+    warm_up()
+    by = the_name(args)
+    # Read before any scheduler or the store is opened: a bad text costs nothing.
+    window = parse_window(args.text, tz=args.tz or settings.maintbot_tz, now=clock_from(args)())
+
+    async def check(bot: Maintbot) -> StoredCheck:
+        return await bot.check(window, by=by)
+
+    stored = run_on_bot(args, settings, check, need="demo", doing="checking")
+    if args.json:
+        print(json.dumps(stored.report.to_json(), indent=2))
+    else:
+        print(conflict_table(stored.report, echo_lines(window)))
+    return 0 if all(s.ok for s in stored.systems) else 1
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.windows import echo_lines
+
+    async def report(bot: Maintbot) -> StoredCheck:
+        return bot.report(args.check_id)
+
+    stored = run_on_bot(args, settings, report, need="store")
+    if args.json:
+        print(json.dumps({"id": stored.id, **stored.report.to_json()}, indent=2))
+    else:
+        print(conflict_table(stored.report, echo_lines(stored.window), pauses=stored.pauses))
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.sandbox import SandboxServer, make_simulators, sandbox_config
+
+    target = Path(args.write_config) if args.write_config else None
+    if target is not None and not target.parent.is_dir():
+        raise ConfigError(
+            f"--write-config {target}: the directory {target.parent} does not exist; "
+            "create it or write the file elsewhere, e.g. --write-config maintbot.toml"
+        )
+    sims = make_simulators(scale=args.scale)
+    for sim in sims:
+        sim.faults.latency_ms = args.latency_ms
+    server = SandboxServer(sims, host=args.host, port=args.port)
+    try:
+        server.start()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen on --host {args.host} --port {args.port} and the next "
+            f"{len(sims) - 1} ports ({exc.strerror or exc}); choose another --port, or 0 "
+            "for free ones"
+        ) from None
+    try:
+        for sim in sims:
+            print(f"{sim.vendor:8} {sim.base_url}   (state: {sim.base_url}/_sandbox/state)")
+        if target is not None:
+            try:
+                write_sandbox_config(target, sandbox_config(sims))
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot write --write-config {target} ({exc.strerror or exc}); "
+                    "choose a writable path"
+                ) from None
+            print(f"wrote {target} (credentials in {target}.env)")
+        print("Sandbox running; Ctrl-C to stop.", flush=True)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+def write_sandbox_config(path: Path, config: Config) -> None:
+    """Write a maintbot.toml for the running sandbox, and its demo credentials beside it."""
+    env_path = path.with_name(path.name + ".env")
+    env_path.write_text("".join(f"{k}={v}\n" for k, v in sorted(config.extra_env.items())))
+    document = {
+        "maintbot": {
+            "deadline_seconds": config.maintbot.deadline_seconds,
+            "env_file": env_path.name,
+        },
+        "schedulers": {
+            name: cfg.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+            | {"vendor": cfg.vendor, "base_url": cfg.base_url}
+            for name, cfg in config.schedulers.items()
+        },
+    }
+    path.write_text(tomli_w.dumps(document))

@@ -1,0 +1,304 @@
+"""Windows on the command line: ``plan``, ``windows``, ``approve``/``reject``, and ``cancel``,
+``extend``, ``end``, ``retry``, ``take-over`` (the Slack buttons' verbs).
+
+Each verb is parse, one call on the application, render: a window planned here is the same
+record, with the same rules and audit rows (refusals too), as one planned in Slack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from bot.cli.options import add_by, add_config_options, bounded, print_json, run_on_bot, the_name
+from bot.config import Settings
+from bot.lifecycle import Decision
+from bot.model import PlannedTask, WindowRecord
+from bot.render import format_instant, table
+from bot.service import Maintbot, PlanResult, ResumeDecision, TakeOver, WindowView
+from bot.service.wiring import Need
+
+__all__ = ["register", "window_json"]
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("plan", help="record a maintenance window and the tasks to pause in it")
+    p.add_argument("text", help="the window, e.g. 'Saturday 2-4am'")
+    p.add_argument("--tz", help="IANA zone the text is read in (default MAINTBOT_TZ or UTC)")
+    p.add_argument(
+        "--tasks",
+        help="'all' (every active task), or SYSTEM:ID / SYSTEM:KIND:ID items separated by "
+        "commas; default: the tasks with runs that collide with the window",
+    )
+    p.add_argument("--requested-by", required=True, metavar="NAME")
+    p.add_argument(
+        "--approved-by", metavar="NAME", help="approve at once (an approver, not the requester)"
+    )
+    p.add_argument(
+        "--drain-lead",
+        # The longest window (14 days) plus the day plan_window allows beyond it.
+        type=bounded(float, 0, 15 * 24 * 60, unit="minutes", example="--drain-lead 15"),
+        default=0.0,
+        metavar="MINUTES",
+        help="pause this many minutes before the start, so runs in progress can finish",
+    )
+    add_config_options(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("windows", help="planned, active and recent maintenance windows")
+    p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--limit",
+        type=bounded(int, 0, 1_000_000, example="--limit 20"),
+        default=20,
+        help="recent closed windows to show",
+    )
+    p.set_defaults(func=cmd_windows)
+
+    for verb, text in (
+        ("approve", "approve a window's approval request (w_… or a_…) or a resume request (r_…)"),
+        ("reject", "reject (or, as its requester, withdraw) an approval or resume request"),
+    ):
+        p = sub.add_parser(verb, help=text)
+        p.add_argument("request", metavar="ID")
+        if verb == "reject":
+            p.add_argument("--reason", help="why (kept in the audit trail of a resume request)")
+        add_by(p)
+        # A resume request's approval resumes the task: that needs its scheduler.
+        add_config_options(p)
+        p.set_defaults(func=cmd_decide, approve=verb == "approve")
+
+    for verb, text in (
+        ("cancel", "cancel a window (an active one ends now and its tasks are resumed)"),
+        ("end", "end an active window now; its tasks are resumed on the next tick"),
+        ("extend", "move the end of an approved or active window later"),
+        ("retry", "retry now a window's failed pauses and resumes"),
+        ("take-over", "take over a window's tasks whose resume keeps failing (stop retrying)"),
+    ):
+        p = sub.add_parser(verb, help=text)
+        p.add_argument("window_id", metavar="WINDOW_ID")
+        add_by(p)
+        if verb == "extend":
+            p.add_argument(
+                "--minutes",
+                # No window is longer than 14 days; extend_window says how much room is left.
+                type=bounded(float, 0, 14 * 24 * 60, low_open=True, example="--minutes 30"),
+                default=30.0,
+                help="how much later (30)",
+            )
+        p.set_defaults(func=cmd_change, action=verb)
+
+
+# -- plan ---------------------------------------------------------------------------------------
+def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.windows import echo_lines
+
+    async def plan(bot: Maintbot) -> PlanResult:
+        return await bot.plan(
+            args.text,
+            by=args.requested_by,
+            tz=args.tz,
+            tasks=args.tasks,
+            approved_by=args.approved_by,
+            drain_lead=timedelta(minutes=args.drain_lead),
+        )
+
+    result = run_on_bot(args, settings, plan, need="configured", doing="planning against")
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    record, rows = result.window.record, result.window.tasks
+    if args.json:
+        print_json(window_json(record, rows))
+        return 0
+    if result.parsed is not None:
+        print("\n".join(echo_lines(result.parsed)))
+        print()
+    if record.approved_by:
+        print(f"Window {record.id} is approved by {record.approved_by}; `maintbot worker` (or")
+        print("`maintbot serve`) pauses these tasks at its start and resumes them at its end:")
+    else:
+        print(f"Window {record.id} is planned and waits for an approval (Slack, or")
+        print(f"`maintbot approve {record.id} --by NAME`). It will pause:")
+    print(_task_table(rows))
+    return 0
+
+
+# -- windows ------------------------------------------------------------------------------------
+def cmd_windows(args: argparse.Namespace, settings: Settings) -> int:
+    async def windows(bot: Maintbot) -> list[WindowView]:
+        return bot.windows(recent=args.limit)
+
+    shown = run_on_bot(args, settings, windows, need="store")
+    if args.json:
+        print_json({"windows": [window_json(w.record, w.tasks) for w in shown]})
+        return 0
+    if not shown:
+        print("No maintenance windows yet; `maintbot plan TEXT --requested-by NAME` makes one.")
+        return 0
+    print(
+        table(
+            ["id", "state", "start", "end", "tasks", "requested", "approved"],
+            [
+                [
+                    w.record.id,
+                    w.record.state.value,
+                    format_instant(w.record.start, w.record.tz),
+                    format_instant(w.record.end, w.record.tz),
+                    _task_summary(w.tasks),
+                    w.record.requested_by,
+                    w.record.approved_by or "-",
+                ]
+                for w in shown
+            ],
+        )
+    )
+    return 0
+
+
+def window_json(record: WindowRecord, rows: Sequence[PlannedTask]) -> dict[str, Any]:
+    """The JSON shape of a window in ``plan --json``, ``windows --json`` and the verbs
+    that change one."""
+
+    def when(value: Any) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "id": record.id,
+        "state": record.state.value,
+        "text": record.text,
+        "tz": record.tz,
+        "start": record.start.isoformat(),
+        "end": record.end.isoformat(),
+        "drain_lead_seconds": record.drain_lead_seconds,
+        "requested_by": record.requested_by,
+        "approved_by": record.approved_by,
+        "created_at": record.created_at.isoformat(),
+        "started_at": when(record.started_at),
+        "finished_at": when(record.finished_at),
+        "tasks": [
+            {
+                "planned_id": r.id,
+                "system": r.system,
+                "kind": r.kind.value,
+                "task_id": r.task_id,
+                "name": r.task_name,
+                "state": r.state.value,
+                "prior_paused": r.prior_paused,
+                "attempts": r.attempts,
+                "last_error": r.last_error,
+                "note": r.note,
+                "taken_over_by": r.taken_over_by,
+                "paused_at": when(r.paused_at),
+                "resumed_at": when(r.resumed_at),
+                "next_attempt_at": when(r.next_attempt_at),
+            }
+            for r in rows
+        ],
+    }
+
+
+def _task_summary(rows: Sequence[PlannedTask]) -> str:
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r.state.value] = counts.get(r.state.value, 0) + 1
+    return ", ".join(f"{n} {state.replace('_', ' ')}" for state, n in sorted(counts.items()))
+
+
+def _task_table(rows: Sequence[PlannedTask]) -> str:
+    return table(
+        ["system", "kind", "id", "name", "state"],
+        [[r.system, r.kind.value, r.task_id, r.task_name, r.state.value] for r in rows],
+    )
+
+
+# -- approve / reject ---------------------------------------------------------------------------
+def cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
+    by = the_name(args)
+    is_resume = args.request.startswith("r_")
+
+    async def decide(bot: Maintbot) -> Decision | ResumeDecision:
+        return await bot.decide(
+            args.request, by=by, approve=args.approve, reason=getattr(args, "reason", None)
+        )
+
+    # Only a resume request calls a scheduler; a window's decision needs none configured.
+    need: Need = "optional" if is_resume else "store"
+    decision = run_on_bot(args, settings, decide, need=need, doing="resuming against")
+    if isinstance(decision, ResumeDecision):
+        request, result = decision.request, decision.result
+        if args.json:
+            print_json(
+                {
+                    "resume_request": request.model_dump(mode="json"),
+                    "acted": decision.acted,
+                    "message": result.message if result is not None else None,
+                }
+            )
+        elif not decision.acted:
+            print(f"Resume request {request.id} is already {request.state.value}.")
+        else:
+            print(f"Resume request {request.id} is {request.state.value} by {by}.")
+            if result is not None:
+                print(result.message)
+        return 1 if result is not None and result.outcome == "failed" else 0
+    approval, window = decision.approval, decision.window
+    if args.json:
+        print_json(
+            {
+                "approval": approval.model_dump(mode="json"),
+                "acted": decision.acted,
+                "window": window_json(window, []),
+            }
+        )
+    elif not decision.acted:
+        print(f"The approval request {approval.id} is already {approval.state.value}.")
+    else:
+        print(f"Window {window.id} is {window.state.value} ({approval.state.value} by {by}).")
+    return 0
+
+
+# -- cancel / end / extend / retry / take-over --------------------------------------------------
+def cmd_change(args: argparse.Namespace, settings: Settings) -> int:
+    by = the_name(args)
+    change: dict[str, Callable[[Maintbot], Awaitable[WindowView | TakeOver]]] = {
+        "cancel": lambda bot: bot.cancel(args.window_id, by=by),
+        "end": lambda bot: bot.end(args.window_id, by=by),
+        "extend": lambda bot: bot.extend(
+            args.window_id, by=by, by_time=timedelta(minutes=getattr(args, "minutes", 30.0))
+        ),
+        "retry": lambda bot: bot.retry(args.window_id, by=by),
+        "take-over": lambda bot: bot.take_over(args.window_id, by=by),
+    }
+
+    async def act(bot: Maintbot) -> tuple[WindowView | TakeOver, WindowView]:
+        done = await change[args.action](bot)
+        record = done.window if isinstance(done, TakeOver) else done.record
+        return done, WindowView(record, tuple(bot.store.window_tasks(record.id)))
+
+    done, view = run_on_bot(args, settings, act, need="store")
+    record = view.record
+    if args.json:
+        shown = window_json(record, view.tasks)
+        if isinstance(done, TakeOver):
+            shown["taken_over"] = [t.id for t in done.taken]
+        print_json(shown)
+        return 0
+    if args.action == "extend":
+        print(f"Window {record.id} now ends {format_instant(record.end, record.tz)}.")
+    elif args.action == "retry":
+        print(f"Retrying the failed tasks of window {record.id}; the worker acts on its next tick.")
+    elif isinstance(done, TakeOver):
+        if not done.taken:
+            print(f"No task of window {record.id} has a failing resume to take over.")
+        else:
+            print(f"{by} took over {len(done.taken)} task(s) of window {record.id}:")
+            print(_task_table(done.taken))
+    elif record.state.value == "cancelled":
+        print(f"Window {record.id} is cancelled; nothing was paused.")
+    else:
+        print(f"Window {record.id} ends now; the worker resumes its paused tasks on its next tick.")
+    return 0

@@ -1,0 +1,811 @@
+"""The application: every use case of maintbot as one call on one object.
+
+:class:`Maintbot` owns the schedulers, the store, the approval policy, the injected clock
+and the window clock. Each method checks its policy, audits its outcome *and its
+refusals*, and returns data; it prints nothing and knows neither Slack nor argparse. The
+Slack listeners and the CLI verbs are thin faces over it (ack or parse, one call, render),
+so a rule cannot hold in one face and not the other (``tests/test_parity.py``).
+
+:func:`open_maintbot` is the one place the running bot is wired: which schedulers (see
+:mod:`bot.service.wiring`), the store, and the window clock with its deadlines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.approvals import ManageAction, Policy, parse_approvers
+from bot.check import Scheduler, check_window, open_schedulers
+from bot.clock import Clock, system_clock
+from bot.config import Config, Settings
+from bot.connectors.base import Connector
+from bot.errors import ApprovalError, ConnectorError, LifecycleError, MaintbotError
+from bot.lifecycle import (
+    ACTOR,
+    Decision,
+    LogNotifier,
+    Notifier,
+    TickReport,
+    WindowClock,
+    approve_now,
+    cancel_window,
+    clock_deadlines,
+    decide,
+    end_window_now,
+    extend_window,
+    plan_window,
+    request_approval,
+)
+from bot.model import (
+    OPEN_WINDOW_STATES,
+    ApprovalRecord,
+    ApprovalState,
+    AuditRow,
+    ConflictReport,
+    PlannedTask,
+    PlannedTaskState,
+    ResumeRequestRecord,
+    ResumeRequestState,
+    Task,
+    TaskRef,
+    Window,
+    WindowRecord,
+    WindowState,
+)
+from bot.render import PauseNote, plain_pause
+from bot.service.pauses import (
+    ActionResult,
+    HeldPaused,
+    ResumeDecision,
+    abandon_resume_request,
+    changed_since,
+    decide_resume,
+    held_paused,
+    note_of_task,
+    pause_detail,
+    pause_now_reason,
+    pause_task,
+    request_resume,
+    resume_task,
+)
+from bot.service.reports import StoredCheck, load_check, save_check
+from bot.service.tasks import TaskChoice, colliding, every_active, named
+from bot.service.wiring import Need, scheduler_config
+from bot.store import Store
+
+__all__ = [
+    "ApproverSource",
+    "InProgress",
+    "Maintbot",
+    "PlanResult",
+    "ReportRow",
+    "ResumeAsked",
+    "Resumed",
+    "TakeOver",
+    "WindowView",
+    "open_maintbot",
+]
+
+ApproverSource = Callable[[], Awaitable[frozenset[str]]]
+
+# Tasks a person can take over: their resume keeps failing (the clock's rule).
+_STUCK = (PlannedTaskState.RESUME_FAILED, PlannedTaskState.RESUMING)
+_PLAN_PENDING = "pending"
+
+
+class InProgress(MaintbotError):
+    """A change to the same task is already running in this process (a double click)."""
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One row of a stored report, as its buttons name it: acting on it needs to be the
+    report's owner, and acts on exactly the task the report showed."""
+
+    check_id: object
+    index: object
+
+
+@dataclass(frozen=True)
+class ResumeAsked:
+    """Resuming someone else's pause needs an approver: a resume request was recorded
+    (``new``) or one was already waiting. Nothing was resumed."""
+
+    request: ResumeRequestRecord
+    new: bool
+    note: PauseNote
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """A resume that was tried; ``was`` is whose pause it lifted, when someone else's."""
+
+    result: ActionResult
+    was: PauseNote | None
+
+
+@dataclass(frozen=True)
+class WindowView:
+    record: WindowRecord
+    tasks: tuple[PlannedTask, ...]
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    window: WindowView
+    approval: ApprovalRecord | None = None
+    # The window as read from the person's text (with its notes), when planned from one.
+    parsed: Window | None = None
+    # Systems that could not be checked, so none of their tasks is in the plan.
+    warnings: tuple[str, ...] = ()
+    # ``plan`` from a report that already has its window: nothing new was recorded.
+    already: bool = False
+
+
+@dataclass(frozen=True)
+class TakeOver:
+    window: WindowRecord
+    taken: tuple[PlannedTask, ...]
+
+
+@dataclass
+class Maintbot:
+    """The bot, wired: build it with :func:`open_maintbot` (or :meth:`from_config`)."""
+
+    settings: Settings
+    store: Store
+    schedulers: Sequence[Scheduler]
+    clock: Clock
+    notifier: Notifier = field(default_factory=LogNotifier)
+    # Who may approve, resolved at each decision (Slack expands user groups); ``None``:
+    # the names in MAINTBOT_APPROVERS, taken literally.
+    approvers: ApproverSource | None = None
+    # The command line: with no approvers configured, any second name approves (see Policy).
+    command_line: bool = False
+    deadlines: dict[str, float] = field(default_factory=dict)
+    window_clock: WindowClock = field(init=False)
+    clock_task: asyncio.Task[Any] | None = field(default=None, init=False)
+    # Task keys with a pause/resume in flight in this process: a double click acts once.
+    _inflight: set[str] = field(default_factory=set, init=False)
+    _checks: dict[tuple[datetime, datetime], asyncio.Future[ConflictReport]] = field(
+        default_factory=dict, init=False
+    )
+
+    def __post_init__(self) -> None:
+        connectors = {s.name: s.connector for s in self.schedulers if s.connector is not None}
+        self.window_clock = WindowClock(
+            self.store, connectors, self.clock, self.notifier, deadlines=self.deadlines
+        )
+
+    @classmethod
+    def from_config(
+        cls, settings: Settings, store: Store, config: Config | None, clock: Clock, **kw: Any
+    ) -> Maintbot:
+        """Open ``config``'s schedulers (none without one), each bounded by its deadline."""
+        if config is None:
+            return cls(settings, store, [], clock, **kw)
+        return cls(
+            settings,
+            store,
+            open_schedulers(config, clock),
+            clock,
+            deadlines=clock_deadlines(config),
+            **kw,
+        )
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(s.aclose() for s in self.schedulers))
+
+    # -- policy -------------------------------------------------------------------------
+    async def policy(self) -> Policy:
+        if self.approvers is not None:
+            approvers = await self.approvers()
+        else:
+            approvers = parse_approvers(self.settings.maintbot_approvers).names
+        return Policy(
+            approvers=approvers,
+            allow_self_approval=self.settings.maintbot_allow_self_approval,
+            any_second_person=self.command_line,
+            resume_others_needs_approval=self.settings.maintbot_resume_others_needs_approval,
+        )
+
+    def connector(self, system: str) -> Connector:
+        for scheduler in self.schedulers:
+            if scheduler.name == system:
+                if scheduler.connector is None:
+                    raise MaintbotError(
+                        f"{system} cannot be reached from this bot: {scheduler.error}"
+                    )
+                return scheduler.connector
+        raise MaintbotError(
+            f"{system} is not configured in this bot any more; run the check again."
+        )
+
+    # -- check and report ---------------------------------------------------------------
+    def parse(self, text: str, tz: str | None = None) -> Window:
+        from bot.windows import parse_window
+
+        return parse_window(text, tz=tz or self.settings.maintbot_tz, now=self.clock())
+
+    async def check(
+        self,
+        window: Window | str,
+        *,
+        by: str,
+        tz: str | None = None,
+        channel: str | None = None,
+        request_id: str | None = None,
+    ) -> StoredCheck:
+        """Check a window (or a text read in ``tz``), store the report and audit it."""
+        if isinstance(window, str):
+            window = self.parse(window, tz)
+        report = await self._joined_check(window)
+        stored = save_check(self.store, report, user=by, channel=channel)
+        failed = [s.system for s in report.systems if not s.ok]
+        self.store.audit(
+            by,
+            "check",
+            "partial" if failed else "ok",
+            request_id=request_id,
+            error=f"no answer from {', '.join(failed)}" if failed else None,
+            detail={
+                "check": stored.id,
+                "text": window.text,
+                "tz": window.tz,
+                "start": window.start.isoformat(),
+                "end": window.end.isoformat(),
+                "conflicts": len(report.conflicts),
+            },
+        )
+        return stored
+
+    async def _joined_check(self, window: Window) -> ConflictReport:
+        """Checks of the same instants already running are joined rather than repeated:
+        when a team all types the same command after an announcement, the schedulers are
+        asked once, not once per person (which would also run into their per-minute rate
+        limits). Nothing is cached after it completes."""
+        key = (window.start, window.end)
+        running = self._checks.get(key)
+        if running is None:
+            running = asyncio.ensure_future(check_window(window, self.schedulers, self.clock))
+            self._checks[key] = running
+
+            def finished(done: asyncio.Future[ConflictReport]) -> None:
+                self._checks.pop(key, None)
+                if not done.cancelled():
+                    done.exception()  # every joiner re-raises it; this one only marks it seen
+
+            running.add_done_callback(finished)
+        report = await asyncio.shield(running)
+        # Same instants, but each person's own text, zone and notes in their echo.
+        return report.model_copy(update={"window": window})
+
+    def report(self, check_id: object) -> StoredCheck:
+        """A stored check by id (its pages are the face's to draw)."""
+        return load_check(self.store, check_id)
+
+    # -- pause and resume now -----------------------------------------------------------
+    async def _target(self, task: ReportRow | str, by: str) -> tuple[TaskRef, str, str | None]:
+        """(ref, name, report id) of a report row or a ``SYSTEM:ID`` item."""
+        if isinstance(task, ReportRow):
+            check = self.report(task.check_id)
+            if check.user and check.user != by:
+                raise MaintbotError(
+                    "That report belongs to someone else; run `/maintenance check` yourself "
+                    "to act on its tasks."
+                )
+            conflict = check.conflict(task.index)
+            self.connector(conflict.system)  # still configured?
+            return conflict.ref, conflict.task_name, check.id
+        found = await named(task, self.schedulers, option="task")
+        if len(found) != 1:
+            raise LifecycleError(f"name one task, e.g. talend:5f1c…; got {task!r}")
+        return found[0].ref, found[0].name, None
+
+    def _claim(self, ref: TaskRef, name: str) -> None:
+        if ref.key in self._inflight:
+            raise InProgress(f"A change to {name} is already in progress; its result follows.")
+        self._inflight.add(ref.key)
+
+    async def pause_now(
+        self, task: ReportRow | str, *, by: str, request_id: str | None = None
+    ) -> ActionResult:
+        ref, name, check_id = await self._target(task, by)
+        self._claim(ref, name)
+        try:
+            return await pause_task(
+                self.store,
+                self.connector(ref.system),
+                ref,
+                by=by,
+                reason=pause_now_reason("Paused", by, check_id),
+                request_id=request_id,
+                now=self.clock(),
+                name=name,
+            )
+        finally:
+            self._inflight.discard(ref.key)
+
+    async def resume_now(
+        self,
+        task: ReportRow | str,
+        *,
+        by: str,
+        request_id: str | None = None,
+        ask_in: str | None = None,
+    ) -> Resumed | ResumeAsked:
+        """Resume a task now; someone else's pause (by policy) becomes a resume request
+        for an approver instead. ``ask_in`` is where the face will post that request:
+        ``""`` says it has nowhere to (refused), ``None`` that none is needed (the CLI:
+        approvers decide with ``maintbot approve``)."""
+        ref, name, check_id = await self._target(task, by)
+        connector = self.connector(ref.system)
+        self._claim(ref, name)
+        try:
+            # Whose pause this is, read now rather than trusted from the report.
+            was = await self._whose(connector, ref)
+            policy = await self.policy()
+            needs_approval = policy.resume_others_needs_approval
+            if was is not None and was.others and needs_approval:
+                return self._ask_to_resume(ref, name, was, by, policy, request_id, check_id, ask_in)
+            label = f"{name} ({ref.system})"
+            result = await resume_task(
+                self.store,
+                connector,
+                ref,
+                by=by,
+                reason=pause_now_reason("Resumed", by, check_id),
+                request_id=request_id,
+                now=self.clock(),
+                name=name,
+                guard=self._resume_guard(was, label, needs_approval=needs_approval),
+                detail=pause_detail(was) if was is not None and was.others else None,
+            )
+            return Resumed(result, was)
+        finally:
+            self._inflight.discard(ref.key)
+
+    async def _whose(self, connector: Connector, ref: TaskRef) -> PauseNote | None:
+        """Whose pause ``ref`` carries now; ``None`` when it is not paused or cannot be read
+        (then the resume itself reads it again and reports the failure)."""
+        try:
+            task = await connector.read_state(ref)
+        except ConnectorError:
+            return None
+        return note_of_task(self.store, task) if task.paused else None
+
+    def _resume_guard(
+        self, was: PauseNote | None, label: str, *, needs_approval: bool
+    ) -> Callable[[Task], str | None]:
+        """Judge the pause again on the read the resume acts on: one that became someone
+        else's since (or that could not be read before) is not lifted without its due."""
+
+        def guard(task: Task) -> str | None:
+            now = note_of_task(self.store, task)
+            if not now.others:
+                return None
+            if was is not None and was.others:
+                return changed_since(was, label)(task)
+            if needs_approval:
+                return (
+                    f"{label} is {plain_pause(now)}; resuming someone else's pause needs an "
+                    "approver. Click Resume again to ask one."
+                )
+            return None
+
+        return guard
+
+    def _ask_to_resume(
+        self,
+        ref: TaskRef,
+        name: str,
+        was: PauseNote,
+        by: str,
+        policy: Policy,
+        request_id: str | None,
+        check_id: str | None,
+        ask_in: str | None,
+    ) -> ResumeAsked:
+        if ask_in == "":
+            raise MaintbotError(
+                "Resuming someone else's pause needs an approver, and I don't know where to "
+                "ask; set MAINTBOT_APPROVAL_CHANNEL."
+            )
+        if not policy.approvers and not policy.any_second_person:
+            # A request nobody may approve would only block the task until it expires.
+            raise MaintbotError(
+                "Resuming someone else's pause needs an approver, and none is configured: set "
+                "MAINTBOT_APPROVERS, or ask the person who paused it to resume it."
+            )
+        request, new = request_resume(
+            self.store,
+            ref,
+            name=name,
+            note=was,
+            by=by,
+            now=self.clock(),
+            request_id=request_id,
+            check_id=check_id,
+        )
+        return ResumeAsked(request, new, was)
+
+    def resume_request_posted(self, request_id: str, channel: str, ts: str) -> None:
+        """Where the face showed a resume request (its decision updates that message)."""
+        self.store.transition_resume_request(
+            request_id,
+            ResumeRequestState.PENDING,
+            ResumeRequestState.PENDING,
+            channel=channel,
+            message_ts=ts,
+        )
+
+    def withdraw_resume_request(self, request_id: str, *, error: str) -> None:
+        """Nobody could see or decide it: withdraw it rather than leave it blocking."""
+        abandon_resume_request(self.store, request_id, now=self.clock(), error=error)
+
+    # -- plan ---------------------------------------------------------------------------
+    async def resolve_tasks(
+        self, spec: str | None, window: Window
+    ) -> tuple[list[TaskChoice], list[str]]:
+        """``all``, ``SYSTEM:ID,...``, or (``None``) the tasks colliding with ``window``;
+        with warnings for systems that could not be checked."""
+        if spec is None:
+            return colliding(await check_window(window, self.schedulers, self.clock))
+        if spec.strip().lower() == "all":
+            return await every_active(self.schedulers), []
+        return [(t.ref, t.name) for t in await named(spec, self.schedulers)], []
+
+    async def plan(
+        self,
+        text: str,
+        *,
+        by: str,
+        tz: str | None = None,
+        tasks: str | None = None,
+        approved_by: str | None = None,
+        drain_lead: timedelta = timedelta(0),
+    ) -> PlanResult:
+        """Record a window and the tasks to pause in it; approved at once by a second name.
+        Everything is checked before anything is written: a refused approval, an unknown
+        task or a past window leaves the store as it was."""
+        by = by.strip()
+        if not by:
+            raise LifecycleError("--requested-by needs a name, e.g. --requested-by alice")
+        window = self.parse(text, tz)
+        policy = await self.policy()
+        if approved_by is not None:
+            # Checked before anything is looked up or written: a refused approval records
+            # nothing (no window was ever planned to refuse).
+            policy.check(approved_by.strip(), by)
+        chosen, warnings = await self.resolve_tasks(tasks, window)
+        now = self.clock()
+        # One transaction: a window is never left planned when its approval was refused.
+        with self.store.transaction():
+            record = plan_window(
+                self.store, window, chosen, requested_by=by, now=now, drain_lead=drain_lead
+            )
+            if approved_by is not None:
+                record = approve_now(
+                    self.store,
+                    record.id,
+                    requested_by=by,
+                    approved_by=approved_by.strip(),
+                    policy=policy,
+                    now=now,
+                )
+        return PlanResult(self._view(record), parsed=window, warnings=tuple(warnings))
+
+    def plan_from_report(self, check_id: object, *, by: str, channel: str) -> PlanResult:
+        """The report's active tasks as a planned window with an approval request; once
+        per report, however many times (or however fast) it is asked."""
+        check = self.report(check_id)
+        if check.user and check.user != by:
+            raise MaintbotError(
+                "That report belongs to someone else; run `/maintenance check` yourself to act "
+                "on its tasks."
+            )
+        claim = f"plan:{check.id}"
+        if not self.store.claim_kv(claim, _PLAN_PENDING):
+            existing = self.store.get_kv(claim)
+            found = (
+                self.store.find_window(existing)
+                if existing is not None and existing != _PLAN_PENDING
+                else None
+            )
+            if found is None:
+                raise MaintbotError("Approval for this report was already requested.")
+            return PlanResult(self._view(found), already=True)
+        try:
+            record, approval = self._plan_report(check, by, channel)
+        except BaseException:
+            self.store.release_kv(claim, _PLAN_PENDING)  # nothing recorded: ask again
+            raise
+        self.store.set_kv(claim, record.id)
+        return PlanResult(self._view(record), approval)
+
+    def _plan_report(
+        self, check: StoredCheck, by: str, channel: str
+    ) -> tuple[WindowRecord, ApprovalRecord]:
+        tasks: dict[str, TaskChoice] = {}
+        for conflict in check.active:
+            tasks.setdefault(conflict.ref.key, (conflict.ref, conflict.task_name))
+        if not tasks:
+            raise MaintbotError("Nothing in this report is active, so there is nothing to plan.")
+        if not channel:
+            raise MaintbotError(
+                "I don't know where to post the approval request; set MAINTBOT_APPROVAL_CHANNEL."
+            )
+        record = plan_window(
+            self.store,
+            check.window,
+            list(tasks.values()),
+            requested_by=by,
+            now=self.clock(),
+            channel=channel,
+        )
+        try:
+            approval = request_approval(
+                self.store, record.id, requested_by=by, now=self.clock(), channel=channel
+            )
+        except BaseException:
+            cancel_window(self.store, record.id, by=ACTOR, now=self.clock())
+            raise
+        return record, approval
+
+    def approval_posted(self, approval_id: str, window_id: str, channel: str, ts: str) -> None:
+        """Where the approval request was posted; the window clock's alerts go in its thread."""
+        self.store.set_approval_message(approval_id, channel, ts)
+        current = self.store.get_window(window_id)
+        self.store.update_window_fields(window_id, current.version, channel=channel, thread_ts=ts)
+
+    def withdraw_window(self, window_id: str) -> None:
+        """Nobody could ever see or decide its approval request: drop the window."""
+        cancel_window(self.store, window_id, by=ACTOR, now=self.clock())
+
+    # -- decisions ----------------------------------------------------------------------
+    async def decide(
+        self,
+        request: str,
+        *,
+        by: str,
+        approve: bool,
+        reason: str | None = None,
+        request_id: str | None = None,
+    ) -> Decision | ResumeDecision:
+        """Approve or reject, once: an approval request (``a_…``, or its window ``w_…``) or
+        a request to resume someone else's pause (``r_…``). A refusal is audited and raised."""
+        policy = await self.policy()
+        if request.startswith("r_"):
+            return await decide_resume(
+                self.store,
+                self.connector,
+                request,
+                user=by,
+                approve=approve,
+                policy=policy,
+                now=self.clock(),
+                slack_request=request_id,
+                reason=reason,
+            )
+        approval_id = self._approval_of(request, by=by, approve=approve, policy=policy)
+        return decide(
+            self.store,
+            approval_id,
+            user=by,
+            approve=approve,
+            policy=policy,
+            now=self.clock(),
+            request_id=request_id,
+        )
+
+    def _approval_of(self, request: str, *, by: str, approve: bool, policy: Policy) -> str:
+        """The approval request to decide: the one named, or the window's pending one. A
+        window planned without one (``maintbot plan`` with no ``--approved-by``) gets one
+        now, once the decider is known to be allowed (a refusal leaves nothing waiting)."""
+        if not request.startswith("w_"):
+            return request
+        window = self._window(request)
+        pending = [
+            a for a in self.store.approvals_for(window.id) if a.state is ApprovalState.PENDING
+        ]
+        if pending:
+            return pending[-1].id
+        if window.state is not WindowState.PLANNED:
+            raise LifecycleError(
+                f"Window {window.id} is {window.state.value}; only a planned window can be "
+                "approved or rejected."
+            )
+        if approve or by != window.requested_by:
+            try:
+                policy.check(by, window.requested_by)
+            except ApprovalError as exc:
+                self.store.audit(
+                    by,
+                    "approve" if approve else "reject",
+                    "refused",
+                    window_id=window.id,
+                    reason=str(exc),
+                )
+                raise
+        return request_approval(
+            self.store, window.id, requested_by=window.requested_by, now=self.clock()
+        ).id
+
+    # -- managing a window --------------------------------------------------------------
+    def _window(self, window_id: object) -> WindowRecord:
+        found = self.store.find_window(window_id) if isinstance(window_id, str) else None
+        if found is None:
+            raise LifecycleError(
+                f"There is no maintenance window with id {window_id!r}; `maintbot windows` "
+                "(or `/maintenance list`) lists them."
+            )
+        return found
+
+    async def _allowed(
+        self, record: WindowRecord, by: str, action: str, check: Callable[[Policy], None]
+    ) -> None:
+        """Run a policy check; a refusal is audited (as ``action``) and raised."""
+        try:
+            check(await self.policy())
+        except ApprovalError as exc:
+            self.store.audit(by, action, "refused", window_id=record.id, error=str(exc))
+            raise
+
+    async def _manage(self, window_id: object, by: str, action: ManageAction) -> WindowRecord:
+        record = self._window(window_id)
+        await self._allowed(
+            record, by, action, lambda p: p.check_manage(by, record.requested_by, action)
+        )
+        return record
+
+    async def cancel(self, window_id: object, *, by: str) -> WindowView:
+        record = await self._manage(window_id, by, "cancel")
+        return self._view(cancel_window(self.store, record.id, by=by, now=self.clock()))
+
+    async def end(self, window_id: object, *, by: str) -> WindowView:
+        record = await self._manage(window_id, by, "end")
+        return self._view(end_window_now(self.store, record.id, by=by, now=self.clock()))
+
+    async def extend(
+        self, window_id: object, *, by: str, by_time: timedelta = timedelta(minutes=30)
+    ) -> WindowView:
+        record = await self._manage(window_id, by, "extend")
+        return self._view(
+            extend_window(self.store, record.id, by=by, delta=by_time, now=self.clock())
+        )
+
+    async def _requester_or_approver(self, record: WindowRecord, by: str, action: str) -> None:
+        what = action.replace("_", " ")
+
+        def check(policy: Policy) -> None:
+            if by != record.requested_by and by not in policy.approvers:
+                raise ApprovalError(
+                    f"{by} may not {what} for this window: only the requester "
+                    f"({record.requested_by}) or an approver may."
+                )
+
+        await self._allowed(record, by, action, check)
+
+    async def retry(self, window_id: object, *, by: str) -> WindowView:
+        """Retry now what failed in a window. Any window clock on this database acts on it
+        at its next tick; this process's clock is woken at once."""
+        record = self._window(window_id)
+        await self._requester_or_approver(record, by, "retry")
+        self.window_clock.retry(record.id, by=by)
+        return self._view(self.store.get_window(record.id))
+
+    async def take_over(self, window_id: object, *, by: str) -> TakeOver:
+        """A person takes over every task of the window whose resume keeps failing."""
+        record = self._window(window_id)
+        await self._requester_or_approver(record, by, "take_over")
+        stuck = tuple(t for t in self.store.window_tasks(record.id) if t.state in _STUCK)
+        for task in stuck:
+            self.window_clock.take_over(task.id, by=by)
+        return TakeOver(self.store.get_window(record.id), stuck)
+
+    # -- reading ------------------------------------------------------------------------
+    def _view(self, record: WindowRecord) -> WindowView:
+        return WindowView(record, tuple(self.store.window_tasks(record.id)))
+
+    def windows(self, *, recent: int = 0) -> list[WindowView]:
+        """Planned, approved and active windows, soonest first, then ``recent`` closed ones."""
+        shown = self.store.list_windows(OPEN_WINDOW_STATES)
+        if recent:
+            closed = [
+                w
+                for w in self.store.list_windows(None, limit=recent + len(shown))
+                if w.state not in OPEN_WINDOW_STATES
+            ]
+            shown += closed[:recent]
+        return [self._view(w) for w in shown]
+
+    def status(self) -> HeldPaused:
+        """What the bot holds paused: for windows, and by "pause now"."""
+        return held_paused(self.store)
+
+    def audit(self, limit: int) -> list[AuditRow]:
+        return self.store.audit_rows(limit)
+
+    # -- the window clock ---------------------------------------------------------------
+    async def tick(self) -> TickReport:
+        return await self.window_clock.tick()
+
+    async def run_clock(self, stop: asyncio.Event, interval: float = 5.0) -> None:
+        await self.window_clock.run(stop, interval)
+
+    def start_clock(self, stop: asyncio.Event, interval: float = 5.0) -> asyncio.Task[Any]:
+        """Run the window clock on this loop until ``stop``; health reports on it."""
+        self.clock_task = asyncio.create_task(
+            self.run_clock(stop, interval), name="maintbot-window-clock"
+        )
+        return self.clock_task
+
+    def health(self) -> tuple[bool, dict[str, str]]:
+        """The store answers, and the window clock (if any) has not died."""
+        detail: dict[str, str] = {}
+        ok = True
+        try:
+            self.store.schema_version()
+            detail["store"] = "ok"
+        except Exception as exc:  # any failure means unhealthy; say which kind
+            ok = False
+            detail["store"] = f"failed: {type(exc).__name__}"
+        task = self.clock_task
+        if task is None:
+            detail["clock"] = "not running in this process"
+        elif task.done():
+            ok = False
+            error = None if task.cancelled() else task.exception()
+            detail["clock"] = f"stopped: {type(error).__name__}" if error else "stopped"
+        else:
+            detail["clock"] = "running"
+        return ok, detail
+
+
+@asynccontextmanager
+async def open_maintbot(
+    settings: Settings,
+    *,
+    need: Need,
+    config_file: str | None = None,
+    sandbox: bool = False,
+    doing: str = "using",
+    announce: Callable[[str], None] | None = None,
+    clock: Clock = system_clock,
+    notifier: Notifier | None = None,
+    approvers: ApproverSource | None = None,
+    command_line: bool = False,
+) -> AsyncIterator[Maintbot]:
+    """The bot, opened once from settings and config: schedulers as ``need`` says (see
+    :mod:`bot.service.wiring`), the store, the policy and the window clock. The schedulers
+    are chosen before the store is opened, so a configuration error writes nothing."""
+    with scheduler_config(
+        settings,
+        need=need,
+        config_file=config_file,
+        sandbox=sandbox,
+        doing=doing,
+        announce=announce,
+    ) as config:
+        store = Store(settings.maintbot_db, busy_timeout=settings.maintbot_db_busy_timeout)
+        try:
+            bot = Maintbot.from_config(
+                settings,
+                store,
+                config,
+                clock,
+                notifier=notifier or LogNotifier(),
+                approvers=approvers,
+                command_line=command_line,
+            )
+            try:
+                yield bot
+            finally:
+                await bot.aclose()
+        finally:
+            store.close()

@@ -1,0 +1,166 @@
+"""Parity, tested as parity: every use case of the application that one face offers, the
+other offers too. The Slack face is read from what the app registered (the registrar the
+manifest test reads) and the subcommands its /maintenance listener dispatches; the CLI face
+from its argparse parser. Both are mapped onto the application's use cases (methods of
+``bot.service.Maintbot``); a gesture or verb that maps to nothing fails, so a new button or
+verb has to say which use case it is, and then the other face has to offer it too."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.cli import build_parser
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.service import Maintbot
+from bot.slack.app import MaintbotApp, create_app
+from bot.slack.listeners.commands.maintenance import SUBCOMMANDS
+from bot.slack.registry import ActionId
+from bot.store import Store
+
+# Slack: button action ids, /maintenance subcommands and events → use cases.
+SLACK_ACTIONS = {
+    ActionId.PAGE_PREVIOUS: {"report"},
+    ActionId.PAGE_NEXT: {"report"},
+    ActionId.PAUSE_NOW: {"pause_now"},
+    ActionId.RESUME_NOW: {"resume_now"},
+    ActionId.PLAN: {"plan"},
+    ActionId.APPROVE: {"decide"},
+    ActionId.REJECT: {"decide"},
+    ActionId.EXTEND_30: {"extend"},
+    ActionId.END_NOW: {"end"},
+    ActionId.RETRY_PAUSE: {"retry"},
+    ActionId.RETRY_RESUME: {"retry"},
+    ActionId.TAKE_OVER: {"take_over"},
+}
+SLACK_SUBCOMMANDS = {
+    "check": {"check"},
+    "list": {"windows"},
+    "status": {"status"},
+    "audit": {"audit"},
+    "cancel": {"cancel"},
+}
+# The Home tab shows the windows and what is held paused.
+SLACK_EVENTS = {"app_home_opened": {"windows", "status"}}
+
+CLI_VERBS = {
+    "check": {"check"},
+    "report": {"report"},
+    "pause": {"pause_now"},
+    "resume": {"resume_now"},
+    "plan": {"plan", "resolve_tasks"},
+    "approve": {"decide"},
+    "reject": {"decide"},
+    "cancel": {"cancel"},
+    "extend": {"extend"},
+    "end": {"end"},
+    "retry": {"retry"},
+    "take-over": {"take_over"},
+    "status": {"status"},
+    "windows": {"windows"},
+    "audit": {"audit"},
+    "worker": {"run_clock"},
+}
+# Verbs that are no use case of the application: the pure grammar, the simulators, and
+# the Slack face itself (which runs the clock in-process, the worker's use case).
+CLI_NOT_USE_CASES = {"parse", "sandbox", "serve"}
+# Use cases one face reaches inside another: the clock runs inside `serve`; the Slack
+# "Plan pause" button resolves its tasks from the report it was clicked on.
+ONE_FACE_BY_DESIGN = {"run_clock": "serve runs the clock", "resolve_tasks": "from the report"}
+
+# design.md, "Additions of version 2": each of these verbs takes --by NAME and --json.
+BY_AND_JSON = (
+    "pause",
+    "resume",
+    "approve",
+    "reject",
+    "retry",
+    "take-over",
+    "extend",
+    "end",
+    "cancel",
+)
+
+
+@pytest.fixture
+def app(tmp_path: Path, clock: ManualClock) -> Iterator[MaintbotApp]:
+    settings = Settings(
+        slack_bot_token="xoxb-test",
+        slack_signing_secret="test-secret",
+        slack_api_url="http://127.0.0.1:9/api/",
+    )
+    store = Store(tmp_path / "parity.db")
+    try:
+        yield create_app(Maintbot(settings, store, [], clock))
+    finally:
+        store.close()
+
+
+def cli_verbs() -> dict[str, argparse.ArgumentParser]:
+    (sub,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(sub.choices)
+
+
+def slack_use_cases(app: MaintbotApp) -> set[str]:
+    registered = app.registrar
+    assert registered.names("command") == {"/maintenance"}
+    unmapped = (
+        (registered.names("action") - {a.value for a in SLACK_ACTIONS})
+        | (set(SUBCOMMANDS) - set(SLACK_SUBCOMMANDS))
+        | (registered.names("event") - set(SLACK_EVENTS))
+    )
+    assert not unmapped, f"Slack gestures that map to no use case: {sorted(unmapped)}"
+    found: set[str] = set()
+    for action in registered.names("action"):
+        found |= SLACK_ACTIONS[ActionId(action)]
+    for subcommand in SUBCOMMANDS:
+        found |= SLACK_SUBCOMMANDS[subcommand]
+    for event in registered.names("event"):
+        found |= SLACK_EVENTS[event]
+    return found
+
+
+def cli_use_cases() -> set[str]:
+    verbs = set(cli_verbs())
+    unmapped = verbs - set(CLI_VERBS) - CLI_NOT_USE_CASES
+    assert not unmapped, f"CLI verbs that map to no use case: {sorted(unmapped)}"
+    found: set[str] = set()
+    for verb in verbs & set(CLI_VERBS):
+        found |= CLI_VERBS[verb]
+    return found
+
+
+def test_every_use_case_has_both_faces(app: MaintbotApp) -> None:
+    slack, cli = slack_use_cases(app), cli_use_cases()
+    only_slack = slack - cli
+    only_cli = cli - slack - set(ONE_FACE_BY_DESIGN)
+    assert not only_slack, f"use cases Slack offers and the CLI does not: {sorted(only_slack)}"
+    assert not only_cli, f"use cases the CLI offers and Slack does not: {sorted(only_cli)}"
+
+
+def test_every_use_case_is_one_call_on_the_application(app: MaintbotApp) -> None:
+    for use_case in slack_use_cases(app) | cli_use_cases():
+        assert callable(getattr(Maintbot, use_case, None)), f"Maintbot has no {use_case}()"
+
+
+def test_the_mappings_name_only_what_exists(app: MaintbotApp) -> None:
+    # A stale line (a button or verb that went away) would hide a missing face.
+    assert {a.value for a in SLACK_ACTIONS} == app.registrar.names("action")
+    assert set(SLACK_SUBCOMMANDS) == set(SUBCOMMANDS)
+    assert set(CLI_VERBS) | CLI_NOT_USE_CASES == set(cli_verbs())
+
+
+@pytest.mark.parametrize("verb", BY_AND_JSON)
+def test_gesture_verbs_take_by_and_json(verb: str) -> None:
+    options = {o for a in cli_verbs()[verb]._actions for o in a.option_strings}
+    assert {"--by", "--json"} <= options
+
+
+def test_status_and_check_take_by_and_json_too() -> None:
+    for verb in ("status", "check"):
+        options = {o for a in cli_verbs()[verb]._actions for o in a.option_strings}
+        assert {"--by", "--json"} <= options
