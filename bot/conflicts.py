@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.format import length
 from bot.model import (
     Conflict,
     ConflictKind,
@@ -52,14 +53,6 @@ def estimate_duration(durations: Iterable[timedelta], quantile: float = 0.9) -> 
         return None
     rank = max(1, math.ceil(quantile * len(values)))
     return values[rank - 1]
-
-
-def _describe(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours and minutes:
-        return f"{hours}h{minutes:02d}"
-    return f"{hours}h" if hours else f"{minutes}m"
 
 
 def find_conflicts(
@@ -118,7 +111,7 @@ def find_conflicts(
                         run.task,
                         ConflictKind.MAY_OVERLAP,
                         run.at,
-                        f"usually runs {_describe(run.expected_duration)} (p90), "
+                        f"usually runs {length(run.expected_duration)} (p90), "
                         f"so it would still be running when the window opens",
                     )
 
@@ -129,7 +122,7 @@ def find_conflicts(
                 if running.started_at + running.expected_duration <= window.start:
                     continue  # expected to finish before the window opens
                 detail = (
-                    f"running now; usually takes {_describe(running.expected_duration)}, "
+                    f"running now; usually takes {length(running.expected_duration)}, "
                     "so it may still be running when the window opens"
                 )
             elif running.started_at is None:

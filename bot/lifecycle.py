@@ -51,6 +51,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.connectors.base import Connector, SkippedRun, deadline
 from bot.errors import ApprovalError, ConnectorError, LifecycleError, StoreError
+from bot.format import instant, length
 from bot.model import (
     ApprovalRecord,
     ApprovalState,
@@ -63,7 +64,6 @@ from bot.model import (
     WindowRecord,
     WindowState,
 )
-from bot.render import format_instant
 from bot.store import Store
 
 __all__ = [
@@ -182,12 +182,12 @@ def plan_window(
         raise LifecycleError("The window ends before it starts; give an end after the start.")
     if window.end - window.start > MAX_WINDOW:
         raise LifecycleError(
-            f"The window lasts {_span(window.end - window.start)}, longer than the 14 days "
+            f"The window lasts {length(window.end - window.start)}, longer than the 14 days "
             "maintbot will hold tasks paused; plan a shorter window."
         )
     if window.end <= now:
         raise LifecycleError(
-            f"The window ended at {format_instant(window.end, window.tz)}, which is in the "
+            f"The window ended at {instant(window.end, window.tz)}, which is in the "
             "past; plan one that is still ahead, e.g. 'tomorrow 2-4am'."
         )
     if drain_lead < timedelta(0) or drain_lead >= window.end - window.start + timedelta(days=1):
@@ -444,9 +444,9 @@ def extend_window(
         if new_end - record.start > MAX_WINDOW:
             room = MAX_WINDOW - (record.end - record.start)
             raise LifecycleError(
-                f"Extending by {_span(delta)} would make window {record.id} last "
-                f"{_span(new_end - record.start)}, over the 14-day limit; it can be extended "
-                f"by at most {_span(room)}."
+                f"Extending by {length(delta)} would make window {record.id} last "
+                f"{length(new_end - record.start)}, over the 14-day limit; it can be extended "
+                f"by at most {length(room)}."
             )
         if store.update_window_fields(record.id, record.version, end_at=new_end):
             store.audit(
@@ -1025,7 +1025,7 @@ class WindowClock:
             "not_approved",
             "not_approved",
             f"Maintenance window {_label(record)} was not approved before its start "
-            f"({format_instant(record.start, record.tz)}), so it was cancelled; nothing was "
+            f"({instant(record.start, record.tz)}), so it was cancelled; nothing was "
             "paused.",
         )
 
@@ -1079,9 +1079,9 @@ class WindowClock:
             record,
             _reminder_key(nearest),
             "reminder",
-            f"Maintenance window {_label(record)} starts in {_span(record.start - now)} "
-            f"({format_instant(record.start, record.tz)}) and lasts until "
-            f"{format_instant(record.end, record.tz)}. It will pause {len(rows)} task(s): "
+            f"Maintenance window {_label(record)} starts in {length(record.start - now)} "
+            f"({instant(record.start, record.tz)}) and lasts until "
+            f"{instant(record.end, record.tz)}. It will pause {len(rows)} task(s): "
             f"{_names(rows)}.",
         )
 
@@ -1112,9 +1112,9 @@ class WindowClock:
             "late",
             "late",
             f"Maintenance window {_label(record)} "
-            f"({format_instant(record.start, record.tz)} to "
-            f"{format_instant(record.end, record.tz)}) passed while maintbot was not running "
-            f"(noticed {_span(now - due)} after its start). Nothing was paused, so nothing "
+            f"({instant(record.start, record.tz)} to "
+            f"{instant(record.end, record.tz)}) passed while maintbot was not running "
+            f"(noticed {length(now - due)} after its start). Nothing was paused, so nothing "
             f"needs resuming; these {len(rows)} task(s) were not held during the maintenance "
             f"and may have run: {_names(rows)}.",
         )
@@ -1145,8 +1145,8 @@ class WindowClock:
                 record,
                 f"before_end:{record.end.isoformat()}",
                 "before_end",
-                f"Maintenance window {_label(record)} ends in {_span(record.end - now)} "
-                f"({format_instant(record.end, record.tz)}); then {len(paused)} paused "
+                f"Maintenance window {_label(record)} ends in {length(record.end - now)} "
+                f"({instant(record.end, record.tz)}); then {len(paused)} paused "
                 "task(s) will be resumed. Extend it by 30 minutes, or end it now?",
                 actions=("extend_30", "end_now"),
             )
@@ -1473,7 +1473,7 @@ class WindowClock:
             why = (
                 "the scheduler refused it"
                 if permanent
-                else f"retried for {_span(now - record.start)}"
+                else f"retried for {length(now - record.start)}"
             )
             self._alert(
                 record,
@@ -1505,10 +1505,10 @@ class WindowClock:
         due = self._start_due(fresh)
         late = ""
         if fresh.started_at is not None and fresh.started_at - due > self.late_after:
-            late = f" {_span(fresh.started_at - due)} late (maintbot was not running on time)"
+            late = f" {length(fresh.started_at - due)} late (maintbot was not running on time)"
         lines = [
             f"Maintenance window {_label(fresh)} has started{late}; it ends "
-            f"{format_instant(fresh.end, fresh.tz)}."
+            f"{instant(fresh.end, fresh.tz)}."
         ]
         lines += _listing(
             rows,
@@ -1730,7 +1730,7 @@ class WindowClock:
             "resume_failed",
             f"Could not resume {_task_label(row)} after maintenance window {_label(record)} "
             f"(attempt {attempt}): {error}. It is STILL PAUSED. maintbot retries at "
-            f"{format_instant(retry_at, record.tz)}; retry now, or take it over to resume it "
+            f"{instant(retry_at, record.tz)}; retry now, or take it over to resume it "
             "by hand.",
             actions=("retry_resume", "take_over"),
         )
@@ -1740,7 +1740,7 @@ class WindowClock:
     ) -> str:
         late = ""
         if now - record.end > self.late_after:
-            late = f" {_span(now - record.end)} late (maintbot was not running on time)"
+            late = f" {length(now - record.end)} late (maintbot was not running on time)"
         lines = [f"Maintenance window {_label(record)} has ended{late}."]
         lines += _listing(rows, _END_GROUPS)
         lines.append(await self._skipped_text(record, rows))
@@ -1767,7 +1767,7 @@ class WindowClock:
             elif skipped:
                 first = min(s.at for s in skipped)
                 found.append(
-                    f"{_task_label(row)} ×{len(skipped)} (first {format_instant(first, record.tz)})"
+                    f"{_task_label(row)} ×{len(skipped)} (first {instant(first, record.tz)})"
                 )
         text = (
             f"Runs skipped while paused: {_cut(found)}."
@@ -1913,7 +1913,7 @@ def _paused_by_note(task: Task | None, when: str, *, again: bool = False) -> str
     if task is None:
         return f"{verb} by someone else {when}"
     who = task.paused_by or "someone else"
-    since = f" (since {format_instant(task.paused_at, 'UTC')})" if task.paused_at else ""
+    since = f" (since {instant(task.paused_at, 'UTC')})" if task.paused_at else ""
     why = f": {task.pause_reason[:120]}" if task.pause_reason else ""
     silent = "" if task.paused_by or task.pause_reason else " (the scheduler does not say who)"
     return f"{verb} by {who} {when}{since}{why}{silent}"
@@ -1970,24 +1970,6 @@ def _listing(
             )
         lines.append(f"{title} ({len(members)}): {_cut(labels)}.")
     return lines
-
-
-def _span(delta: timedelta) -> str:
-    """A duration for people: ``2 h 5 min``, ``45 s``, ``3 d 2 h``."""
-    seconds = round(abs(delta.total_seconds()))
-    if seconds >= 60:
-        # Whole minutes, rounded: "starts in 1 min" when 1 min 52 s remain would mislead.
-        seconds = (seconds + 30) // 60 * 60
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    if minutes:
-        return f"{minutes} min"
-    return f"{secs} s"
 
 
 # -- wiring for the worker and serve ----------------------------------------------------------

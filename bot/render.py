@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
 
+from bot.format import instant
 from bot.model import Conflict, ConflictKind, ConflictReport
 
 __all__ = [
@@ -17,10 +17,8 @@ __all__ = [
     "PauseOwner",
     "conflict_table",
     "describe_pause",
-    "format_instant",
     "plain_pause",
     "table",
-    "utc_instant",
     "vendor_note",
 ]
 
@@ -30,17 +28,6 @@ KIND_LABELS = {
     ConflictKind.MAY_OVERLAP: "may overlap",
     ConflictKind.MAY_FIRE: "may fire (time unknown)",
 }
-
-
-def format_instant(moment: datetime | None, tz: str) -> str:
-    if moment is None:
-        return "-"
-    try:
-        zone = ZoneInfo(tz)
-        return moment.astimezone(zone).strftime("%a %d %b %H:%M %Z")
-    except (KeyError, ValueError):
-        # Fixed offsets and abbreviations are not IANA keys; show UTC rather than guess.
-        return moment.strftime("%a %d %b %H:%M UTC")
 
 
 PauseOwner = Literal["window", "pause_now", "other", "unknown"]
@@ -99,18 +86,13 @@ def describe_pause(
     return f"paused (by someone else; the scheduler does not say who){since}{why}"
 
 
-def utc_instant(moment: datetime) -> str:
-    """An instant for plain text read by people in any zone (confirm dialogs, logs)."""
-    return moment.astimezone(UTC).strftime("%a %d %b %Y %H:%M UTC")
-
-
 def plain_pause(note: PauseNote, tz: str = "UTC", *, reason_limit: int = 200) -> str:
     """:func:`describe_pause` as plain text, times in ``tz``, the reason cut to a limit."""
 
     def cut(text: str) -> str:
         return text if len(text) <= reason_limit else text[: reason_limit - 1] + "…"
 
-    return describe_pause(note, when=lambda m: format_instant(m, tz), quote=cut)
+    return describe_pause(note, when=lambda m: instant(m, tz), quote=cut)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -141,7 +123,7 @@ def _rows(
             KIND_LABELS[c.kind],
             # A running conflict's instant is when it started, not when it will fire.
             ("since " if c.kind is ConflictKind.RUNNING_AT_START and c.at else "")
-            + format_instant(c.at, tz),
+            + instant(c.at, tz),
             detail(c),
         ]
         for c in conflicts

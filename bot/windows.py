@@ -25,6 +25,7 @@ from typing import Final, Literal, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.errors import WindowError
+from bot.format import length
 from bot.model import Window
 
 __all__ = [
@@ -570,21 +571,6 @@ def _elapsed(parts: list[tuple[float, str]]) -> timedelta:
     scale = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60}
     seconds = sum(value * scale[unit] for value, unit in parts)
     return timedelta(seconds=round(seconds))
-
-
-def _describe_length(td: timedelta) -> str:
-    total = int(td.total_seconds())
-    sign = "-" if total < 0 else ""
-    total = abs(total)
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, seconds = divmod(rest, 60)
-    pieces = [
-        f"{value}{unit}"
-        for value, unit in ((days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s"))
-        if value
-    ]
-    return sign + (" ".join(pieces) if pieces else "0m")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1256,7 +1242,7 @@ def _dst_notes(start: datetime, end: datetime, ctx: _Ctx, res: _Resolution) -> l
         verb = "happens" if len(res.ambiguous) == 1 else "happen"
         notes.append(
             f"{times} {verb} twice in {ctx.zone_name} (the clocks go back "
-            f"{_describe_length(back)} at the end of daylight-saving time); read as the first "
+            f"{length(back, exact=True)} at the end of daylight-saving time); read as the first "
             f"occurrence, on {first.tzname()}."
         )
     local_start, local_end = start.astimezone(zone), end.astimezone(zone)
@@ -1265,10 +1251,10 @@ def _dst_notes(start: datetime, end: datetime, ctx: _Ctx, res: _Resolution) -> l
         wall = local_end.replace(tzinfo=None) - local_start.replace(tzinfo=None)
         note = (
             f"The window touches a DST change in {ctx.zone_name}: it really lasts "
-            f"{_describe_length(real)}"
+            f"{length(real, exact=True)}"
         )
         if wall != real:
-            note += f", not the {_describe_length(wall)} the clock shows"
+            note += f", not the {length(wall, exact=True)} the clock shows"
         notes.append(note + ".")
     return notes
 
@@ -1475,8 +1461,8 @@ def _parse(text: str, tz: str, now: datetime, max_length: timedelta) -> Window:
         )
     if end - start.instant > max_length:
         _fail(
-            f"The window would last {_describe_length(end - start.instant)}; the longest "
-            f"allowed is {_describe_length(max_length)}. Plan a shorter one, e.g. "
+            f"The window would last {length(end - start.instant, exact=True)}; the longest "
+            f"allowed is {length(max_length, exact=True)}. Plan a shorter one, e.g. "
             f'"Dec 24-26" or "Saturday 22:00 to Monday 06:00".'
         )
     notes = _dst_notes(start.instant, end, ctx, res)
@@ -1528,7 +1514,7 @@ def echo_lines(window: Window, *, user_tz: str | None = None) -> list[str]:
         lines.append(_range_text(window.start, window.end, *mine))
     if zone_name != "UTC":
         lines.append(_range_text(window.start, window.end, UTC, "UTC"))
-    lines.append(f"Length: {_describe_length(window.end - window.start)}")
+    lines.append(f"Length: {length(window.end - window.start, exact=True)}")
     lines.extend(window.notes)
     return lines
 

@@ -215,19 +215,6 @@ def test_long_listings_are_counted_not_dropped() -> None:
     assert "more not shown" in message["blocks"][-1]["elements"][0]["text"]
 
 
-@pytest.mark.parametrize(
-    ("delta", "text"),
-    [
-        (timedelta(hours=2), "2h"),
-        (timedelta(minutes=90), "1h 30m"),
-        (timedelta(minutes=45), "45m"),
-        (timedelta(days=1, hours=3), "1d 3h"),
-    ],
-)
-def test_duration(delta: timedelta, text: str) -> None:
-    assert messages.duration(delta) == text
-
-
 def test_many_failing_systems_still_fit_and_are_counted(tmp_path) -> None:
     store = Store(tmp_path / "s.db")
     check = stored(store, [f"job {i}" for i in range(40)], broken_systems=80)

@@ -94,7 +94,7 @@ def test_run_before_window_with_long_history_may_overlap() -> None:
     )
     report = find_conflicts(WINDOW, NOW, [snap])
     assert kinds(report.conflicts) == [("long", ConflictKind.MAY_OVERLAP)]
-    assert "1h30" in report.conflicts[0].detail
+    assert "1h 30m" in report.conflicts[0].detail
 
 
 def test_run_ending_exactly_at_window_start_does_not_overlap() -> None:

@@ -244,11 +244,11 @@ async def test_pause_at_start_and_resume_at_end_every_system(env: Env) -> None:
 
     report = await env.at(wclock, timedelta(minutes=30))  # T-60
     assert report.kinds() == ["reminder"]
-    assert "starts in 1 h" in env.notes.of("reminder")[-1].text
+    assert "starts in 1h " in env.notes.of("reminder")[-1].text
     assert await wclock.tick() == TickReport(now=env.clock())  # nothing twice
     report = await env.at(wclock, timedelta(minutes=50))  # T-10
     assert report.kinds() == ["reminder"]
-    assert "starts in 10 min" in env.notes.of("reminder")[-1].text
+    assert "starts in 10m " in env.notes.of("reminder")[-1].text
     assert not any(env.paused(t.ref) for t in tasks)
 
     report = await env.at(wclock, timedelta(minutes=10))  # the start
@@ -676,7 +676,7 @@ async def test_worker_down_through_the_whole_window(env: Env) -> None:
     assert env.state(record) is WindowState.FAILED
     (late,) = env.notes.of("late")
     assert "passed while maintbot was not running" in late.text
-    assert "2 h 30 min after its start" in late.text
+    assert "2h 30m after its start" in late.text
     assert all(r.state is S.PAUSE_FAILED for r in env.rows(record).values())
 
 
@@ -687,12 +687,12 @@ async def test_late_start_and_late_end_say_how_late(env: Env) -> None:
     report = await env.window_clock().tick()
     assert report.paused == [(record.id, task.ref.key)]
     assert report.late[0].by == timedelta(minutes=25)
-    assert "25 min late" in env.notes.of("start")[-1].text
+    assert "25m late" in env.notes.of("start")[-1].text
     env.clock.advance(timedelta(hours=3, minutes=35))  # down over the end too
     report = await env.window_clock().tick()
     assert report.resumed == [(record.id, task.ref.key)]
     assert report.late[0].by == timedelta(hours=2)
-    assert "2 h late" in env.notes.of("end")[-1].text
+    assert "2h late" in env.notes.of("end")[-1].text
     assert not env.paused(task.ref)
 
 
@@ -702,7 +702,7 @@ async def test_after_downtime_only_the_nearest_reminder_is_sent(env: Env) -> Non
     env.clock.advance(timedelta(hours=2, minutes=55))
     report = await env.window_clock().tick()
     assert report.kinds() == ["reminder"]
-    assert "starts in 5 min" in env.notes.of("reminder")[-1].text
+    assert "starts in 5m " in env.notes.of("reminder")[-1].text
     report = await env.at(env.window_clock(), timedelta(minutes=1))
     assert report.notifications == []
     assert env.store.alerts_sent(record.id) == {"reminder:3600", "reminder:600"}

@@ -15,9 +15,10 @@ from typing import Any
 
 from bot.cli.options import add_by, add_config_options, bounded, print_json, run_on_bot, the_name
 from bot.config import Settings
+from bot.format import instant
 from bot.lifecycle import Decision
 from bot.model import PlannedTask, WindowRecord
-from bot.render import format_instant, table
+from bot.render import table
 from bot.service import Maintbot, PlanResult, ResumeDecision, TakeOver, WindowView
 from bot.service.wiring import Need
 
@@ -146,8 +147,8 @@ def cmd_windows(args: argparse.Namespace, settings: Settings) -> int:
                 [
                     w.record.id,
                     w.record.state.value,
-                    format_instant(w.record.start, w.record.tz),
-                    format_instant(w.record.end, w.record.tz),
+                    instant(w.record.start, w.record.tz),
+                    instant(w.record.end, w.record.tz),
                     _task_summary(w.tasks),
                     w.record.requested_by,
                     w.record.approved_by or "-",
@@ -288,7 +289,7 @@ def cmd_change(args: argparse.Namespace, settings: Settings) -> int:
         print_json(shown)
         return 0
     if args.action == "extend":
-        print(f"Window {record.id} now ends {format_instant(record.end, record.tz)}.")
+        print(f"Window {record.id} now ends {instant(record.end, record.tz)}.")
     elif args.action == "retry":
         print(f"Retrying the failed tasks of window {record.id}; the worker acts on its next tick.")
     elif isinstance(done, TakeOver):

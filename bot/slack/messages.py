@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from bot.format import length, utc_instant
 from bot.model import Conflict, SystemResult, Window
 from bot.render import KIND_LABELS, PauseNote, describe_pause, plain_pause
 from bot.service.pauses import ActionResult, HeldPaused
@@ -34,7 +35,6 @@ __all__ = [
     "already_decided",
     "approval_request",
     "audit_trail",
-    "duration",
     "echo",
     "help_message",
     "page_count",
@@ -56,24 +56,6 @@ def who(actor: str | None) -> str:
     return f"<@{actor}>" if _USER.match(actor) else bk.fit(actor, 80)
 
 
-def duration(delta: timedelta) -> str:
-    minutes = round(delta.total_seconds() / 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    parts = []
-    if days:
-        parts.append(f"{days}d")
-    if hours:
-        parts.append(f"{hours}h")
-    if minutes or not parts:
-        parts.append(f"{minutes}m" if not hours else f"{minutes:02d}m")
-    return " ".join(parts)
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%a %d %b %Y %H:%M")
-
-
 def _span(start: datetime, end: datetime) -> str:
     return f"{bk.date_token(start)} → {bk.date_token(end)}"
 
@@ -81,11 +63,10 @@ def _span(start: datetime, end: datetime) -> str:
 def echo(window: Window) -> str:
     """The window as every reader should see it: their own zone via ``<!date>`` tokens, the
     text it was read from, the zone it was read in, UTC, its real length and any DST note."""
-    lines = [f"*Window:* {_span(window.start, window.end)} ({duration(window.duration)})"]
+    lines = [f"*Window:* {_span(window.start, window.end)} ({length(window.duration)})"]
     read = f"“{bk.fit(window.text, 200)}” " if window.text else ""
-    lines.append(
-        f"Read {read}in {bk.fit(window.tz, 64)} · in UTC: {_utc(window.start)} → {_utc(window.end)}"
-    )
+    start, end = (utc_instant(moment, suffix=False) for moment in (window.start, window.end))
+    lines.append(f"Read {read}in {bk.fit(window.tz, 64)} · in UTC: {start} → {end}")
     lines.extend(f":warning: {bk.fit(note, 500)}" for note in window.notes)
     return "\n".join(lines)
 
