@@ -36,15 +36,14 @@ a test in ``tests/test_huawei_rules.py``:
 
 from __future__ import annotations
 
-import re
-import zoneinfo
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any, Literal
 
 from bot.clock import epoch_instant, sane_instant
+from bot.zones import lookup_zone
 
 __all__ = [
     "DEFAULT_ZONE",
@@ -81,28 +80,15 @@ class ScheduledType(StrEnum):
 
 # -- time zones and vendor time strings -------------------------------------------------------
 
-_UTC_NAMES = {"utc", "gmt", "z", "zulu", "coordinated universal time", "etc/utc", "etc/gmt"}
-_OFFSET = re.compile(r"^(?:utc|gmt)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
-
 
 def resolve_zone(name: str | None) -> tzinfo:
-    """The zone a task's ``time_zone`` names; :data:`DEFAULT_ZONE` when it is empty."""
-    text = (name or "").strip()
-    if not text:
-        text = DEFAULT_ZONE
-    if text.lower() in _UTC_NAMES:
-        return UTC
-    match = _OFFSET.match(text)
-    if match:
-        sign, hours, minutes = match.groups()
-        delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
-        if delta > timedelta(hours=14):
-            raise RuleError(f"time_zone {text!r} is not a valid offset")
-        return timezone(-delta if sign == "-" else delta)
-    try:
-        return zoneinfo.ZoneInfo(text)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise RuleError(f"time_zone {text!r} is not a zone maintbot knows") from None
+    """The zone a task's ``time_zone`` names (UTC, an offset or an IANA name, read by
+    :func:`bot.zones.lookup_zone`); :data:`DEFAULT_ZONE` when it is empty."""
+    text = (name or "").strip() or DEFAULT_ZONE
+    found = lookup_zone(text)
+    if found is None:
+        raise RuleError(f"time_zone {text!r} is not a zone maintbot knows")
+    return found[0]
 
 
 _NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")

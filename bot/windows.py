@@ -22,11 +22,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Final, Literal, NoReturn
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.errors import WindowError
 from bot.format import length
 from bot.model import Window
+from bot.zones import lookup_zone, offset_name
 
 __all__ = [
     "DEFAULT_MAX_LENGTH",
@@ -158,10 +158,6 @@ _ISODT_RE: Final = re.compile(
     r"(\d{4})-(\d{1,2})-(\d{1,2})t(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(.*)",
     re.IGNORECASE | re.ASCII,
 )
-_OFFSET_RE: Final = re.compile(
-    r"(?:utc|gmt)?\s?([+-])(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE | re.ASCII
-)
-_IANA_NAME_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+)*", re.ASCII)
 _DUR_RE: Final = re.compile(r"(\d+(?:\.\d+)?) ?([a-z]+)", re.IGNORECASE | re.ASCII)
 _H30_RE: Final = re.compile(r"(\d+)h(\d+)", re.IGNORECASE | re.ASCII)
 
@@ -174,56 +170,20 @@ def _fail(message: str) -> NoReturn:
 # Zones
 
 
-@lru_cache(maxsize=1)
-def _lowercase_zone_keys() -> dict[str, str]:
-    # Only built when a name fails in its exact spelling: listing the zones walks tzdata.
-    return {key.lower(): key for key in available_timezones()}
-
-
-def _offset_name(minutes: int) -> str:
-    sign = "-" if minutes < 0 else "+"
-    hours, mins = divmod(abs(minutes), 60)
-    return f"{sign}{hours:02d}:{mins:02d}"
-
-
 def _fixed(minutes: int, name: str) -> tzinfo:
     return timezone(timedelta(minutes=minutes), name)
 
 
 @lru_cache(maxsize=1024)
 def _lookup_zone(name: str) -> tuple[tzinfo, str] | None:
-    """``(tzinfo, canonical name)`` for a zone name, or None when it names no zone."""
-    text = name.strip()
-    upper = text.upper()
-    if upper in {"UTC", "Z", "ZULU", "ETC/UTC", "UTC+0", "UTC-0"}:
-        return UTC, "UTC"
+    """``(tzinfo, canonical name)`` for a zone name, or None when it names no zone: the
+    contract's GMT and abbreviations (fixed offsets) first, then :func:`bot.zones.lookup_zone`."""
+    upper = name.strip().upper()
     if upper == "GMT":
         return _fixed(0, "GMT"), "GMT"
     if upper in FIXED_ABBREVIATIONS:
         return _fixed(FIXED_ABBREVIATIONS[upper], upper), upper
-    match = _OFFSET_RE.fullmatch(text)
-    if match:
-        sign, hours, mins = match.group(1), int(match.group(2)), int(match.group(3) or 0)
-        if hours > 14 or mins > 59:
-            return None
-        minutes = (hours * 60 + mins) * (-1 if sign == "-" else 1)
-        if minutes == 0:
-            return UTC, "UTC"
-        label = _offset_name(minutes)
-        return _fixed(minutes, label), label
-    if len(text) > 64 or not _IANA_NAME_RE.fullmatch(text):
-        return None
-    for key in (text, _lowercase_zone_keys().get(text.lower())):
-        if key is None:
-            continue
-        try:
-            zone = ZoneInfo(key)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            continue
-        if zone.key.upper() in {"UTC", "ETC/UTC", "UCT", "ETC/UCT", "ZULU", "UNIVERSAL"}:
-            return UTC, "UTC"
-        return zone, zone.key
-    return None
+    return lookup_zone(name)
 
 
 def resolve_zone(name: str) -> tzinfo:
@@ -353,7 +313,7 @@ def _extract_zones(tokens: list[_Tok]) -> tuple[list[_Tok], list[_NamedZone]]:
                     minutes = _offset_minutes(sign, digits)
                     if minutes is None:
                         _fail(_unknown_zone_message(tok.raw + sign + digits))
-                    label = _offset_name(minutes) if minutes else "UTC"
+                    label = offset_name(minutes) if minutes else "UTC"
                     zone = _fixed(minutes, label) if minutes else UTC
                     found = _NamedZone(zone, label, tok.raw + sign + digits)
                     used = span
@@ -363,7 +323,7 @@ def _extract_zones(tokens: list[_Tok]) -> tuple[list[_Tok], list[_NamedZone]]:
             minutes = _offset_minutes("+", tok.raw[1:])
             if minutes is None:
                 _fail(_unknown_zone_message(tok.raw))
-            found = _NamedZone(*_zone_with_name(_offset_name(minutes)), raw=tok.raw)
+            found = _NamedZone(*_zone_with_name(offset_name(minutes)), raw=tok.raw)
         elif tok.kind == _IANA:
             found = _NamedZone(*_zone_with_name(tok.raw), raw=tok.raw)
         elif (
@@ -380,7 +340,7 @@ def _extract_zones(tokens: list[_Tok]) -> tuple[list[_Tok], list[_NamedZone]]:
         ):
             minutes = _offset_minutes("-", nxt.raw)
             if minutes is not None:
-                label = _offset_name(minutes) if minutes else "UTC"
+                label = offset_name(minutes) if minutes else "UTC"
                 zone = _fixed(minutes, label) if minutes else UTC
                 found = _NamedZone(zone, label, "-" + nxt.raw)
                 used = 2
@@ -865,7 +825,7 @@ def _iso_offset_zone(offset: str, raw: str) -> tuple[tzinfo, str]:
         _fail(_unknown_zone_message(offset))
     if minutes == 0:
         return UTC, "UTC"
-    label = _offset_name(minutes)
+    label = offset_name(minutes)
     return _fixed(minutes, label), label
 
 
