@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.errors import MaintbotError
 from bot.service import Maintbot
@@ -66,3 +67,16 @@ def user_of(body: dict[str, Any]) -> str:
 def channel_of(body: dict[str, Any]) -> str:
     """Where an interaction happened ("" when Slack does not say)."""
     return str((body.get("channel") or {}).get("id") or "")
+
+
+async def reply(respond: AsyncRespond, message: dict[str, Any], *, replace: bool = False) -> None:
+    """Answer only the person who clicked or typed (an ephemeral message); ``replace``
+    puts it in place of the message they clicked on."""
+    await respond(response_type="ephemeral", replace_original=replace, **message)
+
+
+async def reply_text(respond: AsyncRespond, text: str, *, replace: bool = False) -> None:
+    """:func:`reply` with one section of mrkdwn text."""
+    from bot.slack.messages import text_message  # messages imports the service layer too
+
+    await reply(respond, text_message(text), replace=replace)

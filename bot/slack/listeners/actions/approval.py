@@ -26,6 +26,8 @@ from bot.slack.services import (
     Services,
     button_value,
     channel_of,
+    reply,
+    reply_text,
     request_id,
     services,
     user_of,
@@ -82,11 +84,7 @@ async def _decide(
         return
     approval, window = decision.approval, decision.window
     if not decision.acted:
-        await respond(
-            response_type="ephemeral",
-            replace_original=False,
-            **messages.already_decided(approval),
-        )
+        await reply(respond, messages.already_decided(approval))
         if approval.state is not ApprovalState.EXPIRED:
             return
         # An expired request still shows its buttons; show everyone it is over instead.
@@ -99,13 +97,10 @@ async def _decide(
         # The decision stands (it is in the store and the audit log); only the message
         # could not be refreshed, so say so to the person who decided.
         log.warning("chat.update of approval %s failed: %s", approval.id, exc)
-        await respond(
-            response_type="ephemeral",
-            replace_original=False,
-            **messages.text_message(
-                f"{messages.decision_line(approval)} (recorded; the request message could not "
-                "be updated)."
-            ),
+        await reply_text(
+            respond,
+            f"{messages.decision_line(approval)} (recorded; the request message could not "
+            "be updated).",
         )
 
 
@@ -120,11 +115,7 @@ async def _resume_decided(
     pause is still the one asked about: show what happened where it was asked."""
     request = decision.request
     if not decision.acted:
-        await respond(
-            response_type="ephemeral",
-            replace_original=False,
-            **notifier.resume_already_decided(request),
-        )
+        await reply(respond, notifier.resume_already_decided(request))
         if request.state is not ResumeRequestState.EXPIRED:
             return
     channel = request.channel or channel_of(body)
@@ -133,20 +124,13 @@ async def _resume_decided(
         await client.chat_update(channel=channel, ts=ts, **notifier.resume_request_decided(request))
     except SLACK_ERRORS as exc:
         log.warning("chat.update of resume request %s failed: %s", request.id, exc)
-        await respond(
-            response_type="ephemeral",
-            replace_original=False,
-            **messages.text_message(
-                f"{notifier.resume_decision_line(request)} (recorded; the request message "
-                "could not be updated)."
-            ),
+        await reply_text(
+            respond,
+            f"{notifier.resume_decision_line(request)} (recorded; the request message "
+            "could not be updated).",
         )
     if decision.result is not None and decision.result.outcome != "ok":
-        await respond(
-            response_type="ephemeral",
-            replace_original=False,
-            **messages.text_message(f":warning: {bk.fit(decision.result.message, 2500)}"),
-        )
+        await reply_text(respond, f":warning: {bk.fit(decision.result.message, 2500)}")
     if decision.acted:
         announcer = notifier.SlackNotifier(client, svc.bot.settings.maintbot_alert_channel)
         await announcer.announce(notifier.decision_announcement(decision))

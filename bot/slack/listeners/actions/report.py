@@ -22,7 +22,16 @@ from bot.slack import blocks as bk
 from bot.slack import messages, notifier
 from bot.slack.errors import SLACK_ERRORS
 from bot.slack.notifier import action_announcement
-from bot.slack.services import Services, button_value, channel_of, request_id, services, user_of
+from bot.slack.services import (
+    Services,
+    button_value,
+    channel_of,
+    reply,
+    reply_text,
+    request_id,
+    services,
+    user_of,
+)
 
 __all__ = ["page", "pause_now", "plan", "resume_now"]
 
@@ -39,14 +48,14 @@ async def page(
     value = button_value(action)
     check = svc.bot.report(value.get("c"))
     number = value.get("p")
-    await respond(
-        response_type="ephemeral",
-        replace_original=True,
-        **messages.report_page(
+    await reply(
+        respond,
+        messages.report_page(
             check,
             number if isinstance(number, int) else 0,
             needs_approval=svc.bot.settings.maintbot_resume_others_needs_approval,
         ),
+        replace=True,
     )
 
 
@@ -102,23 +111,16 @@ async def _act(
     except InProgress:
         check = svc.bot.report(row.check_id)
         name = check.conflict(row.index).task_name
-        await respond(
-            response_type="ephemeral",
-            replace_original=False,
-            **messages.text_message(
-                f":hourglass_flowing_sand: A change to *{bk.fit(name, 300)}* is "
-                "already in progress; its result follows."
-            ),
+        await reply_text(
+            respond,
+            f":hourglass_flowing_sand: A change to *{bk.fit(name, 300)}* is "
+            "already in progress; its result follows.",
         )
         return
     # The bot read both from the stored report, so they are what it stored.
     assert isinstance(row.index, int)
     assert isinstance(row.check_id, str)
-    await respond(
-        response_type="ephemeral",
-        replace_original=False,
-        **messages.action_result(row.check_id, row.index, result),
-    )
+    await reply(respond, messages.action_result(row.check_id, row.index, result))
     if result.outcome == "ok":
         await _notifier(svc, client).announce(action_announcement(result, user, row.check_id, was))
 
@@ -140,14 +142,11 @@ async def _ask_to_resume(
     request = asked.request
     task = f"*{bk.fit(request.task_name, 300)}*"
     if not asked.new:
-        await respond(
-            response_type="ephemeral",
-            replace_original=False,
-            **messages.text_message(
-                f":information_source: A request to resume {task} is already waiting for an "
-                f"approver (asked by {messages.who(request.requested_by)} "
-                f"{bk.date_token(request.created_at)})."
-            ),
+        await reply_text(
+            respond,
+            f":information_source: A request to resume {task} is already waiting for an "
+            f"approver (asked by {messages.who(request.requested_by)} "
+            f"{bk.date_token(request.created_at)}).",
         )
         return
     try:
@@ -162,14 +161,11 @@ async def _ask_to_resume(
         ) from None
     posted_channel, ts = str(posted["channel"]), str(posted["ts"])
     svc.bot.resume_request_posted(request.id, posted_channel, ts)
-    await respond(
-        response_type="ephemeral",
-        replace_original=False,
-        **messages.text_message(
-            f":raising_hand: {task} was {messages.pause_line(asked.note)}. Resuming someone "
-            f"else's pause needs an approver: I asked in <#{bk.escape(posted_channel)}>. "
-            "Nothing is resumed until one approves."
-        ),
+    await reply_text(
+        respond,
+        f":raising_hand: {task} was {messages.pause_line(asked.note)}. Resuming someone "
+        f"else's pause needs an approver: I asked in <#{bk.escape(posted_channel)}>. "
+        "Nothing is resumed until one approves.",
     )
     await _notifier(svc, client).announce(notifier.request_announcement(request, posted_channel))
 
@@ -195,13 +191,10 @@ async def plan(
     planned = svc.bot.plan_from_report(check_id, by=user_of(body), channel=channel)
     window, tasks = planned.window.record, planned.window.tasks
     if planned.already or planned.approval is None:
-        await respond(
-            response_type="ephemeral",
-            replace_original=False,
-            **messages.text_message(
-                ":information_source: Approval for this report was already requested "
-                f"(window `{bk.escape(window.id)}`)."
-            ),
+        await reply_text(
+            respond,
+            ":information_source: Approval for this report was already requested "
+            f"(window `{bk.escape(window.id)}`).",
         )
         return
     try:
@@ -219,13 +212,10 @@ async def plan(
         ) from None
     posted_channel, ts = str(posted["channel"]), str(posted["ts"])
     svc.bot.approval_posted(planned.approval.id, window.id, posted_channel, ts)
-    await respond(
-        response_type="ephemeral",
-        replace_original=False,
-        **messages.text_message(
-            f":white_check_mark: Asked for approval in <#{bk.escape(posted_channel)}>: "
-            f"{len(tasks)} task(s), window `{window.id}`. An approver has to say yes."
-        ),
+    await reply_text(
+        respond,
+        f":white_check_mark: Asked for approval in <#{bk.escape(posted_channel)}>: "
+        f"{len(tasks)} task(s), window `{window.id}`. An approver has to say yes.",
     )
 
 

@@ -13,9 +13,8 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.service import Maintbot
 from bot.slack import blocks as bk
-from bot.slack import messages
 from bot.slack.registry import ActionId
-from bot.slack.services import button_value, services, user_of
+from bot.slack.services import button_value, reply_text, services, user_of
 
 __all__ = ["end_now", "extend_30", "retry_pause", "retry_resume", "take_over"]
 
@@ -37,9 +36,7 @@ def _listener(action_id: ActionId, handler: Handler) -> Callable[..., Awaitable[
     ) -> None:
         await ack()
         text = await handler(services(context).bot, button_value(action).get("w"), user_of(body))
-        await respond(
-            response_type="ephemeral", replace_original=False, **messages.text_message(text)
-        )
+        await reply_text(respond, text)
 
     listener.__name__ = listener.__qualname__ = action_id.value
     return listener

@@ -13,7 +13,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from bot.slack import blocks as bk
 from bot.slack import messages
 from bot.slack.registry import COMMAND
-from bot.slack.services import Services, request_id, services
+from bot.slack.services import Services, reply, reply_text, request_id, services
 
 __all__ = ["AUDIT_DEFAULT", "AUDIT_MAX", "SUBCOMMANDS", "maintenance"]
 
@@ -60,12 +60,12 @@ async def _check(
         channel=command.get("channel_id"),
         request_id=request_id(command),
     )
-    await respond(
-        response_type="ephemeral",
-        replace_original=True,
-        **messages.report_page(
+    await reply(
+        respond,
+        messages.report_page(
             stored, 0, needs_approval=svc.bot.settings.maintbot_resume_others_needs_approval
         ),
+        replace=True,
     )
 
 
@@ -110,9 +110,9 @@ async def _cancel(
     await ack()
     window_id = arg.split()[0] if arg else ""
     if not window_id:
-        await respond(
-            response_type="ephemeral",
-            **messages.help_message(
+        await reply(
+            respond,
+            messages.help_message(
                 "`cancel` needs a window id, e.g. `cancel w_AbC123`; `/maintenance list` shows "
                 "them."
             ),
@@ -120,11 +120,9 @@ async def _cancel(
         return
     user = str(command.get("user_id") or "")
     cancelled = await svc.bot.cancel(window_id, by=user)  # refusals audited, then raised
-    await respond(
-        response_type="ephemeral",
-        **messages.text_message(
-            f":white_check_mark: Cancelled maintenance window `{bk.escape(cancelled.record.id)}`."
-        ),
+    await reply_text(
+        respond,
+        f":white_check_mark: Cancelled maintenance window `{bk.escape(cancelled.record.id)}`.",
     )
 
 
