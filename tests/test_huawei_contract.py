@@ -17,7 +17,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.connectors import build_connector
-from bot.connectors.base import Connector, RetryPolicy, deadline
+from bot.connectors.base import Connector, RetryPolicy
 from bot.connectors.huawei import HuaweiConfig, HuaweiConnector, from_config
 from bot.connectors.huawei.desktop import DESKTOP_UPDATE_FIELDS
 from bot.errors import AuthError, ConfigError, ConnectorError
@@ -158,26 +158,6 @@ async def test_token_is_reused_for_24h_then_renewed(
     clock.advance(timedelta(hours=2))  # past the 24 h lifetime
     await conn.list_tasks()
     assert len(sim.requests_to("/v3/auth/tokens")) == 2
-
-
-async def test_expired_token_means_one_relogin(conn: HuaweiConnector, sim: HuaweiSimulator) -> None:
-    await conn.list_tasks()
-    sim.expire_tokens()
-    tasks = await conn.list_tasks()
-    assert tasks
-    assert len(sim.requests_to("/v3/auth/tokens")) == 2
-    assert any(r for r in api_requests(sim) if r.path.endswith("/schedule-task"))
-
-
-async def test_wrong_password_is_an_auth_error_without_the_secret(
-    server: SandboxServer, sim: HuaweiSimulator, clock: ManualClock
-) -> None:
-    async with make(sim, clock, password="not-the-password-123") as bad:
-        with pytest.raises(AuthError) as caught:
-            await bad.list_tasks()
-    assert caught.value.status == 401
-    assert "not-the-password-123" not in str(caught.value)
-    assert "credentials" in str(caught.value)
 
 
 def test_missing_credentials_are_a_config_error(
@@ -562,41 +542,12 @@ async def test_deleted_task_is_a_404_naming_it(conn: HuaweiConnector, sim: Huawe
         assert not caught.value.retryable
 
 
-async def test_429_bursts_are_retried(conn: HuaweiConnector, sim: HuaweiSimulator) -> None:
-    sim.faults.rate_limit(times=3, retry_after=0, path_contains="/schedule-task")
-    tasks = await conn.list_tasks()
-    assert tasks
-    assert sim.faults.injected == 3
-
-
-async def test_html_error_pages(conn: HuaweiConnector, sim: HuaweiSimulator) -> None:
-    await conn.list_tasks()  # logged in
-    sim.faults.html_error(status=502, times=10, path_contains="/v2/")
-    with pytest.raises(ConnectorError) as caught:
-        await conn.list_tasks()
-    assert "HTML page" in str(caught.value)
-    assert caught.value.retryable
-    sim.faults.clear()
-    sim.faults.fail(
-        200,
-        path_contains="/v1/",
-        body="<!DOCTYPE html><html><body>login</body></html>",
-        content_type="text/html",
-    )
-    with pytest.raises(ConnectorError, match="HTML page"):
-        await conn.list_tasks()
-
-
 async def test_malformed_bodies_are_connector_errors(
     conn: HuaweiConnector, sim: HuaweiSimulator
 ) -> None:
     # Every rule fires on every matching request (times=10) and is cleared afterwards: when
     # one family's request fails, the other family's is cancelled on the client, but it may
     # still reach the simulator later and must not consume the next step's fault.
-    sim.faults.malformed(times=10, path_contains="/v1/")
-    with pytest.raises(ConnectorError, match="not JSON"):
-        await conn.list_tasks()
-    sim.faults.clear()
     sim.faults.fail(
         200,
         times=10,
@@ -645,19 +596,6 @@ async def test_transient_5xx_on_update_is_retried(
     sim.fail_updates(503, times=2)
     assert await conn.pause(ref_of(conn, task), "window") is True
     assert (await sandbox_state(sim))[task.id]["enabled"] is False
-
-
-async def test_timeouts_end_within_the_deadline(
-    server: SandboxServer, sim: HuaweiSimulator, clock: ManualClock
-) -> None:
-    async with make(sim, clock, timeout_seconds=0.1) as slow:
-        await slow.list_tasks()  # logged in while the simulator is quick
-        sim.faults.latency_ms = 400
-        with deadline(0.3), pytest.raises(ConnectorError) as caught:
-            await slow.list_tasks()
-    sim.faults.latency_ms = 0
-    assert caught.value.retryable
-    assert "timed out" in str(caught.value)
 
 
 async def test_refs_of_other_vendors_are_refused(conn: HuaweiConnector) -> None:

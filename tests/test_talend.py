@@ -22,7 +22,6 @@ from bot.connectors.base import RetryPolicy
 from bot.connectors.talend import (
     TalendConfig,
     TalendConnector,
-    TalendTokenAuth,
     _lifetime,
     from_config,
 )
@@ -376,40 +375,6 @@ async def test_running_now_reads_executing_and_dispatching_runs(
 # -- auth: service-account token refresh, personal access tokens --------------------------------
 
 
-async def test_token_is_refreshed_before_it_expires(
-    sim: TalendSimulator, clock: ManualClock
-) -> None:
-    sim.token_ttl = timedelta(minutes=5)
-    target = ref(sim, "daily_kpi_mail")
-    async with make(sim, clock) as conn:
-        await conn.read_state(target)
-        assert len(sim.requests) == 2  # token + GET
-        clock.advance(timedelta(minutes=4, seconds=30))  # inside the refresh margin
-        await conn.read_state(target)
-    assert len(sim.requests) == 4  # a fresh token first, so no 401 and no retry
-    assert [r.path for r in sim.requests].count(TOKEN) == 2
-    auth = conn.http.auth
-    assert isinstance(auth, TalendTokenAuth)
-    assert auth.logins == 2
-
-
-async def test_expired_token_means_one_fresh_login_then_success(
-    sim: TalendSimulator, connector: TalendConnector
-) -> None:
-    target = ref(sim, "daily_kpi_mail")
-    await connector.read_state(target)
-    sim.expire_tokens()
-    task = await connector.read_state(target)
-    assert task.name == "daily_kpi_mail"
-    assert [r.path for r in sim.requests] == [
-        TOKEN,
-        f"/orchestration/executables/tasks/{target.id}",
-        f"/orchestration/executables/tasks/{target.id}",  # answered 401
-        TOKEN,
-        f"/orchestration/executables/tasks/{target.id}",
-    ]
-
-
 async def test_personal_access_token_is_sent_as_bearer_without_a_login(
     sim: TalendSimulator, clock: ManualClock
 ) -> None:
@@ -483,36 +448,6 @@ async def test_several_environments_and_no_default_is_a_clear_error(
 # -- faults -------------------------------------------------------------------------------------
 
 
-async def test_5xx_is_retried_then_succeeds(
-    sim: TalendSimulator, connector: TalendConnector
-) -> None:
-    sim.faults.fail(503, times=2, path_contains=SEARCH)
-    runs = await connector.upcoming_runs(SAT_2AM, SAT_4AM)
-    assert {(r.task.id, ms(r.at)) for r in runs if r.at} == expected_runs(sim, SAT_2AM, SAT_4AM)
-    assert sim.faults.injected == 2
-
-
-async def test_429_with_retry_after_is_retried_then_succeeds(
-    sim: TalendSimulator, connector: TalendConnector
-) -> None:
-    sim.faults.rate_limit(times=1, retry_after=0.05, path_contains="/executions")
-    running = await connector.running_now()
-    assert running
-    assert sim.faults.injected == 1
-
-
-async def test_persistent_5xx_is_a_retryable_error_naming_the_system(
-    sim: TalendSimulator, connector: TalendConnector
-) -> None:
-    sim.faults.fail(503, times=50, path_contains=SEARCH)
-    with pytest.raises(ConnectorError) as err:
-        await connector.upcoming_runs(SAT_2AM, SAT_4AM)
-    assert err.value.retryable is True
-    assert err.value.system == "talend"
-    assert str(err.value).startswith("talend: events/search: server error 503")
-    assert len(sim.requests_to(SEARCH)) == 3  # the attempts the policy allows
-
-
 async def test_403_names_the_role_talend_requires(
     sim: TalendSimulator, connector: TalendConnector
 ) -> None:
@@ -575,14 +510,6 @@ async def test_malformed_search_bodies_are_connector_errors(
     assert message.startswith("talend: ")
     for leak in ("Traceback", "pydantic", "ValidationError", "JSONDecodeError", "input_value"):
         assert leak not in message
-
-
-async def test_html_error_page_is_retried_then_reported_as_such(
-    sim: TalendSimulator, connector: TalendConnector
-) -> None:
-    sim.faults.html_error(status=502, times=10, path_contains="/orchestration/executables/tasks")
-    with pytest.raises(ConnectorError, match="server error 502: the server sent an HTML page"):
-        await connector.read_state(ref(sim, "daily_kpi_mail"))
 
 
 async def test_malformed_task_details_and_history(

@@ -290,6 +290,14 @@ class Simulator(ABC):
         with self._lock:
             self._tokens.clear()
 
+    def live_tokens(self) -> list[datetime]:
+        """When each token still valid now runs out, soonest first: after
+        :meth:`expire_tokens`, its length is the number of logins since, and its last entry
+        is when the newest token expires (for tests of renewal before expiry)."""
+        now = self.clock()
+        with self._lock:
+            return sorted(expires for expires in self._tokens.values() if now < expires)
+
     # -- the app ----------------------------------------------------------------------------
     def make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])

@@ -1,0 +1,70 @@
+"""What the vendor contract suite (tests/test_vendor_contract.py) needs to know about a vendor
+that the registry and the simulators do not say, as data keyed by registry name.
+
+Everything else the suite reads from :data:`bot.vendors.VENDORS` and from what every
+simulator offers (``config_entry``, ``credentials``, ``state``, ``faults``,
+``expire_tokens``, ``live_tokens``). A vendor without an entry here gets :data:`DEFAULT`:
+every task in its simulator's state is listed, and its listing is not expected to page. So a
+newly registered vendor is run through the whole suite at once, and only needs an entry if
+its simulator holds tasks its default configuration cannot see, or its API pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.sandbox.base import Simulator
+
+__all__ = ["CASES", "DEFAULT", "VendorCase", "case_for"]
+
+
+def _everything(sim: Simulator, task: dict[str, Any]) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class VendorCase:
+    # Whether a task of ``GET /_sandbox/state`` is one ``list_tasks`` of the simulator's own
+    # ``config_entry()`` must return (another environment, project or a soft-deleted task
+    # is not).
+    visible: Callable[[Simulator, dict[str, Any]], bool] = _everything
+    # The simulator's ``scale`` at which its task listing spans several pages, and a path
+    # fragment of that listing's requests (``None``: the API documents no paging).
+    paging_scale: int = 1
+    paged_path: str | None = None
+    # A known departure from the contract, said in words: resume(ref, prior) with a prior
+    # that was already paused lifts that pause (someone else's) instead of leaving it. The
+    # contract test is then a strict xfail, so it fails as soon as the connector is fixed.
+    resume_lifts_others_pauses: str = ""
+
+
+DEFAULT = VendorCase()
+
+CASES: dict[str, VendorCase] = {
+    # The connector reads one environment; the simulator has three. Talend's task list
+    # holds 41 tasks at any scale, one page of 100: its paging is the events search's
+    # (tests/test_talend.py).
+    "talend": VendorCase(
+        visible=lambda sim, task: task["environment"] == getattr(sim, "environment_id", None),
+    ),
+    # findSchedule answers soft-deleted schedules too; they are no task. No paging is
+    # documented (contracts gap): one findSchedule returns everything.
+    "pyramid": VendorCase(visible=lambda sim, task: task["state"] != "DELETED"),
+    # One project per configured instance; the simulator holds two. Scale 10 gives 120
+    # app tasks (pages of 100) and 120 desktop tasks (pages of 50) in the main project.
+    "huawei": VendorCase(
+        visible=lambda sim, task: task["project_id"] == sim.config_entry()["project_id"],
+        paging_scale=10,
+        paged_path="-task",
+        resume_lifts_others_pauses=(
+            "HuaweiConnector.resume ignores prior and enables any disabled task "
+            "(bot/connectors/huawei/connector.py _set_enabled)"
+        ),
+    ),
+}
+
+
+def case_for(vendor: str) -> VendorCase:
+    return CASES.get(vendor, DEFAULT)
