@@ -415,12 +415,7 @@ async def test_pause_then_resume_round_trip_reads_back_on_both_sides(own: Live) 
         assert await own.state() == before  # and no other task was touched
 
 
-async def test_a_task_someone_else_paused_is_left_paused(
-    own: Live, request: pytest.FixtureRequest
-) -> None:
-    gap = case_for(own.name).resume_lifts_others_pauses
-    if gap:
-        request.applymarker(pytest.mark.xfail(reason=gap, strict=True))
+async def test_a_task_someone_else_paused_is_left_paused(own: Live) -> None:
     async with own.connect() as conn:
         theirs = [t for t in await conn.list_tasks() if t.paused]
         assert theirs

@@ -34,10 +34,6 @@ class VendorCase:
     # fragment of that listing's requests (``None``: the API documents no paging).
     paging_scale: int = 1
     paged_path: str | None = None
-    # A known departure from the contract, said in words: resume(ref, prior) with a prior
-    # that was already paused lifts that pause (someone else's) instead of leaving it. The
-    # contract test is then a strict xfail, so it fails as soon as the connector is fixed.
-    resume_lifts_others_pauses: str = ""
 
 
 DEFAULT = VendorCase()
@@ -58,10 +54,6 @@ CASES: dict[str, VendorCase] = {
         visible=lambda sim, task: task["project_id"] == sim.config_entry()["project_id"],
         paging_scale=10,
         paged_path="-task",
-        resume_lifts_others_pauses=(
-            "HuaweiConnector.resume ignores prior and enables any disabled task "
-            "(bot/connectors/huawei/connector.py _set_enabled)"
-        ),
     ),
 }
 

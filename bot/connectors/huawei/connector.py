@@ -397,6 +397,9 @@ class HuaweiConnector(AppTasks, DesktopTasks):
         return await self._set_enabled(ref, False)
 
     async def resume(self, ref: TaskRef, prior: Task | None = None) -> bool:
+        if prior is not None and prior.paused:
+            # Disabled before maintbot touched it: someone else's pause is theirs to lift.
+            return False
         return await self._set_enabled(ref, True)
 
     async def _set_enabled(self, ref: TaskRef, enabled: bool) -> bool:
