@@ -2,7 +2,7 @@
 
 One file (``MAINTBOT_DB``) in WAL mode so the Slack app, the window clock and the CLI can
 read while one of them writes. Every state change is a compare-and-set
-(``UPDATE … WHERE id = ? AND state = ?``) whose row count says whether *this* caller won;
+(``UPDATE … WHERE id = :id AND state = :expected``) whose row count says whether *this* caller won;
 callers act only when it did, which is what makes double clicks, duplicate deliveries and
 concurrent workers act once. The audit log is append-only, enforced by triggers.
 
@@ -43,18 +43,8 @@ from bot.model import (
 )
 
 __all__ = [
-    "OPEN_WINDOW_STATES",  # re-exported until the application layer imports from bot.model
     "SCHEMA_VERSION",
-    "ApprovalRecord",  # re-exported until the application layer imports from bot.model
-    "ApprovalState",  # re-exported until the application layer imports from bot.model
-    "AuditRow",  # re-exported until the application layer imports from bot.model
-    "PlannedTask",  # re-exported until the application layer imports from bot.model
-    "PlannedTaskState",  # re-exported until the application layer imports from bot.model
-    "ResumeRequestRecord",  # re-exported until the application layer imports from bot.model
-    "ResumeRequestState",  # re-exported until the application layer imports from bot.model
     "Store",
-    "WindowRecord",  # re-exported until the application layer imports from bot.model
-    "WindowState",  # re-exported until the application layer imports from bot.model
 ]
 
 SCHEMA_VERSION = 5
@@ -383,19 +373,76 @@ class Store:
     def _now(self) -> str:
         return _iso(self.clock())
 
-    def _exec(self, sql: str, values: Mapping[str, Any] | None = None) -> int:
-        """Run one statement; how many rows it changed (1 = this caller won a compare-and-set)."""
+    # -- the one place each kind of statement is run -----------------------------------------
+    # Every statement the store runs below is built by one of the ``_*_sql`` functions at the
+    # end of this module, one clause a line; a method says only what its statement adds
+    # (its conditions, its assignments, its row) as data.
+    def _exec(self, sql: str, values: Mapping[str, Any]) -> sqlite3.Cursor:
         with self._lock:
-            return self.db.execute(sql, dict(values or {})).rowcount
+            return self.db.execute(sql, dict(values))
 
-    def _rows(self, sql: str, values: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    def _select(
+        self,
+        table: str,
+        where: Sequence[str] = (),
+        values: Mapping[str, Any] | None = None,
+        *,
+        columns: str = "*",
+        order_by: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        sql = _select_sql(table, where, columns=columns, order_by=order_by, limit=limit is not None)
+        params = {**(values or {}), **({} if limit is None else {"limit": int(limit)})}
         with self._lock:
-            return list(self.db.query(sql, dict(values or {})))
+            return list(self.db.query(sql, params))
 
-    def _ids(self, sql: str, values: Mapping[str, Any]) -> list[Any]:
-        """Run an ``UPDATE … RETURNING id``; the ids it changed."""
+    def _by_id(self, table: str, row_id: str | int) -> dict[str, Any] | None:
+        rows = self._select(table, ["id = :id"], {"id": row_id})
+        return rows[0] if rows else None
+
+    def _get(self, table: str, row_id: str | int, missing: str) -> dict[str, Any]:
+        """The row ``row_id`` of ``table``; a StoreError saying ``missing`` if there is none."""
+        row = self._by_id(table, row_id)
+        if row is None:
+            raise StoreError(missing)
+        return row
+
+    def _insert(self, table: str, row: Mapping[str, Any], *, or_ignore: bool = False) -> int:
+        """Insert ``row`` (column → value); how many rows went in (0: ignored as a duplicate)."""
+        return self._exec(_insert_sql(table, row, or_ignore=or_ignore), row).rowcount
+
+    def _claim(self, table: str, row: Mapping[str, Any]) -> bool:
+        """Exactly once: ``True`` only for the first caller to insert this key, ever."""
+        return self._insert(table, row, or_ignore=True) == 1
+
+    def _update(
+        self, table: str, sets: Sequence[str], where: Sequence[str], values: Mapping[str, Any]
+    ) -> int:
+        """Run one UPDATE; how many rows it changed."""
+        return self._exec(_update_sql(table, sets, where), values).rowcount
+
+    def _update_ids(
+        self, table: str, sets: Sequence[str], where: Sequence[str], values: Mapping[str, Any]
+    ) -> list[Any]:
+        """Run one ``UPDATE … RETURNING id``; the ids it changed."""
         with self._lock:
-            return [row[0] for row in self.db.execute(sql, dict(values)).fetchall()]
+            cursor = self.db.execute(_update_sql(table, sets, where, returning="id"), dict(values))
+            return [row[0] for row in cursor.fetchall()]
+
+    def _compare_and_set(
+        self,
+        table: str,
+        row_id: str | int,
+        sets: Sequence[str],
+        where: Sequence[str],
+        values: Mapping[str, Any],
+    ) -> bool:
+        """Every state change: an UPDATE of row ``row_id`` that also requires ``where``;
+        ``True`` only for the caller whose statement changed it."""
+        return self._update(table, sets, ["id = :id", *where], {**values, "id": row_id}) == 1
+
+    def _delete(self, table: str, where: Sequence[str], values: Mapping[str, Any]) -> int:
+        return self._exec(_delete_sql(table, where), values).rowcount
 
     # -- audit -------------------------------------------------------------------------------
     def audit(
@@ -414,69 +461,62 @@ class Store:
     ) -> int:
         """Append one audit row. Error text is redacted on the way in as a last line of
         defence: connectors already keep credentials out of their messages."""
-        with self._lock:
-            cursor = self.db.execute(
-                "INSERT INTO audit (at, actor, action, system, task_id, window_id, reason, "
-                "outcome, error, request_id, detail) VALUES (:at, :actor, :action, :system, "
-                ":task_id, :window_id, :reason, :outcome, :error, :request_id, :detail)",
-                {
-                    "at": self._now(),
-                    "actor": actor,
-                    "action": action,
-                    "system": system,
-                    "task_id": task_id,
-                    "window_id": window_id,
-                    "reason": reason,
-                    "outcome": outcome,
-                    "error": redact(error) if error else None,
-                    "request_id": request_id,
-                    "detail": json.dumps(detail) if detail else None,
-                },
-            )
-            return int(cursor.lastrowid or 0)
+        row = {
+            "at": self._now(),
+            "actor": actor,
+            "action": action,
+            "system": system,
+            "task_id": task_id,
+            "window_id": window_id,
+            "reason": reason,
+            "outcome": outcome,
+            "error": redact(error) if error else None,
+            "request_id": request_id,
+            "detail": json.dumps(detail) if detail else None,
+        }
+        return int(self._exec(_insert_sql("audit", row), row).lastrowid or 0)
 
-    @staticmethod
-    def _audit_row(row: dict[str, Any]) -> AuditRow:
-        return AuditRow(**{**row, "detail": _from_json(row["detail"])})
+    def _audits(
+        self,
+        where: Sequence[str],
+        values: Mapping[str, Any],
+        *,
+        order_by: str = "id DESC",
+        limit: int | None = None,
+    ) -> list[AuditRow]:
+        rows = self._select("audit", where, values, order_by=order_by, limit=limit)
+        return [AuditRow(**_decoded(row, json_columns=("detail",))) for row in rows]
 
     def audit_rows(self, limit: int = 50, *, window_id: str | None = None) -> list[AuditRow]:
         """Newest first."""
-        rows = self._rows(
-            "SELECT * FROM audit WHERE (:window_id IS NULL OR window_id = :window_id) "
-            "ORDER BY id DESC LIMIT :limit",
-            {"window_id": window_id or None, "limit": int(limit)},
-        )
-        return [self._audit_row(r) for r in rows]
+        where = ["window_id = :window_id"] if window_id else []
+        return self._audits(where, {"window_id": window_id}, limit=limit)
 
     def last_task_audit(
         self, system: str, task_id: str, *, actions: Sequence[str], outcomes: Sequence[str]
     ) -> AuditRow | None:
         """The newest audit row for one task among ``actions`` with one of ``outcomes``."""
-        actions_in, action_values = _in("action", actions)
-        outcomes_in, outcome_values = _in("outcome", outcomes)
-        rows = self._rows(
-            f"SELECT * FROM audit WHERE system = :system AND task_id = :task_id "
-            f"AND action IN ({actions_in}) AND outcome IN ({outcomes_in}) "
-            f"ORDER BY id DESC LIMIT 1",
-            {"system": system, "task_id": task_id, **action_values, **outcome_values},
+        matched, values = _actions_and_outcomes(actions, outcomes)
+        rows = self._audits(
+            ["system = :system", "task_id = :task_id", *matched],
+            {**values, "system": system, "task_id": task_id},
+            limit=1,
         )
-        return self._audit_row(rows[0]) if rows else None
+        return rows[0] if rows else None
 
     def latest_task_audits(
         self, *, actions: Sequence[str], outcomes: Sequence[str]
     ) -> list[AuditRow]:
         """Per task, its newest audit row among ``actions`` with one of ``outcomes``; oldest
         first. Used to tell what an immediate pause left paused."""
-        actions_in, action_values = _in("action", actions)
-        outcomes_in, outcome_values = _in("outcome", outcomes)
-        rows = self._rows(
-            f"SELECT * FROM audit WHERE id IN (SELECT MAX(id) FROM audit "
-            f"WHERE action IN ({actions_in}) AND outcome IN ({outcomes_in}) "
-            f"AND system IS NOT NULL AND task_id IS NOT NULL GROUP BY system, task_id) "
-            f"ORDER BY id",
-            {**action_values, **outcome_values},
+        matched, values = _actions_and_outcomes(actions, outcomes)
+        newest_per_task = _select_sql(
+            "audit",
+            [*matched, "system IS NOT NULL", "task_id IS NOT NULL"],
+            columns="MAX(id)",
+            group_by="system, task_id",
         )
-        return [self._audit_row(r) for r in rows]
+        return self._audits([f"id IN ({newest_per_task})"], values, order_by="id")
 
     # -- windows -----------------------------------------------------------------------------
     def create_window(
@@ -494,11 +534,8 @@ class Store:
         window_id = new_id("w")
         now = self._now()
         with self.transaction():
-            self.db.execute(
-                "INSERT INTO windows (id, text, tz, start_at, end_at, state, requested_by, "
-                "approved_by, created_at, updated_at, drain_lead_seconds, channel, notes) "
-                "VALUES (:id, :text, :tz, :start_at, :end_at, :state, :requested_by, "
-                ":approved_by, :now, :now, :drain_lead_seconds, :channel, :notes)",
+            self._insert(
+                "windows",
                 {
                     "id": window_id,
                     "text": window.text,
@@ -508,7 +545,8 @@ class Store:
                     "state": state.value,
                     "requested_by": requested_by,
                     "approved_by": approved_by,
-                    "now": now,
+                    "created_at": now,
+                    "updated_at": now,
                     "drain_lead_seconds": drain_lead_seconds,
                     "channel": channel,
                     "notes": json.dumps(list(window.notes)),
@@ -516,44 +554,28 @@ class Store:
             )
             for ref, name in tasks:
                 # OR IGNORE: a task named twice is planned once (the UNIQUE constraint).
-                self.db.execute(
-                    "INSERT OR IGNORE INTO window_tasks (window_id, system, kind, task_id, "
-                    "task_name, state) VALUES (:window_id, :system, :kind, :task_id, :name, "
-                    ":state)",
+                self._insert(
+                    "window_tasks",
                     {
                         "window_id": window_id,
                         **_ref_values(ref),
-                        "name": name,
+                        "task_name": name,
                         "state": PlannedTaskState.PLANNED.value,
                     },
+                    or_ignore=True,
                 )
         return self.get_window(window_id)
 
     @staticmethod
     def _window(row: dict[str, Any]) -> WindowRecord:
-        return WindowRecord(
-            id=row["id"],
-            text=row["text"],
-            tz=row["tz"],
-            start=datetime.fromisoformat(row["start_at"]),
-            end=datetime.fromisoformat(row["end_at"]),
-            state=row["state"],
-            requested_by=row["requested_by"],
-            approved_by=row["approved_by"],
-            created_at=datetime.fromisoformat(row["created_at"]),
-            updated_at=datetime.fromisoformat(row["updated_at"]),
-            drain_lead_seconds=row["drain_lead_seconds"],
-            channel=row["channel"],
-            thread_ts=row["thread_ts"],
-            notes=tuple(json.loads(row["notes"] or "[]")),
-            version=row["version"],
-            started_at=_when(row["started_at"]),
-            finished_at=_when(row["finished_at"]),
-        )
+        fields = _decoded(row, times=_WINDOW_TIMES)
+        fields["start"], fields["end"] = fields.pop("start_at"), fields.pop("end_at")
+        fields["notes"] = tuple(json.loads(row["notes"] or "[]"))
+        return WindowRecord(**fields)
 
     def find_window(self, window_id: str) -> WindowRecord | None:
-        rows = self._rows("SELECT * FROM windows WHERE id = :id", {"id": window_id})
-        return self._window(rows[0]) if rows else None
+        row = self._by_id("windows", window_id)
+        return self._window(row) if row else None
 
     def get_window(self, window_id: str) -> WindowRecord:
         found = self.find_window(window_id)
@@ -561,33 +583,40 @@ class Store:
             raise StoreError(f"no maintenance window with id {window_id!r}")
         return found
 
+    def _windows_in(
+        self, states: Sequence[WindowState], *, limit: int | None = None
+    ) -> list[WindowRecord]:
+        """Windows in ``states``, soonest start first."""
+        in_states, values = _in("state", [s.value for s in states])
+        rows = self._select("windows", [in_states], values, order_by="start_at, id", limit=limit)
+        return [self._window(r) for r in rows]
+
     def list_windows(
         self, states: Sequence[WindowState] | None = None, *, limit: int = 100
     ) -> list[WindowRecord]:
         """Windows in the given states, soonest start first; every window, newest start
         first, when ``states`` is ``None`` (the audit view: what happened lately)."""
         if states:
-            states_in, state_values = _in("state", [s.value for s in states])
-            rows = self._rows(
-                f"SELECT * FROM windows WHERE state IN ({states_in}) "
-                f"ORDER BY start_at, id LIMIT :limit",
-                {**state_values, "limit": limit},
-            )
-        else:
-            rows = self._rows(
-                "SELECT * FROM windows ORDER BY start_at DESC, id LIMIT :limit", {"limit": limit}
-            )
+            return self._windows_in(states, limit=limit)
+        rows = self._select("windows", order_by="start_at DESC, id", limit=limit)
         return [self._window(r) for r in rows]
 
     def open_windows(self) -> list[WindowRecord]:
         """Every planned, approved or active window, soonest start first, without a limit:
         the window clock must see all of them to know what is due."""
-        states_in, state_values = _in("state", [s.value for s in OPEN_WINDOW_STATES])
-        rows = self._rows(
-            f"SELECT * FROM windows WHERE state IN ({states_in}) ORDER BY start_at, id",
-            state_values,
+        return self._windows_in(OPEN_WINDOW_STATES)
+
+    def _change_window(
+        self, window_id: str, sets: Sequence[str], where: Sequence[str], values: Mapping[str, Any]
+    ) -> bool:
+        """Every change to a window moves its ``version`` and ``updated_at``."""
+        return self._compare_and_set(
+            "windows",
+            window_id,
+            [*sets, "updated_at = :now", "version = version + 1"],
+            where,
+            {**values, "now": self._now()},
         )
-        return [self._window(r) for r in rows]
 
     def transition_window(
         self,
@@ -602,20 +631,12 @@ class Store:
         ``finished_at`` (datetimes), ``channel`` or ``thread_ts`` in the same statement.
         """
         sets, values = _assignments(fields, _WINDOW_TRANSITION_COLUMNS, "a window")
-        expected_in, expected_values = _in("expected", _states(expected))
-        return (
-            self._exec(
-                f"UPDATE windows SET state = :new, updated_at = :now, version = version + 1"
-                f"{sets} WHERE id = :id AND state IN ({expected_in})",
-                {
-                    **values,
-                    **expected_values,
-                    "new": new.value,
-                    "now": self._now(),
-                    "id": window_id,
-                },
-            )
-            == 1
+        in_expected, expected_values = _in("state", _states(expected), name="expected")
+        return self._change_window(
+            window_id,
+            ["state = :new", *sets],
+            [in_expected],
+            {**values, **expected_values, "new": new.value},
         )
 
     def update_window_fields(self, window_id: str, version: int, **fields: Any) -> bool:
@@ -623,56 +644,34 @@ class Store:
         if not fields:
             raise ValueError("cannot set [] on a window")
         sets, values = _assignments(fields, _WINDOW_EDIT_COLUMNS, "a window")
-        return (
-            self._exec(
-                f"UPDATE windows SET updated_at = :now, version = version + 1{sets} "
-                f"WHERE id = :id AND version = :version",
-                {**values, "now": self._now(), "id": window_id, "version": version},
-            )
-            == 1
+        return self._change_window(
+            window_id, sets, ["version = :version"], {**values, "version": version}
         )
 
     # -- tasks planned for a window ----------------------------------------------------------
     @staticmethod
     def _planned(row: dict[str, Any]) -> PlannedTask:
-        return PlannedTask(
-            id=row["id"],
-            window_id=row["window_id"],
-            system=row["system"],
-            kind=row["kind"],
-            task_id=row["task_id"],
-            task_name=row["task_name"],
-            state=row["state"],
-            prior_paused=None if row["prior_paused"] is None else bool(row["prior_paused"]),
-            prior_vendor_state=row["prior_vendor_state"],
-            attempts=row["attempts"],
-            last_error=row["last_error"],
-            claimed_at=_when(row["claimed_at"]),
-            paused_at=_when(row["paused_at"]),
-            resumed_at=_when(row["resumed_at"]),
-            next_attempt_at=_when(row["next_attempt_at"]),
-            give_up_at=_when(row["give_up_at"]),
-            pause_marker=_from_json(row["pause_marker"]),
-            prior_task=_from_json(row["prior_task"]),
-            taken_over_by=row["taken_over_by"],
-            note=row["note"],
-            claimed_by=row["claimed_by"],
-            lease_until=_when(row["lease_until"]),
-        )
+        fields = _decoded(row, times=_TASK_TIMES, json_columns=("pause_marker", "prior_task"))
+        if row["prior_paused"] is not None:
+            fields["prior_paused"] = bool(row["prior_paused"])
+        return PlannedTask(**fields)
 
-    def window_tasks(self, window_id: str) -> list[PlannedTask]:
-        rows = self._rows(
-            "SELECT * FROM window_tasks WHERE window_id = :window_id "
-            "ORDER BY system, task_name, id",
-            {"window_id": window_id},
-        )
+    def _planned_tasks(
+        self, where: Sequence[str], values: Mapping[str, Any], *, order_by: str = "id"
+    ) -> list[PlannedTask]:
+        rows = self._select("window_tasks", where, values, order_by=order_by)
         return [self._planned(r) for r in rows]
 
+    def window_tasks(self, window_id: str) -> list[PlannedTask]:
+        return self._planned_tasks(
+            ["window_id = :window_id"],
+            {"window_id": window_id},
+            order_by="system, task_name, id",
+        )
+
     def get_planned_task(self, planned_id: int) -> PlannedTask:
-        rows = self._rows("SELECT * FROM window_tasks WHERE id = :id", {"id": planned_id})
-        if not rows:
-            raise StoreError(f"no planned task {planned_id}")
-        return self._planned(rows[0])
+        row = self._get("window_tasks", planned_id, f"no planned task {planned_id}")
+        return self._planned(row)
 
     def task_rows(self, ref: TaskRef) -> list[PlannedTask]:
         """Every window's row for ``ref``, oldest first."""
@@ -682,22 +681,38 @@ class Store:
         """Planned-task rows of any window that hold ``ref`` in one of ``states`` (in any
         state for ``None``), oldest first; used so a task paused for two overlapping windows
         is resumed only when the last one ends."""
-        states_in, state_values = _in("state", [s.value for s in states or ()])
-        rows = self._rows(
-            f"SELECT * FROM window_tasks WHERE system = :system AND kind = :kind "
-            f"AND task_id = :task_id AND (:any_state OR state IN ({states_in})) ORDER BY id",
-            {**_ref_values(ref), **state_values, "any_state": states is None},
-        )
-        return [self._planned(r) for r in rows]
+        where, values = list(_SAME_TASK), _ref_values(ref)
+        if states is not None:
+            in_states, state_values = _in("state", [s.value for s in states])
+            where, values = [*where, in_states], {**values, **state_values}
+        return self._planned_tasks(where, values)
 
     def held_tasks(self, states: Sequence[PlannedTaskState]) -> list[PlannedTask]:
         """Planned tasks of every window in ``states``, oldest pause first."""
-        states_in, state_values = _in("state", [s.value for s in states])
-        rows = self._rows(
-            f"SELECT * FROM window_tasks WHERE state IN ({states_in}) ORDER BY paused_at, id",
-            state_values,
+        in_states, values = _in("state", [s.value for s in states])
+        return self._planned_tasks([in_states], values, order_by="paused_at, id")
+
+    def _change_task(
+        self,
+        planned_id: int,
+        new: PlannedTaskState,
+        sets: Sequence[str],
+        where: Sequence[str],
+        values: Mapping[str, Any],
+        *,
+        fields: Mapping[str, Any],
+        count_attempt: bool,
+    ) -> bool:
+        """Every state change of a planned task: ``new`` and the caller's ``fields`` (see
+        :func:`_task_assignments`) written by one compare-and-set."""
+        field_sets, field_values = _task_assignments(fields, count_attempt)
+        return self._compare_and_set(
+            "window_tasks",
+            planned_id,
+            ["state = :new", *sets, *field_sets],
+            where,
+            {**values, **field_values, "new": new.value},
         )
-        return [self._planned(r) for r in rows]
 
     def transition_task(
         self,
@@ -720,24 +735,16 @@ class Store:
         claim another clock took over) writes nothing. ``pause_marker`` and ``prior_task``
         are dicts (stored as JSON).
         """
-        sets, values = _task_assignments(fields, count_attempt)
-        expected_in, expected_values = _in("expected", _states(expected))
-        return (
-            self._exec(
-                f"UPDATE window_tasks SET state = :new{sets} "
-                f"WHERE id = :id AND state IN ({expected_in}) "
-                f"AND (:claimed_at_was IS NULL OR claimed_at = :claimed_at_was) "
-                f"AND (:owner IS NULL OR claimed_by = :owner)",
-                {
-                    **values,
-                    **expected_values,
-                    "new": new.value,
-                    "id": planned_id,
-                    "claimed_at_was": _iso_or_none(claimed_at_was),
-                    "owner": owner,
-                },
-            )
-            == 1
+        in_expected, values = _in("state", _states(expected), name="expected")
+        where = [in_expected]
+        if claimed_at_was is not None:
+            where.append("claimed_at = :claimed_at_was")
+            values["claimed_at_was"] = _iso(claimed_at_was)
+        if owner is not None:
+            where.append("claimed_by = :owner")
+            values["owner"] = owner
+        return self._change_task(
+            planned_id, new, [], where, values, fields=fields, count_attempt=count_attempt
         )
 
     def claim_task(
@@ -762,33 +769,30 @@ class Store:
         resuming): checked in the same statement, so two processes can never pause and
         resume one task at once. ``owner=None`` settles the row directly (no claim kept).
         """
-        sets, values = _task_assignments(fields, count_attempt)
-        return (
-            self._exec(
-                f"UPDATE window_tasks SET state = :new, claimed_by = :owner, "
-                f"claimed_at = :now, lease_until = :lease{sets} "
-                f"WHERE id = :id AND state = :seen_state AND claimed_by IS :seen_owner "
-                f"AND lease_until IS :seen_lease "
-                f"AND (claimed_by IS NULL OR lease_until IS NULL OR lease_until <= :now) "
-                f"AND NOT (:exclusive AND EXISTS (SELECT 1 FROM window_tasks AS other "
-                f"WHERE other.system = window_tasks.system AND other.kind = window_tasks.kind "
-                f"AND other.task_id = window_tasks.task_id AND other.id != window_tasks.id "
-                f"AND other.state IN (:pausing, :resuming)))",
-                {
-                    **values,
-                    "new": new.value,
-                    "owner": owner,
-                    "now": _iso(now),
-                    "lease": _iso_or_none(lease_until),
-                    "id": seen.id,
-                    "seen_state": seen.state.value,
-                    "seen_owner": seen.claimed_by,
-                    "seen_lease": _iso_or_none(seen.lease_until),
-                    "exclusive": exclusive,
-                    **_MID_TRANSITION,
-                },
-            )
-            == 1
+        where = [
+            "state = :seen_state",
+            "claimed_by IS :seen_owner",
+            "lease_until IS :seen_lease",
+            "(claimed_by IS NULL OR lease_until IS NULL OR lease_until <= :now)",
+        ]
+        if exclusive:
+            where.append(f"NOT EXISTS ({_OTHER_WINDOW_MID_TRANSITION})")
+        return self._change_task(
+            seen.id,
+            new,
+            ["claimed_by = :owner", "claimed_at = :now", "lease_until = :lease"],
+            where,
+            {
+                "owner": owner,
+                "now": _iso(now),
+                "lease": _iso_or_none(lease_until),
+                "seen_state": seen.state.value,
+                "seen_owner": seen.claimed_by,
+                "seen_lease": _iso_or_none(seen.lease_until),
+                **_MID_TRANSITION,
+            },
+            fields=fields,
+            count_attempt=count_attempt,
         )
 
     def renew_leases(self, owner: str, ids: Iterable[int], until: datetime) -> set[int]:
@@ -797,10 +801,11 @@ class Store:
         wanted = sorted(set(ids))
         if not wanted:
             return set()
-        ids_in, id_values = _in("id", wanted)
-        renewed = self._ids(
-            f"UPDATE window_tasks SET lease_until = :until WHERE claimed_by = :owner "
-            f"AND state IN (:pausing, :resuming) AND id IN ({ids_in}) RETURNING id",
+        in_ids, id_values = _in("id", wanted)
+        renewed = self._update_ids(
+            "window_tasks",
+            ["lease_until = :until"],
+            ["claimed_by = :owner", "state IN (:pausing, :resuming)", in_ids],
             {**id_values, "until": _iso(until), "owner": owner, **_MID_TRANSITION},
         )
         return {int(planned_id) for planned_id in renewed}
@@ -808,18 +813,7 @@ class Store:
     # -- approvals ---------------------------------------------------------------------------
     @staticmethod
     def _approval(row: dict[str, Any]) -> ApprovalRecord:
-        return ApprovalRecord(
-            id=row["id"],
-            window_id=row["window_id"],
-            requested_by=row["requested_by"],
-            state=row["state"],
-            decided_by=row["decided_by"],
-            decided_at=_when(row["decided_at"]),
-            expires_at=datetime.fromisoformat(row["expires_at"]),
-            channel=row["channel"],
-            message_ts=row["message_ts"],
-            created_at=datetime.fromisoformat(row["created_at"]),
-        )
+        return ApprovalRecord(**_decoded(row, times=("decided_at", "expires_at", "created_at")))
 
     def create_approval(
         self,
@@ -830,38 +824,35 @@ class Store:
         channel: str | None = None,
     ) -> ApprovalRecord:
         approval_id = new_id("a")
-        self._exec(
-            "INSERT INTO approvals (id, window_id, requested_by, state, expires_at, created_at, "
-            "channel) VALUES (:id, :window_id, :requested_by, :state, :expires_at, :now, "
-            ":channel)",
+        self._insert(
+            "approvals",
             {
                 "id": approval_id,
                 "window_id": window_id,
                 "requested_by": requested_by,
                 "state": ApprovalState.PENDING.value,
                 "expires_at": _iso(expires_at),
-                "now": self._now(),
+                "created_at": self._now(),
                 "channel": channel,
             },
         )
         return self.get_approval(approval_id)
 
     def get_approval(self, approval_id: str) -> ApprovalRecord:
-        rows = self._rows("SELECT * FROM approvals WHERE id = :id", {"id": approval_id})
-        if not rows:
-            raise StoreError(f"no approval request with id {approval_id!r}")
-        return self._approval(rows[0])
+        row = self._get("approvals", approval_id, f"no approval request with id {approval_id!r}")
+        return self._approval(row)
 
     def approvals_for(self, window_id: str) -> list[ApprovalRecord]:
-        rows = self._rows(
-            "SELECT * FROM approvals WHERE window_id = :window_id ORDER BY created_at",
-            {"window_id": window_id},
+        rows = self._select(
+            "approvals", ["window_id = :window_id"], {"window_id": window_id}, order_by="created_at"
         )
         return [self._approval(r) for r in rows]
 
     def set_approval_message(self, approval_id: str, channel: str, message_ts: str) -> None:
-        self._exec(
-            "UPDATE approvals SET channel = :channel, message_ts = :message_ts WHERE id = :id",
+        self._update(
+            "approvals",
+            ["channel = :channel", "message_ts = :message_ts"],
+            ["id = :id"],
             {"channel": channel, "message_ts": message_ts, "id": approval_id},
         )
 
@@ -873,99 +864,86 @@ class Store:
         self, approval_id: str, new: ApprovalState, decided_by: str, now: datetime
     ) -> bool:
         """:meth:`decide_approval` judged at ``now`` (the caller's injected clock)."""
-        return (
-            self._exec(
-                "UPDATE approvals SET state = :new, decided_by = :decided_by, decided_at = :now "
-                "WHERE id = :id AND state = 'pending' AND expires_at > :now",
-                {"new": new.value, "decided_by": decided_by, "now": _iso(now), "id": approval_id},
-            )
-            == 1
+        return self._compare_and_set(
+            "approvals",
+            approval_id,
+            ["state = :new", "decided_by = :decided_by", "decided_at = :now"],
+            ["state = 'pending'", "expires_at > :now"],
+            {"new": new.value, "decided_by": decided_by, "now": _iso(now)},
         )
 
-    # One statement expires pending approvals, chosen by ``:id``, ``:window_id`` and/or
-    # whether their time is up at ``:now`` (a NULL parameter leaves that filter out).
-    _EXPIRE_APPROVALS = (
-        "UPDATE approvals SET state = 'expired', decided_at = :now WHERE state = 'pending' "
-        "AND (:id IS NULL OR id = :id) AND (:window_id IS NULL OR window_id = :window_id) "
-        "AND (NOT :due_only OR expires_at <= :now) RETURNING id"
-    )
-
-    def _expire(
+    def _expire_pending(
         self,
+        table: str,
         now: datetime,
+        where: Sequence[str],
+        values: Mapping[str, Any],
         *,
-        approval_id: str | None = None,
-        window_id: str | None = None,
-        due_only: bool,
+        due_only: bool = True,
     ) -> list[str]:
-        values = {"now": _iso(now), "id": approval_id, "window_id": window_id, "due_only": due_only}
-        return [str(expired) for expired in self._ids(self._EXPIRE_APPROVALS, values)]
+        """Expire the pending rows of ``table`` (approvals or resume requests) that match
+        ``where`` and, with ``due_only``, whose time is up at ``now``; returns their ids."""
+        due = ["expires_at <= :now"] if due_only else []
+        expired = self._update_ids(
+            table,
+            ["state = 'expired'", "decided_at = :now"],
+            ["state = 'pending'", *where, *due],
+            {**values, "now": _iso(now)},
+        )
+        return [str(row_id) for row_id in expired]
 
     def expire_approvals(self) -> list[str]:
         """Mark pending approvals past their expiry as expired; returns their ids."""
-        return self._expire(self.clock(), due_only=True)
+        return self._expire_pending("approvals", self.clock(), [], {})
 
     def expire_approval(self, approval_id: str, now: datetime) -> bool:
         """Mark one pending approval expired if its time is up at ``now``."""
-        return bool(self._expire(now, approval_id=approval_id, due_only=True))
+        return bool(self._expire_pending("approvals", now, ["id = :id"], {"id": approval_id}))
 
     def close_approvals(self, window_id: str, now: datetime) -> list[str]:
         """Expire every pending approval of a window (it was cancelled or rejected), so a
         late click on an old request cannot act; returns their ids."""
-        return self._expire(now, window_id=window_id, due_only=False)
+        return self._expire_pending(
+            "approvals", now, ["window_id = :window_id"], {"window_id": window_id}, due_only=False
+        )
 
     # -- exactly-once helpers ----------------------------------------------------------------
     def claim_alert(self, window_id: str, kind: str) -> bool:
         """``True`` for the first caller to claim this alert of this window, ever."""
-        return (
-            self._exec(
-                "INSERT OR IGNORE INTO alerts (window_id, kind, sent_at) "
-                "VALUES (:window_id, :kind, :now)",
-                {"window_id": window_id, "kind": kind, "now": self._now()},
-            )
-            == 1
-        )
+        return self._claim("alerts", {"window_id": window_id, "kind": kind, "sent_at": self._now()})
 
     def release_alert(self, window_id: str, kind: str) -> None:
         """Undo :meth:`claim_alert` when the notification could not be delivered, so the
         next tick tries again instead of the alert being lost."""
-        self._exec(
-            "DELETE FROM alerts WHERE window_id = :window_id AND kind = :kind",
+        self._delete(
+            "alerts",
+            ["window_id = :window_id", "kind = :kind"],
             {"window_id": window_id, "kind": kind},
         )
 
     def alerts_sent(self, window_id: str) -> set[str]:
-        rows = self._rows(
-            "SELECT kind FROM alerts WHERE window_id = :window_id", {"window_id": window_id}
+        rows = self._select(
+            "alerts", ["window_id = :window_id"], {"window_id": window_id}, columns="kind"
         )
         return {r["kind"] for r in rows}
 
     def mark_event_processed(self, event_id: str) -> bool:
         """``True`` the first time ``event_id`` is seen (Slack retries deliveries)."""
-        return (
-            self._exec(
-                "INSERT OR IGNORE INTO processed_events (event_id, at) VALUES (:event_id, :now)",
-                {"event_id": event_id, "now": self._now()},
-            )
-            == 1
-        )
+        return self._claim("processed_events", {"event_id": event_id, "at": self._now()})
 
     def prune_processed_events(self, before: datetime) -> int:
         """Forget deliveries seen before ``before`` (how many rows went). Callers keep far
         more than Slack's 5-minute signature window, past which a replay is refused anyway."""
-        return self._exec(
-            "DELETE FROM processed_events WHERE at < :before", {"before": _iso(before)}
-        )
+        return self._delete("processed_events", ["at < :before"], {"before": _iso(before)})
 
     # -- stored check results (for paging a Slack report) ------------------------------------
     def save_check(self, report_json: dict[str, Any], user_id: str | None = None) -> str:
         check_id = new_id("c")
-        self._exec(
-            "INSERT INTO checks (id, created_at, user_id, report) "
-            "VALUES (:id, :now, :user_id, :report)",
+        self._insert(
+            "checks",
             {
                 "id": check_id,
-                "now": self._now(),
+                "created_at": self._now(),
                 "user_id": user_id,
                 "report": json.dumps(report_json),
             },
@@ -973,52 +951,32 @@ class Store:
         return check_id
 
     def get_check(self, check_id: str) -> dict[str, Any]:
-        rows = self._rows("SELECT report FROM checks WHERE id = :id", {"id": check_id})
-        if not rows:
-            raise StoreError(f"no stored check {check_id!r}; run the check again")
-        result: dict[str, Any] = json.loads(rows[0]["report"])
+        row = self._get("checks", check_id, f"no stored check {check_id!r}; run the check again")
+        result: dict[str, Any] = json.loads(row["report"])
         return result
 
     # -- small key/value state (e.g. the clock's last tick) ----------------------------------
     def get_kv(self, key: str) -> str | None:
-        rows = self._rows("SELECT value FROM kv WHERE key = :key", {"key": key})
+        rows = self._select("kv", ["key = :key"], {"key": key}, columns="value")
         return str(rows[0]["value"]) if rows else None
 
     def claim_kv(self, key: str, value: str) -> bool:
         """Set ``key`` only if it is unset; ``True`` for the one caller that set it."""
-        return (
-            self._exec(
-                "INSERT OR IGNORE INTO kv (key, value) VALUES (:key, :value)",
-                {"key": key, "value": value},
-            )
-            == 1
-        )
+        return self._claim("kv", {"key": key, "value": value})
 
     def release_kv(self, key: str, value: str) -> None:
         """Unset ``key`` if it still holds ``value`` (undo a :meth:`claim_kv`)."""
-        self._exec(
-            "DELETE FROM kv WHERE key = :key AND value = :value", {"key": key, "value": value}
-        )
+        self._delete("kv", ["key = :key", "value = :value"], {"key": key, "value": value})
 
     def set_kv(self, key: str, value: str) -> None:
-        self._exec(
-            "INSERT INTO kv (key, value) VALUES (:key, :value) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            {"key": key, "value": value},
-        )
+        row = {"key": key, "value": value}
+        self._exec(_insert_sql("kv", row, upsert="key"), row)
 
     # -- resume requests (bot/service/pauses.py) ----------------------------------------------
     @staticmethod
     def _resume_request(row: dict[str, Any]) -> ResumeRequestRecord:
-        return ResumeRequestRecord(
-            **{
-                **row,
-                "paused_at": _when(row["paused_at"]),
-                "decided_at": _when(row["decided_at"]),
-                "expires_at": datetime.fromisoformat(row["expires_at"]),
-                "created_at": datetime.fromisoformat(row["created_at"]),
-            }
-        )
+        times = ("paused_at", "decided_at", "expires_at", "created_at")
+        return ResumeRequestRecord(**_decoded(row, times=times))
 
     def create_resume_request(
         self,
@@ -1038,21 +996,11 @@ class Store:
         expired first, so a stale one never blocks a new one."""
         request_id = new_id("r")
         task = _ref_values(ref)
-        moment = _iso(now)
         with self.transaction():
-            self.db.execute(
-                "UPDATE resume_requests SET state = 'expired', decided_at = :now "
-                "WHERE system = :system AND kind = :kind AND task_id = :task_id "
-                "AND state = 'pending' AND expires_at <= :now",
-                {**task, "now": moment},
-            )
+            self._expire_pending("resume_requests", now, _SAME_TASK, task)
             try:
-                self.db.execute(
-                    "INSERT INTO resume_requests (id, system, kind, task_id, task_name, "
-                    "requested_by, paused_by, pause_reason, paused_at, state, expires_at, "
-                    "check_id, created_at) VALUES (:id, :system, :kind, :task_id, "
-                    ":task_name, :requested_by, :paused_by, :pause_reason, :paused_at, "
-                    ":state, :expires_at, :check_id, :now)",
+                self._insert(
+                    "resume_requests",
                     {
                         **task,
                         "id": request_id,
@@ -1064,7 +1012,7 @@ class Store:
                         "state": ResumeRequestState.PENDING.value,
                         "expires_at": _iso(expires_at),
                         "check_id": check_id,
-                        "now": moment,
+                        "created_at": _iso(now),
                     },
                 )
             except sqlite3.IntegrityError:
@@ -1072,17 +1020,11 @@ class Store:
         return self.get_resume_request(request_id)
 
     def get_resume_request(self, request_id: str) -> ResumeRequestRecord:
-        rows = self._rows("SELECT * FROM resume_requests WHERE id = :id", {"id": request_id})
-        if not rows:
-            raise StoreError(f"no resume request with id {request_id!r}")
-        return self._resume_request(rows[0])
+        row = self._get("resume_requests", request_id, f"no resume request with id {request_id!r}")
+        return self._resume_request(row)
 
     def pending_resume_request(self, ref: TaskRef) -> ResumeRequestRecord | None:
-        rows = self._rows(
-            "SELECT * FROM resume_requests WHERE system = :system AND kind = :kind "
-            "AND task_id = :task_id AND state = 'pending'",
-            _ref_values(ref),
-        )
+        rows = self._select("resume_requests", [*_SAME_TASK, "state = 'pending'"], _ref_values(ref))
         return self._resume_request(rows[0]) if rows else None
 
     def transition_resume_request(
@@ -1103,24 +1045,21 @@ class Store:
         if fields.get("outcome_text"):
             fields["outcome_text"] = redact(str(fields["outcome_text"]))
         sets, values = _assignments(fields, _RESUME_REQUEST_COLUMNS, "a resume request")
-        return (
-            self._exec(
-                f"UPDATE resume_requests SET state = :new{sets} "
-                f"WHERE id = :id AND state = :expected "
-                f"AND (:unexpired_at IS NULL OR expires_at > :unexpired_at) "
-                f"AND (:expired_at IS NULL OR expires_at <= :expired_at) "
-                f"AND (NOT :outcome_unset OR outcome IS NULL)",
-                {
-                    **values,
-                    "new": new.value,
-                    "id": request_id,
-                    "expected": expected.value,
-                    "unexpired_at": _iso_or_none(unexpired_at),
-                    "expired_at": _iso_or_none(expired_at),
-                    "outcome_unset": outcome_unset,
-                },
-            )
-            == 1
+        where = ["state = :expected"]
+        if unexpired_at is not None:
+            where.append("expires_at > :unexpired_at")
+            values["unexpired_at"] = _iso(unexpired_at)
+        if expired_at is not None:
+            where.append("expires_at <= :expired_at")
+            values["expired_at"] = _iso(expired_at)
+        if outcome_unset:
+            where.append("outcome IS NULL")
+        return self._compare_and_set(
+            "resume_requests",
+            request_id,
+            ["state = :new", *sets],
+            where,
+            {**values, "new": new.value, "expected": expected.value},
         )
 
 
@@ -1152,22 +1091,108 @@ _TASK_COLUMNS = frozenset(
 _RESUME_REQUEST_COLUMNS = frozenset(
     {"decided_by", "decided_at", "outcome", "outcome_text", "channel", "message_ts"}
 )
+# The time columns (ISO text) a row's record reads as datetimes.
+_WINDOW_TIMES = ("start_at", "end_at", "created_at", "updated_at", "started_at", "finished_at")
+_TASK_TIMES = (
+    "claimed_at",
+    "paused_at",
+    "resumed_at",
+    "next_attempt_at",
+    "give_up_at",
+    "lease_until",
+)
 # The states in which a planned task has a vendor call in flight, as parameters.
 _MID_TRANSITION = {
     "pausing": PlannedTaskState.PAUSING.value,
     "resuming": PlannedTaskState.RESUMING.value,
 }
+# The rows (planned tasks, resume requests) of one task, by the parameters of _ref_values.
+_SAME_TASK = ("system = :system", "kind = :kind", "task_id = :task_id")
+# Inside an UPDATE of window_tasks: the same task is mid-transition for another window.
+_OTHER_WINDOW_MID_TRANSITION = """
+    SELECT 1
+    FROM window_tasks AS other
+    WHERE other.system = window_tasks.system
+      AND other.kind = window_tasks.kind
+      AND other.task_id = window_tasks.task_id
+      AND other.id != window_tasks.id
+      AND other.state IN (:pausing, :resuming)
+"""
+
+
+# -- the statement builders ------------------------------------------------------------------
+# Tables, columns and clauses come from this module only, never from input; every value is a
+# named parameter (``:name``).
+_AND = "\n  AND "
+
+
+def _select_sql(
+    table: str,
+    where: Sequence[str] = (),
+    *,
+    columns: str = "*",
+    group_by: str | None = None,
+    order_by: str | None = None,
+    limit: bool = False,
+) -> str:
+    """``SELECT columns FROM table [WHERE …] [GROUP BY …] [ORDER BY …] [LIMIT :limit]``."""
+    lines = [f"SELECT {columns}", f"FROM {table}"]
+    if where:
+        lines.append(f"WHERE {_AND.join(where)}")
+    if group_by:
+        lines.append(f"GROUP BY {group_by}")
+    if order_by:
+        lines.append(f"ORDER BY {order_by}")
+    if limit:
+        lines.append("LIMIT :limit")
+    return "\n".join(lines)
+
+
+def _insert_sql(
+    table: str, row: Mapping[str, Any], *, or_ignore: bool = False, upsert: str | None = None
+) -> str:
+    """``INSERT INTO table (col, …) VALUES (:col, …)`` for the columns of ``row``;
+    ``or_ignore`` skips a row whose key is taken, ``upsert`` names the key on which the
+    other columns are overwritten instead."""
+    columns = list(row)
+    lines = [
+        f"INSERT {'OR IGNORE ' if or_ignore else ''}INTO {table} ({', '.join(columns)})",
+        f"VALUES ({', '.join(f':{column}' for column in columns)})",
+    ]
+    if upsert:
+        updated = ", ".join(f"{c} = excluded.{c}" for c in columns if c != upsert)
+        lines.append(f"ON CONFLICT({upsert}) DO UPDATE SET {updated}")
+    return "\n".join(lines)
+
+
+def _update_sql(
+    table: str, sets: Sequence[str], where: Sequence[str], *, returning: str | None = None
+) -> str:
+    """``UPDATE table SET … WHERE … [RETURNING …]``; an UPDATE always has a WHERE."""
+    if not sets or not where:
+        raise ValueError(f"an UPDATE of {table} needs assignments and conditions")
+    lines = [f"UPDATE {table}", f"SET {', '.join(sets)}", f"WHERE {_AND.join(where)}"]
+    if returning:
+        lines.append(f"RETURNING {returning}")
+    return "\n".join(lines)
+
+
+def _delete_sql(table: str, where: Sequence[str]) -> str:
+    """``DELETE FROM table WHERE …``; a DELETE always has a WHERE."""
+    if not where:
+        raise ValueError(f"a DELETE from {table} needs conditions")
+    return f"DELETE FROM {table}\nWHERE {_AND.join(where)}"
 
 
 def _assignments(
     fields: Mapping[str, Any], columns: frozenset[str], what: str
-) -> tuple[str, dict[str, Any]]:
-    """``, col = :set_col, …`` for the ``fields`` to write (datetimes as ISO strings), and
-    their parameters; the prefix keeps them apart from the statement's own parameters."""
+) -> tuple[list[str], dict[str, Any]]:
+    """``col = :set_col`` for each of the ``fields`` to write (datetimes as ISO strings),
+    and their parameters; the prefix keeps them apart from the statement's own parameters."""
     unknown = set(fields) - columns
     if unknown:
         raise ValueError(f"cannot set {sorted(unknown)} on {what}")
-    sets = "".join(f", {name} = :set_{name}" for name in fields)
+    sets = [f"{name} = :set_{name}" for name in fields]
     values = {
         f"set_{name}": _iso(value) if isinstance(value, datetime) else value
         for name, value in fields.items()
@@ -1175,12 +1200,14 @@ def _assignments(
     return sets, values
 
 
-def _task_assignments(fields: Mapping[str, Any], count_attempt: bool) -> tuple[str, dict[str, Any]]:
+def _task_assignments(
+    fields: Mapping[str, Any], count_attempt: bool
+) -> tuple[list[str], dict[str, Any]]:
     """:func:`_assignments` for a planned task: dicts as JSON, errors redacted, and
     ``attempts = attempts + 1`` when the call counts as an attempt."""
     stored = {name: _task_value(name, value) for name, value in fields.items()}
     sets, values = _assignments(stored, _TASK_COLUMNS, "a planned task")
-    return (", attempts = attempts + 1" if count_attempt else "") + sets, values
+    return (["attempts = attempts + 1"] if count_attempt else []) + sets, values
 
 
 def _task_value(name: str, value: Any) -> Any:
@@ -1191,11 +1218,23 @@ def _task_value(name: str, value: Any) -> Any:
     return value
 
 
-def _in(name: str, values: Iterable[Any]) -> tuple[str, dict[str, Any]]:
-    """Named parameters for an ``IN (…)`` list: ``(":name0, :name1", {...})``. An empty list
-    gives ``NULL``, which matches nothing rather than being a syntax error."""
-    items = {f"{name}{i}": value for i, value in enumerate(values)}
-    return ", ".join(f":{key}" for key in items) or "NULL", items
+def _in(
+    column: str, values: Iterable[Any], *, name: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """``column IN (:name0, :name1, …)`` and its parameters (``name`` defaults to the column).
+    An empty list gives ``IN (NULL)``, which matches nothing rather than being a syntax error."""
+    items = {f"{name or column}{i}": value for i, value in enumerate(values)}
+    return f"{column} IN ({', '.join(f':{key}' for key in items) or 'NULL'})", items
+
+
+def _actions_and_outcomes(
+    actions: Sequence[str], outcomes: Sequence[str]
+) -> tuple[list[str], dict[str, Any]]:
+    """The conditions (and parameters) for audit rows among ``actions`` with one of
+    ``outcomes``."""
+    in_actions, action_values = _in("action", actions)
+    in_outcomes, outcome_values = _in("outcome", outcomes)
+    return [in_actions, in_outcomes], {**action_values, **outcome_values}
 
 
 def _states(expected: StrEnum | Sequence[StrEnum]) -> list[str]:
@@ -1208,6 +1247,18 @@ def _ref_values(ref: TaskRef) -> dict[str, str]:
 
 def _from_json(value: str | None) -> Any:
     return json.loads(value) if value else None
+
+
+def _decoded(
+    row: Mapping[str, Any], *, times: Sequence[str] = (), json_columns: Sequence[str] = ()
+) -> dict[str, Any]:
+    """A row as its record takes it: the ``times`` (ISO text) as datetimes and the
+    ``json_columns`` decoded, NULL staying ``None``."""
+    return {
+        **row,
+        **{column: _when(row[column]) for column in times},
+        **{column: _from_json(row[column]) for column in json_columns},
+    }
 
 
 def _split(script: str) -> list[str]:

@@ -32,12 +32,13 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.model import AuditRow
 from bot.sandbox import SIMULATORS, SandboxServer, make_simulators, sandbox_config
 from bot.sandbox.base import Simulator
 from bot.service import Maintbot
 from bot.slack.app import SlackWiring
 from bot.slack.server import SlackService
-from bot.store import AuditRow, Store
+from bot.store import Store
 
 T = TypeVar("T")
 

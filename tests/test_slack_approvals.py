@@ -22,7 +22,7 @@ from slackclient import (
 )
 
 from bot.clock import ManualClock
-from bot.store import WindowState
+from bot.model import WindowState
 
 
 def plan(world: SlackWorld, who: SlackUser) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from slackclient import (
 
 from bot.cli import main as maintbot
 from bot.clock import ManualClock
-from bot.store import WindowState
+from bot.model import WindowState
 
 
 def first_active(report: dict[str, Any]) -> tuple[dict[str, Any], str]:

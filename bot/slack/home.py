@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.model import WindowState
 from bot.service.pauses import held_paused
 from bot.slack import blocks as bk
 from bot.slack import messages
-from bot.store import Store, WindowState
+from bot.store import Store
 
 __all__ = ["home_view"]
 

@@ -14,19 +14,21 @@ from datetime import datetime
 from typing import Any
 
 from bot.format import length, utc_instant
-from bot.model import Conflict, SystemResult, Window
+from bot.model import (
+    ApprovalRecord,
+    ApprovalState,
+    AuditRow,
+    Conflict,
+    PlannedTask,
+    SystemResult,
+    Window,
+    WindowRecord,
+)
 from bot.render import KIND_LABELS, PauseNote, describe_pause, plain_pause
 from bot.service.pauses import ActionResult, HeldPaused
 from bot.service.reports import StoredCheck
 from bot.slack import blocks as bk
 from bot.slack.registry import COMMAND, ActionId
-from bot.store import (
-    ApprovalRecord,
-    ApprovalState,
-    AuditRow,
-    PlannedTask,
-    WindowRecord,
-)
 
 __all__ = [
     "PAGE_SIZE",

@@ -20,13 +20,13 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.model import ResumeRequestRecord, ResumeRequestState, WindowRecord
 from bot.render import PauseNote
 from bot.service.pauses import ActionResult, ResumeDecision, note_of_request
 from bot.slack import blocks as bk
 from bot.slack import messages
 from bot.slack.errors import SLACK_ERRORS
 from bot.slack.registry import ActionId
-from bot.store import ResumeRequestRecord, ResumeRequestState, WindowRecord
 
 __all__ = [
     "SlackNotifier",
