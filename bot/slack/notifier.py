@@ -20,6 +20,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.lifecycle.notify import Alert, plain_text
 from bot.model import ResumeRequestRecord, ResumeRequestState, WindowRecord
 from bot.render import PauseNote
 from bot.service.pauses import ActionResult, ResumeDecision, note_of_request
@@ -48,7 +49,12 @@ class SlackNotifier:
         self.alert_channel = alert_channel or None
 
     async def notify(
-        self, window: WindowRecord, kind: str, text: str, *, actions: Sequence[str] = ()
+        self,
+        window: WindowRecord,
+        kind: str,
+        text: str | Alert,
+        *,
+        actions: Sequence[str] = (),
     ) -> None:
         payload = messages.alert(window, kind, text, actions)
         targets: list[dict[str, Any]] = []
@@ -68,7 +74,7 @@ class SlackNotifier:
                 "window %s: %s alert has nowhere to go (set MAINTBOT_ALERT_CHANNEL): %s",
                 window.id,
                 kind,
-                text,
+                plain_text(text, window.tz),
             )
             return
         failures: list[BaseException] = []
