@@ -271,7 +271,7 @@ async def test_pause_at_start_and_resume_at_end_every_system(env: Env) -> None:
 
     report = await env.at(wclock, timedelta(minutes=110))  # 10 minutes before the end
     assert report.kinds() == ["before_end"]
-    assert env.notes.of("before_end")[-1].actions == ("extend_30", "end_now")
+    assert env.notes.of("before_end")[-1].actions == ("extend", "end_now")
 
     report = await env.at(wclock, timedelta(minutes=10))  # the end
     assert sorted(k for _, k in report.resumed) == sorted(t.ref.key for t in tasks)

@@ -444,7 +444,13 @@ class WindowClock(Pausing, Resuming, AlertTexts):
             self._in_flight(r, now) or (r.state is _S.PLANNED and r.attempts == 0) for r in rows
         )
         if first_pass_done and "start" not in self.store.alerts_sent(record.id):
-            self._alert(record, "start", "start", lambda: self._start_text(record, rows))
+            self._alert(
+                record,
+                "start",
+                "start",
+                lambda: self._start_text(record, rows),
+                actions=("extend", "end_now"),
+            )
         if record.end - self.before_end <= now and record.end - record.start > self.before_end:
             paused = [r for r in rows if r.state is _S.PAUSED]
             self._alert(
@@ -453,8 +459,8 @@ class WindowClock(Pausing, Resuming, AlertTexts):
                 "before_end",
                 f"Maintenance window {window_label(record)} ends in {length(record.end - now)} "
                 f"({instant(record.end, record.tz)}); then {len(paused)} paused "
-                "task(s) will be resumed. Extend it by 30 minutes, or end it now?",
-                actions=("extend_30", "end_now"),
+                "task(s) will be resumed. Extend it, or end it now?",
+                actions=("extend", "end_now"),
             )
 
     def _after_end(self, record: WindowRecord, now: datetime, report: TickReport) -> None:
