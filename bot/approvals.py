@@ -12,16 +12,20 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 
 from bot.config import Settings
 from bot.errors import ApprovalError
+from bot.format import length
 
 __all__ = ["ApproverSpec", "ManageAction", "Policy", "parse_approvers"]
 
 log = logging.getLogger(__name__)
 
 ManageAction = Literal["cancel", "extend", "end"]
+# Who may end or extend a window besides the approvers.
+ManageRight = Literal["requester_or_approver", "approver"]
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
@@ -100,6 +104,12 @@ class Policy:
     # Resuming a task someone else paused undoes a colleague's decision (often tied to a
     # change of theirs), so by default a second person has to agree.
     resume_others_needs_approval: bool = True
+    # Ending early only shortens a pause, so by default the requester may; extending keeps
+    # jobs paused for longer, so the requester may only up to ``extend_limit`` past the
+    # approved end in total, and beyond it an approver has to.
+    end_by: ManageRight = "requester_or_approver"
+    extend_by: ManageRight = "requester_or_approver"
+    extend_limit: timedelta = timedelta(hours=1)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, command_line: bool = False) -> Policy:
@@ -115,6 +125,9 @@ class Policy:
             allow_self_approval=settings.maintbot_allow_self_approval,
             any_second_person=command_line,
             resume_others_needs_approval=settings.maintbot_resume_others_needs_approval,
+            end_by=settings.maintbot_end_by,
+            extend_by=settings.maintbot_extend_by,
+            extend_limit=timedelta(minutes=settings.maintbot_extend_limit_minutes),
         )
 
     def check(self, user: str, requested_by: str) -> None:
@@ -144,22 +157,54 @@ class Policy:
                 f"{_list(self.approvers)} (the approvers are set in MAINTBOT_APPROVERS)."
             )
 
-    def check_manage(self, user: str, requested_by: str, action: ManageAction) -> None:
+    def is_approver(self, user: str) -> bool:
+        """``user`` holds approver rights (on the command line with no approvers configured,
+        any name does: see :meth:`from_settings`)."""
+        return user in self.approvers or (not self.approvers and self.any_second_person)
+
+    def check_manage(
+        self,
+        user: str,
+        requested_by: str,
+        action: ManageAction,
+        *,
+        past_approved_end: timedelta = timedelta(0),
+    ) -> bool:
         """Raise unless ``user`` may cancel, end or extend a window ``requested_by`` asked
-        for. Cancelling or ending early only shortens a pause, so the requester may do it
-        too; extending keeps jobs paused for longer, so it needs approver rights."""
-        if action in ("cancel", "end") and user == requested_by:
-            return
-        if action in ("cancel", "end") and user in self.approvers:
-            return
-        if action == "extend":
-            self.check(user, requested_by)
-            return
-        raise ApprovalError(
-            f"{user} may not {action} this window: only the requester ({requested_by}) or an "
-            f"approver ({_list(self.approvers) or 'none configured: set MAINTBOT_APPROVERS'}) "
-            "may."
-        )
+        for; ``past_approved_end`` is how far past its approved end an extension would take
+        it. Returns whether ``user`` acted with approver rights (an approver's extension
+        becomes the new approved end)."""
+        approver = self.is_approver(user)
+        requester = user == requested_by
+        right = self.extend_by if action == "extend" else self.end_by
+        verb = "extend" if action == "extend" else f"{action} early"
+        if approver and requester and action == "extend" and not self.allow_self_approval:
+            # An approver extending their own window is a requester for the limit.
+            approver = False
+        if approver:
+            return True
+        if not requester or right == "approver":
+            who = (
+                "an approver"
+                if right == "approver"
+                else f"the requester ({requested_by}) or an approver"
+            )
+            raise ApprovalError(
+                f"{user} may not {verb} this window: only {who} may ({self._approvers_text()})."
+            )
+        if action == "extend" and past_approved_end > self.extend_limit:
+            raise ApprovalError(
+                f"That would keep the window {length(past_approved_end)} past the end that was "
+                f"approved; {user} may extend it by up to {length(self.extend_limit)} in total "
+                f"(MAINTBOT_EXTEND_LIMIT_MINUTES), beyond that an approver has to "
+                f"({self._approvers_text()})."
+            )
+        return False
+
+    def _approvers_text(self) -> str:
+        if self.approvers:
+            return f"approvers: {_list(self.approvers)}"
+        return "no approvers are configured: set MAINTBOT_APPROVERS"
 
 
 def _list(names: frozenset[str], limit: int = 5) -> str:

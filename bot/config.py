@@ -23,7 +23,7 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Literal, Union
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -316,6 +316,12 @@ class Settings(BaseSettings):
     # Resuming a task someone else paused needs an approver (bot/approvals.py Policy).
     maintbot_resume_others_needs_approval: bool = True
     maintbot_log_level: str = "INFO"
+    # Who may end (or cancel) a window early, and who may extend it (bot/approvals.py):
+    # "requester_or_approver" or "approver". A requester's extensions past the approved end
+    # beyond MAINTBOT_EXTEND_LIMIT_MINUTES in total need an approver.
+    maintbot_end_by: Literal["requester_or_approver", "approver"] = "requester_or_approver"
+    maintbot_extend_by: Literal["requester_or_approver", "approver"] = "requester_or_approver"
+    maintbot_extend_limit_minutes: int = Field(default=60, ge=0, le=14 * 24 * 60)
     # How long an open waits for another process's lock on the database before giving up.
     maintbot_db_busy_timeout: float = Field(default=5.0, ge=0, le=600, allow_inf_nan=False)
 

@@ -305,6 +305,11 @@ class WindowRecord(_Record):
     # Migration 3 (window lifecycle): when the clock actually started and finished it.
     started_at: Instant | None = None
     finished_at: Instant | None = None
+    # Migration 6: the end an approver last agreed to, and the window's thread in the alert
+    # channel (``alert_ts`` is its first message there).
+    approved_end: Instant | None = None
+    alert_channel: str | None = None
+    alert_ts: str | None = None
 
     @property
     def window(self) -> Window:
@@ -356,6 +361,7 @@ class ApprovalRecord(_Record):
     channel: str | None
     message_ts: str | None
     created_at: Instant
+    reason: str | None = None
 
 
 class ResumeRequestState(StrEnum):

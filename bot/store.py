@@ -47,7 +47,7 @@ __all__ = [
     "Store",
 ]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def _iso(moment: datetime) -> str:
@@ -212,6 +212,15 @@ _MIGRATIONS: dict[int, str] = {
     );
     CREATE UNIQUE INDEX resume_requests_one_pending ON resume_requests(system, kind, task_id)
         WHERE state = 'pending';
+    """,
+    # 6: where a window's end stood when an approver last agreed to it (a requester may
+    # extend only so far past it), the window's one thread in the alert channel, and why a
+    # request was rejected.
+    6: """
+    ALTER TABLE windows ADD COLUMN approved_end TEXT;
+    ALTER TABLE windows ADD COLUMN alert_channel TEXT;
+    ALTER TABLE windows ADD COLUMN alert_ts TEXT;
+    ALTER TABLE approvals ADD COLUMN reason TEXT;
     """,
 }
 
@@ -861,15 +870,27 @@ class Store:
         return self.decide_approval_at(approval_id, new, decided_by, self.clock())
 
     def decide_approval_at(
-        self, approval_id: str, new: ApprovalState, decided_by: str, now: datetime
+        self,
+        approval_id: str,
+        new: ApprovalState,
+        decided_by: str,
+        now: datetime,
+        *,
+        reason: str | None = None,
     ) -> bool:
-        """:meth:`decide_approval` judged at ``now`` (the caller's injected clock)."""
+        """:meth:`decide_approval` judged at ``now`` (the caller's injected clock);
+        ``reason`` is the decider's own words (a rejection's why)."""
         return self._compare_and_set(
             "approvals",
             approval_id,
-            ["state = :new", "decided_by = :decided_by", "decided_at = :now"],
+            [
+                "state = :new",
+                "decided_by = :decided_by",
+                "decided_at = :now",
+                "reason = :reason",
+            ],
             ["state = 'pending'", "expires_at > :now"],
-            {"new": new.value, "decided_by": decided_by, "now": _iso(now)},
+            {"new": new.value, "decided_by": decided_by, "now": _iso(now), "reason": reason},
         )
 
     def _expire_pending(
@@ -1066,9 +1087,20 @@ class Store:
 # The columns each compare-and-set may write besides the state (what the callers pass as
 # keyword arguments); anything else is a programming error, refused before SQL is built.
 _WINDOW_TRANSITION_COLUMNS = frozenset(
-    {"approved_by", "start_at", "end_at", "channel", "thread_ts", "started_at", "finished_at"}
+    {
+        "approved_by",
+        "approved_end",
+        "start_at",
+        "end_at",
+        "channel",
+        "thread_ts",
+        "started_at",
+        "finished_at",
+    }
 )
-_WINDOW_EDIT_COLUMNS = frozenset({"start_at", "end_at", "channel", "thread_ts"})
+_WINDOW_EDIT_COLUMNS = frozenset(
+    {"start_at", "end_at", "approved_end", "channel", "thread_ts", "alert_channel", "alert_ts"}
+)
 _TASK_COLUMNS = frozenset(
     {
         "prior_paused",
@@ -1092,7 +1124,15 @@ _RESUME_REQUEST_COLUMNS = frozenset(
     {"decided_by", "decided_at", "outcome", "outcome_text", "channel", "message_ts"}
 )
 # The time columns (ISO text) a row's record reads as datetimes.
-_WINDOW_TIMES = ("start_at", "end_at", "created_at", "updated_at", "started_at", "finished_at")
+_WINDOW_TIMES = (
+    "start_at",
+    "end_at",
+    "created_at",
+    "updated_at",
+    "started_at",
+    "finished_at",
+    "approved_end",
+)
 _TASK_TIMES = (
     "claimed_at",
     "paused_at",

@@ -16,11 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import httpx
-
-    from bot.clock import Clock
     from bot.config import SchedulerConfig
-    from bot.connectors.base import Connector
+    from bot.connectors.base import Connector, FromConfig
     from bot.sandbox.base import Simulator
 
 __all__ = ["VENDORS", "Vendor", "vendor"]
@@ -33,8 +30,9 @@ def _resolve(target: str) -> Any:
 
 @dataclass(frozen=True)
 class Vendor:
-    """One scheduler vendor. ``connector`` is a module exposing ``from_config(name, config,
-    credentials, *, clock, transport)``; the other targets are ``"module:attribute"``."""
+    """One scheduler vendor. ``connector`` is a module exposing ``from_config`` (the
+    signature :class:`~bot.connectors.base.FromConfig`); the other targets are
+    ``"module:attribute"``."""
 
     name: str
     label: str
@@ -48,20 +46,10 @@ class Vendor:
         model: type[SchedulerConfig] = _resolve(self.config_model)
         return model
 
-    def build_connector(
-        self,
-        name: str,
-        config: SchedulerConfig,
-        credentials: Mapping[str, str],
-        *,
-        clock: Clock,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> Connector:
-        module = importlib.import_module(self.connector)
-        connector: Connector = module.from_config(
-            name, config, dict(credentials), clock=clock, transport=transport
-        )
-        return connector
+    def from_config(self) -> FromConfig[Connector]:
+        """The connector module's ``from_config``."""
+        factory: FromConfig[Connector] = _resolve(f"{self.connector}:from_config")
+        return factory
 
     def simulator_class(self) -> type[Simulator]:
         cls: type[Simulator] = _resolve(self.simulator)

@@ -33,6 +33,7 @@ __all__ = [
     "FIXED_ABBREVIATIONS",
     "MAX_TEXT_LENGTH",
     "echo_lines",
+    "parse_length",
     "parse_window",
     "resolve_zone",
     "warm_up",
@@ -1454,6 +1455,35 @@ def parse_window(
     except OverflowError:
         # Dates past year 9999 (e.g. "in 999999 weeks") cannot be represented at all.
         raise WindowError(f"That date is too far away for a window. {_EXAMPLE}") from None
+
+
+_LENGTH_EXAMPLE: Final = 'Write a length such as "45m", "1h30" or "2 hours".'
+
+
+def parse_length(text: str) -> timedelta:
+    """Read ``text`` as a length ("45m", "1h30", "2 hours", "half an hour"; a bare whole
+    number is minutes, as ``--minutes`` is). Raises :class:`WindowError` naming what it
+    could not read; a zero length is refused too."""
+    words = text.strip()
+    if not words:
+        _fail(f"No length given. {_LENGTH_EXAMPLE}")
+    if words.isdigit() and len(words) <= 6:
+        delta = timedelta(minutes=int(words))
+    else:
+        tokens, bad = _tokenize(words)
+        if bad:
+            _fail(f'I can\'t read "{_short(words)}" as a length. {_LENGTH_EXAMPLE}')
+        parts, used = _read_duration(tokens, 0)
+        if not parts or used < len(tokens):
+            rest = words[tokens[used].start :] if used < len(tokens) else words
+            _fail(f'I can\'t read "{_short(rest)}" as a length. {_LENGTH_EXAMPLE}')
+        try:
+            delta = _elapsed(parts)
+        except OverflowError:
+            _fail(f'"{_short(words)}" is far too long. {_LENGTH_EXAMPLE}')
+    if delta <= timedelta(0):
+        _fail(f"A length must be more than zero. {_LENGTH_EXAMPLE}")
+    return delta
 
 
 # --------------------------------------------------------------------------------------------

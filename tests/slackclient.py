@@ -390,6 +390,33 @@ class SlackUser:
             **signing,
         )
 
+    def choose(self, action_id: str, label: str, *, on: dict[str, Any], **signing: Any) -> Reply:
+        """Pick the option shown as ``label`` in the select ``action_id`` on a message, as
+        Slack sends it (``selected_option``, no ``value``)."""
+        ephemeral = on.get("_ephemeral", True)
+        found = [
+            (block, element)
+            for block in on.get("blocks") or []
+            for element in _elements(block)
+            if element.get("action_id") == action_id and element.get("type") == "static_select"
+        ]
+        if not found:
+            raise AssertionError(f"{self.name} sees no {action_id!r} menu")
+        block, element = found[0]
+        options = [o for o in element["options"] if o["text"]["text"] == label]
+        if not options:
+            shown = [o["text"]["text"] for o in element["options"]]
+            raise AssertionError(f"{action_id!r} offers no {label!r}; it offers {shown}")
+        return self.click_value(
+            action_id,
+            "",
+            block_id=block.get("block_id", "b"),
+            message=on,
+            ephemeral=ephemeral,
+            selected=options[0],
+            **signing,
+        )
+
     def click_value(
         self,
         action_id: str,
@@ -398,10 +425,11 @@ class SlackUser:
         block_id: str = "b",
         message: dict[str, Any] | None = None,
         ephemeral: bool = True,
+        selected: dict[str, Any] | None = None,
         **signing: Any,
     ) -> Reply:
         """Send a ``block_actions`` payload for a button with this exact value (also how
-        a forged value is sent)."""
+        a forged value is sent); with ``selected``, for a select and its chosen option."""
         rid = self.world.new_id("act")
         channel = (message or {}).get("channel") or self.channel
         ts = (message or {}).get("_ts") or "1790000000.000001"
@@ -427,6 +455,14 @@ class SlackUser:
                     "action_id": action_id,
                     "block_id": block_id,
                     "value": value,
+                    "action_ts": f"{time.time():.6f}",
+                }
+                if selected is None
+                else {
+                    "type": "static_select",
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "selected_option": selected,
                     "action_ts": f"{time.time():.6f}",
                 }
             ],

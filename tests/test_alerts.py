@@ -69,7 +69,7 @@ def test_instants_in_plain_text_carry_utc_beside_the_windows_zone() -> None:
 def test_slack_shows_every_instant_as_a_date_token_and_each_list_as_a_section(
     window: WindowRecord,
 ) -> None:
-    payload = messages.alert(window, "start", started(), ["extend_30", "end_now"])
+    payload = messages.alert(window, "start", started(), ["extend", "end_now"])
     # The notification line: the headline alone, one line, in each reader's own zone.
     assert payload["text"] == (
         f":construction: Maintenance window “tue 11pm-1am” (w_1) has started; it ends {token(END)}."
@@ -90,7 +90,7 @@ def test_slack_shows_every_instant_as_a_date_token_and_each_list_as_a_section(
     (context,) = [b for b in payload["blocks"] if b["type"] == "context"]
     assert context["elements"][0]["text"] == f"Window `{window.id}` · {token(START)} → {token(END)}"
     (buttons,) = [b for b in payload["blocks"] if b["type"] == "actions"]
-    assert [e["action_id"] for e in buttons["elements"]] == ["extend_30", "end_now"]
+    assert [e["action_id"] for e in buttons["elements"]] == ["extend_window", "end_now"]
 
 
 def test_a_long_list_is_cut_with_and_n_more(window: WindowRecord) -> None:

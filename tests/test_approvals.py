@@ -55,13 +55,74 @@ def test_self_approval_refused_unless_allowed() -> None:
 
 
 def test_manage_rights() -> None:
-    POLICY.check_manage("alice", "alice", "cancel")  # the requester may withdraw
-    POLICY.check_manage("bob", "alice", "end")
-    POLICY.check_manage("bob", "alice", "extend")
-    with pytest.raises(ApprovalError):
-        POLICY.check_manage("alice", "alice", "extend")  # lengthening needs someone else
-    with pytest.raises(ApprovalError, match="may not cancel"):
+    assert POLICY.check_manage("alice", "alice", "cancel") is True  # alice is an approver too
+    assert POLICY.check_manage("bob", "alice", "end") is True
+    assert POLICY.check_manage("bob", "alice", "extend", past_approved_end=timedelta(days=3))
+    with pytest.raises(ApprovalError, match="mallory may not cancel early this window"):
         POLICY.check_manage("mallory", "alice", "cancel")
+
+
+REQUESTER_POLICY = Policy(approvers=frozenset({"bob"}))
+
+
+def test_the_requester_may_end_and_extend_up_to_the_limit() -> None:
+    assert REQUESTER_POLICY.check_manage("dave", "dave", "end") is False  # not as approver
+    assert REQUESTER_POLICY.check_manage("dave", "dave", "cancel") is False
+    past = timedelta(minutes=60)  # the default limit, exactly
+    assert REQUESTER_POLICY.check_manage("dave", "dave", "extend", past_approved_end=past) is False
+    with pytest.raises(ApprovalError) as refused:
+        REQUESTER_POLICY.check_manage(
+            "dave", "dave", "extend", past_approved_end=timedelta(minutes=75)
+        )
+    # The refusal says what to do, and does not talk about approving the window.
+    assert str(refused.value) == (
+        "That would keep the window 1h 15m past the end that was approved; dave may extend it "
+        "by up to 1h in total (MAINTBOT_EXTEND_LIMIT_MINUTES), beyond that an approver has to "
+        "(approvers: bob)."
+    )
+
+
+def test_someone_else_may_neither_end_nor_extend() -> None:
+    for action, verb in (("end", "end early"), ("extend", "extend")):
+        with pytest.raises(ApprovalError) as refused:
+            REQUESTER_POLICY.check_manage("eve", "dave", action)  # type: ignore[arg-type]
+        assert str(refused.value) == (
+            f"eve may not {verb} this window: only the requester (dave) or an approver may "
+            "(approvers: bob)."
+        )
+
+
+def test_an_approver_extending_their_own_window_counts_as_its_requester() -> None:
+    with pytest.raises(ApprovalError, match="beyond that an approver has to"):
+        REQUESTER_POLICY.check_manage("bob", "bob", "extend", past_approved_end=timedelta(hours=2))
+    self_ok = Policy(approvers=frozenset({"bob"}), allow_self_approval=True)
+    assert self_ok.check_manage("bob", "bob", "extend", past_approved_end=timedelta(hours=2))
+
+
+def test_policy_can_reserve_ending_and_extending_to_approvers() -> None:
+    strict = Policy(approvers=frozenset({"bob"}), end_by="approver", extend_by="approver")
+    with pytest.raises(ApprovalError, match="dave may not end early this window: only an approver"):
+        strict.check_manage("dave", "dave", "end")
+    with pytest.raises(ApprovalError, match="dave may not extend this window: only an approver"):
+        strict.check_manage("dave", "dave", "extend", past_approved_end=timedelta(minutes=5))
+    assert strict.check_manage("bob", "dave", "end") is True
+
+
+def test_the_limit_and_rights_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.config import Settings
+
+    monkeypatch.setenv("MAINTBOT_EXTEND_LIMIT_MINUTES", "15")
+    monkeypatch.setenv("MAINTBOT_END_BY", "approver")
+    policy = Policy.from_settings(Settings())
+    assert policy.extend_limit == timedelta(minutes=15)
+    assert policy.end_by == "approver"
+    assert policy.extend_by == "requester_or_approver"
+    monkeypatch.setenv("MAINTBOT_END_BY", "anyone")
+    from bot.config import load_settings
+    from bot.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="MAINTBOT_END_BY"):
+        load_settings()
 
 
 # -- the flow ------------------------------------------------------------------------------

@@ -319,7 +319,7 @@ def bot_messages(store: Store) -> Iterator[tuple[str, dict[str, Any]]]:
         yield f"approval {state.value}", messages.approval_decided(window, decided, tasks)
         yield f"already {state.value}", messages.already_decided(decided)
 
-    every_button = ["extend_30", "end_now", "retry_pause", "retry_resume", "take_over"]
+    every_button = ["extend", "end_now", "retry_pause", "retry_resume", "take_over"]
     for kind in (
         "reminder",
         "start",

@@ -289,7 +289,7 @@ def test_extend_end_cancel_verbs(home: dict[str, Any], capsys: pytest.CaptureFix
     assert "14-day limit" in err
     code, _, err = _run(capsys, "extend", wid, "--by", "mallory")
     assert code == 2
-    assert "not an approver" in err
+    assert "mallory may not extend this window: only the requester (a) or an approver" in err
     code, _, err = _run(capsys, "end", wid, "--by", "a")
     assert code == 2
     assert "has not started yet; cancel it instead" in err

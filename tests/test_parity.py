@@ -31,7 +31,7 @@ SLACK_ACTIONS = {
     ActionId.PLAN: {"plan"},
     ActionId.APPROVE: {"decide"},
     ActionId.REJECT: {"decide"},
-    ActionId.EXTEND_30: {"extend"},
+    ActionId.EXTEND: {"extend"},
     ActionId.END_NOW: {"end"},
     ActionId.RETRY_PAUSE: {"retry"},
     ActionId.RETRY_RESUME: {"retry"},
@@ -43,6 +43,8 @@ SLACK_SUBCOMMANDS = {
     "status": {"status"},
     "audit": {"audit"},
     "cancel": {"cancel"},
+    "extend": {"extend"},
+    "end": {"end"},
 }
 # The Home tab shows the windows and what is held paused.
 SLACK_EVENTS = {"app_home_opened": {"windows", "status"}}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from bot.cli import main, write_sandbox_config
 from bot.clock import ManualClock, system_clock
 from bot.config import Settings
 from bot.errors import ApprovalError
-from bot.model import PlannedTaskState, WindowState
+from bot.model import PlannedTaskState, WindowRecord, WindowState
 from bot.sandbox import SandboxServer, make_simulators, sandbox_config
 from bot.service import Maintbot, ResumeAsked
 from bot.store import Store
@@ -77,13 +78,33 @@ def talend_state(sandbox: SandboxServer, task_id: str) -> dict[str, Any]:
 
 
 # -- the object, no face ------------------------------------------------------------------------
-def bot_for(tmp_path: Path, sandbox: SandboxServer, clock: Any, **settings: Any) -> Maintbot:
+class Told:
+    """A notifier that keeps what the window's people were told."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    async def notify(
+        self, window: WindowRecord, kind: str, text: str, *, actions: Any = ()
+    ) -> None:
+        self.sent.append((window.id, kind, text))
+
+
+def bot_for(
+    tmp_path: Path,
+    sandbox: SandboxServer,
+    clock: Any,
+    *,
+    notifier: Told | None = None,
+    **settings: Any,
+) -> Maintbot:
     return Maintbot.from_config(
         Settings(maintbot_db=str(tmp_path / "maintbot.db"), **settings),
         Store(tmp_path / "maintbot.db"),
         sandbox_config(sandbox.simulators),
         clock,
         command_line=True,
+        notifier=notifier or Told(),
     )
 
 
@@ -124,6 +145,58 @@ def test_a_refused_cancel_is_audited(tmp_path: Path, sandbox: SandboxServer) -> 
     assert [(r.actor, r.outcome) for r in bot.audit(10) if r.action == "cancel"] == [
         ("mallory", "refused")
     ]
+    bot.store.close()
+
+
+def test_the_requester_extends_up_to_the_limit_and_an_approver_beyond(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    clock = ManualClock(datetime(2026, 12, 3, 9, 0, tzinfo=UTC))
+    told = Told()
+    bot = bot_for(tmp_path, sandbox, clock, notifier=told, maintbot_approvers="bob")
+
+    async def scenario() -> str:
+        try:
+            planned = await bot.plan("tomorrow 2-4am UTC", by="alice", tasks="all")
+            wid = planned.window.record.id
+            await bot.decide(wid, by="bob", approve=True)
+            agreed = bot.store.get_window(wid).end
+            assert bot.store.get_window(wid).approved_end == agreed
+            view = await bot.extend(wid, by="alice", by_time=timedelta(minutes=45))
+            assert view.record.end == agreed + timedelta(minutes=45)
+            assert view.record.approved_end == agreed  # a requester's extension is not agreed
+            with pytest.raises(ApprovalError, match="1h 15m past the end that was approved"):
+                await bot.extend(wid, by="alice", by_time=timedelta(minutes=30))
+            assert bot.store.get_window(wid).end == agreed + timedelta(minutes=45)
+            with pytest.raises(ApprovalError, match="mallory may not extend this window"):
+                await bot.extend(wid, by="mallory", by_time=timedelta(minutes=5))
+            view = await bot.extend(wid, by="bob", by_time=timedelta(minutes=30))
+            assert view.record.approved_end == view.record.end  # the approver agreed to it
+            view = await bot.extend(wid, by="alice", by_time=timedelta(hours=1))
+            assert view.record.end == agreed + timedelta(hours=2, minutes=15)
+            await bot.cancel(wid, by="alice")
+            return wid
+        finally:
+            await bot.aclose()
+
+    wid = asyncio.run(scenario())
+    assert [(r.actor, r.outcome) for r in reversed(bot.audit(50)) if r.action == "extend"] == [
+        ("alice", "ok"),
+        ("alice", "refused"),
+        ("mallory", "refused"),
+        ("bob", "ok"),
+        ("alice", "ok"),
+    ]
+    # Each change is told once to the window's people, saying who did what; refusals only
+    # reach the person who tried.
+    assert [(w, kind) for w, kind, _ in told.sent] == [
+        (wid, "extended"),
+        (wid, "extended"),
+        (wid, "extended"),
+        (wid, "cancelled"),
+    ]
+    assert told.sent[0][2] == "alice extended the window by 45m; it now ends Fri 04 Dec 04:45 UTC."
+    assert told.sent[3][2] == "alice cancelled the window."
     bot.store.close()
 
 
@@ -281,6 +354,12 @@ def test_cli_approve_and_reject_windows(
     )
     assert code == 0, err
     assert rejected["window"]["state"] == "cancelled"
+    store = Store(home["db"])
+    try:
+        (approval,) = store.approvals_for(ids[1])
+        assert approval.reason == "clashes with the freeze"  # kept, to be shown
+    finally:
+        store.close()
     assert ("bob", "approve", "ok") in audit(home["db"])
     assert ("bob", "reject", "ok") in audit(home["db"])
 

@@ -150,37 +150,108 @@ def test_app_home_shows_windows_and_pauses_once_per_event(world: SlackWorld) -> 
     assert len(world.fake.calls_to("views.publish")) == 2
 
 
-def test_window_alerts_carry_buttons_that_work(world: SlackWorld, clock: ManualClock) -> None:
+def test_window_alerts_carry_controls_that_work(world: SlackWorld, clock: ManualClock) -> None:
     plan_and_approve(world)
     (window,) = world.store.list_windows([WindowState.APPROVED])
     clock.set(window.start)
     world.tick()
-    assert world.fake.messages(ALERTS), "the start was announced"
-    clock.set(window.end - timedelta(minutes=5))
-    world.tick()
-    start = [m for m in world.fake.messages(ALERTS) if "extend_30" in json.dumps(m)]
-    assert start, "the alert before the end offers to extend or end the window"
+    # The start alert itself offers to extend by any of several lengths, or to end now, so
+    # a short window (which never gets the "ends in 10 min" alert) can be changed too.
+    start = [m for m in world.fake.messages(ALERTS) if "extend_window" in json.dumps(m)]
+    assert start, "the start alert offers to extend or end the window"
     assert window.id in blocks_text(start[0])
+    menu = next(
+        e
+        for b in start[0]["blocks"]
+        for e in b.get("elements", [])
+        if e.get("action_id") == "extend_window"
+    )
+    assert [o["text"]["text"] for o in menu["options"]] == ["15m", "30m", "45m", "1h", "2h", "4h"]
+    assert menu["placeholder"]["text"] == "Extend by…"
 
-    # The requester may not extend (it keeps jobs paused longer: approver rights).
-    refusal = world.user("alice").click("extend_30", on={**start[0], "_ephemeral": False}).wait()
-    assert ":no_entry:" in refusal["text"]
-    # Audited under the use case's name, as a refusal on the command line is.
-    assert [r.outcome for r in world.audit() if r.action == "extend"] == ["refused"]
-
-    answer = world.user("bob").click("extend_30", on={**start[0], "_ephemeral": False}).wait()
-    assert "Extended window" in answer["text"]
+    # Someone who is neither the requester nor an approver may not.
+    refusal = world.user("mallory").choose(
+        "extend_window", "45m", on={**start[0], "_ephemeral": False}
+    )
+    assert ":no_entry:" in refusal.wait()["text"]
+    assert world.store.get_window(window.id).end == window.end
+    # The requester may, within the limit past the approved end.
+    answer = world.user("alice").choose(
+        "extend_window", "45m", on={**start[0], "_ephemeral": False}
+    )
+    text = answer.wait()["text"]
+    assert "Extended window" in text
     extended = world.store.get_window(window.id)
-    assert (extended.end - window.end).total_seconds() == 30 * 60
+    assert extended.end - window.end == timedelta(minutes=45)
+    assert f"<!date^{int(extended.end.timestamp())}^" in text  # each reader's own zone
+    # Beyond the limit an approver has to; the refusal says so, not "you may not approve".
+    refusal = world.user("alice").choose(
+        "extend_window", "30m", on={**start[0], "_ephemeral": False}
+    )
+    refused = refusal.wait()["text"]
+    assert "past the end that was approved" in refused
+    assert "may not approve" not in refused
+    answer = world.user("bob").choose("extend_window", "30m", on={**start[0], "_ephemeral": False})
+    assert "Extended window" in answer.wait()["text"]
+    ids = {world.user(name).id: name for name in ("mallory", "alice", "bob")}
+    rows = sorted((r for r in world.audit() if r.action == "extend"), key=lambda r: r.id)
+    assert [(ids[r.actor], r.outcome) for r in rows] == [
+        ("mallory", "refused"),
+        ("alice", "ok"),
+        ("alice", "refused"),
+        ("bob", "ok"),
+    ]
 
     # The requester may end it early.
     answer = world.user("alice").click("end_now", on={**start[0], "_ephemeral": False}).wait()
     assert "Ending window" in answer["text"]
     world.tick()
-    assert world.store.get_window(window.id).state in (
-        WindowState.COMPLETED,
-        WindowState.FAILED,
+    assert world.store.get_window(window.id).state not in (
+        WindowState.APPROVED,
+        WindowState.ACTIVE,
     )
+
+
+def test_extend_and_end_from_the_slash_command(world: SlackWorld, clock: ManualClock) -> None:
+    plan_and_approve(world)
+    (window,) = world.store.list_windows([WindowState.APPROVED])
+    alice = world.user("alice")
+    # Bad input: a clear answer naming what to type, and nothing changed or audited.
+    for text, expected in (
+        ("extend", "`extend` needs a window id and a length"),
+        (f"extend {window.id}", "`extend` needs a window id and a length"),
+        (f"extend {window.id} soonish", 'I can\'t read "soonish" as a length'),
+        (f"extend {window.id} 0m", "A length must be more than zero"),
+        ("end", "`end` needs a window id"),
+    ):
+        reply = alice.slash(f"/maintenance {text}")
+        assert expected in reply.json()["text"], text
+    assert not [r for r in world.audit() if r.action in ("extend", "end")]
+    assert world.store.get_window(window.id).end == window.end
+
+    answer = alice.slash(f"/maintenance extend {window.id} 1h30").wait()
+    # 1h30 is past the requester's 1h limit: refused, audited, the window unchanged.
+    assert "past the end that was approved" in answer["text"]
+    assert world.store.get_window(window.id).end == window.end
+    answer = alice.slash(f"/maintenance extend {window.id} 45m").wait()
+    assert "Extended window" in answer["text"]
+    assert world.store.get_window(window.id).end == window.end + timedelta(minutes=45)
+
+    answer = alice.slash(f"/maintenance end {window.id}").wait()
+    assert "has not started yet; cancel it instead" in answer["text"]
+    clock.set(window.start)
+    world.tick()
+    answer = alice.slash(f"/maintenance end {window.id}").wait()
+    assert "Ending window" in answer["text"]
+    rows = sorted((r for r in world.audit() if r.action in ("extend", "end")), key=lambda r: r.id)
+    assert {r.actor for r in rows} == {alice.id}
+    # The policy's refusal is audited; "not started yet" is the window's state, answered
+    # without a policy decision, as cancel's is.
+    assert [(r.action, r.outcome) for r in rows] == [
+        ("extend", "refused"),
+        ("extend", "ok"),
+        ("end", "ok"),
+    ]
 
 
 def test_healthz_reports_the_store(world: SlackWorld) -> None:

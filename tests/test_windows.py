@@ -23,6 +23,7 @@ from bot.windows import (
     FIXED_ABBREVIATIONS,
     MAX_TEXT_LENGTH,
     echo_lines,
+    parse_length,
     parse_window,
     resolve_zone,
     warm_up,
@@ -877,3 +878,29 @@ def _check_total(text: str, tz: str, now: datetime) -> None:
         return
     # Every rejection shows something to type instead.
     assert re.search(r'(Try|e\.g\.|For example) "', message), message
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes"),
+    [("45m", 45), ("1h30", 90), ("2 hours", 120), ("half an hour", 30), ("45", 45), ("1 d", 1440)],
+)
+def test_parse_length(text: str, minutes: int) -> None:
+    assert parse_length(text) == timedelta(minutes=minutes)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "No length given"),
+        ("soon", 'I can\'t read "soon" as a length'),
+        ("5 bananas", 'I can\'t read "5 bananas" as a length'),
+        ("1h then", 'I can\'t read "then" as a length'),
+        ("0", "A length must be more than zero"),
+        ("0m", "A length must be more than zero"),
+        ("1h75", "minutes run 0–59"),
+    ],
+)
+def test_parse_length_refuses_with_an_example(text: str, message: str) -> None:
+    with pytest.raises(WindowError, match=re.escape(message)) as refused:
+        parse_length(text)
+    assert "45m" in str(refused.value) or "1h30" in str(refused.value)

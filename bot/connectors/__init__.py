@@ -1,6 +1,6 @@
 """Connectors: one module per scheduler vendor behind :class:`~bot.connectors.base.Connector`.
 
-Each vendor module exposes ``from_config(name, config, credentials, *, clock, transport)``;
+Each vendor module exposes ``from_config`` (:class:`~bot.connectors.base.FromConfig`);
 :func:`build_connector` picks the module by the config's ``vendor`` from the registry
 (:mod:`bot.vendors`).
 """
@@ -27,6 +27,6 @@ def build_connector(
     clock: Clock,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Connector:
-    return vendor(config.vendor).build_connector(
-        name, config, credentials, clock=clock, transport=transport
+    return vendor(config.vendor).from_config()(
+        name, config, dict(credentials), clock=clock, transport=transport
     )

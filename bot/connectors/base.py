@@ -29,17 +29,17 @@ import random
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
 from bot.clock import Clock
-from bot.config import DEFAULT_MAX_RESPONSE_MB
+from bot.config import DEFAULT_MAX_RESPONSE_MB, SchedulerConfig
 from bot.errors import AuthError, ConfigError, ConnectorError, redact
 from bot.model import Run, RunningNow, Task, TaskRef
 
@@ -48,11 +48,14 @@ __all__ = [
     "Authenticator",
     "CachedTokenAuth",
     "Connector",
+    "FromConfig",
     "HeaderAuth",
     "RateLimiter",
     "RetryPolicy",
+    "Setup",
     "SkippedRun",
     "VendorHttp",
+    "connector_factory",
     "deadline",
     "describe_validation",
     "gather_all",
@@ -64,6 +67,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
+C = TypeVar("C", bound=SchedulerConfig)
+K = TypeVar("K", bound="Connector", covariant=True)
 
 # Headers that describe the body as it crossed the wire; the body handed on is decoded and
 # complete, so they would describe something it no longer is.
@@ -719,6 +724,79 @@ def require_credentials(
             f"{role} ({getattr(config, role + '_env', None) or role + '_env'})" for role in missing
         )
         raise ConfigError(f"{system}: credential {named} is missing; set it in the environment")
+
+
+class FromConfig(Protocol[K]):
+    """A vendor module's ``from_config``: the one signature the registry calls."""
+
+    def __call__(
+        self,
+        name: str,
+        config: SchedulerConfig,
+        credentials: Mapping[str, str],
+        *,
+        clock: Clock,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> K: ...
+
+
+@dataclass(frozen=True)
+class Setup(Generic[C]):
+    """A ``[schedulers.<name>]`` table checked to be its vendor's, with what building its
+    connector takes."""
+
+    name: str
+    config: C
+    credentials: Mapping[str, str]
+    clock: Clock
+    transport: httpx.AsyncBaseTransport | None
+
+    def require(self, *roles: str) -> None:
+        require_credentials(self.name, self.config, self.credentials, *roles)
+
+    def http(
+        self,
+        auth: Authenticator,
+        *,
+        rate_per_minute: float | None,
+        max_connections: int,
+        headers: Mapping[str, str],
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> VendorHttp:
+        """A client for the table's ``base_url``, timeout and response cap; ``transport``
+        stands in for the one given to ``from_config`` (the tests' and the sandbox's)."""
+        return VendorHttp(
+            self.name,
+            self.config.base_url,
+            clock=self.clock,
+            auth=auth,
+            rate_per_minute=rate_per_minute,
+            timeout=self.config.timeout_seconds,
+            max_response_mb=self.config.max_response_mb,
+            max_connections=max_connections,
+            transport=transport or self.transport,
+            headers=headers,
+        )
+
+
+def connector_factory(model: type[C], label: str, build: Callable[[Setup[C]], K]) -> FromConfig[K]:
+    """The ``from_config`` of a vendor whose tables are ``model``: a table of another vendor
+    is refused, naming it, before ``build`` sees it."""
+
+    def from_config(
+        name: str,
+        config: SchedulerConfig,
+        credentials: Mapping[str, str],
+        *,
+        clock: Clock,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> K:
+        if not isinstance(config, model):
+            raise ConfigError(f"{name}: not a {label} configuration (vendor {config.vendor})")
+        return build(Setup(name, config, credentials, clock, transport))
+
+    from_config.__doc__ = build.__doc__
+    return from_config
 
 
 def describe_validation(exc: ValidationError, limit: int = 3) -> str:

@@ -63,12 +63,13 @@ from bot.config import SchedulerConfig
 from bot.connectors.base import (
     CachedTokenAuth,
     Connector,
+    Setup,
     VendorHttp,
+    connector_factory,
     gather_bounded,
-    require_credentials,
 )
 from bot.connectors.shapes import IdOrNumber, StrictModel, url_id
-from bot.errors import AuthError, ConfigError, ConnectorError
+from bot.errors import AuthError, ConnectorError
 from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
 
 __all__ = [
@@ -459,35 +460,24 @@ class BmcConnector(Connector):
         return True
 
 
-def from_config(
-    name: str,
-    config: SchedulerConfig,
-    credentials: Mapping[str, str],
-    *,
-    clock: Clock,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> BmcConnector:
-    if not isinstance(config, BmcConfig):
-        raise ConfigError(f"{name}: not a BMC configuration (vendor {config.vendor})")
-    require_credentials(name, config, credentials, "access_key", "access_secret_key")
+def _build(setup: Setup[BmcConfig]) -> BmcConnector:
+    config = setup.config
+    setup.require("access_key", "access_secret_key")
     auth = BmcAuth(
-        clock,
-        name,
+        setup.clock,
+        setup.name,
         config.ims_url or config.base_url,
-        credentials["access_key"],
-        credentials["access_secret_key"],
+        setup.credentials["access_key"],
+        setup.credentials["access_secret_key"],
         config.tenant_id,
     )
-    http = VendorHttp(
-        name,
-        config.base_url,
-        clock=clock,
-        auth=auth,
+    http = setup.http(
+        auth,
         rate_per_minute=config.rate_per_minute or DEFAULT_RATE_PER_MINUTE,
-        timeout=config.timeout_seconds,
-        max_response_mb=config.max_response_mb,
         max_connections=config.max_concurrency,
-        transport=transport,
         headers={"Accept": "application/json", "Content-Type": "application/json"},
     )
-    return BmcConnector(name, http, clock, max_concurrency=config.max_concurrency)
+    return BmcConnector(setup.name, http, setup.clock, max_concurrency=config.max_concurrency)
+
+
+from_config = connector_factory(BmcConfig, "BMC", _build)

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
@@ -59,13 +59,14 @@ from bot.conflicts import estimate_duration
 from bot.connectors.base import (
     CachedTokenAuth,
     Connector,
+    Setup,
     SkippedRun,
     VendorHttp,
+    connector_factory,
     gather_bounded,
-    require_credentials,
 )
 from bot.connectors.shapes import IdOrNumber, OptCount, StrictModel, url_id
-from bot.errors import AuthError, ConfigError, ConnectorError, redact
+from bot.errors import AuthError, ConnectorError, redact
 from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
 
 __all__ = [
@@ -601,34 +602,25 @@ class PyramidConnector(Connector):
         return skipped
 
 
-def from_config(
-    name: str,
-    config: SchedulerConfig,
-    credentials: Mapping[str, str],
-    *,
-    clock: Clock,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> PyramidConnector:
-    if not isinstance(config, PyramidConfig):
-        raise ConfigError(f"{name}: not a Pyramid configuration (vendor {config.vendor})")
-    require_credentials(name, config, credentials, "username", "password")
-    auth = PyramidAuth(clock, name, credentials["username"], credentials["password"], config.domain)
-    http = VendorHttp(
-        name,
-        config.base_url,
-        clock=clock,
-        auth=auth,
+def _build(setup: Setup[PyramidConfig]) -> PyramidConnector:
+    config, credentials = setup.config, setup.credentials
+    setup.require("username", "password")
+    auth = PyramidAuth(
+        setup.clock, setup.name, credentials["username"], credentials["password"], config.domain
+    )
+    http = setup.http(
+        auth,
         rate_per_minute=config.rate_per_minute or DEFAULT_RATE_PER_MINUTE,
-        timeout=config.timeout_seconds,
-        max_response_mb=config.max_response_mb,
         max_connections=config.max_concurrency,
-        transport=transport,
         headers={"Accept": "application/json, text/plain"},
     )
     return PyramidConnector(
-        name,
+        setup.name,
         http,
-        clock,
+        setup.clock,
         search_value=config.search_value,
         max_concurrency=config.max_concurrency,
     )
+
+
+from_config = connector_factory(PyramidConfig, "Pyramid", _build)

@@ -53,8 +53,10 @@ from bot.connectors.base import (
     CachedTokenAuth,
     Connector,
     HeaderAuth,
+    Setup,
     SkippedRun,
     VendorHttp,
+    connector_factory,
     gather_all,
     gather_bounded,
 )
@@ -948,16 +950,10 @@ def _transport(connections: int) -> httpx.AsyncHTTPTransport:
     return httpx.AsyncHTTPTransport(verify=_ssl_context(), limits=limits)
 
 
-def from_config(
-    name: str,
-    config: TalendConfig,
-    credentials: Mapping[str, str],
-    *,
-    clock: Clock,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> TalendConnector:
+def _build(setup: Setup[TalendConfig]) -> TalendConnector:
     """Build the connector for ``[schedulers.<name>]``; ``credentials`` maps the roles
     ``token`` or ``client_id`` + ``client_secret`` to their values."""
+    name, config, credentials = setup.name, setup.config, setup.credentials
     auth: HeaderAuth | TalendTokenAuth
     if config.token_env:
         token = credentials.get("token")
@@ -973,7 +969,7 @@ def from_config(
                 f"{config.client_secret_env}"
             )
         audience = config.audience or config.base_url.rstrip("/")
-        auth = TalendTokenAuth(clock, client_id, secret, audience)
+        auth = TalendTokenAuth(setup.clock, client_id, secret, audience)
     # The shared default (10) suits vendors that publish no limit; Talend allows 1,800 a
     # minute, and a check fans out to hundreds of lookups, so an unset value gets more.
     concurrency = (
@@ -989,17 +985,12 @@ def from_config(
     shard_count = -(-concurrency // SHARD_CONNECTIONS)
     per_shard = min(concurrency, SHARD_CONNECTIONS)
     shards = [
-        VendorHttp(
-            name,
-            config.base_url,
-            clock=clock,
-            auth=auth,
+        setup.http(
+            auth,
             rate_per_minute=config.rate_per_minute,
-            timeout=config.timeout_seconds,
-            max_response_mb=config.max_response_mb,
             max_connections=per_shard,
-            transport=transport or _transport(per_shard),
             headers={"Accept": "application/json"},
+            transport=setup.transport or _transport(per_shard),
         )
         for _ in range(shard_count)
     ]
@@ -1008,9 +999,12 @@ def from_config(
     return TalendConnector(
         name,
         shards[0],
-        clock,
+        setup.clock,
         environment_id=config.environment_id,
         workspace_ids=config.workspace_ids,
         concurrency=concurrency,
         shards=shards[1:],
     )
+
+
+from_config = connector_factory(TalendConfig, "Talend", _build)

@@ -183,8 +183,7 @@ def before_end_alert(record: WindowRecord, rows: Sequence[PlannedTask], now: dat
         headline=(
             f"Maintenance window {window_label(record)} ends in {length(record.end - now)} (",
             record.end,
-            f"); then {paused} paused task(s) will be resumed. Extend it by 30 minutes, or "
-            "end it now?",
+            f"); then {paused} paused task(s) will be resumed. Extend it, or end it now?",
         )
     )
 

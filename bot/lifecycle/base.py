@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 ACTOR = "maintbot"
 
 
-ACTIONS = frozenset({"extend_30", "end_now", "retry_pause", "retry_resume", "take_over"})
+ACTIONS = frozenset({"extend", "end_now", "retry_pause", "retry_resume", "take_over"})
 
 
 _S = PlannedTaskState

@@ -420,14 +420,20 @@ class WindowClock(Pausing, Resuming, AlertTexts):
             self._in_flight(r, now) or (r.state is _S.PLANNED and r.attempts == 0) for r in rows
         )
         if first_pass_done and "start" not in self.store.alerts_sent(record.id):
-            self._alert(record, "start", "start", lambda: self._start_text(record, rows))
+            self._alert(
+                record,
+                "start",
+                "start",
+                lambda: self._start_text(record, rows),
+                actions=("extend", "end_now"),
+            )
         if record.end - self.before_end <= now and record.end - record.start > self.before_end:
             self._alert(
                 record,
                 f"before_end:{record.end.isoformat()}",
                 "before_end",
                 before_end_alert(record, rows, now),
-                actions=("extend_30", "end_now"),
+                actions=("extend", "end_now"),
             )
 
     def _after_end(self, record: WindowRecord, now: datetime, report: TickReport) -> None:

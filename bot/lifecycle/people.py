@@ -160,9 +160,11 @@ def decide(
     policy: Policy,
     now: datetime,
     request_id: str | None = None,
+    reason: str | None = None,
 ) -> Decision:
     """Approve or reject a request, once. Approving moves the window planned → approved;
-    rejecting cancels it. A refusal by policy is audited and raised as ApprovalError.
+    rejecting cancels it (``reason``: the decider's why, kept and shown). A refusal by
+    policy is audited and raised as ApprovalError.
 
     The requester may reject (withdraw) their own request; everything else needs approver
     rights.
@@ -192,10 +194,17 @@ def decide(
         try:
             with store.transaction():
                 new = ApprovalState.APPROVED if approve else ApprovalState.REJECTED
-                if store.decide_approval_at(approval.id, new, user, now):
+                if store.decide_approval_at(approval.id, new, user, now, reason=reason):
+                    # What the approver agreed to: a requester's later extensions are
+                    # measured from this end (Policy.extend_limit).
+                    agreed_end = store.get_window(approval.window_id).end
                     moved = (
                         store.transition_window(
-                            approval.window_id, _W.PLANNED, _W.APPROVED, approved_by=user
+                            approval.window_id,
+                            _W.PLANNED,
+                            _W.APPROVED,
+                            approved_by=user,
+                            approved_end=agreed_end,
                         )
                         if approve
                         else store.transition_window(
@@ -208,7 +217,7 @@ def decide(
         except _WindowMoved:
             acted = False
         outcome = "ok" if acted else "already_decided"
-    store.audit(user, action, outcome, detail={"approval": approval.id}, **common)
+    store.audit(user, action, outcome, reason=reason, detail={"approval": approval.id}, **common)
     if acted and not approve:
         store.close_approvals(approval.window_id, now)
     return Decision(
@@ -309,9 +318,16 @@ def _end_active(
 
 
 def extend_window(
-    store: Store, window_id: str, *, by: str, delta: timedelta, now: datetime
+    store: Store,
+    window_id: str,
+    *,
+    by: str,
+    delta: timedelta,
+    now: datetime,
+    approved: bool = False,
 ) -> WindowRecord:
-    """Move the end of an approved or active window ``delta`` later (≤ 14 days in total)."""
+    """Move the end of an approved or active window ``delta`` later (≤ 14 days in total).
+    ``approved``: an approver extended it, so the new end is the one agreed to."""
     by = require_text(by, "by")
     if delta <= timedelta(0):
         raise LifecycleError("Extend by a positive time, e.g. 30 minutes.")
@@ -335,13 +351,18 @@ def extend_window(
                 f"{length(new_end - record.start)}, over the 14-day limit; it can be extended "
                 f"by at most {length(room)}."
             )
-        if store.update_window_fields(record.id, record.version, end_at=new_end):
+        agreed = {"approved_end": new_end} if approved else {}
+        if store.update_window_fields(record.id, record.version, end_at=new_end, **agreed):
             store.audit(
                 by,
                 "extend",
                 "ok",
                 window_id=record.id,
-                detail={"old_end": record.end.isoformat(), "new_end": new_end.isoformat()},
+                detail={
+                    "old_end": record.end.isoformat(),
+                    "new_end": new_end.isoformat(),
+                    "by_approver": approved,
+                },
             )
             return store.get_window(record.id)
     raise LifecycleError(f"Window {window_id} kept changing while extending it; try again.")

@@ -13,18 +13,21 @@ so a rule cannot hold in one face and not the other (``tests/test_parity.py``).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.approvals import ManageAction, Policy, parse_approvers
+from bot.approvals import ManageAction, Policy
 from bot.check import Scheduler, check_window, open_schedulers
 from bot.clock import Clock, system_clock
 from bot.config import Config, Settings
 from bot.connectors.base import Connector
 from bot.errors import ApprovalError, ConnectorError, LifecycleError, MaintbotError
+from bot.format import instant, length
 from bot.lifecycle import (
     ACTOR,
     Decision,
@@ -77,6 +80,8 @@ from bot.service.reports import StoredCheck, load_check, save_check
 from bot.service.tasks import TaskChoice, colliding, every_active, named
 from bot.service.wiring import Need, scheduler_config
 from bot.store import Store
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ApproverSource",
@@ -203,16 +208,10 @@ class Maintbot:
 
     # -- policy -------------------------------------------------------------------------
     async def policy(self) -> Policy:
-        if self.approvers is not None:
-            approvers = await self.approvers()
-        else:
-            approvers = parse_approvers(self.settings.maintbot_approvers).names
-        return Policy(
-            approvers=approvers,
-            allow_self_approval=self.settings.maintbot_allow_self_approval,
-            any_second_person=self.command_line,
-            resume_others_needs_approval=self.settings.maintbot_resume_others_needs_approval,
-        )
+        policy = Policy.from_settings(self.settings, command_line=self.command_line)
+        if self.approvers is None:
+            return policy
+        return dataclasses.replace(policy, approvers=await self.approvers())
 
     def connector(self, system: str) -> Connector:
         for scheduler in self.schedulers:
@@ -601,6 +600,7 @@ class Maintbot:
             policy=policy,
             now=self.clock(),
             request_id=request_id,
+            reason=reason,
         )
 
     def _approval_of(self, request: str, *, by: str, approve: bool, policy: Policy) -> str:
@@ -647,7 +647,7 @@ class Maintbot:
         return found
 
     async def _allowed(
-        self, record: WindowRecord, by: str, action: str, check: Callable[[Policy], None]
+        self, record: WindowRecord, by: str, action: str, check: Callable[[Policy], object]
     ) -> None:
         """Run a policy check; a refusal is audited (as ``action``) and raised."""
         try:
@@ -665,19 +665,63 @@ class Maintbot:
 
     async def cancel(self, window_id: object, *, by: str) -> WindowView:
         record = await self._manage(window_id, by, "cancel")
-        return self._view(cancel_window(self.store, record.id, by=by, now=self.clock()))
+        cancelled = cancel_window(self.store, record.id, by=by, now=self.clock())
+        await self._tell(cancelled, "cancelled", f"{by} cancelled the window.")
+        return self._view(cancelled)
 
     async def end(self, window_id: object, *, by: str) -> WindowView:
         record = await self._manage(window_id, by, "end")
-        return self._view(end_window_now(self.store, record.id, by=by, now=self.clock()))
+        ended = end_window_now(self.store, record.id, by=by, now=self.clock())
+        await self._tell(
+            ended,
+            "ended_early",
+            f"{by} ended the window early, {length(record.end - self.clock())} before its "
+            "planned end; its tasks are resumed now.",
+        )
+        return self._view(ended)
 
     async def extend(
         self, window_id: object, *, by: str, by_time: timedelta = timedelta(minutes=30)
     ) -> WindowView:
-        record = await self._manage(window_id, by, "extend")
-        return self._view(
-            extend_window(self.store, record.id, by=by, delta=by_time, now=self.clock())
+        """Move the end ``by_time`` later. The requester may, up to the policy's limit past
+        the end an approver agreed to; beyond it, or for anyone else, an approver has to.
+        An approver's extension becomes the new agreed end."""
+        record = self._window(window_id)
+        agreed = record.approved_end or record.end
+        past = record.end + by_time - agreed
+        as_approver = False
+
+        def check(policy: Policy) -> None:
+            nonlocal as_approver
+            as_approver = policy.check_manage(
+                by, record.requested_by, "extend", past_approved_end=past
+            )
+
+        await self._allowed(record, by, "extend", check)
+        extended = extend_window(
+            self.store,
+            record.id,
+            by=by,
+            delta=by_time,
+            now=self.clock(),
+            approved=as_approver,
         )
+        await self._tell(
+            extended,
+            "extended",
+            f"{by} extended the window by {length(by_time)}; it now ends "
+            f"{instant(extended.end, extended.tz)}.",
+        )
+        return self._view(extended)
+
+    async def _tell(self, record: WindowRecord, kind: str, text: str) -> None:
+        """Tell the window's people about a change someone made (Slack: the window's
+        thread). The change is done and audited already, so a delivery failure is logged,
+        never raised: the person who acted still gets their answer."""
+        try:
+            await self.notifier.notify(record, kind, text)
+        except Exception:  # a notifier's own failure must not undo or hide the change
+            log.exception("could not tell window %s's people about %s", record.id, kind)
 
     async def _requester_or_approver(self, record: WindowRecord, by: str, action: str) -> None:
         what = action.replace("_", " ")

@@ -66,6 +66,10 @@ class Limits:
     confirm_title: int = 100
     confirm_text: int = 300
     confirm_button: int = 30
+    select_options: int = 100
+    option_text: int = 75
+    option_value: int = 150
+    placeholder: int = 150
 
 
 LIMITS = Limits()
@@ -215,6 +219,26 @@ def button(
     if confirm_dialog is not None:
         element["confirm"] = confirm_dialog
     return element
+
+
+def select(
+    placeholder: str, action_id: str, options: Sequence[tuple[str, dict[str, Any] | str]]
+) -> dict[str, Any]:
+    """A static select; each option's value, like a button's, carries only ids."""
+    if not 1 <= len(options) <= LIMITS.select_options:
+        raise BlockKitError(f"a select takes 1..{LIMITS.select_options} options")
+    rendered = []
+    for label, value in options:
+        raw = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+        if len(raw) > LIMITS.option_value:
+            raise BlockKitError(f"option value of {len(raw)} chars exceeds {LIMITS.option_value}")
+        rendered.append({"text": plain(label, LIMITS.option_text), "value": raw})
+    return {
+        "type": "static_select",
+        "placeholder": plain(placeholder, LIMITS.placeholder),
+        "action_id": _id(action_id, LIMITS.action_id),
+        "options": rendered,
+    }
 
 
 def actions(*elements: dict[str, Any], block_id: str | None = None) -> Block:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.format import length, utc_instant
@@ -432,7 +432,6 @@ _ALERT_ICONS = {
 
 _ALERT_BUTTONS: dict[str, tuple[str, ActionId, bool]] = {
     # action → (label, action id, needs a confirm dialog)
-    "extend_30": ("Extend 30 min", ActionId.EXTEND_30, False),
     "end_now": ("End now", ActionId.END_NOW, True),
     "retry_pause": ("Retry pause", ActionId.RETRY_PAUSE, False),
     "retry_resume": ("Retry resume", ActionId.RETRY_RESUME, False),
@@ -462,7 +461,7 @@ def alert(
         if text.notes:
             blocks.append(bk.section("\n".join(_words(n) for n in text.notes)))
     blocks.append(bk.context(f"Window `{window.id}` · {_span(window.start, window.end)}"))
-    buttons = []
+    buttons = [extend_select(window)] if "extend" in actions else []
     for name in actions:
         spec = _ALERT_BUTTONS.get(name)
         if spec is None:
@@ -480,6 +479,18 @@ def alert(
     if buttons:
         blocks.append(bk.actions(*buttons, block_id="alert-actions"))
     return bk.message(body, blocks)
+
+
+# Lengths offered by an alert's "Extend by…" menu; any other is `/maintenance extend ID 45m`.
+EXTEND_CHOICES = (15, 30, 45, 60, 120, 240)
+
+
+def extend_select(window: WindowRecord) -> dict[str, Any]:
+    return bk.select(
+        "Extend by…",
+        ActionId.EXTEND,
+        [(length(timedelta(minutes=m)), {"w": window.id, "m": m}) for m in EXTEND_CHOICES],
+    )
 
 
 _ALERT_ITEMS = 15  # items a list shows before "and N more": a glance, not a report
@@ -598,6 +609,8 @@ HELP = (
     f"• `{COMMAND} list` — planned and active windows\n"
     f"• `{COMMAND} status` — what the bot holds paused, and since when\n"
     f"• `{COMMAND} cancel &lt;window id&gt;` — cancel a planned window\n"
+    f"• `{COMMAND} extend &lt;window id&gt; 45m` — keep a window open longer (any length)\n"
+    f"• `{COMMAND} end &lt;window id&gt;` — end an active window now and resume its tasks\n"
     f"• `{COMMAND} audit [n]` — the last n audit rows (default 20)\n"
     f"• `{COMMAND} help` — this text"
 )

@@ -40,8 +40,9 @@ class ActionId(StrEnum):
     PLAN = "plan_window"
     APPROVE = "approve"
     REJECT = "reject"
-    # The window clock's alert buttons (names fixed by the lifecycle's Notifier protocol).
-    EXTEND_30 = "extend_30"
+    # The window clock's alert controls (names fixed by the lifecycle's Notifier protocol).
+    # Extend is a select of lengths: a window can be extended by any amount, from any alert.
+    EXTEND = "extend_window"
     END_NOW = "end_now"
     RETRY_PAUSE = "retry_pause"
     RETRY_RESUME = "retry_resume"

@@ -41,9 +41,12 @@ def services(context: AsyncBoltContext) -> Services:
 
 
 def button_value(action: dict[str, Any]) -> dict[str, Any]:
-    """A button's value: a small JSON object of opaque ids. Anything else is refused."""
+    """A button's (or the chosen select option's) value: a small JSON object of opaque
+    ids. Anything else is refused."""
+    chosen = action.get("selected_option")
+    raw = chosen.get("value") if isinstance(chosen, dict) else action.get("value")
     try:
-        value = json.loads(action.get("value") or "")
+        value = json.loads(raw or "")
     except ValueError:
         value = None
     if not isinstance(value, dict):

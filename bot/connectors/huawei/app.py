@@ -4,7 +4,7 @@ begin and end times."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 
 from bot.connectors.huawei.models import (
     ACTION_LIST,
@@ -12,23 +12,30 @@ from bot.connectors.huawei.models import (
     AppItem,
     Entry,
     Execution,
+    History,
+    Listing,
     PastRun,
 )
 from bot.connectors.huawei.paging import HuaweiApi
-from bot.connectors.shapes import (
-    url_id,
-)
-from bot.errors import ConnectorError
 from bot.model import TaskKind, TaskRef
-from bot.schedule_rules import (
-    RuleError,
-    parse_vendor_time,
-)
 
-__all__ = ["APP_IN_PROGRESS", "APP_PAGE", "AppTasks"]
+__all__ = ["APP_HISTORY", "APP_IN_PROGRESS", "APP_LIST", "APP_PAGE", "AppTasks"]
 
 APP_PAGE = 100  # 4A list / execute-history: limit 1–100 [SEEN H1, H2]
 APP_IN_PROGRESS = frozenset({"RUNNING", "WAITING"})
+APP_LIST = Listing(AppItem, "items", "count", APP_PAGE, ACTION_LIST)
+
+
+def _app_started(item: Execution) -> object:
+    return item.begin_time or item.create_time
+
+
+APP_HISTORY = History(
+    Listing(Execution, "items", "count", APP_PAGE, ACTION_RECORDS),
+    "execute-history",
+    "app task history (GET /v1/…/schedule-task/{id}/execute-history)",
+    _app_started,
+)
 
 
 class AppTasks(HuaweiApi):
@@ -40,55 +47,19 @@ class AppTasks(HuaweiApi):
         what = "list app tasks (GET /v1/{project_id}/schedule-task)"
         listed = await self._all_pages(
             self.app_url,
-            model=AppItem,
-            items_key="items",
-            total_key="count",
-            limit=APP_PAGE,
-            action=ACTION_LIST,
+            APP_LIST,
             what=what,
             params={"task_name": name} if name else None,
         )
-        entries = []
-        for parsed, item in listed:
-            entries.append(
-                Entry(
-                    ref=self.ref(TaskKind.APP_TASK, parsed.id),
-                    name=parsed.task_name or parsed.id,
-                    enabled=parsed.is_enable,
-                    last_status=parsed.last_status,
-                    next_execution=parsed.next_execution_time,
-                    zone_name=parsed.time_zone,
-                    scheduled_type=parsed.scheduled_type,
-                    raw=item,
-                )
-            )
-        return entries
+        return [
+            self._entry(TaskKind.APP_TASK, parsed, parsed.is_enable, item)
+            for parsed, item in listed
+        ]
 
     async def _app_runs(self, ref: TaskRef) -> list[PastRun]:
-        what = "app task history (GET /v1/…/schedule-task/{id}/execute-history)"
-
-        def when(item: Execution) -> datetime | None:
-            try:
-                return parse_vendor_time(item.begin_time or item.create_time, UTC)
-            except RuleError:
-                return None
-
-        try:
-            items = await self._newest_runs(
-                f"{self.app_url}/{url_id(self.system, ref.kind.value, ref.id)}/execute-history",
-                model=Execution,
-                items_key="items",
-                total_key="count",
-                limit=APP_PAGE,
-                when=when,
-                what=what,
-            )
-        except ConnectorError as exc:
-            if exc.status == 404:
-                return []
-            raise
+        what = APP_HISTORY.what
         runs = []
-        for parsed in items:
+        for parsed in await self._recent_history(self.app_url, ref, APP_HISTORY):
             begin = self._time(parsed.begin_time, UTC, what)
             created = self._time(parsed.create_time, UTC, what)
             status = (parsed.status or "").upper()
@@ -105,18 +76,11 @@ class AppTasks(HuaweiApi):
         return runs
 
     async def _app_all_runs(self, ref: TaskRef) -> list[PastRun]:
-        """Every execute-history page of ``ref``."""
-        task_id = url_id(self.system, ref.kind.value, ref.id)
-        what = f"{ref.kind.value} run history"
-        executions = await self._all_pages(
-            f"{self.app_url}/{task_id}/execute-history",
-            model=Execution,
-            items_key="items",
-            total_key="count",
-            limit=APP_PAGE,
-            action=ACTION_RECORDS,
-            what=what,
-        )
+        """Every execute-history page of ``ref``, for skipped-run accounting, which needs
+        only starts: unlike :meth:`_app_runs`, ``create_time`` is read only when there is no
+        ``begin_time`` and ``end_time`` not at all, so a bad time it does not use cannot
+        fail it."""
+        executions, what = await self._whole_history(self.app_url, ref, APP_HISTORY)
         return [
             PastRun(
                 e.id,
@@ -124,5 +88,5 @@ class AppTasks(HuaweiApi):
                 self._time(e.begin_time, UTC, what) or self._time(e.create_time, UTC, what),
                 None,
             )
-            for e, _ in executions
+            for e in executions
         ]

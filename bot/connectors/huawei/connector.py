@@ -10,15 +10,14 @@ from typing import Any, ClassVar
 
 import httpx
 
-from bot.clock import Clock, utc
-from bot.config import SchedulerConfig
+from bot.clock import utc
 from bot.conflicts import estimate_duration
 from bot.connectors.base import (
+    Setup,
     SkippedRun,
-    VendorHttp,
+    connector_factory,
     gather_all,
     gather_bounded,
-    require_credentials,
 )
 from bot.connectors.huawei.app import APP_IN_PROGRESS, AppTasks
 from bot.connectors.huawei.auth import HuaweiIamAuth
@@ -39,7 +38,7 @@ from bot.connectors.huawei.models import (
 from bot.connectors.shapes import (
     url_id,
 )
-from bot.errors import ConfigError, ConnectorError
+from bot.errors import ConnectorError
 from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
 from bot.schedule_rules import (
     RuleError,
@@ -501,35 +500,24 @@ class HuaweiConnector(AppTasks, DesktopTasks):
         return await self._desktop_all_runs(ref)
 
 
-def from_config(
-    name: str,
-    config: SchedulerConfig,
-    credentials: Mapping[str, str],
-    *,
-    clock: Clock,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> HuaweiConnector:
-    if not isinstance(config, HuaweiConfig):
-        raise ConfigError(f"{name}: not a Huawei scheduler configuration")
-    require_credentials(name, config, credentials, "username", "password")
+def _build(setup: Setup[HuaweiConfig]) -> HuaweiConnector:
+    config = setup.config
+    setup.require("username", "password")
     auth = HuaweiIamAuth(
-        clock,
+        setup.clock,
         iam_url=config.iam_url,
-        username=credentials["username"],
-        password=credentials["password"],
+        username=setup.credentials["username"],
+        password=setup.credentials["password"],
         domain_name=config.domain_name,
         project_id=config.project_id,
     )
-    http = VendorHttp(
-        name,
-        config.base_url,
-        clock=clock,
-        auth=auth,
+    http = setup.http(
+        auth,
         rate_per_minute=config.rate_per_minute,
-        timeout=config.timeout_seconds,
-        max_response_mb=config.max_response_mb,
         max_connections=max(config.max_concurrency, 4),
-        transport=transport,
         headers={"Accept": "application/json"},
     )
-    return HuaweiConnector(name, http, clock, config)
+    return HuaweiConnector(setup.name, http, setup.clock, config)
+
+
+from_config = connector_factory(HuaweiConfig, "Huawei", _build)

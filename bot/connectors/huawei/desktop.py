@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from bot.connectors.base import (
@@ -16,25 +16,21 @@ from bot.connectors.huawei.models import (
     ACTION_RECORDS,
     DesktopItem,
     Entry,
+    History,
+    Listing,
     PastRun,
     Record,
     whole_number,
 )
 from bot.connectors.huawei.paging import HuaweiApi
-from bot.connectors.shapes import (
-    url_id,
-)
-from bot.errors import ConnectorError
 from bot.model import TaskKind, TaskRef
-from bot.schedule_rules import (
-    RuleError,
-    parse_vendor_time,
-)
 
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "DESKTOP_HISTORY",
     "DESKTOP_IN_PROGRESS",
+    "DESKTOP_LIST",
     "DESKTOP_PAGE",
     "DESKTOP_SHOW_ONLY_FIELDS",
     "DESKTOP_UPDATE_FIELDS",
@@ -45,6 +41,19 @@ __all__ = [
 
 DESKTOP_PAGE = 50  # 4B list: limit 0–50, offset and limit required [SEEN H8]
 RECORD_PAGE = 100  # 4B records: limit 0–100 [SEEN H8]
+DESKTOP_LIST = Listing(DesktopItem, "scheduled_tasks", "total_count", DESKTOP_PAGE, ACTION_LIST)
+
+
+def _desktop_started(item: Record) -> object:
+    return item.start_time
+
+
+DESKTOP_HISTORY = History(
+    Listing(Record, "tasks_records", "total_count", RECORD_PAGE, ACTION_RECORDS),
+    "records",
+    "desktop task records (GET /v2/…/scheduled-tasks/{id}/records)",
+    _desktop_started,
+)
 DESKTOP_IN_PROGRESS = frozenset(
     {"RUNNING", "EXECUTING", "WAITING", "PENDING", "IN_PROGRESS", "PROCESSING"}
 )
@@ -123,82 +132,30 @@ class DesktopTasks(HuaweiApi):
             return []
         what = "list desktop tasks (GET /v2/{project_id}/scheduled-tasks)"
         base: dict[str, str] = {"task_name": name} if name else {}
-        calls = [
-            self._all_pages(
-                self.desktop_url,
-                model=DesktopItem,
-                items_key="scheduled_tasks",
-                total_key="total_count",
-                limit=DESKTOP_PAGE,
-                action=ACTION_LIST,
-                what=what,
-                params=base,
-            )
-        ]
+        queries = [base]
         if life_cycle:
             # Event-triggered tasks are only listed when asked for by type [SEEN H8].
-            calls.append(
-                self._all_pages(
-                    self.desktop_url,
-                    model=DesktopItem,
-                    items_key="scheduled_tasks",
-                    total_key="total_count",
-                    limit=DESKTOP_PAGE,
-                    action=ACTION_LIST,
-                    what=what,
-                    params={**base, "scheduled_type": "LIFE_CYCLE"},
-                )
-            )
-        pages = await gather_all(*calls)
+            queries.append({**base, "scheduled_type": "LIFE_CYCLE"})
+        pages = await gather_all(
+            *(self._all_pages(self.desktop_url, DESKTOP_LIST, what=what, params=q) for q in queries)
+        )
         entries: dict[str, Entry] = {}
         for parsed, item in (pair for page in pages for pair in page):
-            entries[parsed.id] = Entry(
-                ref=self.ref(TaskKind.DESKTOP_TASK, parsed.id),
-                name=parsed.task_name or parsed.id,
-                enabled=parsed.enable,
-                last_status=parsed.last_status,
-                next_execution=parsed.next_execution_time,
-                zone_name=parsed.time_zone,
-                scheduled_type=parsed.scheduled_type,
-                raw=item,
-            )
+            entries[parsed.id] = self._entry(TaskKind.DESKTOP_TASK, parsed, parsed.enable, item)
         return list(entries.values())
 
+    def _record_run(self, record: Record, what: str) -> PastRun:
+        return PastRun(
+            id=record.id,
+            status=(record.status or "").upper(),
+            started=self._time(record.start_time, UTC, what),
+            ended=None,
+            skip_num=record.skip_num,
+        )
+
     async def _desktop_runs(self, ref: TaskRef) -> list[PastRun]:
-        what = "desktop task records (GET /v2/…/scheduled-tasks/{id}/records)"
-
-        def when(item: Record) -> datetime | None:
-            try:
-                return parse_vendor_time(item.start_time, UTC)
-            except RuleError:
-                return None
-
-        try:
-            items = await self._newest_runs(
-                f"{self.desktop_url}/{url_id(self.system, ref.kind.value, ref.id)}/records",
-                model=Record,
-                items_key="tasks_records",
-                total_key="total_count",
-                limit=RECORD_PAGE,
-                when=when,
-                what=what,
-            )
-        except ConnectorError as exc:
-            if exc.status == 404:
-                return []
-            raise
-        runs = []
-        for parsed in items:
-            runs.append(
-                PastRun(
-                    id=parsed.id,
-                    status=(parsed.status or "").upper(),
-                    started=self._time(parsed.start_time, UTC, what),
-                    ended=None,
-                    skip_num=parsed.skip_num,
-                )
-            )
-        return runs
+        records = await self._recent_history(self.desktop_url, ref, DESKTOP_HISTORY)
+        return [self._record_run(r, DESKTOP_HISTORY.what) for r in records]
 
     def _put_body(
         self, ref: TaskRef, show: Mapping[str, Any], entry: Entry | None, enabled: bool
@@ -247,24 +204,5 @@ class DesktopTasks(HuaweiApi):
 
     async def _desktop_all_runs(self, ref: TaskRef) -> list[PastRun]:
         """Every records page of ``ref``."""
-        task_id = url_id(self.system, ref.kind.value, ref.id)
-        what = f"{ref.kind.value} run history"
-        records = await self._all_pages(
-            f"{self.desktop_url}/{task_id}/records",
-            model=Record,
-            items_key="tasks_records",
-            total_key="total_count",
-            limit=RECORD_PAGE,
-            action=ACTION_RECORDS,
-            what=what,
-        )
-        return [
-            PastRun(
-                r.id,
-                (r.status or "").upper(),
-                self._time(r.start_time, UTC, what),
-                None,
-                r.skip_num,
-            )
-            for r, _ in records
-        ]
+        records, what = await self._whole_history(self.desktop_url, ref, DESKTOP_HISTORY)
+        return [self._record_run(r, what) for r in records]

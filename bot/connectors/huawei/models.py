@@ -4,9 +4,10 @@ field the connector reads) and the normalised list entry and run."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
     AliasChoices,
@@ -43,6 +44,8 @@ __all__ = [
     "Entry",
     "Execution",
     "FutureExecutions",
+    "History",
+    "Listing",
     "M",
     "PastRun",
     "Record",
@@ -174,6 +177,29 @@ def page_model(items_key: str, total_key: str, item: type[BaseModel]) -> type[Ba
     rows: Any = list[item]  # type: ignore[valid-type]  # built at run time, per item model
     fields: dict[str, Any] = {items_key: (rows, ...), total_key: (OptCount, None)}
     return create_model(f"{item.__name__}Page", __base__=StrictModel, **fields)
+
+
+@dataclass(frozen=True)
+class Listing(Generic[M]):
+    """One paged listing of a family, as data: the item model, the key of the list and of
+    the total in a page, the page limit the API allows, and the IAM action it needs."""
+
+    model: type[M]
+    items_key: str
+    total_key: str
+    limit: int
+    action: str
+
+
+@dataclass(frozen=True)
+class History(Generic[M]):
+    """A family's run history of one task: the listing, its path under the task, what the
+    newest-page read is called in errors, and the raw start of an item (for ordering)."""
+
+    listing: Listing[M]
+    path: str
+    what: str
+    started: Callable[[M], object]
 
 
 @dataclass(frozen=True)

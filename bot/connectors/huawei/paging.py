@@ -4,7 +4,7 @@ strict pages, paging to the stated total, and the newest page of run history."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import httpx
@@ -19,8 +19,18 @@ from bot.connectors.base import (
     describe_validation,
 )
 from bot.connectors.huawei.config import HuaweiConfig
-from bot.connectors.huawei.models import ACTION_RECORDS, M, page_model
+from bot.connectors.huawei.models import (
+    AppItem,
+    DesktopItem,
+    Entry,
+    History,
+    Listing,
+    M,
+    page_model,
+)
+from bot.connectors.shapes import url_id
 from bot.errors import AuthError, ConnectorError
+from bot.model import TaskKind, TaskRef
 from bot.schedule_rules import (
     RuleError,
     parse_vendor_time,
@@ -69,39 +79,32 @@ class HuaweiApi(Connector):
     async def _page(
         self,
         url: str,
+        listing: Listing[M],
         *,
-        model: type[M],
-        items_key: str,
-        total_key: str,
         offset: int,
-        limit: int,
         params: Mapping[str, str],
-        action: str,
         what: str,
     ) -> tuple[list[tuple[M, dict[str, Any]]], int | None]:
-        """One page: each item validated as ``model`` (with the raw item beside it, which
-        the desktop update needs whole), and the page's total when it gives one."""
+        """One page: each item validated as the listing's model (with the raw item beside
+        it, which the desktop update needs whole), and the page's total when it gives one."""
         response = await self._send(
             "GET",
             url,
-            params={**params, "offset": offset, "limit": limit},
-            action=action,
+            params={**params, "offset": offset, "limit": listing.limit},
+            action=listing.action,
             what=what,
         )
         data = self._object(response, what)
-        page = self._validate(page_model(items_key, total_key, model), data, what)
+        items_key, total_key = listing.items_key, listing.total_key
+        page = self._validate(page_model(items_key, total_key, listing.model), data, what)
         items: list[M] = getattr(page, items_key)
         return list(zip(items, data[items_key], strict=True)), getattr(page, total_key)
 
     async def _all_pages(
         self,
         url: str,
+        listing: Listing[M],
         *,
-        model: type[M],
-        items_key: str,
-        total_key: str,
-        limit: int,
-        action: str,
         what: str,
         params: Mapping[str, str] | None = None,
     ) -> list[tuple[M, dict[str, Any]]]:
@@ -109,15 +112,7 @@ class HuaweiApi(Connector):
         offset = 0
         for _ in range(MAX_PAGES):
             items, total = await self._page(
-                url,
-                model=model,
-                items_key=items_key,
-                total_key=total_key,
-                offset=offset,
-                limit=limit,
-                params=params or {},
-                action=action,
-                what=what,
+                url, listing, offset=offset, params=params or {}, what=what
             )
             found.extend(items)
             offset += len(items)
@@ -129,9 +124,9 @@ class HuaweiApi(Connector):
                 if total is not None:
                     # The pages ended before the count they state: the rest are missing,
                     # and reading what arrived as everything would hide tasks.
-                    raise self._count_error(what, total_key, total, offset)
+                    raise self._count_error(what, listing.total_key, total, offset)
                 return found
-            if total is None and len(items) < limit:
+            if total is None and len(items) < listing.limit:
                 return found
         raise self.http.error(
             f"{what} did not end after {MAX_PAGES} pages; narrow the scope in maintbot.toml, "
@@ -145,47 +140,70 @@ class HuaweiApi(Connector):
         )
 
     async def _newest_runs(
-        self,
-        url: str,
-        *,
-        model: type[M],
-        items_key: str,
-        total_key: str,
-        limit: int,
-        when: Callable[[M], datetime | None],
-        what: str,
+        self, url: str, listing: Listing[M], *, when: Callable[[M], datetime | None], what: str
     ) -> list[M]:
         """The page of run history that holds the newest runs, whatever the order."""
-        pairs, total = await self._page(
-            url,
-            model=model,
-            items_key=items_key,
-            total_key=total_key,
-            offset=0,
-            limit=limit,
-            params={},
-            action=ACTION_RECORDS,
-            what=what,
-        )
+        pairs, total = await self._page(url, listing, offset=0, params={}, what=what)
         items = [item for item, _ in pairs]
         if total and not items:
-            raise self._count_error(what, total_key, total, 0)
+            raise self._count_error(what, listing.total_key, total, 0)
         if total is not None and total > len(items) >= 2:
             first, last = when(items[0]), when(items[-1])
             if first is not None and last is not None and first < last:
                 tail, _ = await self._page(
-                    url,
-                    model=model,
-                    items_key=items_key,
-                    total_key=total_key,
-                    offset=max(0, total - limit),
-                    limit=limit,
-                    params={},
-                    action=ACTION_RECORDS,
-                    what=what,
+                    url, listing, offset=max(0, total - listing.limit), params={}, what=what
                 )
                 items = items + [item for item, _ in tail]
         return items
+
+    # -- run history, either family ---------------------------------------------------------
+    async def _recent_history(self, base_url: str, ref: TaskRef, history: History[M]) -> list[M]:
+        """The page(s) of ``ref``'s run history holding its newest runs; none when the task
+        is gone (404)."""
+
+        def when(item: M) -> datetime | None:
+            try:
+                return parse_vendor_time(history.started(item), UTC)
+            except RuleError:
+                return None
+
+        url = f"{base_url}/{url_id(self.system, ref.kind.value, ref.id)}/{history.path}"
+        try:
+            return await self._newest_runs(url, history.listing, when=when, what=history.what)
+        except ConnectorError as exc:
+            if exc.status == 404:
+                return []
+            raise
+
+    async def _whole_history(
+        self, base_url: str, ref: TaskRef, history: History[M]
+    ) -> tuple[list[M], str]:
+        """Every page of ``ref``'s run history, and what the read is called in errors."""
+        task_id = url_id(self.system, ref.kind.value, ref.id)
+        what = f"{ref.kind.value} run history"
+        pairs = await self._all_pages(
+            f"{base_url}/{task_id}/{history.path}", history.listing, what=what
+        )
+        return [item for item, _ in pairs], what
+
+    def _entry(
+        self,
+        kind: TaskKind,
+        parsed: AppItem | DesktopItem,
+        enabled: bool | None,
+        raw: dict[str, Any],
+    ) -> Entry:
+        """A list item of either family, normalised."""
+        return Entry(
+            ref=self.ref(kind, parsed.id),
+            name=parsed.task_name or parsed.id,
+            enabled=enabled,
+            last_status=parsed.last_status,
+            next_execution=parsed.next_execution_time,
+            zone_name=parsed.time_zone,
+            scheduled_type=parsed.scheduled_type,
+            raw=raw,
+        )
 
     def _validate(self, model: type[M], item: Mapping[str, Any], what: str) -> M:
         try:

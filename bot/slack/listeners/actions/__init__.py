@@ -16,7 +16,7 @@ def register(registrar: Registrar) -> None:
     registrar.action(ActionId.PLAN, report.plan)
     registrar.action(ActionId.APPROVE, approval.approve)
     registrar.action(ActionId.REJECT, approval.reject)
-    registrar.action(ActionId.EXTEND_30, window.extend_30)
+    registrar.action(ActionId.EXTEND, window.extend)
     registrar.action(ActionId.END_NOW, window.end_now)
     registrar.action(ActionId.RETRY_PAUSE, window.retry_pause)
     registrar.action(ActionId.RETRY_RESUME, window.retry_resume)

@@ -1,5 +1,6 @@
-"""Buttons on the window clock's alerts: extend, end now, retry, take over. Each: ack, one
-call on the application (which checks who may, and audits a refusal), render."""
+"""Controls on the window clock's alerts: extend (a select of lengths), end now, retry,
+take over. Each: ack, one call on the application (which checks who may, and audits a
+refusal), render."""
 
 from __future__ import annotations
 
@@ -11,16 +12,15 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.service import Maintbot
+from bot.errors import MaintbotError
+from bot.service import Maintbot, WindowView
 from bot.slack import blocks as bk
 from bot.slack.registry import ActionId
 from bot.slack.services import button_value, reply_text, services, user_of
 
-__all__ = ["end_now", "extend_30", "retry_pause", "retry_resume", "take_over"]
+__all__ = ["end_now", "extend", "retry_pause", "retry_resume", "take_over"]
 
-EXTENSION = timedelta(minutes=30)
-
-Handler = Callable[[Maintbot, object, str], Awaitable[str]]
+Handler = Callable[[Maintbot, dict[str, Any], str], Awaitable[str]]
 
 
 def _listener(action_id: ActionId, handler: Handler) -> Callable[..., Awaitable[None]]:
@@ -35,36 +35,47 @@ def _listener(action_id: ActionId, handler: Handler) -> Callable[..., Awaitable[
         context: AsyncBoltContext,
     ) -> None:
         await ack()
-        text = await handler(services(context).bot, button_value(action).get("w"), user_of(body))
+        text = await handler(services(context).bot, button_value(action), user_of(body))
         await reply_text(respond, text)
 
     listener.__name__ = listener.__qualname__ = action_id.value
     return listener
 
 
-async def _extend(bot: Maintbot, window_id: object, user: str) -> str:
-    view = await bot.extend(window_id, by=user, by_time=EXTENSION)
+async def _extend(bot: Maintbot, value: dict[str, Any], user: str) -> str:
+    minutes = value.get("m")
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 0 < minutes <= 1440:
+        raise MaintbotError("That menu is not one this bot made; use /maintenance extend.")
+    return extended_text(
+        await bot.extend(value.get("w"), by=user, by_time=timedelta(minutes=minutes))
+    )
+
+
+def extended_text(view: WindowView) -> str:
     return (
-        f":white_check_mark: Extended window `{view.record.id}` by 30 minutes; it now ends "
+        f":white_check_mark: Extended window `{bk.escape(view.record.id)}`; it now ends "
         f"{bk.date_token(view.record.end)}."
     )
 
 
-async def _end(bot: Maintbot, window_id: object, user: str) -> str:
-    view = await bot.end(window_id, by=user)
+async def _end(bot: Maintbot, value: dict[str, Any], user: str) -> str:
+    return ended_text(await bot.end(value.get("w"), by=user))
+
+
+def ended_text(view: WindowView) -> str:
     return (
-        f":white_check_mark: Ending window `{view.record.id}` now; its tasks are resumed on the "
-        "clock's next tick."
+        f":white_check_mark: Ending window `{bk.escape(view.record.id)}` now; its tasks are "
+        "resumed on the clock's next tick."
     )
 
 
-async def _retry(bot: Maintbot, window_id: object, user: str) -> str:
-    view = await bot.retry(window_id, by=user)
+async def _retry(bot: Maintbot, value: dict[str, Any], user: str) -> str:
+    view = await bot.retry(value.get("w"), by=user)
     return f":repeat: Retrying the tasks of window `{view.record.id}` now."
 
 
-async def _take_over(bot: Maintbot, window_id: object, user: str) -> str:
-    result = await bot.take_over(window_id, by=user)
+async def _take_over(bot: Maintbot, value: dict[str, Any], user: str) -> str:
+    result = await bot.take_over(value.get("w"), by=user)
     window, stuck = result.window, result.taken
     if not stuck:
         return (
@@ -79,7 +90,7 @@ async def _take_over(bot: Maintbot, window_id: object, user: str) -> str:
     )
 
 
-extend_30 = _listener(ActionId.EXTEND_30, _extend)
+extend = _listener(ActionId.EXTEND, _extend)
 end_now = _listener(ActionId.END_NOW, _end)
 retry_pause = _listener(ActionId.RETRY_PAUSE, _retry)
 retry_resume = _listener(ActionId.RETRY_RESUME, _retry)

@@ -10,10 +10,13 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
+from bot.errors import WindowError
 from bot.slack import blocks as bk
 from bot.slack import messages
+from bot.slack.listeners.actions.window import ended_text, extended_text
 from bot.slack.registry import COMMAND
 from bot.slack.services import Services, reply, reply_text, request_id, services
+from bot.windows import parse_length
 
 __all__ = ["AUDIT_DEFAULT", "AUDIT_MAX", "SUBCOMMANDS", "maintenance"]
 
@@ -126,12 +129,53 @@ async def _cancel(
     )
 
 
+async def _extend(
+    svc: Services, arg: str, command: dict[str, Any], ack: AsyncAck, respond: AsyncRespond
+) -> None:
+    window_id, _, amount = arg.partition(" ")
+    if not window_id or not amount.strip():
+        await ack(
+            **messages.help_message(
+                "`extend` needs a window id and a length, e.g. `extend w_AbC123 45m`; "
+                f"`{COMMAND} list` shows the windows."
+            )
+        )
+        return
+    try:
+        by_time = parse_length(amount)
+    except WindowError as exc:
+        await ack(**messages.help_message(f"`extend`: {exc}"))
+        return
+    await ack()
+    user = str(command.get("user_id") or "")
+    view = await svc.bot.extend(window_id, by=user, by_time=by_time)  # refusals audited
+    await reply_text(respond, extended_text(view))
+
+
+async def _end(
+    svc: Services, arg: str, command: dict[str, Any], ack: AsyncAck, respond: AsyncRespond
+) -> None:
+    window_id = arg.split()[0] if arg else ""
+    if not window_id:
+        await ack(
+            **messages.help_message(
+                f"`end` needs a window id, e.g. `end w_AbC123`; `{COMMAND} list` shows them."
+            )
+        )
+        return
+    await ack()
+    user = str(command.get("user_id") or "")
+    await reply_text(respond, ended_text(await svc.bot.end(window_id, by=user)))
+
+
 _SUBCOMMANDS: dict[str, Subcommand] = {
     "check": _check,
     "list": _list,
     "status": _status,
     "audit": _audit,
     "cancel": _cancel,
+    "extend": _extend,
+    "end": _end,
 }
 # Every subcommand with a use case (help has none); the parity test reads this.
 SUBCOMMANDS = tuple(_SUBCOMMANDS)
