@@ -71,7 +71,13 @@ class Recorder:
         self.fail_next = 0
 
     async def notify(
-        self, window: WindowRecord, kind: str, text: str | Alert, *, actions: Sequence[str] = ()
+        self,
+        window: WindowRecord,
+        kind: str,
+        text: str | Alert,
+        *,
+        actions: Sequence[str] = (),
+        people: Sequence[str] = (),
     ) -> None:
         if self.fail_next:
             self.fail_next -= 1

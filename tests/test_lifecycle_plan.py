@@ -50,7 +50,13 @@ class Notes:
         self.sent: list[tuple[str, str, str]] = []
 
     async def notify(
-        self, window: WindowRecord, kind: str, text: str | Alert, *, actions: Sequence[str] = ()
+        self,
+        window: WindowRecord,
+        kind: str,
+        text: str | Alert,
+        *,
+        actions: Sequence[str] = (),
+        people: Sequence[str] = (),
     ) -> None:
         self.sent.append((window.id, kind, plain_text(text, window.tz)))
 

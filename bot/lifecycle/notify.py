@@ -124,10 +124,12 @@ class Notifier(Protocol):
     ``kind``: ``reminder``, ``start``, ``before_end``, ``end``, ``resolved`` (the last
     failing resume of an ended window finally settled), ``pause_failed``,
     ``resume_failed``, ``late`` (the whole window passed while maintbot was down) and
-    ``not_approved``; other parts may send other kinds. ``actions`` ⊆ :data:`ACTIONS`.
-    ``text`` is an :class:`Alert`, or plain text (a notifier escapes either like any other
-    vendor-sourced string, since both hold task names); :func:`plain_text` writes either
-    as plain text in the window's zone.
+    ``not_approved``; and the changes people make, told to the window's people: ``approved``,
+    ``rejected``, ``extended``, ``ended_early``, ``cancelled``. ``actions`` ⊆
+    :data:`ACTIONS`. ``text`` is an :class:`Alert`, or plain text (a notifier escapes either
+    like any other vendor-sourced string, since both hold task names); :func:`plain_text`
+    writes either as plain text in the window's zone. ``people`` are the user names or ids
+    the text names (who acted, who decided), which a Slack notifier shows as mentions.
     """
 
     async def notify(
@@ -137,6 +139,7 @@ class Notifier(Protocol):
         text: str | Alert,
         *,
         actions: Sequence[str] = (),
+        people: Sequence[str] = (),
     ) -> None: ...
 
 
@@ -153,6 +156,7 @@ class LogNotifier:
         text: str | Alert,
         *,
         actions: Sequence[str] = (),
+        people: Sequence[str] = (),
     ) -> None:
         level = logging.WARNING if kind in _LOUD else logging.INFO
         suffix = f" [actions: {', '.join(actions)}]" if actions else ""

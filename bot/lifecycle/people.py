@@ -336,7 +336,7 @@ def extend_window(
         if record.state not in (_W.APPROVED, _W.ACTIVE):
             raise LifecycleError(
                 f"Only an approved or active window can be extended; {record.id} is "
-                f"{record.state.value}."
+                f"{record.state.label}."
             )
         if record.end <= now:
             raise LifecycleError(

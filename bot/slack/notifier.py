@@ -55,8 +55,9 @@ class SlackNotifier:
         text: str | Alert,
         *,
         actions: Sequence[str] = (),
+        people: Sequence[str] = (),
     ) -> None:
-        payload = messages.alert(window, kind, text, actions)
+        payload = messages.alert(window, kind, text, actions, people=people)
         targets: list[dict[str, Any]] = []
         thread = (window.channel, window.thread_ts) if window.channel and window.thread_ts else None
         if thread is not None and thread[0] == self.alert_channel:
