@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["instant", "length", "utc_instant", "window_name"]
+__all__ = ["instant", "length", "stamp", "utc_instant", "window_name"]
 
 
 def instant(moment: datetime | None, tz: str) -> str:
@@ -22,6 +22,14 @@ def instant(moment: datetime | None, tz: str) -> str:
     except (KeyError, ValueError):
         # Fixed offsets and abbreviations are not IANA keys; show UTC rather than guess.
         return moment.astimezone(UTC).strftime("%a %d %b %H:%M UTC")
+
+
+def stamp(moment: datetime, tz: str) -> str:
+    """``2026-11-18 09:00:05 CET``: an instant to the second, for a trail read in order."""
+    try:
+        return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S %Z")
+    except (KeyError, ValueError):
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def utc_instant(moment: datetime, *, suffix: bool = True) -> str:

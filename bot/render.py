@@ -9,13 +9,24 @@ from datetime import datetime
 from typing import Literal
 
 from bot.conflicts import SystemGroup, common_reason, group_report
-from bot.format import instant, window_name
-from bot.model import Conflict, ConflictKind, ConflictReport, SystemResult, TaskKind, Window
+from bot.format import instant, stamp, window_name
+from bot.model import (
+    AuditRow,
+    Conflict,
+    ConflictKind,
+    ConflictReport,
+    SystemResult,
+    TaskKind,
+    Window,
+)
 
 __all__ = [
     "KIND_LABELS",
     "PauseNote",
     "PauseOwner",
+    "audit_outcome",
+    "audit_table",
+    "audit_target",
     "conflict_table",
     "describe_pause",
     "display_name",
@@ -276,3 +287,34 @@ def conflict_table(
             continue
         out.extend(_group_lines(group, tz, pauses, show_unknown=show_unknown, again=again))
     return "\n".join(out)
+
+
+def audit_target(row: AuditRow, name: str | None) -> str:
+    """What an audit row acted on: the task by name beside its id, else the window."""
+    if row.task_id:
+        task = f"{row.system}:{row.task_id}" if row.system else row.task_id
+        named = f"{name} ({task})" if name else task
+        return f"{named} in window {row.window_id}" if row.window_id else named
+    return f"window {row.window_id}" if row.window_id else (row.system or "-")
+
+
+def audit_outcome(outcome: str, unanswered: bool) -> str:
+    """An entry's outcome in words a reader needs: an attempt alone had no answer."""
+    return "no answer recorded (in flight, or the bot stopped)" if unanswered else outcome
+
+
+def audit_table(entries: Sequence[tuple[AuditRow, str | None, bool]], tz: str) -> str:
+    """The readable trail, one line per call: (outcome row, task name, unanswered)."""
+    rows = [
+        [
+            stamp(row.at, tz),
+            row.actor,
+            row.action,
+            audit_target(row, name)
+            + (f" [window {row.window_id}]" if row.task_id and row.window_id else ""),
+            audit_outcome(row.outcome, unanswered),
+            row.error or row.reason or "",
+        ]
+        for row, name, unanswered in entries
+    ]
+    return table(["when", "who", "action", "target", "outcome", "error or reason"], rows)

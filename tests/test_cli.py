@@ -100,8 +100,18 @@ def test_audit_shows_the_trail_newest_first(
     ]
     assert main(["audit"]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split() == ["when", "(UTC)", "who", "action", "target", "outcome", "error"]
+    assert table[0].split() == [
+        "when",
+        "who",
+        "action",
+        "target",
+        "outcome",
+        "error",
+        "or",
+        "reason",
+    ]
     assert "talend:t-1" in table[2]
+    assert " UTC " in table[2]  # MAINTBOT_TZ unset: UTC
 
 
 def test_empty_audit(capsys: pytest.CaptureFixture[str]) -> None:

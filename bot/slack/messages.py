@@ -19,7 +19,6 @@ from bot.format import length, utc_instant
 from bot.model import (
     ApprovalRecord,
     ApprovalState,
-    AuditRow,
     Conflict,
     ConflictKind,
     PlannedTask,
@@ -35,6 +34,7 @@ from bot.render import (
     unknown_line,
     when_text,
 )
+from bot.service.audit import AuditEntry, AuditTrail
 from bot.service.pauses import ActionResult, HeldPaused
 from bot.service.reports import StoredCheck
 from bot.slack import blocks as bk
@@ -636,24 +636,46 @@ def status(held: HeldPaused) -> dict[str, Any]:
     return _listing(f"The bot holds {len(lines)} task(s) paused", lines)
 
 
-def audit_line(row: AuditRow) -> str:
-    target = ":".join(x for x in (row.system, row.task_id) if x) or row.window_id or "-"
+def audit_line(entry: AuditEntry) -> str:
+    """One call or change: when (each reader's zone), who, what, on which task (by name,
+    with its id) or window, and how it ended; an attempt with no outcome says so."""
+    row = entry.row
+    if row.task_id:
+        task = f"{row.system}:{row.task_id}" if row.system else row.task_id
+        target = f"`{bk.fit(task, 120)}`"
+        if entry.task_name:
+            target = f"*{bk.fit(entry.task_name, 150)}* ({target})"
+        if row.window_id:
+            target += f" in window `{bk.fit(row.window_id, 40)}`"
+    elif row.window_id:
+        target = f"window `{bk.fit(row.window_id, 40)}`"
+    else:
+        target = f"`{bk.fit(row.system or '-', 60)}`"
+    outcome = (
+        "_no answer recorded (in flight, or the bot stopped)_"
+        if entry.unanswered
+        else f"*{bk.fit(row.outcome, 40)}*"
+    )
     line = (
-        f"`{row.at.strftime('%Y-%m-%d %H:%M:%S')}` {who(row.actor)} {bk.fit(row.action, 40)} "
-        f"`{bk.fit(target, 120)}` → *{bk.fit(row.outcome, 40)}*"
+        f"{bk.date_token(row.at, fmt='{date_short} {time_secs}')} {who(row.actor)} "
+        f"{bk.fit(row.action, 40)} {target} → {outcome}"
     )
     if row.error:
         line += f" ({bk.fit(row.error, 300)})"
+    elif row.reason:
+        line += f": “{bk.fit(row.reason, 200)}”"
     return line
 
 
-def audit_trail(rows: Sequence[AuditRow]) -> dict[str, Any]:
-    if not rows:
-        return text_message("The audit log is empty.")
+def audit_trail(trail: AuditTrail) -> dict[str, Any]:
+    if not trail.entries:
+        return text_message(trail.empty_text())
+    described = trail.filters.describe()
+    matching = f", {bk.fit(described, 300)}" if described else ""
     return _listing(
-        f"Audit trail, newest first ({len(rows)} row(s), times UTC; `maintbot audit` shows "
-        "the same)",
-        [audit_line(r) for r in rows],
+        f"Audit trail{matching}, newest first ({len(trail.entries)} line(s), one per call; "
+        "`maintbot audit` shows the same)",
+        [audit_line(e) for e in trail.entries],
     )
 
 
@@ -679,7 +701,8 @@ HELP = (
     f"• `{COMMAND} cancel &lt;window id&gt;` — cancel a planned window\n"
     f"• `{COMMAND} extend &lt;window id&gt; 45m` — keep a window open longer (any length)\n"
     f"• `{COMMAND} end &lt;window id&gt;` — end an active window now and resume its tasks\n"
-    f"• `{COMMAND} audit [n]` — the last n audit rows (default 20)\n"
+    f"• `{COMMAND} audit [n] [window &lt;id&gt;] [by @person] [system &lt;name&gt;] "
+    "[since 2h] [until 2026-11-18]` — the audit trail, newest first (default 20 lines)\n"
     f"• `{COMMAND} help` — this text"
 )
 
