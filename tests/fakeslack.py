@@ -203,8 +203,9 @@ class FakeSlack:
         )
         return self.responses(response_id)[count - 1]
 
-    def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
-        """Channel messages as they look now: each posted message, with chat.update applied."""
+    def messages(self, channel: str | None = None, *, replies: bool = True) -> list[dict[str, Any]]:
+        """Channel messages as they look now: each posted message, with chat.update applied
+        (``replies=False``: only those not posted in a thread)."""
         current: dict[str, dict[str, Any]] = {}
         with self._cond:
             for call in self.calls:
@@ -214,7 +215,7 @@ class FakeSlack:
                     current[call.params["_ts"]] = dict(call.params)
                 elif call.method == "chat.update" and call.params["_ts"] in current:
                     current[call.params["_ts"]].update(call.params)
-        found = list(current.values())
+        found = [m for m in current.values() if replies or not m.get("thread_ts")]
         return [m for m in found if channel is None or m.get("channel") == channel]
 
     # -- Socket Mode --------------------------------------------------------------------------
@@ -302,7 +303,12 @@ class FakeSlack:
         if method == "chat.postMessage":
             ts = f"1790000000.{next(self._ts):06d}"
             params["_ts"] = ts
-            return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": {}}
+            channel = str(params.get("channel") or "")
+            if channel[:1] in ("U", "W"):
+                # A user id: Slack posts in the app's direct messages with that user.
+                channel = "D" + channel[1:]
+                params["channel"] = channel
+            return {"ok": True, "channel": channel, "ts": ts, "message": {}}
         if method == "chat.update":
             params["_ts"] = params.get("ts")
             return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}

@@ -85,7 +85,7 @@ class Told:
         self.sent: list[tuple[str, str, str]] = []
 
     async def notify(
-        self, window: WindowRecord, kind: str, text: str, *, actions: Any = ()
+        self, window: WindowRecord, kind: str, text: str, *, actions: Any = (), people: Any = ()
     ) -> None:
         self.sent.append((window.id, kind, text))
 
@@ -190,13 +190,18 @@ def test_the_requester_extends_up_to_the_limit_and_an_approver_beyond(
     # Each change is told once to the window's people, saying who did what; refusals only
     # reach the person who tried.
     assert [(w, kind) for w, kind, _ in told.sent] == [
+        (wid, "approved"),
         (wid, "extended"),
         (wid, "extended"),
         (wid, "extended"),
         (wid, "cancelled"),
     ]
-    assert told.sent[0][2] == "alice extended the window by 45m; it now ends Fri 04 Dec 04:45 UTC."
-    assert told.sent[3][2] == "alice cancelled the window."
+    assert told.sent[0][2] == (
+        "bob approved alice's window: 35 task(s) are paused from Fri 04 Dec 02:00 UTC to "
+        "Fri 04 Dec 04:00 UTC."
+    )
+    assert told.sent[1][2] == "alice extended the window by 45m; it now ends Fri 04 Dec 04:45 UTC."
+    assert told.sent[4][2] == "alice cancelled the window."
     bot.store.close()
 
 

@@ -118,7 +118,7 @@ def test_approval_updates_the_request_in_place_and_a_second_click_sees_who_won(
     (update,) = world.fake.wait_calls("chat.update")
     assert update.params["channel"] == APPROVALS
     assert update.params["ts"] == message["_ts"]
-    (current,) = world.fake.messages(APPROVALS)
+    (current,) = world.fake.messages(APPROVALS, replies=False)
     assert f"Approved by <@{BOB}> at <!date^" in blocks_text(current)
     assert not [b for b in current["blocks"] if b["type"] == "actions"]  # buttons gone
     # Carol had the old message open and clicks too.
@@ -176,7 +176,7 @@ def test_reject_withdraws_the_window(world: SlackWorld) -> None:
     bob = world.user("bob")
     bob.click("reject")  # the newest message Bob can see with a Reject button
     world.fake.wait_calls("chat.update")
-    (current,) = world.fake.messages(APPROVALS)
+    (current,) = world.fake.messages(APPROVALS, replies=False)
     assert f"Rejected by <@{BOB}>" in blocks_text(current)
     assert world.store.list_windows([WindowState.CANCELLED])
 
@@ -268,3 +268,69 @@ def test_an_expired_request_says_so_and_loses_its_buttons(
     assert "Expired at" in blocks_text(current)
     assert not [b for b in current["blocks"] if b["type"] == "actions"]
     assert not world.store.list_windows([WindowState.APPROVED])
+
+
+def test_approvers_are_mentioned_and_people_are_told_of_the_decision(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    with SlackWorld(
+        tmp_path,
+        clock,
+        vendors=["talend"],
+        approvers=f"{BOB} @oncall",
+        groups={"oncall": ("S0ONCALL1", [CAROL])},
+    ) as world:
+        message = plan(world, world.user("alice"))
+        # The request pings every approver: the user and the group, as Slack mentions.
+        assert f"Approvers: <@{BOB}> <!subteam^S0ONCALL1>, please decide." in blocks_text(message)
+        assert f"<@{BOB}> <!subteam^S0ONCALL1>" in message["text"]  # and in the notification
+
+        world.user("bob").click("approve", on={**message, "_ephemeral": False})
+        world.fake.wait_calls("chat.update")
+        (window,) = world.store.list_windows([WindowState.APPROVED])
+        # The requester hears it in a direct message (a user id as the channel).
+        world.fake.wait_for(
+            lambda: bool(world.fake.messages("D" + ALICE[1:])),
+            what="the requester's direct message",
+        )
+        dm = world.fake.messages("D" + ALICE[1:])
+        assert len(dm) == 1
+        text = dm[0]["text"]
+        assert f"Your maintenance window “Saturday 2-4am” (`{window.id}`," in text
+        assert f"Approved by <@{BOB}> at <!date^" in text
+
+        # The window's people are told once in its thread, with who decided as mentions.
+        def in_thread() -> list[dict[str, Any]]:
+            return [
+                m
+                for m in world.fake.messages()
+                if " approved " in m["text"] and m.get("thread_ts") == window.thread_ts
+            ]
+
+        world.fake.wait_for(lambda: bool(in_thread()), what="the approval in the thread")
+        told = in_thread()
+        assert len(told) == 1
+        assert told[0]["text"].startswith(
+            f":white_check_mark: <@{BOB}> approved <@{ALICE}>'s window"
+        )
+        assert world.fake.violations == []
+
+
+def test_a_rejection_tells_the_requester_and_the_thread_why(world: SlackWorld) -> None:
+    plan(world, world.user("alice"))
+    (window,) = world.store.list_windows([WindowState.PLANNED])
+    # Slack's Reject button has no reason yet; the CLI (maintbot reject --reason) gives one,
+    # through the same use case, on the same running bot.
+    server = world.bot
+    assert server.bot is not None
+    server.call(
+        server.bot.decide(window.id, by=BOB, approve=False, reason="clashes with the freeze")
+    )
+
+    def rejections() -> list[dict[str, Any]]:
+        return [m for m in world.fake.messages() if " rejected " in m["text"]]
+
+    world.fake.wait_for(lambda: bool(rejections()), what="the rejection told")
+    assert "clashes with the freeze" in rejections()[0]["text"]
+    (approval,) = world.store.approvals_for(window.id)
+    assert approval.reason == "clashes with the freeze"

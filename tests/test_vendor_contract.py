@@ -5,7 +5,7 @@ it without a line here): authentication and renewal, paging, retries on 5xx, rat
 the state back.
 
 Real HTTP on 127.0.0.1; nothing of ours is mocked. The connector is built the way maintbot
-builds it (the registry's ``build_connector`` from the simulator's ``config_entry`` and
+builds it (``bot.connectors.build_connector`` from the simulator's ``config_entry`` and
 ``credentials``), and broken the way every simulator can be broken (``Faults``,
 ``expire_tokens``). What a vendor needs beyond that is data in tests/vendor_contract_cases.py.
 
@@ -28,6 +28,7 @@ from vendor_contract_cases import case_for
 
 from bot.check import check_window, open_schedulers
 from bot.clock import ManualClock
+from bot.connectors import build_connector
 from bot.connectors.base import Connector, RetryPolicy, VendorHttp, deadline
 from bot.errors import AuthError, ConnectorError
 from bot.model import ConflictKind, Task, TaskRef, Window
@@ -55,7 +56,7 @@ class Live:
         config = vendor.config_class().model_validate({**self.sim.config_entry(), **overrides})
         if credentials is None:
             credentials = sandbox_config([self.sim]).credentials(self.name)
-        connector = vendor.build_connector(self.name, config, credentials, clock=self.clock)
+        connector = build_connector(self.name, config, credentials, clock=self.clock)
         for http in clients(connector):  # the policy's logic is VendorHttp's; only faster
             http.retry = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02)
         return connector

@@ -21,12 +21,21 @@ class Notifier(Protocol):
     ``kind``: ``reminder``, ``start``, ``before_end``, ``end``, ``resolved`` (the last
     failing resume of an ended window finally settled), ``pause_failed``,
     ``resume_failed``, ``late`` (the whole window passed while maintbot was down) and
-    ``not_approved``. ``actions`` ⊆ :data:`ACTIONS`. ``text`` is plain text: a Slack
-    notifier escapes it like any other vendor-sourced string, since it holds task names.
+    ``not_approved``; and the changes people make, told to the window's people: ``approved``,
+    ``rejected``, ``extended``, ``ended_early``, ``cancelled``. ``actions`` ⊆
+    :data:`ACTIONS`. ``text`` is plain text: a Slack notifier escapes it like any other
+    vendor-sourced string, since it holds task names. ``people`` are the user names or ids
+    the text names (who acted, who decided), which a Slack notifier shows as mentions.
     """
 
     async def notify(
-        self, window: WindowRecord, kind: str, text: str, *, actions: Sequence[str] = ()
+        self,
+        window: WindowRecord,
+        kind: str,
+        text: str,
+        *,
+        actions: Sequence[str] = (),
+        people: Sequence[str] = (),
     ) -> None: ...
 
 
@@ -37,7 +46,13 @@ class LogNotifier:
         self.log = logger or logging.getLogger("bot.alerts")
 
     async def notify(
-        self, window: WindowRecord, kind: str, text: str, *, actions: Sequence[str] = ()
+        self,
+        window: WindowRecord,
+        kind: str,
+        text: str,
+        *,
+        actions: Sequence[str] = (),
+        people: Sequence[str] = (),
     ) -> None:
         level = logging.WARNING if kind in _LOUD else logging.INFO
         suffix = f" [actions: {', '.join(actions)}]" if actions else ""

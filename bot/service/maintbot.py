@@ -592,7 +592,7 @@ class Maintbot:
                 reason=reason,
             )
         approval_id = self._approval_of(request, by=by, approve=approve, policy=policy)
-        return decide(
+        decision = decide(
             self.store,
             approval_id,
             user=by,
@@ -602,6 +602,23 @@ class Maintbot:
             request_id=request_id,
             reason=reason,
         )
+        if decision.acted:
+            window = decision.window
+            asker = window.requested_by
+            if approve:
+                text = (
+                    f"{by} approved {asker}'s window: {len(self.store.window_tasks(window.id))} "
+                    f"task(s) are paused from {instant(window.start, window.tz)} to "
+                    f"{instant(window.end, window.tz)}."
+                )
+            elif by == asker:
+                text = f"{by} withdrew their request for this window; nothing will be paused."
+            else:
+                why = f": {reason}" if reason else " (no reason given)"
+                text = f"{by} rejected {asker}'s window{why}. Nothing will be paused."
+            kind = "approved" if approve else "rejected"
+            await self._tell(window, kind, text, people=[by, asker])
+        return decision
 
     def _approval_of(self, request: str, *, by: str, approve: bool, policy: Policy) -> str:
         """The approval request to decide: the one named, or the window's pending one. A
@@ -666,7 +683,7 @@ class Maintbot:
     async def cancel(self, window_id: object, *, by: str) -> WindowView:
         record = await self._manage(window_id, by, "cancel")
         cancelled = cancel_window(self.store, record.id, by=by, now=self.clock())
-        await self._tell(cancelled, "cancelled", f"{by} cancelled the window.")
+        await self._tell(cancelled, "cancelled", f"{by} cancelled the window.", people=[by])
         return self._view(cancelled)
 
     async def end(self, window_id: object, *, by: str) -> WindowView:
@@ -677,6 +694,7 @@ class Maintbot:
             "ended_early",
             f"{by} ended the window early, {length(record.end - self.clock())} before its "
             "planned end; its tasks are resumed now.",
+            people=[by],
         )
         return self._view(ended)
 
@@ -711,15 +729,18 @@ class Maintbot:
             "extended",
             f"{by} extended the window by {length(by_time)}; it now ends "
             f"{instant(extended.end, extended.tz)}.",
+            people=[by],
         )
         return self._view(extended)
 
-    async def _tell(self, record: WindowRecord, kind: str, text: str) -> None:
-        """Tell the window's people about a change someone made (Slack: the window's
-        thread). The change is done and audited already, so a delivery failure is logged,
-        never raised: the person who acted still gets their answer."""
+    async def _tell(
+        self, record: WindowRecord, kind: str, text: str, *, people: Sequence[str] = ()
+    ) -> None:
+        """Tell the window's people about a change someone made. The change is done and
+        audited already, so a delivery failure is logged, never raised: the person who
+        acted still gets their answer."""
         try:
-            await self.notifier.notify(record, kind, text)
+            await self.notifier.notify(record, kind, text, people=people)
         except Exception:  # a notifier's own failure must not undo or hide the change
             log.exception("could not tell window %s's people about %s", record.id, kind)
 

@@ -130,16 +130,36 @@ class UserDirectory:
             members = stale if stale is not None else frozenset()
         return self.spec.users | members
 
+    async def approver_mentions(self) -> str:
+        """The approvers as Slack mentions (users ``<@U…>``, groups ``<!subteam^S…>``), to
+        ping them in a request; ``""`` when none is configured. A group whose handle cannot
+        be resolved right now is left out (and logged): the request is still posted."""
+        group_ids: set[str] = set(self.spec.group_ids)
+        if self.spec.handles:
+            try:
+                group_ids |= await self._groups.get("ids", self._load_group_ids)
+            except SLACK_ERRORS as exc:
+                log.warning("usergroups.list failed (%s); not mentioning approver groups", exc)
+        mentions = [f"<@{u}>" for u in sorted(self.spec.users)]
+        mentions += [f"<!subteam^{g}>" for g in sorted(group_ids)]
+        return " ".join(mentions)
+
+    async def _load_group_ids(self) -> frozenset[str]:
+        listing = await self.client.usergroups_list()
+        groups = listing.get("usergroups") or []
+        found = {str(g.get("handle", "")).lower() for g in groups}
+        for missing in sorted(self.spec.handles - found):
+            log.warning("MAINTBOT_APPROVERS: no user group with handle @%s", missing)
+        return frozenset(
+            str(g["id"])
+            for g in groups
+            if str(g.get("handle", "")).lower() in self.spec.handles and g.get("id")
+        )
+
     async def _load_group_members(self) -> frozenset[str]:
         group_ids = set(self.spec.group_ids)
         if self.spec.handles:
-            listing = await self.client.usergroups_list()
-            for group in listing.get("usergroups") or []:
-                if str(group.get("handle", "")).lower() in self.spec.handles:
-                    group_ids.add(str(group["id"]))
-            found = {str(g.get("handle", "")).lower() for g in listing.get("usergroups") or []}
-            for missing in sorted(self.spec.handles - found):
-                log.warning("MAINTBOT_APPROVERS: no user group with handle @%s", missing)
+            group_ids |= await self._groups.get("ids", self._load_group_ids)
         members: set[str] = set()
         for group_id in sorted(group_ids):
             response = await self.client.usergroups_users_list(usergroup=group_id)

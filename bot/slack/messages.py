@@ -68,6 +68,15 @@ def who(actor: str | None) -> str:
     return f"<@{actor}>" if _USER.match(actor) else bk.fit(actor, 80)
 
 
+def _mentioning(escaped: str, people: Sequence[str]) -> str:
+    """``escaped`` with each Slack user id of ``people`` as a mention (user ids hold no
+    character escaping changes, so they are found as written)."""
+    for person in sorted(set(people), key=len, reverse=True):
+        if _USER.match(person):
+            escaped = re.sub(rf"(?<![<@\w]){re.escape(person)}(?!\w)", f"<@{person}>", escaped)
+    return escaped
+
+
 def _span(start: datetime, end: datetime) -> str:
     return f"{bk.date_token(start)} → {bk.date_token(end)}"
 
@@ -438,10 +447,17 @@ def _task_sections(tasks: Sequence[PlannedTask]) -> list[bk.Block]:
 
 
 def approval_request(
-    window: WindowRecord, approval: ApprovalRecord, tasks: Sequence[PlannedTask]
+    window: WindowRecord,
+    approval: ApprovalRecord,
+    tasks: Sequence[PlannedTask],
+    *,
+    mention: str = "",
 ) -> dict[str, Any]:
-    """The approval request: a normal message (so it can be updated in place)."""
+    """The approval request: a normal message (so it can be updated in place), pinging
+    the approvers (``mention``: their Slack mentions)."""
     body = _approval_frame(window, approval, tasks)
+    if mention:
+        body.append(bk.section(f":bell: Approvers: {mention}, please decide.", block_id="ask"))
     value = {"a": approval.id}
     body.append(
         bk.actions(
@@ -475,7 +491,7 @@ def approval_request(
     )
     text = (
         f"Approval needed: {who(window.requested_by)} asks to pause {len(tasks)} task(s) "
-        f"for {_span(window.start, window.end)}"
+        f"for {_span(window.start, window.end)}" + (f" ({mention})" if mention else "")
     )
     return bk.message(text, body)
 
@@ -495,11 +511,22 @@ def decision_line(approval: ApprovalRecord) -> str:
     if approval.state is ApprovalState.APPROVED:
         return f":white_check_mark: Approved by {who(approval.decided_by)} at {when}"
     if approval.state is ApprovalState.REJECTED:
-        return f":x: Rejected by {who(approval.decided_by)} at {when}"
+        why = f": “{bk.fit(approval.reason, 500)}”" if approval.reason else ""
+        return f":x: Rejected by {who(approval.decided_by)} at {when}{why}"
     if approval.state is ApprovalState.EXPIRED:
         return f":hourglass: Expired at {bk.date_token(approval.expires_at)} without a decision"
     expires = bk.date_token(approval.expires_at)
     return f":hourglass_flowing_sand: Waiting for an approver (expires {expires})"
+
+
+def decision_for_requester(window: WindowRecord, approval: ApprovalRecord) -> dict[str, Any]:
+    """The direct message to the requester once their window is decided."""
+    name = f"“{bk.fit(window.text, 200)}” " if window.text else ""
+    text = (
+        f"Your maintenance window {name}(`{bk.escape(window.id)}`, "
+        f"{_span(window.start, window.end)}): {decision_line(approval)}."
+    )
+    return text_message(text)
 
 
 def already_decided(approval: ApprovalRecord) -> dict[str, Any]:
@@ -536,6 +563,11 @@ def _approval_frame(
 
 # -- the window clock's alerts -------------------------------------------------------------
 _ALERT_ICONS = {
+    "approved": ":white_check_mark:",
+    "rejected": ":x:",
+    "extended": ":hourglass_flowing_sand:",
+    "ended_early": ":checkered_flag:",
+    "cancelled": ":no_entry_sign:",
     "reminder": ":alarm_clock:",
     "start": ":construction:",
     "before_end": ":hourglass_flowing_sand:",
@@ -556,10 +588,18 @@ _ALERT_BUTTONS: dict[str, tuple[str, ActionId, bool]] = {
 }
 
 
-def alert(window: WindowRecord, kind: str, text: str, actions: Sequence[str]) -> dict[str, Any]:
-    """An alert from the window clock, with buttons for what can be done about it."""
+def alert(
+    window: WindowRecord,
+    kind: str,
+    text: str,
+    actions: Sequence[str],
+    *,
+    people: Sequence[str] = (),
+) -> dict[str, Any]:
+    """An alert from the window clock, with buttons for what can be done about it; the
+    ``people`` it names by their Slack user id are mentioned."""
     icon = _ALERT_ICONS.get(kind, ":information_source:")
-    body = f"{icon} {bk.fit(text, 2800)}"
+    body = f"{icon} {_mentioning(bk.fit(text, 2800), people)}"
     blocks: list[bk.Block] = [
         bk.section(body),
         bk.context(f"Window `{window.id}` · {_span(window.start, window.end)}"),

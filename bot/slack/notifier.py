@@ -48,9 +48,15 @@ class SlackNotifier:
         self.alert_channel = alert_channel or None
 
     async def notify(
-        self, window: WindowRecord, kind: str, text: str, *, actions: Sequence[str] = ()
+        self,
+        window: WindowRecord,
+        kind: str,
+        text: str,
+        *,
+        actions: Sequence[str] = (),
+        people: Sequence[str] = (),
     ) -> None:
-        payload = messages.alert(window, kind, text, actions)
+        payload = messages.alert(window, kind, text, actions, people=people)
         targets: list[dict[str, Any]] = []
         thread = (window.channel, window.thread_ts) if window.channel and window.thread_ts else None
         if thread is not None and thread[0] == self.alert_channel:

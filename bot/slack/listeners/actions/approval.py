@@ -88,6 +88,16 @@ async def _decide(
         if approval.state is not ApprovalState.EXPIRED:
             return
         # An expired request still shows its buttons; show everyone it is over instead.
+    if decision.acted and user_of(body) != window.requested_by:
+        try:
+            # A user id as the channel: Slack posts in the app's direct messages with them.
+            await client.chat_postMessage(
+                channel=window.requested_by, **messages.decision_for_requester(window, approval)
+            )
+        except SLACK_ERRORS as exc:
+            log.warning(
+                "could not tell %s about approval %s: %s", window.requested_by, approval.id, exc
+            )
     payload = messages.approval_decided(window, approval, svc.bot.store.window_tasks(window.id))
     channel = approval.channel or channel_of(body)
     ts = approval.message_ts or str((body.get("message") or {}).get("ts") or "")

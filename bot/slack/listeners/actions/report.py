@@ -208,8 +208,10 @@ async def plan(
         )
         return
     try:
+        mention = await svc.directory.approver_mentions()
         posted = await client.chat_postMessage(
-            channel=channel, **messages.approval_request(window, planned.approval, tasks)
+            channel=channel,
+            **messages.approval_request(window, planned.approval, tasks, mention=mention),
         )
     except SLACK_ERRORS as exc:
         # Nobody could ever see or click this request: withdraw the window rather than leave
