@@ -20,7 +20,14 @@ from bot.model import (
     Window,
 )
 
-__all__ = ["SystemSnapshot", "estimate_duration", "find_conflicts"]
+__all__ = [
+    "SystemGroup",
+    "SystemSnapshot",
+    "common_reason",
+    "estimate_duration",
+    "find_conflicts",
+    "group_report",
+]
 
 _KIND_ORDER = {
     ConflictKind.RUNNING_AT_START: 0,
@@ -154,3 +161,63 @@ def find_conflicts(
         systems=tuple(s.result for s in snapshots),
         conflicts=tuple(final),
     )
+
+
+Indexed = tuple[int, Conflict]
+"""A conflict with its index in the report (what the report's buttons carry)."""
+
+
+@dataclass(frozen=True)
+class SystemGroup:
+    """One system's part of a report, in the order a reader acts on it.
+
+    ``act``: runs with a known time (running at the start, may overlap, starting in the
+    window), in the report's time order; ``unknown``: active tasks that may fire at a time
+    the vendor does not expose (shown as one line until asked for); ``held``: tasks already
+    paused or stopped, which run only if someone resumes or restarts them."""
+
+    system: SystemResult
+    act: tuple[Indexed, ...] = ()
+    unknown: tuple[Indexed, ...] = ()
+    held: tuple[Indexed, ...] = ()
+
+    @property
+    def count(self) -> int:
+        return len(self.act) + len(self.unknown) + len(self.held)
+
+
+def group_report(report: ConflictReport) -> tuple[SystemGroup, ...]:
+    """The report by system (in the order the systems were checked), each split into what
+    to act on, what may fire at an unknown time and what is already paused or stopped."""
+    groups = []
+    for system in report.systems:
+        mine = [(i, c) for i, c in enumerate(report.conflicts) if c.system == system.system]
+        groups.append(
+            SystemGroup(
+                system=system,
+                # What is running at the start first, then what starts later; the sort is
+                # stable, so each keeps the report's time order.
+                act=tuple(
+                    sorted(
+                        (
+                            (i, c)
+                            for i, c in mine
+                            if not c.paused and c.kind is not ConflictKind.MAY_FIRE
+                        ),
+                        key=lambda row: _KIND_ORDER[row[1].kind],
+                    )
+                ),
+                unknown=tuple(
+                    (i, c) for i, c in mine if not c.paused and c.kind is ConflictKind.MAY_FIRE
+                ),
+                held=tuple((i, c) for i, c in mine if c.paused),
+            )
+        )
+    return tuple(groups)
+
+
+def common_reason(conflicts: Sequence[Conflict]) -> str | None:
+    """The reason shared by every one of ``conflicts`` (their details up to the first
+    ``;``), for the one line that stands for them all; ``None`` when they differ."""
+    reasons = {c.detail.split(";", 1)[0].strip() for c in conflicts}
+    return reasons.pop() if len(reasons) == 1 and "" not in reasons else None

@@ -7,7 +7,8 @@
     │   └── AuthError              credentials were refused or missing
     ├── StoreError                 the SQLite store refused an operation
     ├── ApprovalError              an approval was refused by policy or already decided
-    └── LifecycleError             a window transition is not allowed in its current state
+    ├── LifecycleError             a window transition is not allowed in its current state
+    └── FilterError                a filter names nothing there is, or a time unread (exit 2)
 
 No message may contain a credential: connectors build messages from status codes and
 vendor error text only, and ``redact`` scrubs anything that looks like a token before a
@@ -23,6 +24,7 @@ __all__ = [
     "AuthError",
     "ConfigError",
     "ConnectorError",
+    "FilterError",
     "LifecycleError",
     "MaintbotError",
     "StoreError",
@@ -116,5 +118,12 @@ class ApprovalError(MaintbotError):
 
 class LifecycleError(MaintbotError):
     """A window transition is not allowed from the window's current state."""
+
+    exit_code = 2
+
+
+class FilterError(MaintbotError):
+    """A filter (of the audit trail) names a window, person or system there is none of,
+    or gives a time that cannot be read; the message says what would work."""
 
     exit_code = 2

@@ -7,10 +7,10 @@ tokens (bot/slack/blocks.py); what is written here is the plain-text form.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-__all__ = ["instant", "instant_with_utc", "length", "utc_instant"]
+__all__ = ["instant", "instant_with_utc", "length", "stamp", "utc_instant", "window_name"]
 
 
 def instant(moment: datetime | None, tz: str) -> str:
@@ -44,6 +44,14 @@ def _zone(tz: str) -> ZoneInfo | timezone:
         return UTC
 
 
+def stamp(moment: datetime, tz: str) -> str:
+    """``2026-11-18 09:00:05 CET``: an instant to the second, for a trail read in order."""
+    try:
+        return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S %Z")
+    except (KeyError, ValueError):
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def utc_instant(moment: datetime, *, suffix: bool = True) -> str:
     """``Sat 05 Dec 2026 01:00 UTC``: for plain text read by people in any zone."""
     text = moment.astimezone(UTC).strftime("%a %d %b %Y %H:%M")
@@ -75,3 +83,27 @@ def length(delta: timedelta, *, exact: bool = False) -> str:
     if secs:
         parts.append(f"{secs:02d}s" if parts else f"{secs}s")
     return sign + " ".join(parts)
+
+
+def window_name(start: datetime, end: datetime, tz: str, title: str | None = None) -> str:
+    """How a window is named to people: its title (when it has one) and its dates on the
+    wall clock of ``tz``: ``db failover · Sat 5 Dec 22:00–23:00 CET``, or ``Maintenance
+    Sat 5 Dec 02:00–04:00 CET`` without a title. The typed text is not a name: "in 1 minute
+    for 2 minutes" says nothing once the minute has passed."""
+    try:
+        zone: ZoneInfo | None = ZoneInfo(tz)
+    except (KeyError, ValueError):
+        zone = None  # a fixed offset or abbreviation: show UTC, as instant() does
+    first, last = (m.astimezone(zone) if zone else m.astimezone(UTC) for m in (start, end))
+    day = f"{first:%a} {first.day} {first:%b}"
+    nights = (last.date() - first.date()).days
+    if nights == 0:
+        dates = f"{day} {first:%H:%M}–{last:%H:%M}"
+    elif nights == 1 and last.time() == time(0):
+        # Ending at midnight is the same evening: 22:00–24:00, not "Sun 6 Dec 00:00".
+        dates = f"{day} {first:%H:%M}–24:00"
+    else:
+        dates = f"{day} {first:%H:%M} – {last:%a} {last.day} {last:%b} {last:%H:%M}"
+    abbreviation = first.strftime("%Z") if zone else "UTC"
+    dates = f"{dates} {abbreviation}".rstrip()
+    return f"{title} · {dates}" if title else f"Maintenance {dates}"

@@ -8,26 +8,97 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from bot.format import instant
-from bot.model import Conflict, ConflictKind, ConflictReport
+from bot.conflicts import SystemGroup, common_reason, group_report
+from bot.format import instant, stamp, window_name
+from bot.model import (
+    AuditRow,
+    Conflict,
+    ConflictKind,
+    ConflictReport,
+    SystemResult,
+    TaskKind,
+    Window,
+)
 
 __all__ = [
     "KIND_LABELS",
     "PauseNote",
     "PauseOwner",
+    "audit_outcome",
+    "audit_table",
+    "audit_target",
     "conflict_table",
     "describe_pause",
+    "display_name",
+    "missing_note",
     "plain_pause",
     "table",
+    "unknown_line",
     "vendor_note",
+    "when_text",
 ]
 
 KIND_LABELS = {
     ConflictKind.STARTS_IN_WINDOW: "starts in window",
     ConflictKind.RUNNING_AT_START: "running at start",
     ConflictKind.MAY_OVERLAP: "may overlap",
-    ConflictKind.MAY_FIRE: "may fire (time unknown)",
+    ConflictKind.MAY_FIRE: "may fire at an unknown time",
 }
+
+# What each kind of task is called, singular and plural, for the one line that counts them.
+_NOUNS = {
+    TaskKind.TASK: ("task", "tasks"),
+    TaskKind.PLAN: ("plan", "plans"),
+    TaskKind.SCHEDULE: ("schedule", "schedules"),
+    TaskKind.ETL: ("ETL", "ETLs"),
+    TaskKind.APP_TASK: ("app task", "app tasks"),
+    TaskKind.DESKTOP_TASK: ("desktop task", "desktop tasks"),
+}
+
+
+def display_name(window: Window) -> str:
+    """The name a window is shown by (:func:`bot.format.window_name`). A title is used
+    once the window carries one (the grammar's title words); the typed text never is."""
+    title: str | None = getattr(window, "title", None) or None
+    return window_name(window.start, window.end, window.tz, title)
+
+
+def when_text(conflict: Conflict, when: Callable[[datetime], str]) -> str:
+    """The conflict's label and time, each said once: ``starts in window · T``, ``running
+    at start · since T``, ``may overlap · starts T``, ``may fire at an unknown time``.
+    ``when`` renders the instant (plain text, or a Slack date token)."""
+    label = KIND_LABELS[conflict.kind]
+    if conflict.at is None:
+        # A run dispatched but not started has no "since"; its detail says so.
+        return label
+    if conflict.kind is ConflictKind.RUNNING_AT_START:
+        # A running conflict's instant is when it started, not when it will fire.
+        return f"{label} · since {when(conflict.at)}"
+    if conflict.kind is ConflictKind.MAY_OVERLAP:
+        return f"{label} · starts {when(conflict.at)}"
+    return f"{label} · {when(conflict.at)}"
+
+
+def unknown_line(system: SystemResult, conflicts: Sequence[Conflict]) -> str:
+    """``22 Pyramid schedules may fire at an unknown time``: the one line that stands for
+    a system's runs with no known time, until someone asks to see them."""
+    kinds = {c.task_kind for c in conflicts}
+    one, many = _NOUNS[kinds.pop()] if len(kinds) == 1 else ("task", "tasks")
+    noun = one if len(conflicts) == 1 else many
+    return f"{len(conflicts)} {system.label} {noun} may fire at an unknown time"
+
+
+def missing_note(systems: Sequence[SystemResult]) -> str | None:
+    """What a report (and a plan made from it) lacks when schedulers did not answer."""
+    failed = [s for s in systems if not s.ok]
+    if not failed:
+        return None
+    names = ", ".join(f"{s.label} ({s.system})" for s in failed)
+    their = "its" if len(failed) == 1 else "their"
+    return (
+        f"{names} did not answer: {their} tasks are missing from this report, and a plan "
+        "made from it would not pause them."
+    )
 
 
 PauseOwner = Literal["window", "pause_now", "other", "unknown"]
@@ -106,30 +177,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def _rows(
-    conflicts: Sequence[Conflict], tz: str, pauses: Mapping[str, PauseNote] | None = None
-) -> list[list[str]]:
-    def detail(c: Conflict) -> str:
-        if not c.paused:
-            return c.detail
-        note = (pauses or {}).get(c.ref.key) or vendor_note(c)
-        pause = plain_pause(note, tz, reason_limit=80)
-        return f"{pause}; {c.detail}" if c.detail else pause
-
-    return [
-        [
-            c.system,
-            c.task_name if len(c.task_name) <= 48 else c.task_name[:47] + "…",
-            KIND_LABELS[c.kind],
-            # A running conflict's instant is when it started, not when it will fire.
-            ("since " if c.kind is ConflictKind.RUNNING_AT_START and c.at else "")
-            + instant(c.at, tz),
-            detail(c),
-        ]
-        for c in conflicts
-    ]
-
-
 def vendor_note(conflict: Conflict) -> PauseNote:
     """What the vendor alone says about a paused task (no store consulted)."""
     return PauseNote(
@@ -137,31 +184,137 @@ def vendor_note(conflict: Conflict) -> PauseNote:
     )
 
 
+def _task_cell(conflict: Conflict) -> str:
+    name = conflict.task_name
+    return name if len(name) <= 48 else name[:47] + "…"
+
+
+def _act_rows(rows: Sequence[tuple[int, Conflict]], tz: str) -> list[list[str]]:
+    return [[_task_cell(c), when_text(c, lambda m: instant(m, tz)), c.detail] for _, c in rows]
+
+
+def _held_rows(
+    rows: Sequence[tuple[int, Conflict]], tz: str, pauses: Mapping[str, PauseNote] | None
+) -> list[list[str]]:
+    def state(c: Conflict) -> str:
+        note = (pauses or {}).get(c.ref.key) or vendor_note(c)
+        return plain_pause(note, tz, reason_limit=80)
+
+    def when(c: Conflict) -> str:
+        # A paused task has no conflict of its own: say only when it would have run.
+        if c.at is None or c.kind is ConflictKind.MAY_FIRE:
+            return ""
+        return when_text(c, lambda m: instant(m, tz))
+
+    return [[_task_cell(c), state(c), when(c), c.detail] for _, c in rows]
+
+
+def _group_lines(
+    group: SystemGroup,
+    tz: str,
+    pauses: Mapping[str, PauseNote] | None,
+    *,
+    show_unknown: bool,
+    again: str,
+) -> list[str]:
+    system = group.system
+    out = [f"{system.label} ({system.system}):"]
+    if group.act:
+        out.append(f"  {len(group.act)} to act on:")
+        out.extend(
+            "    " + line
+            for line in table(["task", "conflict", "detail"], _act_rows(group.act, tz)).splitlines()
+        )
+    if group.unknown:
+        line = unknown_line(system, [c for _, c in group.unknown])
+        reason = common_reason([c for _, c in group.unknown])
+        if show_unknown:
+            out.append(f"  {line}" + (f" ({reason}):" if reason else ":"))
+            out.extend(
+                "    " + row
+                for row in table(
+                    ["task", "detail"], [[_task_cell(c), c.detail] for _, c in group.unknown]
+                ).splitlines()
+            )
+        else:
+            out.append(f"  {line}" + (f" ({reason})" if reason else "") + f"; {again} lists them.")
+    if group.held:
+        out.append(
+            f"  Already paused or stopped ({len(group.held)}), left as they are; "
+            "they run only if someone resumes or restarts them:"
+        )
+        out.extend(
+            "    " + line
+            for line in table(
+                ["task", "state", "would run", "detail"], _held_rows(group.held, tz, pauses)
+            ).splitlines()
+        )
+    if not group.count:
+        out.append("  nothing runs into the window.")
+    return out
+
+
 def conflict_table(
     report: ConflictReport,
     echo: Sequence[str],
     *,
     pauses: Mapping[str, PauseNote] | None = None,
+    show_unknown: bool = False,
+    again: str = "--all",
 ) -> str:
-    """The human report: window echo, per-system status, conflicts, already-paused tasks.
+    """The human report: the window's name and echo, then per system what to act on first
+    (runs with a known time), one line for the runs with no known time (every one with
+    ``show_unknown``; ``again`` says how to ask for them), and what is already paused or
+    stopped; a system that did not answer is said to be missing.
 
     ``pauses`` (by task key, see :func:`bot.service.pauses.pause_notes`) says whose each pause is;
     without it a paused task shows what its vendor reports."""
     tz = report.window.tz
-    out = [*echo, ""]
-    for s in report.systems:
-        status = "ok" if s.ok else f"ERROR: {s.error}"
-        out.append(f"  {s.system} ({s.label}): {status}")
-    out.append("")
-    headers = ["system", "task", "conflict", "when", "detail"]
+    out = [display_name(report.window), *echo, ""]
     active = report.active
-    if active:
-        out.append(f"{len(active)} conflict(s) to act on:")
-        out.append(table(headers, _rows(active, tz)))
-    else:
-        out.append("No active task runs into this window.")
-    if report.already_paused:
+    out.append(
+        f"{len(active)} to act on, {len(report.already_paused)} already paused or stopped."
+        if report.conflicts
+        else "No active task runs into this window."
+    )
+    missing = missing_note(report.systems)
+    if missing:
+        out.append(f"WARNING: {missing}")
+    for group in group_report(report):
         out.append("")
-        out.append(f"Already paused ({len(report.already_paused)}), left as they are:")
-        out.append(table(headers, _rows(report.already_paused, tz, pauses)))
+        if not group.system.ok:
+            out.append(f"{group.system.label} ({group.system.system}): ERROR: {group.system.error}")
+            continue
+        out.extend(_group_lines(group, tz, pauses, show_unknown=show_unknown, again=again))
     return "\n".join(out)
+
+
+def audit_target(row: AuditRow, name: str | None) -> str:
+    """What an audit row acted on: the task by name beside its id, else the window."""
+    if row.task_id:
+        task = f"{row.system}:{row.task_id}" if row.system else row.task_id
+        named = f"{name} ({task})" if name else task
+        return f"{named} in window {row.window_id}" if row.window_id else named
+    return f"window {row.window_id}" if row.window_id else (row.system or "-")
+
+
+def audit_outcome(outcome: str, unanswered: bool) -> str:
+    """An entry's outcome in words a reader needs: an attempt alone had no answer."""
+    return "no answer recorded (in flight, or the bot stopped)" if unanswered else outcome
+
+
+def audit_table(entries: Sequence[tuple[AuditRow, str | None, bool]], tz: str) -> str:
+    """The readable trail, one line per call: (outcome row, task name, unanswered)."""
+    rows = [
+        [
+            stamp(row.at, tz),
+            row.actor,
+            row.action,
+            audit_target(row, name)
+            + (f" [window {row.window_id}]" if row.task_id and row.window_id else ""),
+            audit_outcome(row.outcome, unanswered),
+            row.error or row.reason or "",
+        ]
+        for row, name, unanswered in entries
+    ]
+    return table(["when", "who", "action", "target", "outcome", "error or reason"], rows)

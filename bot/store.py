@@ -501,6 +501,37 @@ class Store:
         where = ["window_id = :window_id"] if window_id else []
         return self._audits(where, {"window_id": window_id}, limit=limit)
 
+    def audit_search(
+        self,
+        limit: int,
+        *,
+        window_id: str | None = None,
+        actor: str | None = None,
+        system: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[AuditRow]:
+        """Newest first, the rows matching every filter given (``since`` inclusive,
+        ``until`` exclusive). Stored instants are UTC ISO text, so they compare as text."""
+        given = {
+            "window_id": ("window_id = :window_id", window_id),
+            "actor": ("actor = :actor", actor),
+            "system": ("system = :system", system),
+            "since": ("at >= :since", _iso_or_none(since)),
+            "until": ("at < :until", _iso_or_none(until)),
+        }
+        where = [clause for clause, value in given.values() if value is not None]
+        values = {name: value for name, (_, value) in given.items() if value is not None}
+        return self._audits(where, values, limit=limit)
+
+    def planned_task_names(self, task_ids: Iterable[str]) -> dict[tuple[str, str], str]:
+        """The name each (system, task id) was planned under, for rows that carry only ids."""
+        in_ids, values = _in("task_id", sorted(set(task_ids)))
+        rows = self._select(
+            "window_tasks", [in_ids], values, columns="system, task_id, task_name", order_by="id"
+        )
+        return {(r["system"], r["task_id"]): r["task_name"] for r in rows}
+
     def last_task_audit(
         self, system: str, task_id: str, *, actions: Sequence[str], outcomes: Sequence[str]
     ) -> AuditRow | None:

@@ -29,6 +29,7 @@ from bot.model import (
     Window,
     WindowRecord,
 )
+from bot.service.audit import AuditFilters, read_trail
 from bot.service.pauses import ActionResult, HeldPaused
 from bot.service.reports import StoredCheck, load_check, save_check
 from bot.slack import blocks as bk
@@ -376,7 +377,7 @@ def bot_messages(store: Store) -> Iterator[tuple[str, dict[str, Any]]]:
     yield "status", messages.status(held)
     yield "status, nothing held", messages.status(HeldPaused(windows=(), immediate=()))
     yield "windows list", messages.windows_list([(window, 400)] * 300)
-    yield "audit trail", messages.audit_trail(store.audit_rows(200))
+    yield "audit trail", messages.audit_trail(read_trail(store, [], 200, AuditFilters()))
     yield "help", messages.help_message()
     yield "help after an error", messages.help_message(HOSTILE)
     yield "text", messages.text_message(HOSTILE * 5)

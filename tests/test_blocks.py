@@ -162,7 +162,9 @@ def test_report_pages_hold_every_conflict_once_within_the_limits(tmp_path) -> No
                 assert len(block["text"]["text"]) <= 3000
                 value = json.loads(block["accessory"]["value"])
                 assert value == {"c": check.id, "i": indices[-1]}
-    assert indices == list(range(len(names)))
+    # Grouped: what to act on in time order, then what is already paused.
+    active = [i for i in range(len(names)) if i % 7]
+    assert indices == active + [i for i in range(len(names)) if not i % 7]
     raw = json.dumps(pages, ensure_ascii=False)
     assert "<!channel>" not in raw
     assert "&lt;!channel&gt; &amp; co" in raw
@@ -225,4 +227,148 @@ def test_many_failing_systems_still_fit_and_are_counted(tmp_path) -> None:
     assert hidden
     assert shown + int(hidden.group(1)) == 80
     assert len([b for b in first["blocks"] if b.get("block_id", "").startswith("conflict-")]) == 15
+    store.close()
+
+
+# -- a report that leads with what to do (issue 10) ----------------------------------------
+def mixed_report(*, bmc_down: bool = False) -> ConflictReport:
+    """A Talend run starting in the window and one running at its start, three Pyramid
+    schedules with no known time, and a BMC ETL that is stopped."""
+    window = Window(start=START, end=START + timedelta(hours=2), tz="UTC", text="in 1 minute")
+
+    def conflict(system: str, task_id: str, kind: ConflictKind, **kw: Any) -> Conflict:
+        task_kind = {"talend": TaskKind.TASK, "pyramid": TaskKind.SCHEDULE}.get(
+            system, TaskKind.ETL
+        )
+        return Conflict(
+            system=system,
+            task_id=task_id,
+            task_kind=task_kind,
+            task_name=kw.pop("name", task_id),
+            kind=kind,
+            at=kw.pop("at", None),
+            paused=kw.pop("paused", False),
+            **kw,
+        )
+
+    conflicts = [
+        conflict("talend", "run", ConflictKind.RUNNING_AT_START, at=START - timedelta(hours=1)),
+        conflict("talend", "late", ConflictKind.STARTS_IN_WINDOW, at=START + timedelta(hours=1)),
+        *(
+            conflict(
+                "pyramid",
+                f"p{i}",
+                ConflictKind.MAY_FIRE,
+                detail=f"Pyramid's API exposes no next-run time; schedule {i}",
+            )
+            for i in range(3)
+        ),
+    ]
+    if not bmc_down:
+        conflicts.append(
+            conflict(
+                "bmc",
+                "etl",
+                ConflictKind.MAY_FIRE,
+                name="Nutanix ETL",
+                paused=True,
+                detail="stopped in BMC (ENDED); it runs only if someone restarts it",
+            )
+        )
+    systems = (
+        SystemResult(system="talend", vendor="talend", label="Talend", ok=True),
+        SystemResult(system="pyramid", vendor="pyramid", label="Pyramid", ok=True),
+        SystemResult(
+            system="bmc",
+            vendor="bmc",
+            label="BMC",
+            ok=not bmc_down,
+            error="HTTP 503" if bmc_down else None,
+        ),
+    )
+    return ConflictReport(
+        window=window, checked_at=START, systems=systems, conflicts=tuple(conflicts)
+    )
+
+
+def saved(store: Store, report: ConflictReport) -> StoredCheck:
+    return load_check(store, save_check(store, report, user="U0ALICE01", channel=None).id)
+
+
+def rows_by_id(page: dict) -> dict[str, str]:
+    return {
+        b["block_id"]: b["text"]["text"]
+        for b in page["blocks"]
+        if b.get("block_id", "").startswith(("conflict-", "unknown-"))
+    }
+
+
+def test_the_report_is_grouped_by_system_with_unknown_times_in_one_line(tmp_path) -> None:
+    store = Store(tmp_path / "s.db")
+    check = saved(store, mixed_report())
+    page = messages.report_page(check, 0)
+    order = list(rows_by_id(page))
+    # Running at the start first, then what starts in the window; Pyramid's three are one
+    # line; the stopped BMC ETL comes with the paused ones, not as "may fire".
+    assert order == ["conflict-0", "conflict-1", "unknown-pyramid", "conflict-5"]
+    rows = rows_by_id(page)
+    since = int((START - timedelta(hours=1)).timestamp())
+    assert f"running at start · since <!date^{since}^" in rows["conflict-0"]
+    assert "starts in window · <!date^" in rows["conflict-1"]
+    assert rows["unknown-pyramid"].startswith(
+        ":grey_question: *3 Pyramid schedules may fire at an unknown time*"
+    )
+    assert "_Pyramid's API exposes no next-run time_" in rows["unknown-pyramid"]
+    stopped = rows["conflict-5"]
+    assert "may fire" not in stopped
+    assert "runs only if someone restarts it" in stopped
+    headings = [t for t in texts(page) if " · " in t and t.startswith("*")]
+    assert "*Talend* · to act on (2)" in headings
+    assert any(h.startswith("*BMC* · already paused or stopped") for h in headings)
+    # The window is named by its dates, not by the text typed ("in 1 minute").
+    assert page["blocks"][0]["text"]["text"] == "Maintenance Sat 21 Nov 10:00–12:00 UTC"
+    assert page["text"].startswith("Maintenance Sat 21 Nov 10:00–12:00 UTC: 5 to act on")
+    store.close()
+
+
+def test_no_label_is_said_twice(tmp_path) -> None:
+    store = Store(tmp_path / "s.db")
+    check = saved(store, mixed_report())
+    page = messages.report_page(check, 0, expanded={"pyramid"})
+    for text in rows_by_id(page).values():
+        assert "time unknown" not in text
+        for label in ("may fire", "starts in window", "running at start"):
+            assert text.count(label) <= 1, text
+    store.close()
+
+
+def test_show_them_lists_a_systems_unknown_runs_in_place(tmp_path) -> None:
+    store = Store(tmp_path / "s.db")
+    check = saved(store, mixed_report())
+    collapsed = messages.report_page(check, 0)
+    (line,) = [b for b in collapsed["blocks"] if b.get("block_id") == "unknown-pyramid"]
+    assert line["accessory"]["action_id"] == "report_show_unknown"
+    assert json.loads(line["accessory"]["value"]) == {"c": check.id, "p": 0, "x": ["pyramid"]}
+    shown = messages.report_page(check, 0, expanded={"pyramid"})
+    assert list(rows_by_id(shown)) == [f"conflict-{i}" for i in (0, 1, 2, 3, 4, 5)]
+    assert rows_by_id(shown)["conflict-2"].endswith(
+        "may fire at an unknown time\n_Pyramid's API exposes no next-run time; schedule 0_"
+    )
+    assert "*Pyramid* · may fire at an unknown time (3)" in texts(shown)
+    store.close()
+
+
+def test_a_scheduler_down_is_said_beside_plan(tmp_path) -> None:
+    store = Store(tmp_path / "s.db")
+    check = saved(store, mixed_report(bmc_down=True))
+    page = messages.report_page(check, 0)
+    blocks = page["blocks"]
+    (nav,) = [i for i, b in enumerate(blocks) if b.get("block_id") == "nav"]
+    warning = blocks[nav - 1]["elements"][0]["text"]
+    assert warning == (
+        ":warning: BMC (bmc) did not answer: its tasks are missing from this report, and a "
+        "plan made from it would not pause them."
+    )
+    (plan,) = [e for e in blocks[nav]["elements"] if e["action_id"] == "plan_window"]
+    assert "BMC (bmc) did not answer" in plan["confirm"]["text"]["text"]
     store.close()

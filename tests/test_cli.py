@@ -101,8 +101,18 @@ def test_audit_shows_the_trail_newest_first(
     ]
     assert main(["audit"]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split() == ["when", "(UTC)", "who", "action", "target", "outcome", "error"]
+    assert table[0].split() == [
+        "when",
+        "who",
+        "action",
+        "target",
+        "outcome",
+        "error",
+        "or",
+        "reason",
+    ]
     assert "talend:t-1" in table[2]
+    assert " UTC " in table[2]  # MAINTBOT_TZ unset: UTC
 
 
 def test_empty_audit(capsys: pytest.CaptureFixture[str]) -> None:
@@ -150,7 +160,12 @@ def test_check_reports_a_failing_scheduler_in_one_line_and_still_shows_the_other
 
         assert main(["check", "Saturday 2-4am", "--tz", "UTC"]) == 1
         table = capsys.readouterr().out
-        assert "pyramid (Pyramid Analytics): ERROR: malformed response" in table
+        assert "Pyramid Analytics (pyramid): ERROR: malformed response" in table
+        # Said plainly at the top: a plan made from this report would miss its tasks.
+        assert (
+            "WARNING: Pyramid Analytics (pyramid) did not answer: its tasks are missing from "
+            "this report, and a plan made from it would not pause them." in table
+        )
 
 
 def test_check_with_sandbox_uses_the_simulators_even_beside_a_config(
@@ -205,3 +220,35 @@ def test_serve_no_clock_serves_slack_without_the_window_clock(tmp_path: Path) ->
             served.reader.join(10)
             assert process.stderr is not None
             process.stderr.close()
+
+
+def test_check_leads_with_what_to_do_and_all_lists_the_unknown_times(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # No config: the built-in sandbox, whose Pyramid exposes no run times and whose BMC
+    # has stopped ETLs.
+    args = ["check", "Saturday 2-4am", "--tz", "UTC", "--now", NOW]
+    main(args)
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == "Maintenance Sat 21 Nov 02:00–04:00 UTC"
+    (pyramid,) = [line for line in lines if "Pyramid Analytics schedules may fire" in line]
+    assert pyramid.strip().startswith(tuple("123456789"))
+    check_id = lines[-1].removeprefix("report ")
+    assert f"`maintbot report {check_id} --all` lists them." in pyramid
+    assert "time unknown" not in out
+    assert "running at start · since " in out
+    # Stopped BMC ETLs are listed with the paused ones, never as "may fire".
+    bmc = out[out.index("BMC Helix") :].split("\n\n")[0]
+    held = bmc[bmc.index("Already paused or stopped") :]
+    assert "stopped in BMC" in held
+    assert "may fire" not in held
+    assert "stopped in BMC" not in bmc[: bmc.index("Already paused or stopped")]
+    # --all on the stored report lists every schedule that line stood for.
+    count = int(pyramid.split()[0])
+    assert main(["report", check_id, "--all"]) == 0
+    listed = capsys.readouterr().out
+    block = listed[listed.index("Pyramid Analytics schedules may fire") :]
+    block = block[: block.index("Already paused or stopped")]
+    rows = block.splitlines()[3:]  # after the line, the header and the rule
+    assert len([r for r in rows if "Pyramid's API exposes no next-run time" in r]) == count

@@ -63,3 +63,24 @@ def test_utc_instant() -> None:
     moment = datetime(2026, 12, 5, 3, 0, tzinfo=timezone(timedelta(hours=2)))
     assert utc_instant(moment) == "Sat 05 Dec 2026 01:00 UTC"
     assert utc_instant(moment, suffix=False) == "Sat 05 Dec 2026 01:00"
+
+
+def test_a_window_is_named_by_its_title_and_dates_in_its_zone() -> None:
+    from bot.format import window_name
+
+    start = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)
+    assert window_name(start, start + timedelta(hours=2), "Europe/Paris") == (
+        "Maintenance Sat 5 Dec 02:00–04:00 CET"
+    )
+    assert window_name(start, start + timedelta(hours=2), "UTC", "db failover") == (
+        "db failover · Sat 5 Dec 01:00–03:00 UTC"
+    )
+    # Ending at midnight is the same evening; longer windows name both days.
+    assert window_name(start, start + timedelta(hours=22), "Europe/Paris").endswith(
+        "02:00–24:00 CET"
+    )
+    assert window_name(start, start + timedelta(hours=30), "UTC") == (
+        "Maintenance Sat 5 Dec 01:00 – Sun 6 Dec 07:00 UTC"
+    )
+    # A fixed offset is not a zone name: shown in UTC, as every other instant is.
+    assert window_name(start, start + timedelta(hours=1), "+05:30").endswith("01:00–02:00 UTC")

@@ -26,6 +26,7 @@ from bot.store import Store
 SLACK_ACTIONS = {
     ActionId.PAGE_PREVIOUS: {"report"},
     ActionId.PAGE_NEXT: {"report"},
+    ActionId.SHOW_UNKNOWN: {"report"},
     ActionId.PAUSE_NOW: {"pause_now"},
     ActionId.RESUME_NOW: {"resume_now"},
     ActionId.PLAN: {"plan"},

@@ -29,7 +29,7 @@ def conflict_blocks(message: dict) -> list[dict]:
 
 
 def total_conflicts(message: dict) -> int:
-    found = re.search(r"showing \d+–\d+ of (\d+)", blocks_text(message))
+    found = re.search(r"\((\d+) conflicts in all\)", blocks_text(message))
     assert found, "the page says how many conflicts there are"
     return int(found.group(1))
 
@@ -98,22 +98,57 @@ def _page_through(world: SlackWorld) -> None:
     first = alice.slash("/maintenance check Saturday 2-4am").wait()
     total = total_conflicts(first)
     assert total > 50, "the sandbox data should need more than 50 blocks"
-    seen: list[int] = []
-    page = first
-    pages = 1
-    while True:
-        assert len(page["blocks"]) <= 50
-        seen.extend(int(b["block_id"].split("-")[1]) for b in conflict_blocks(page))
-        if "Next ▶" not in json.dumps(page, ensure_ascii=False):
-            break
-        page = alice.click("report_page_next", which=lambda e: "Next" in e["text"]["text"]).wait()
-        assert page["replace_original"] is True
-        pages += 1
-    assert sorted(seen) == list(range(total))  # every conflict exactly once
-    assert pages > 1
+    collapsed, pages = _pages(alice, first)
+    # The runs with no known time are one line per system, each with a "Show them" button.
+    assert collapsed, "the sandbox has runs with no known time"
+    seen = [i for page in pages for i in conflict_indices(page)]
+    assert len(seen) == len(set(seen)) < total
+    assert len(pages) > 1
     # Previous goes back one page.
     back = alice.click("report_page_previous").wait()
-    assert f"(page {pages - 1} of {pages})" in blocks_text(back)
+    assert f"page {len(pages) - 1} of {len(pages)}" in blocks_text(back)
+    # Show them: the button lists one system's runs in place, and the pages keep it shown.
+    with_line = next(p for p in pages if _unknown_blocks(p))
+    line = _unknown_blocks(with_line)[0]
+    system = line["block_id"].removeprefix("unknown-")
+    count = int(line["text"]["text"].split("*")[1].split()[0])
+    shown = alice.click("report_show_unknown", on=with_line).wait()
+    assert shown["replace_original"] is True
+    assert f"unknown-{system}" not in {b.get("block_id") for b in _unknown_blocks(shown)}
+    assert f"· may fire at an unknown time ({count})" in blocks_text(shown)
+    check_id = json.loads(line["accessory"]["value"])["c"]
+    expanded = json.dumps({"c": check_id, "p": 0, "x": sorted(collapsed)})
+    everything = alice.click_value("report_show_unknown", expanded).wait()
+    _, pages = _pages(alice, everything)
+    seen = [i for page in pages for i in conflict_indices(page)]
+    assert sorted(seen) == list(range(total))  # every conflict exactly once
+
+
+def conflict_indices(page: dict) -> list[int]:
+    return [int(b["block_id"].split("-")[1]) for b in conflict_blocks(page)]
+
+
+def _unknown_blocks(page: dict) -> list[dict]:
+    return [b for b in page["blocks"] if b.get("block_id", "").startswith("unknown-")]
+
+
+def _pages(alice, page: dict) -> tuple[set[str], list[dict]]:
+    """Every page from ``page`` on (by Next), and the systems whose lines are collapsed."""
+    pages, collapsed = [], set()
+    while True:
+        assert len(page["blocks"]) <= 50
+        pages.append(page)
+        for block in page["blocks"]:
+            if block.get("block_id", "").startswith("unknown-"):
+                assert block["accessory"]["text"]["text"] == "Show them"
+                assert "may fire at an unknown time" in block["text"]["text"]
+                collapsed.add(block["block_id"].removeprefix("unknown-"))
+        if "Next ▶" not in json.dumps(page, ensure_ascii=False):
+            return collapsed, pages
+        page = alice.click(
+            "report_page_next", on=page, which=lambda e: "Next" in e["text"]["text"]
+        ).wait()
+        assert page["replace_original"] is True
 
 
 def test_conflicts_are_in_time_order(world: SlackWorld) -> None:
@@ -260,3 +295,19 @@ def test_a_failed_users_info_falls_back_to_maintbot_tz(world: SlackWorld) -> Non
     # Not cached: the next command asks Slack again and gets alice's own zone.
     again = world.user("alice").slash("/maintenance check Saturday 2-4am").wait()
     assert f"<!date^{LA_START}^" in blocks_text(again)
+
+
+def test_show_them_with_a_forged_value_expands_only_what_the_report_has(
+    world: SlackWorld,
+) -> None:
+    alice = world.user("alice")
+    first = alice.slash("/maintenance check Saturday 2-4am").wait()
+    (row, *_) = conflict_blocks(first)
+    check_id = json.loads(row["accessory"]["value"])["c"]
+    forged = json.dumps({"c": check_id, "p": "x", "x": ["nowhere", 7, "<!channel>"]})
+    page = alice.click_value("report_show_unknown", forged).wait()
+    # Nothing expanded, page 1: the same first page as the check gave.
+    assert [b.get("block_id") for b in page["blocks"]] == [
+        b.get("block_id") for b in first["blocks"]
+    ]
+    assert world.fake.violations == []

@@ -40,11 +40,13 @@ def register(sub: Any) -> None:
     p.add_argument("--now")
     add_config_options(p)
     add_by(p, required=False)
+    _add_all(p)
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("report", help="a stored check again, by its id (c_…; Slack's pages)")
     p.add_argument("check_id", metavar="CHECK_ID")
     p.add_argument("--json", action="store_true")
+    _add_all(p)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("sandbox", help="run the simulated schedulers on loopback")
@@ -64,6 +66,15 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--scale", type=bounded(int, 1, 1000, example="--scale 10"), default=1)
     p.set_defaults(func=cmd_sandbox)
+
+
+def _add_all(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="list every task that may fire at an unknown time, not one line per system "
+        "(Slack's “Show them”)",
+    )
 
 
 def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
@@ -108,7 +119,9 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(stored.report.to_json(), indent=2))
     else:
-        print(conflict_table(stored.report, echo_lines(window)))
+        again = f"`maintbot report {stored.id} --all`"
+        print(conflict_table(stored.report, echo_lines(window), show_unknown=args.all, again=again))
+        print(f"\nreport {stored.id}")
     return 0 if all(s.ok for s in stored.systems) else 1
 
 
@@ -122,7 +135,15 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps({"id": stored.id, **stored.report.to_json()}, indent=2))
     else:
-        print(conflict_table(stored.report, echo_lines(stored.window), pauses=stored.pauses))
+        print(
+            conflict_table(
+                stored.report,
+                echo_lines(stored.window),
+                pauses=stored.pauses,
+                show_unknown=args.all,
+                again=f"`maintbot report {stored.id} --all`",
+            )
+        )
     return 0
 
 

@@ -6,11 +6,18 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.cli.options import add_by, add_config_options, bounded, print_json, run_on_bot, the_name
+from bot.cli.options import (
+    add_by,
+    add_config_options,
+    bounded,
+    print_json,
+    run_on_bot,
+    the_name,
+)
 from bot.config import Settings
-from bot.model import AuditRow
-from bot.render import table
+from bot.render import audit_table, table
 from bot.service import ActionResult, HeldPaused, Maintbot, ResumeAsked, Resumed
+from bot.service.audit import AuditTrail
 
 __all__ = ["register"]
 
@@ -33,9 +40,21 @@ def register(sub: Any) -> None:
     add_by(p, required=False)
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("audit", help="the audit trail, newest first")
+    p = sub.add_parser(
+        "audit",
+        help="the audit trail, newest first, one line per vendor call",
+        description="The audit trail, newest first. Filters combine; times are shown in "
+        "--tz (default MAINTBOT_TZ, else UTC). --json prints the stored rows, attempts "
+        "included, each with its task_name.",
+    )
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=bounded(int, 1, 1_000_000, example="--limit 20"), default=50)
+    p.add_argument("--window", metavar="W", help="only rows of this window (w_…)")
+    p.add_argument("--by", metavar="NAME", help="only what this person (or `clock`) did")
+    p.add_argument("--system", metavar="S", help="only rows of this scheduler, e.g. talend")
+    p.add_argument("--since", metavar="TEXT", help="from this time: 2026-11-18T09:00, 2h, …")
+    p.add_argument("--until", metavar="TEXT", help="before this time, as --since")
+    p.add_argument("--tz", metavar="ZONE", help="zone the times are shown and read in")
     p.set_defaults(func=cmd_audit)
 
 
@@ -151,30 +170,25 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
-    async def audit(bot: Maintbot) -> list[AuditRow]:
-        return bot.audit(args.limit)
+    tz = args.tz or settings.maintbot_tz
 
-    rows = run_on_bot(args, settings, audit, need="store")
-    if args.json:
-        print_json([r.model_dump(mode="json") for r in rows])
-        return 0
-    if not rows:
-        print("The audit log is empty.")
-        return 0
-    print(
-        table(
-            ["when (UTC)", "who", "action", "target", "outcome", "error"],
-            [
-                [
-                    r.at.strftime("%Y-%m-%d %H:%M:%S"),
-                    r.actor,
-                    r.action,
-                    ":".join(x for x in (r.system, r.task_id) if x) or (r.window_id or "-"),
-                    r.outcome,
-                    r.error or "",
-                ]
-                for r in rows
-            ],
+    async def audit(bot: Maintbot) -> AuditTrail:
+        return bot.audit(
+            args.limit,
+            window=args.window,
+            by=args.by,
+            system=args.system,
+            since=args.since,
+            until=args.until,
+            tz=tz,
         )
-    )
+
+    trail = run_on_bot(args, settings, audit, need="store")
+    if args.json:
+        print_json([{**r.model_dump(mode="json"), "task_name": trail.name(r)} for r in trail.rows])
+        return 0
+    if not trail.entries:
+        print(trail.empty_text())
+        return 0
+    print(audit_table([(e.row, e.task_name, e.unanswered) for e in trail.entries], tz))
     return 0

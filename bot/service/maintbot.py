@@ -48,7 +48,6 @@ from bot.model import (
     OPEN_WINDOW_STATES,
     ApprovalRecord,
     ApprovalState,
-    AuditRow,
     ConflictReport,
     PlannedTask,
     PlannedTaskState,
@@ -61,6 +60,7 @@ from bot.model import (
     WindowState,
 )
 from bot.render import PauseNote, plain_pause
+from bot.service.audit import AuditFilters, AuditTrail, parse_moment, read_trail
 from bot.service.pauses import (
     ActionResult,
     HeldPaused,
@@ -793,8 +793,30 @@ class Maintbot:
         """What the bot holds paused: for windows, and by "pause now"."""
         return held_paused(self.store)
 
-    def audit(self, limit: int) -> list[AuditRow]:
-        return self.store.audit_rows(limit)
+    def audit(
+        self,
+        limit: int = 50,
+        *,
+        window: str | None = None,
+        by: str | None = None,
+        system: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        tz: str = "UTC",
+    ) -> AuditTrail:
+        """The audit trail, newest first, filtered (see :mod:`bot.service.audit`): its
+        rows as stored, and folded one line per call with task names. ``since`` and
+        ``until`` are texts read in ``tz`` against this bot's clock ("2h" is two hours
+        before now). A filter naming nothing there is raises :class:`FilterError`."""
+        now = self.clock()
+        filters = AuditFilters(
+            window,
+            by,
+            system,
+            parse_moment(since, tz, now, option="since") if since else None,
+            parse_moment(until, tz, now, option="until") if until else None,
+        )
+        return read_trail(self.store, [s.name for s in self.schedulers], limit, filters)
 
     # -- the window clock ---------------------------------------------------------------
     async def tick(self) -> TickReport:

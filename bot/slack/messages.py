@@ -9,23 +9,33 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.conflicts import SystemGroup, common_reason, group_report
 from bot.format import length, utc_instant
 from bot.lifecycle.notify import Alert, AlertItem, AlertList, Text
 from bot.model import (
     ApprovalRecord,
     ApprovalState,
-    AuditRow,
     Conflict,
+    ConflictKind,
     PlannedTask,
-    SystemResult,
     Window,
     WindowRecord,
 )
-from bot.render import KIND_LABELS, PauseNote, describe_pause, plain_pause
+from bot.render import (
+    PauseNote,
+    describe_pause,
+    display_name,
+    missing_note,
+    plain_pause,
+    unknown_line,
+    when_text,
+)
+from bot.service.audit import AuditEntry, AuditTrail
 from bot.service.pauses import ActionResult, HeldPaused
 from bot.service.reports import StoredCheck
 from bot.slack import blocks as bk
@@ -89,26 +99,54 @@ def text_message(text: str) -> dict[str, Any]:
 
 
 # -- the conflict report -------------------------------------------------------------------
-def page_count(check: StoredCheck) -> int:
-    return max(1, math.ceil(len(check.conflicts) / PAGE_SIZE))
+@dataclass(frozen=True)
+class _Item:
+    """One line of the report: a conflict (``index`` into the report) or, for a system's
+    runs with no known time, the one line that stands for them (``unknown``)."""
+
+    group: SystemGroup
+    part: str  # "act", "unknown" or "held": the heading it goes under
+    index: int = -1
+    conflict: Conflict | None = None
 
 
-def _system_line(system: SystemResult, conflicts: Sequence[Conflict]) -> str:
+def _items(check: StoredCheck, expanded: Collection[str]) -> list[_Item]:
+    """The report in reading order: per system what to act on, its runs with no known
+    time (one line unless ``expanded`` names the system), what is paused or stopped."""
+    items: list[_Item] = []
+    for group in group_report(check.report):
+        items.extend(_Item(group, "act", i, c) for i, c in group.act)
+        if group.unknown and group.system.system in expanded:
+            items.extend(_Item(group, "unknown", i, c) for i, c in group.unknown)
+        elif group.unknown:
+            items.append(_Item(group, "unknown"))
+        items.extend(_Item(group, "held", i, c) for i, c in group.held)
+    return items
+
+
+def page_count(check: StoredCheck, expanded: Collection[str] = ()) -> int:
+    return max(1, math.ceil(len(_items(check, expanded)) / PAGE_SIZE))
+
+
+def _system_line(group: SystemGroup) -> str:
+    system = group.system
     name = f"*{bk.fit(system.label, 100)}* (`{bk.fit(system.system, 60)}`)"
     if not system.ok:
         return f":x: {name}: {bk.fit(system.error or 'failed', 1500)}"
-    mine = [c for c in conflicts if c.system == system.system]
-    paused = sum(1 for c in mine if c.paused)
-    if not mine:
+    if not group.count:
         return f":white_check_mark: {name}: answered; nothing runs into the window"
-    extra = f" ({paused} already paused)" if paused else ""
-    return f":large_orange_circle: {name}: answered; {len(mine)} conflict(s){extra}"
+    parts = [f"{len(group.act)} to act on"] if group.act else []
+    if group.unknown:
+        parts.append(f"{len(group.unknown)} at an unknown time")
+    if group.held:
+        parts.append(f"{len(group.held)} already paused or stopped")
+    return f":large_orange_circle: {name}: answered; {', '.join(parts)}"
 
 
 def _systems_blocks(check: StoredCheck, room: int) -> list[bk.Block]:
     """One section per system while they fit in ``room`` blocks; packed otherwise, and
     counted (never silently dropped) if even that does not fit."""
-    lines = [_system_line(s, check.conflicts) for s in check.systems]
+    lines = [_system_line(g) for g in group_report(check.report)]
     if len(lines) <= min(10, room):
         return [bk.section(line) for line in lines]
     chunks = pack(lines, bk.LIMITS.section_text)
@@ -145,17 +183,55 @@ def pause_line(note: PauseNote) -> str:
 
 
 def _conflict_text(conflict: Conflict, pause: PauseNote | None = None) -> str:
-    when = bk.date_token(conflict.at) if conflict.at else "time unknown"
-    state = f":double_vertical_bar: {pause_line(pause)}" if pause else "active"
-    if conflict.paused and pause is None:
-        state = ":double_vertical_bar: already paused"
-    text = (
-        f"*{bk.fit(conflict.task_name, NAME_LIMIT)}* · `{bk.fit(conflict.system, 60)}`\n"
-        f"{KIND_LABELS[conflict.kind]} · {when} · {state}"
-    )
+    """A row: the task's name, then its conflict and time said once (a paused task: whose
+    pause it is instead, since it does not fire unless someone resumes it), the detail."""
+    text = f"*{bk.fit(conflict.task_name, NAME_LIMIT)}* · `{bk.fit(conflict.system, 60)}`\n"
+    if conflict.paused:
+        text += (
+            f":double_vertical_bar: {pause_line(pause)}"
+            if pause
+            else ":double_vertical_bar: paused"
+        )
+        if conflict.at is not None and conflict.kind is not ConflictKind.MAY_FIRE:
+            text += f" · would have been: {when_text(conflict, bk.date_token)}"
+    else:
+        text += when_text(conflict, bk.date_token)
     if conflict.detail:
         text += f"\n_{bk.fit(conflict.detail, 500)}_"
     return text
+
+
+_HEADINGS = {
+    "act": "to act on",
+    "unknown": "may fire at an unknown time",
+    "held": "already paused or stopped: they run only if someone resumes or restarts them",
+}
+
+
+def _heading(item: _Item, continued: bool) -> bk.Block:
+    group = item.group
+    count = len(getattr(group, item.part))
+    more = " (continued)" if continued else ""
+    return bk.context(
+        f"*{bk.fit(group.system.label, 100)}* · {_HEADINGS[item.part]} ({count}){more}"
+    )
+
+
+def _unknown_block(
+    check: StoredCheck, item: _Item, page: int, expanded: Collection[str]
+) -> bk.Block:
+    conflicts = [c for _, c in item.group.unknown]
+    text = f":grey_question: *{bk.fit(unknown_line(item.group.system, conflicts), 300)}*"
+    reason = common_reason(conflicts)
+    if reason:
+        text += f"\n_{bk.fit(reason, 500)}_"
+    system = item.group.system.system
+    show = bk.button(
+        "Show them",
+        ActionId.SHOW_UNKNOWN,
+        {"c": check.id, "p": page, "x": sorted({*expanded, system})},
+    )
+    return bk.section(text, accessory=show, block_id=f"unknown-{bk.fit(system, 60, escaped=False)}")
 
 
 def _task_button(
@@ -213,49 +289,76 @@ def _task_button(
     )
 
 
-def report_page(check: StoredCheck, page: int, *, needs_approval: bool = True) -> dict[str, Any]:
-    """One page of the report. Every page stands alone (title, window, counts); the system
-    lines go on the first. Conflicts keep the report's time order and their index.
+def report_page(
+    check: StoredCheck,
+    page: int,
+    *,
+    needs_approval: bool = True,
+    expanded: Collection[str] = (),
+) -> dict[str, Any]:
+    """One page of the report, grouped by system: what to act on first, then one line for
+    the runs with no known time (each listed when ``expanded`` names its system, as the
+    line's "Show them" asks), then what is already paused or stopped. Every page stands
+    alone (name, window, counts, and a heading where a group continues); the system lines
+    go on the first. Rows keep their index in the report, which their buttons carry.
     ``needs_approval``: whether resuming someone else's pause asks an approver (the
     policy), which its Resume button's dialog says."""
-    pages = page_count(check)
+    items = _items(check, expanded)
+    pages = max(1, math.ceil(len(items) / PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
     first = page * PAGE_SIZE
-    rows = list(enumerate(check.conflicts))[first : first + PAGE_SIZE]
-    title = "Maintenance window check"
+    shown = items[first : first + PAGE_SIZE]
+    name = display_name(check.window)
     head: list[bk.Block] = [
-        bk.header(title if pages == 1 else f"{title} (page {page + 1} of {pages})"),
+        bk.header(name if pages == 1 else f"{name} (page {page + 1} of {pages})"),
         bk.section(echo(check.window)),
     ]
     active, paused = len(check.active), len(check.conflicts) - len(check.active)
     failed = sum(1 for s in check.systems if not s.ok)
-    summary = [f"*{active}* to act on · *{paused}* already paused"]
-    if check.conflicts:
-        summary.append(f"showing {first + 1}–{first + len(rows)} of {len(check.conflicts)}")
+    summary = [f"*{active}* to act on · *{paused}* already paused or stopped"]
+    if pages > 1:
+        summary.append(f"page {page + 1} of {pages} ({len(check.conflicts)} conflicts in all)")
     if failed:
         summary.append(f":x: {failed} system(s) did not answer")
     body: list[bk.Block] = [bk.context(" · ".join(summary)), bk.divider()]
     if not check.conflicts:
         body.append(bk.section("No task run collides with this window."))
-    for index, conflict in rows:
+    previous: tuple[str, str] | None = None
+    for item in shown:
+        where = (item.group.system.system, item.part)
+        if where != previous:
+            body.append(
+                _heading(
+                    item, continued=previous is None and page > 0 and _before(items, first, where)
+                )
+            )
+            previous = where
+        if item.conflict is None:
+            body.append(_unknown_block(check, item, page, expanded))
+            continue
+        conflict = item.conflict
         pause = check.pause(conflict)
         body.append(
             bk.section(
                 _conflict_text(conflict, pause),
                 accessory=_task_button(
                     check.id,
-                    index,
+                    item.index,
                     conflict.task_name,
                     conflict.system,
                     pause=not conflict.paused,
                     paused=pause,
                     needs_approval=needs_approval,
                 ),
-                block_id=f"conflict-{index}",
+                block_id=f"conflict-{item.index}",
             )
         )
     tail: list[bk.Block] = []
-    nav = _navigation(check, page, pages, active)
+    missing = missing_note(check.systems)
+    if missing and active:
+        # Beside Plan: a plan made now would leave that system's tasks running.
+        tail.append(bk.context(f":warning: {bk.fit(missing, 1000)}"))
+    nav = _navigation(check, page, pages, active, expanded, missing)
     if nav:
         tail.append(bk.actions(*nav, block_id="nav"))
     tail.append(bk.context(f"Checked {bk.date_token(check.checked_at)} · report `{check.id}`"))
@@ -264,21 +367,36 @@ def report_page(check: StoredCheck, page: int, *, needs_approval: bool = True) -
         room = bk.LIMITS.blocks_per_message - len(head) - len(body) - len(tail)
         systems = _systems_blocks(check, room)
     text = (
-        f"Maintenance check {_span(check.window.start, check.window.end)}: {active} to act "
-        f"on, {paused} already paused"
-        + (f", {failed} system(s) failed" if failed else "")
+        f"{name}: {active} to act on, {paused} already paused or stopped"
+        + (f", {failed} system(s) did not answer" if failed else "")
         + (f" (page {page + 1} of {pages})" if pages > 1 else "")
     )
     return bk.message(text, [*head, *systems, *body, *tail])
 
 
-def _navigation(check: StoredCheck, page: int, pages: int, active: int) -> list[dict[str, Any]]:
+def _before(items: Sequence[_Item], first: int, where: tuple[str, str]) -> bool:
+    """Whether the group at the top of a page began on an earlier page."""
+    return first > 0 and (items[first - 1].group.system.system, items[first - 1].part) == where
+
+
+def _navigation(
+    check: StoredCheck,
+    page: int,
+    pages: int,
+    active: int,
+    expanded: Collection[str],
+    missing: str | None,
+) -> list[dict[str, Any]]:
     nav: list[dict[str, Any]] = []
+    shown = {"x": sorted(expanded)} if expanded else {}
     if page > 0:
-        nav.append(bk.button("◀ Previous", ActionId.PAGE_PREVIOUS, {"c": check.id, "p": page - 1}))
+        nav.append(
+            bk.button("◀ Previous", ActionId.PAGE_PREVIOUS, {"c": check.id, "p": page - 1, **shown})
+        )
     if page < pages - 1:
-        nav.append(bk.button("Next ▶", ActionId.PAGE_NEXT, {"c": check.id, "p": page + 1}))
+        nav.append(bk.button("Next ▶", ActionId.PAGE_NEXT, {"c": check.id, "p": page + 1, **shown}))
     if active:
+        lacking = f" {missing}" if missing else ""
         nav.append(
             bk.button(
                 "Plan pause for this window",
@@ -289,7 +407,7 @@ def _navigation(check: StoredCheck, page: int, pages: int, active: int) -> list[
                     "Ask for approval?",
                     f"Post an approval request to pause the {active} active task(s) for this "
                     "window? Nothing is paused until an approver says yes and the window "
-                    "starts.",
+                    f"starts.{lacking}",
                     ok="Ask",
                 ),
             )
@@ -606,24 +724,46 @@ def status(held: HeldPaused) -> dict[str, Any]:
     return _listing(f"The bot holds {len(lines)} task(s) paused", lines)
 
 
-def audit_line(row: AuditRow) -> str:
-    target = ":".join(x for x in (row.system, row.task_id) if x) or row.window_id or "-"
+def audit_line(entry: AuditEntry) -> str:
+    """One call or change: when (each reader's zone), who, what, on which task (by name,
+    with its id) or window, and how it ended; an attempt with no outcome says so."""
+    row = entry.row
+    if row.task_id:
+        task = f"{row.system}:{row.task_id}" if row.system else row.task_id
+        target = f"`{bk.fit(task, 120)}`"
+        if entry.task_name:
+            target = f"*{bk.fit(entry.task_name, 150)}* ({target})"
+        if row.window_id:
+            target += f" in window `{bk.fit(row.window_id, 40)}`"
+    elif row.window_id:
+        target = f"window `{bk.fit(row.window_id, 40)}`"
+    else:
+        target = f"`{bk.fit(row.system or '-', 60)}`"
+    outcome = (
+        "_no answer recorded (in flight, or the bot stopped)_"
+        if entry.unanswered
+        else f"*{bk.fit(row.outcome, 40)}*"
+    )
     line = (
-        f"`{row.at.strftime('%Y-%m-%d %H:%M:%S')}` {who(row.actor)} {bk.fit(row.action, 40)} "
-        f"`{bk.fit(target, 120)}` → *{bk.fit(row.outcome, 40)}*"
+        f"{bk.date_token(row.at, fmt='{date_short} {time_secs}')} {who(row.actor)} "
+        f"{bk.fit(row.action, 40)} {target} → {outcome}"
     )
     if row.error:
         line += f" ({bk.fit(row.error, 300)})"
+    elif row.reason:
+        line += f": “{bk.fit(row.reason, 200)}”"
     return line
 
 
-def audit_trail(rows: Sequence[AuditRow]) -> dict[str, Any]:
-    if not rows:
-        return text_message("The audit log is empty.")
+def audit_trail(trail: AuditTrail) -> dict[str, Any]:
+    if not trail.entries:
+        return text_message(trail.empty_text())
+    described = trail.filters.describe()
+    matching = f", {bk.fit(described, 300)}" if described else ""
     return _listing(
-        f"Audit trail, newest first ({len(rows)} row(s), times UTC; `maintbot audit` shows "
-        "the same)",
-        [audit_line(r) for r in rows],
+        f"Audit trail{matching}, newest first ({len(trail.entries)} line(s), one per call; "
+        "`maintbot audit` shows the same)",
+        [audit_line(e) for e in trail.entries],
     )
 
 
@@ -649,7 +789,8 @@ HELP = (
     f"• `{COMMAND} cancel &lt;window id&gt;` — cancel a planned window\n"
     f"• `{COMMAND} extend &lt;window id&gt; 45m` — keep a window open longer (any length)\n"
     f"• `{COMMAND} end &lt;window id&gt;` — end an active window now and resume its tasks\n"
-    f"• `{COMMAND} audit [n]` — the last n audit rows (default 20)\n"
+    f"• `{COMMAND} audit [n] [window &lt;id&gt;] [by @person] [system &lt;name&gt;] "
+    "[since 2h] [until 2026-11-18]` — the audit trail, newest first (default 20 lines)\n"
     f"• `{COMMAND} help` — this text"
 )
 

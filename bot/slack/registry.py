@@ -35,6 +35,8 @@ class ActionId(StrEnum):
     # middle page shows both.
     PAGE_PREVIOUS = "report_page_previous"
     PAGE_NEXT = "report_page_next"
+    # "Show them" on a report's line for the runs with no known time.
+    SHOW_UNKNOWN = "report_show_unknown"
     PAUSE_NOW = "pause_now"
     RESUME_NOW = "resume_now"
     PLAN = "plan_window"

@@ -11,6 +11,7 @@ __all__ = ["register"]
 def register(registrar: Registrar) -> None:
     registrar.action(ActionId.PAGE_PREVIOUS, report.page)
     registrar.action(ActionId.PAGE_NEXT, report.page)
+    registrar.action(ActionId.SHOW_UNKNOWN, report.page)
     registrar.action(ActionId.PAUSE_NOW, report.pause_now)
     registrar.action(ActionId.RESUME_NOW, report.resume_now)
     registrar.action(ActionId.PLAN, report.plan)

@@ -1,4 +1,4 @@
-"""Buttons on the conflict report: paging, "Pause now" / "Resume", "Plan pause".
+"""Buttons on the conflict report: paging and "Show them", "Pause now" / "Resume", "Plan pause".
 
 Each value holds a check id (plus a page or a conflict index); the application reads what
 to act on from the stored report and checks again who may act, whatever the message
@@ -48,12 +48,22 @@ async def page(
     value = button_value(action)
     check = svc.bot.report(value.get("c"))
     number = value.get("p")
+    # Which systems' runs with no known time are listed ("Show them"): only names this
+    # report has count, so a forged value can at most expand what the report holds.
+    wanted = value.get("x")
+    systems = {s.system for s in check.systems}
+    expanded = (
+        {x for x in wanted if isinstance(x, str) and x in systems}
+        if isinstance(wanted, list)
+        else set()
+    )
     await reply(
         respond,
         messages.report_page(
             check,
             number if isinstance(number, int) else 0,
             needs_approval=svc.bot.settings.maintbot_resume_others_needs_approval,
+            expanded=expanded,
         ),
         replace=True,
     )

@@ -10,7 +10,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from bot.errors import WindowError
+from bot.errors import FilterError, WindowError
 from bot.slack import blocks as bk
 from bot.slack import messages
 from bot.slack.listeners.actions.window import ended_text, extended_text
@@ -86,25 +86,71 @@ async def _status(
 
 # ASCII digits only: ``str.isdigit`` accepts "²" and "١٢", which ``int`` then refuses.
 _COUNT = re.compile(r"[0-9]{1,4}")
+# `audit` filters: a keyword, then its value up to the next keyword.
+_FILTER = re.compile(r"\b(window|by|system|since|until)(?:\s+|$)", re.IGNORECASE)
+# Slack sends a mention as <@U123|name> (or <@U123>); the audit records the id.
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+_AUDIT_USAGE = f"e.g. `{COMMAND} audit 50 window w_AbC123 by @alice system talend since 2h`"
+
+
+def _audit_filters(arg: str) -> tuple[str, dict[str, str]]:
+    """``[n] [window W] [by @person] [system S] [since T] [until T]``: the count (text
+    before the first keyword) and each filter given once."""
+    found = list(_FILTER.finditer(arg))
+    count = arg[: found[0].start()].strip() if found else arg.strip()
+    filters: dict[str, str] = {}
+    ends: list[re.Match[str] | None] = [*found[1:], None]
+    for here, following in zip(found, ends[: len(found)], strict=True):
+        key = here.group(1).lower()
+        value = arg[here.end() : following.start() if following else len(arg)].strip()
+        if not value or key in filters:
+            raise ValueError(f"`{key}` needs one value")
+        filters[key] = value
+    return count, filters
 
 
 async def _audit(
     svc: Services, arg: str, command: dict[str, Any], ack: AsyncAck, respond: AsyncRespond
 ) -> None:
-    if not arg:
+    try:
+        count, filters = _audit_filters(arg)
+    except ValueError as exc:
+        await ack(**messages.help_message(f"`audit`: {exc}, {_AUDIT_USAGE}."))
+        return
+    if not count:
         limit = AUDIT_DEFAULT
-    elif _COUNT.fullmatch(arg) and 1 <= int(arg) <= AUDIT_MAX:
-        limit = int(arg)
+    elif _COUNT.fullmatch(count) and 1 <= int(count) <= AUDIT_MAX:
+        limit = int(count)
     else:
-        shown = arg if len(arg) <= 40 else arg[:40] + "…"
+        shown = count if len(count) <= 40 else count[:40] + "…"
         await ack(
             **messages.help_message(
                 f"`audit` takes a number of rows from 1 to {AUDIT_MAX}, e.g. "
-                f"`{COMMAND} audit {AUDIT_DEFAULT}`; got “{shown}”."
+                f"`{COMMAND} audit {AUDIT_DEFAULT}`, and filters ({_AUDIT_USAGE}); "
+                f"got “{shown}”."
             )
         )
         return
-    await ack(**messages.audit_trail(svc.bot.audit(limit)))
+    person = filters.get("by")
+    if person is not None:
+        mention = _MENTION.match(person)
+        person = mention.group(1) if mention else person.removeprefix("@")
+    user = str(command.get("user_id") or "")
+    try:
+        trail = svc.bot.audit(
+            limit,
+            window=filters.get("window"),
+            by=person,
+            system=filters.get("system"),
+            since=filters.get("since"),
+            until=filters.get("until"),
+            tz=await svc.directory.tz(user),
+        )
+    except FilterError as exc:
+        # Answered in the ack: a reading refused for a bad filter changes nothing.
+        await ack(**messages.help_message(str(exc)))
+        return
+    await ack(**messages.audit_trail(trail))
 
 
 async def _cancel(
