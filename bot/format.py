@@ -7,10 +7,10 @@ tokens (bot/slack/blocks.py); what is written here is the plain-text form.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-__all__ = ["instant", "length", "stamp", "utc_instant", "window_name"]
+__all__ = ["instant", "instant_with_utc", "length", "stamp", "utc_instant", "window_name"]
 
 
 def instant(moment: datetime | None, tz: str) -> str:
@@ -22,6 +22,26 @@ def instant(moment: datetime | None, tz: str) -> str:
     except (KeyError, ValueError):
         # Fixed offsets and abbreviations are not IANA keys; show UTC rather than guess.
         return moment.astimezone(UTC).strftime("%a %d %b %H:%M UTC")
+
+
+def instant_with_utc(moment: datetime, tz: str) -> str:
+    """``Tue 01 Dec 23:22 EST (04:22 UTC)``: the instant in ``tz`` with UTC beside it, for
+    plain text (the log, a CLI) that readers in other zones read too. The UTC date is
+    written when it differs; an instant already in UTC is written once."""
+    local = instant(moment, tz)
+    utc = moment.astimezone(UTC)
+    if local.endswith(" UTC"):
+        return local
+    if utc.date() == moment.astimezone(_zone(tz)).date():
+        return f"{local} ({utc:%H:%M} UTC)"
+    return f"{local} ({utc:%a %d %b %H:%M} UTC)"
+
+
+def _zone(tz: str) -> ZoneInfo | timezone:
+    try:
+        return ZoneInfo(tz)
+    except (KeyError, ValueError):
+        return UTC
 
 
 def stamp(moment: datetime, tz: str) -> str:

@@ -244,8 +244,16 @@ class WindowState(StrEnum):
     APPROVED = "approved"  # will be paused at its start
     ACTIVE = "active"  # started: tasks paused
     COMPLETED = "completed"  # ended: everything the bot paused was resumed
-    FAILED = "failed"  # ended with failures a person must look at
+    # Ended: everything the bot paused was resumed, but some task could not be paused, or
+    # someone changed one during the window so it was left alone (the end alert says which).
+    COMPLETED_WITH_EXCEPTIONS = "completed_with_exceptions"
+    FAILED = "failed"  # ended with something a person must handle (a take-over, a missed window)
     CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        """The state in words, for people: ``completed with exceptions``."""
+        return self.value.replace("_", " ")
 
 
 OPEN_WINDOW_STATES = (WindowState.PLANNED, WindowState.APPROVED, WindowState.ACTIVE)

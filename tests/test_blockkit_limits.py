@@ -334,6 +334,25 @@ def bot_messages(store: Store) -> Iterator[tuple[str, dict[str, Any]]]:
         "unknown",
     ):
         yield f"alert {kind}", messages.alert(window, kind, HOSTILE * 3, every_button)
+        # The structured alert at its worst: hostile names, details and titles, long lists,
+        # more lists than a message has blocks, and instants everywhere.
+        worst = lifecycle.Alert(
+            headline=(HOSTILE, START, HOSTILE * 3, START),
+            lists=tuple(
+                lifecycle.AlertList(
+                    f"{HOSTILE} {n}",
+                    HOSTILE,
+                    tuple(
+                        lifecycle.AlertItem(HOSTILE, HOSTILE, (HOSTILE, START, HOSTILE))
+                        for _ in range(300)
+                    ),
+                    warn=n % 2 == 0,
+                )
+                for n in range(60)
+            ),
+            notes=tuple((HOSTILE, START) for _ in range(20)),
+        )
+        yield f"alert {kind} (structured)", messages.alert(window, kind, worst, every_button)
 
     held = HeldPaused(
         windows=tuple((t.model_copy(update={"paused_at": NOW}), window) for t in tasks),

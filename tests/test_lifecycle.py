@@ -19,7 +19,9 @@ from bot.approvals import Policy
 from bot.check import Scheduler, open_schedulers
 from bot.clock import ManualClock
 from bot.connectors.base import Connector, RetryPolicy
+from bot.errors import LifecycleError
 from bot.lifecycle import (
+    Alert,
     LogNotifier,
     TickReport,
     WindowClock,
@@ -29,6 +31,7 @@ from bot.lifecycle import (
     end_window_now,
     extend_window,
     pause_reason,
+    plain_text,
     plan_window,
     request_approval,
 )
@@ -55,8 +58,9 @@ VENDORS = tuple(SIMULATORS)
 class Note:
     window_id: str
     kind: str
-    text: str
+    text: str  # as plain text, in the window's zone (what the log shows)
     actions: tuple[str, ...]
+    alert: Alert | None = None
 
 
 class Recorder:
@@ -67,12 +71,19 @@ class Recorder:
         self.fail_next = 0
 
     async def notify(
-        self, window: WindowRecord, kind: str, text: str, *, actions: Sequence[str] = ()
+        self,
+        window: WindowRecord,
+        kind: str,
+        text: str | Alert,
+        *,
+        actions: Sequence[str] = (),
+        people: Sequence[str] = (),
     ) -> None:
         if self.fail_next:
             self.fail_next -= 1
             raise RuntimeError("the chat service is down")
-        self.sent.append(Note(window.id, kind, text, tuple(actions)))
+        alert = text if isinstance(text, Alert) else None
+        self.sent.append(Note(window.id, kind, plain_text(text, window.tz), tuple(actions), alert))
 
     def kinds(self, window_id: str | None = None) -> list[str]:
         return [n.kind for n in self.sent if window_id is None or n.window_id == window_id]
@@ -360,7 +371,14 @@ async def test_task_resumed_by_someone_during_the_window_is_left_alone(
         assert row.note == "resumed by someone else during the window"
     assert len(env.writes(task.ref)) == 1  # the bot's pause only
     assert audit_outcomes(env.store, record, task.ref, "resume") == ["attempt", "no_change"]
-    assert env.state(record) is WindowState.COMPLETED
+    # Everything the bot paused was restored, but someone broke the hold: an exception.
+    assert env.state(record) is WindowState.COMPLETED_WITH_EXCEPTIONS
+    end = env.notes.of("end")[-1].text
+    assert "has ended: completed with exceptions. 1 changed by someone" in end
+    assert (
+        f"Left alone (changed by someone during the window) (1): {task.name} ({system}): "
+        f"{row.note}." in end
+    )
 
 
 # -- overlapping windows ------------------------------------------------------------------------
@@ -527,17 +545,35 @@ async def test_pause_failing_is_retried_then_reported_after_the_grace(env: Env) 
     assert env.state(record) is WindowState.COMPLETED
 
 
-async def test_pause_failed_window_ends_failed(env: Env) -> None:
-    (task,) = await env.active("pyramid")
-    record = env.plan([task], length=timedelta(minutes=20))
+async def test_a_window_that_could_not_pause_a_task_completes_with_exceptions(env: Env) -> None:
+    # One task the scheduler will not pause, one it pauses: the second is restored at the
+    # end, so the window worked, with an exception that the end alert names and explains.
+    (failing,) = (await env.active("pyramid"))[:1]
+    (fine,) = (await env.active("talend"))[:1]
+    record = env.plan([failing, fine], length=timedelta(minutes=20))
     wclock = env.window_clock()
     env.sims["pyramid"].faults.fail(500, times=10_000, path_contains="suspendSchedule")
     await env.at(wclock, timedelta(minutes=30))
     for _ in range(20):
         await env.at(wclock, timedelta(minutes=1))
-    assert env.state(record) is WindowState.FAILED
-    assert "Could not pause" in env.notes.of("end")[-1].text
-    assert not env.paused(task.ref)
+    assert env.state(record) is WindowState.COMPLETED_WITH_EXCEPTIONS
+    assert not env.paused(failing.ref)
+    assert not env.paused(fine.ref)
+    end = env.notes.of("end")[-1]
+    assert "has ended: completed with exceptions. 1 resumed, 1 could not pause" in end.text
+    row = env.rows(record)[failing.ref.key]
+    assert row.last_error is not None
+    assert (
+        f"Could not pause (ran during the window) (1): {failing.name} (pyramid): "
+        f"could not pause after {row.attempts} attempt(s): {row.last_error}" in end.text
+    )
+    assert end.alert is not None
+    (could_not,) = [x for x in end.alert.lists if x.count == "could not pause"]
+    assert could_not.warn
+    assert [i.name for i in could_not.items] == [failing.name]
+    # Ending it now afterwards says what the window is, not "already failed".
+    with pytest.raises(LifecycleError, match=r"already over \(completed with exceptions\)"):
+        end_window_now(env.store, record.id, by="alice", now=env.clock())
 
 
 async def test_non_retryable_pause_error_fails_at_once(env: Env) -> None:

@@ -17,6 +17,7 @@ from bot.approvals import Policy
 from bot.clock import ManualClock
 from bot.errors import LifecycleError
 from bot.lifecycle import (
+    Alert,
     LogNotifier,
     WindowClock,
     approve_now,
@@ -24,6 +25,7 @@ from bot.lifecycle import (
     end_window_now,
     extend_window,
     pause_reason,
+    plain_text,
     plan_window,
     request_approval,
     window_id_in,
@@ -48,9 +50,15 @@ class Notes:
         self.sent: list[tuple[str, str, str]] = []
 
     async def notify(
-        self, window: WindowRecord, kind: str, text: str, *, actions: Sequence[str] = ()
+        self,
+        window: WindowRecord,
+        kind: str,
+        text: str | Alert,
+        *,
+        actions: Sequence[str] = (),
+        people: Sequence[str] = (),
     ) -> None:
-        self.sent.append((window.id, kind, text))
+        self.sent.append((window.id, kind, plain_text(text, window.tz)))
 
     def kinds(self) -> list[str]:
         return [k for _, k, _ in self.sent]

@@ -507,7 +507,8 @@ def test_the_window_start_alert_says_who_paused_a_task_it_left_alone(
         clock.set(window.start)
         world.tick()
         (started,) = wait_alert(world, "has started")
-        assert f"{TASK} (talend): paused by {OWNER} before the window (since " in started
+        assert "Left alone (already paused by someone else, or inactive)* (1)" in started
+        assert f"• *{TASK}* (`talend`): paused by {OWNER} before the window (since " in started
         assert REASON in started
         assert talend_task(world, TASK)["user"] == OWNER  # left alone
         assert world.fake.violations == []

@@ -17,6 +17,7 @@ from bot.cli import main, write_sandbox_config
 from bot.clock import ManualClock, system_clock
 from bot.config import Settings
 from bot.errors import ApprovalError
+from bot.lifecycle import Alert, plain_text
 from bot.model import PlannedTaskState, WindowRecord, WindowState
 from bot.sandbox import SandboxServer, make_simulators, sandbox_config
 from bot.service import Maintbot, ResumeAsked
@@ -85,9 +86,15 @@ class Told:
         self.sent: list[tuple[str, str, str]] = []
 
     async def notify(
-        self, window: WindowRecord, kind: str, text: str, *, actions: Any = (), people: Any = ()
+        self,
+        window: WindowRecord,
+        kind: str,
+        text: str | Alert,
+        *,
+        actions: Any = (),
+        people: Any = (),
     ) -> None:
-        self.sent.append((window.id, kind, text))
+        self.sent.append((window.id, kind, plain_text(text, window.tz)))
 
 
 def bot_for(

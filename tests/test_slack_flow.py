@@ -22,6 +22,7 @@ from slackclient import (
 from bot.cli import main as maintbot
 from bot.clock import ManualClock
 from bot.model import WindowState
+from bot.slack import blocks as bk
 
 
 def first_active(report: dict[str, Any]) -> tuple[dict[str, Any], str]:
@@ -315,3 +316,34 @@ def test_one_alert_when_the_alert_channel_is_the_approval_channel(
         assert posts[0].params["thread_ts"] == window.thread_ts
         assert posts[0].params["reply_broadcast"] is True
         assert world.fake.violations == []
+
+
+def test_alerts_read_in_each_readers_zone_and_a_window_that_could_not_pause_says_so(
+    world: SlackWorld, clock: ManualClock
+) -> None:
+    plan_and_approve(world)
+    (window,) = world.store.list_windows([WindowState.APPROVED])
+    planned = world.store.window_tasks(window.id)
+    # Talend refuses every pause (a refusal is not retried): nothing can be held.
+    world.sandbox.by_vendor("talend").faults.fail(400, times=10_000, path_contains="/pause")
+    clock.set(window.start)
+    world.tick()
+    (start,) = [m for m in world.fake.messages(ALERTS) if "has started" in m["text"]]
+    # One line for the notification, its instant a token each reader sees in their zone.
+    assert "\n" not in start["text"]
+    assert f"it ends {bk.date_token(window.end)}. {len(planned)} could not pause" in start["text"]
+    assert "EST" not in blocks_text(start)
+    assert f":warning: *Could not pause* ({len(planned)})" in blocks_text(start)
+
+    clock.set(window.end)
+    world.tick()
+    assert world.store.get_window(window.id).state is WindowState.COMPLETED_WITH_EXCEPTIONS
+    (end,) = [m for m in world.fake.messages(ALERTS) if "has ended" in m["text"]]
+    assert f"has ended: completed with exceptions. {len(planned)} could not pause." in end["text"]
+    said = blocks_text(end)
+    assert f":warning: *Could not pause (ran during the window)* ({len(planned)})" in said
+    first = world.store.window_tasks(window.id)[0]
+    assert first.last_error is not None
+    # Which task, and why.
+    assert f"(`talend`): could not pause after 1 attempt(s): {bk.escape(first.last_error)}" in said
+    assert world.fake.violations == []

@@ -32,7 +32,7 @@ resumes. A task someone else paused, resumed or re-paused is left alone and repo
 
 from bot.lifecycle.base import ACTIONS, ACTOR, ClockCore, Lateness, TickReport, new_owner_id
 from bot.lifecycle.loop import WindowClock, clock_deadlines
-from bot.lifecycle.notify import LogNotifier, Notifier
+from bot.lifecycle.notify import Alert, AlertItem, AlertList, LogNotifier, Notifier, plain_text
 from bot.lifecycle.ownership import pause_reason, window_id_in
 from bot.lifecycle.people import (
     MAX_WINDOW,
@@ -50,6 +50,9 @@ __all__ = [
     "ACTIONS",
     "ACTOR",
     "MAX_WINDOW",
+    "Alert",
+    "AlertItem",
+    "AlertList",
     "ClockCore",
     "Decision",
     "Lateness",
@@ -65,6 +68,7 @@ __all__ = [
     "extend_window",
     "new_owner_id",
     "pause_reason",
+    "plain_text",
     "plan_window",
     "request_approval",
     "window_id_in",

@@ -21,7 +21,7 @@ from bot.clock import Clock
 from bot.connectors.base import Connector, deadline
 from bot.errors import ConnectorError, LifecycleError
 from bot.format import instant
-from bot.lifecycle.notify import Notifier
+from bot.lifecycle.notify import Alert, Notifier
 from bot.model import (
     ApprovalState,
     PlannedTask,
@@ -51,6 +51,21 @@ _W = WindowState
 
 # A row in one of these states no longer needs anything from the clock.
 SETTLED = frozenset({_S.ALREADY_PAUSED, _S.PAUSE_FAILED, _S.RESUMED, _S.LEFT_ALONE, _S.HANDED_OVER})
+
+
+def outcome(rows: Sequence[PlannedTask]) -> WindowState | None:
+    """How an ended window ended, once every row is settled (``None`` before): ``failed``
+    when a person had to take a task over; ``completed_with_exceptions`` when everything
+    the bot paused was restored but some task could not be paused or was changed by
+    someone during the window (left alone); otherwise ``completed``. A task found paused
+    by someone else (or inactive) before the window was held all the same: no exception."""
+    if not all(r.state in SETTLED for r in rows):
+        return None
+    if any(r.taken_over_by for r in rows):
+        return _W.FAILED
+    if any(r.state in (_S.PAUSE_FAILED, _S.LEFT_ALONE) for r in rows):
+        return _W.COMPLETED_WITH_EXCEPTIONS
+    return _W.COMPLETED
 
 
 # Rows with a vendor call in flight (or cut off before its outcome was written down).
@@ -397,7 +412,7 @@ class ClockCore:
         record: WindowRecord,
         key: str,
         kind: str,
-        text: str | Callable[[], Awaitable[str]],
+        text: str | Alert | Callable[[], Awaitable[Alert]],
         *,
         actions: Sequence[str] = (),
     ) -> bool:
@@ -430,14 +445,14 @@ class ClockCore:
         record: WindowRecord,
         key: str,
         kind: str,
-        text: str | Callable[[], Awaitable[str]],
+        text: str | Alert | Callable[[], Awaitable[Alert]],
         actions: tuple[str, ...],
         previous: asyncio.Task[None] | None,
     ) -> None:
         try:
             if previous is not None:
                 await asyncio.wait({previous})
-            body = text if isinstance(text, str) else await text()
+            body = text if isinstance(text, str | Alert) else await text()
             async with asyncio.timeout(_NOTIFY_DEADLINE):
                 await self.notifier.notify(
                     self.store.get_window(record.id), kind, body, actions=actions

@@ -14,16 +14,16 @@ from typing import Any
 
 from bot.config import Config
 from bot.errors import LifecycleError, StoreError
-from bot.format import instant, length
 from bot.lifecycle.alerts import (
-    END_GROUPS,
     AlertTexts,
-    listing,
+    before_end_alert,
+    missed_alert,
+    not_approved_alert,
+    reminder_alert,
     reminder_key,
-    task_names,
-    window_label,
+    resolved_alert,
 )
-from bot.lifecycle.base import ACTOR, SETTLED, Lateness, TickReport, log
+from bot.lifecycle.base import ACTOR, Lateness, TickReport, log, outcome
 from bot.lifecycle.pausing import Pausing
 from bot.lifecycle.people import require_text, window_or_error
 from bot.lifecycle.resuming import Resuming
@@ -338,14 +338,7 @@ class WindowClock(Pausing, Resuming, AlertTexts):
         self.store.close_approvals(record.id, now)
         self.store.audit(ACTOR, "cancel", "ok", window_id=record.id, reason="not approved in time")
         report.dropped.append(record.id)
-        self._alert(
-            record,
-            "not_approved",
-            "not_approved",
-            f"Maintenance window {window_label(record)} was not approved before its start "
-            f"({instant(record.start, record.tz)}), so it was cancelled; nothing was "
-            "paused.",
-        )
+        self._alert(record, "not_approved", "not_approved", not_approved_alert(record))
 
     async def _approved(self, record: WindowRecord, now: datetime, report: TickReport) -> None:
         due = record.start - timedelta(seconds=record.drain_lead_seconds)
@@ -381,21 +374,14 @@ class WindowClock(Pausing, Resuming, AlertTexts):
         if reminder_key(nearest) in sent:
             return
         rows = self.store.window_tasks(record.id)
-        self._alert(
-            record,
-            reminder_key(nearest),
-            "reminder",
-            f"Maintenance window {window_label(record)} starts in {length(record.start - now)} "
-            f"({instant(record.start, record.tz)}) and lasts until "
-            f"{instant(record.end, record.tz)}. It will pause {len(rows)} task(s): "
-            f"{task_names(rows)}.",
-        )
+        self._alert(record, reminder_key(nearest), "reminder", reminder_alert(record, rows, now))
 
     async def _missed(
         self, record: WindowRecord, now: datetime, due: datetime, report: TickReport
     ) -> None:
         """The whole window passed while maintbot was not running: pausing now would only
-        stop jobs after the maintenance is over, so nothing is touched; it is reported."""
+        stop jobs after the maintenance is over, so nothing is touched; it is reported, and
+        the window is failed (nothing was held: not a window that worked with exceptions)."""
         if not self.store.transition_window(record.id, _W.APPROVED, _W.FAILED, finished_at=now):
             return
         note = "not paused: the whole window passed while maintbot was not running"
@@ -413,17 +399,7 @@ class WindowClock(Pausing, Resuming, AlertTexts):
         )
         report.missed.append(record.id)
         report.late.append(Lateness(record.id, "missed", now - due))
-        self._alert(
-            record,
-            "late",
-            "late",
-            f"Maintenance window {window_label(record)} "
-            f"({instant(record.start, record.tz)} to "
-            f"{instant(record.end, record.tz)}) passed while maintbot was not running "
-            f"(noticed {length(now - due)} after its start). Nothing was paused, so nothing "
-            f"needs resuming; these {len(rows)} task(s) were not held during the maintenance "
-            f"and may have run: {task_names(rows)}.",
-        )
+        self._alert(record, "late", "late", missed_alert(record, rows, now - due))
 
     # -- after the calls: alerts and window ends ---------------------------------------------
     async def _follow_up(self, now: datetime, report: TickReport) -> None:
@@ -452,14 +428,11 @@ class WindowClock(Pausing, Resuming, AlertTexts):
                 actions=("extend", "end_now"),
             )
         if record.end - self.before_end <= now and record.end - record.start > self.before_end:
-            paused = [r for r in rows if r.state is _S.PAUSED]
             self._alert(
                 record,
                 f"before_end:{record.end.isoformat()}",
                 "before_end",
-                f"Maintenance window {window_label(record)} ends in {length(record.end - now)} "
-                f"({instant(record.end, record.tz)}); then {len(paused)} paused "
-                "task(s) will be resumed. Extend it, or end it now?",
+                before_end_alert(record, rows, now),
                 actions=("extend", "end_now"),
             )
 
@@ -471,20 +444,13 @@ class WindowClock(Pausing, Resuming, AlertTexts):
         )
         if "end" not in sent_before and first_pass_done:
             self._alert(record, "end", "end", lambda: self._end_text(record, rows, now))
-        if not all(r.state in SETTLED for r in rows):
+        final = outcome(rows)
+        if final is None:
             return
-        failed = any(r.state is _S.PAUSE_FAILED or r.taken_over_by for r in rows)
-        final = _W.FAILED if failed else _W.COMPLETED
         if not self.store.transition_window(record.id, _W.ACTIVE, final, finished_at=now):
             return
         self.store.audit(ACTOR, "finish", final.value, window_id=record.id)
         report.finished.append((record.id, final))
         self._ends_seen.discard(record.id)
         if "end" in sent_before:
-            self._alert(
-                record,
-                "resolved",
-                "resolved",
-                f"Maintenance window {window_label(record)} is now {final.value}: "
-                + " ".join(listing(rows, END_GROUPS)),
-            )
+            self._alert(record, "resolved", "resolved", resolved_alert(record, rows))

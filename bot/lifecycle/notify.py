@@ -1,18 +1,121 @@
 """Where the window clock's alerts go: the :class:`Notifier` interface (Slack's notifier
-implements it) and :class:`LogNotifier`, the default when no Slack token is configured.
+implements it), :class:`LogNotifier`, the default when no Slack token is configured, and
+:class:`Alert`, what the clock says, kept apart from how each face writes it.
+
+An :class:`Alert` keeps its instants as datetimes, so each face writes them for its
+readers: Slack as ``<!date>`` tokens (every reader in their own zone), plain text
+(:func:`plain_text`: the log, anything that only takes a string) in the window's zone
+with UTC beside it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
+from bot.format import instant_with_utc
 from bot.model import (
     WindowRecord,
 )
 
+__all__ = [
+    "Alert",
+    "AlertItem",
+    "AlertList",
+    "LogNotifier",
+    "Notifier",
+    "Part",
+    "Text",
+    "plain_list",
+    "plain_text",
+    "plain_words",
+]
+
 _LOUD = frozenset({"pause_failed", "resume_failed", "late"})
+
+# A piece of an alert's text: words, or an instant each face writes for its readers.
+Part = str | datetime
+Text = tuple[Part, ...]
+
+# How many items a plain-text list names before "and N more".
+PLAIN_ITEMS = 10
+
+
+@dataclass(frozen=True)
+class AlertItem:
+    """One entry of a list: a task (``name`` on ``system``) and what there is to say of it."""
+
+    name: str
+    system: str = ""
+    detail: Text = ()
+
+
+@dataclass(frozen=True)
+class AlertList:
+    """A titled list (``Paused``, ``Could not pause`` …); ``count`` is how the headline
+    counts it (``8 paused``); ``warn`` marks a list a person should act on."""
+
+    title: str
+    count: str
+    items: tuple[AlertItem, ...]
+    warn: bool = False
+
+
+@dataclass(frozen=True)
+class Alert:
+    """What the clock says, face-neutral: a one-line ``headline`` (with counts), titled
+    ``lists`` of tasks, and ``notes`` (further sentences). Plain strings and instants only;
+    no markup: each face escapes and formats."""
+
+    headline: Text
+    lists: tuple[AlertList, ...] = ()
+    notes: tuple[Text, ...] = ()
+
+    def counts(self) -> str:
+        """``8 paused, 1 could not pause``: the lists' sizes, for a headline."""
+        return ", ".join(f"{len(x.items)} {x.count}" for x in self.lists if x.items)
+
+    def items(self) -> Iterable[AlertItem]:
+        for x in self.lists:
+            yield from x.items
+
+
+def plain_words(text: Text, tz: str) -> str:
+    """``text`` as plain words: instants in ``tz`` with UTC beside them."""
+    return "".join(
+        instant_with_utc(part, tz) if isinstance(part, datetime) else part for part in text
+    )
+
+
+def _plain_item(item: AlertItem, tz: str) -> str:
+    label = f"{item.name} ({item.system})" if item.system else item.name
+    return f"{label}: {plain_words(item.detail, tz)}" if item.detail else label
+
+
+def plain_list(items: Sequence[str], limit: int = PLAIN_ITEMS) -> str:
+    """``a, b, c and 4 more``; ``none`` for nothing."""
+    if not items:
+        return "none"
+    shown = ", ".join(items[:limit])
+    more = len(items) - limit
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def plain_text(text: str | Alert, tz: str) -> str:
+    """An alert as plain text, one line for the headline, one per list and note (a ``str``
+    is already plain)."""
+    if isinstance(text, str):
+        return text
+    lines = [plain_words(text.headline, tz)]
+    for x in text.lists:
+        if x.items:
+            labels = [_plain_item(i, tz) for i in x.items]
+            lines.append(f"{x.title} ({len(x.items)}): {plain_list(labels)}.")
+    lines += [plain_words(note, tz) for note in text.notes]
+    return "\n".join(lines)
 
 
 class Notifier(Protocol):
@@ -23,8 +126,9 @@ class Notifier(Protocol):
     ``resume_failed``, ``late`` (the whole window passed while maintbot was down) and
     ``not_approved``; and the changes people make, told to the window's people: ``approved``,
     ``rejected``, ``extended``, ``ended_early``, ``cancelled``. ``actions`` ⊆
-    :data:`ACTIONS`. ``text`` is plain text: a Slack notifier escapes it like any other
-    vendor-sourced string, since it holds task names. ``people`` are the user names or ids
+    :data:`ACTIONS`. ``text`` is an :class:`Alert`, or plain text (a notifier escapes either
+    like any other vendor-sourced string, since both hold task names); :func:`plain_text`
+    writes either as plain text in the window's zone. ``people`` are the user names or ids
     the text names (who acted, who decided), which a Slack notifier shows as mentions.
     """
 
@@ -32,7 +136,7 @@ class Notifier(Protocol):
         self,
         window: WindowRecord,
         kind: str,
-        text: str,
+        text: str | Alert,
         *,
         actions: Sequence[str] = (),
         people: Sequence[str] = (),
@@ -49,11 +153,12 @@ class LogNotifier:
         self,
         window: WindowRecord,
         kind: str,
-        text: str,
+        text: str | Alert,
         *,
         actions: Sequence[str] = (),
         people: Sequence[str] = (),
     ) -> None:
         level = logging.WARNING if kind in _LOUD else logging.INFO
         suffix = f" [actions: {', '.join(actions)}]" if actions else ""
-        self.log.log(level, "%s (window %s): %s%s", kind, window.id, text, suffix)
+        body = text if isinstance(text, str) else plain_text(text, window.tz)
+        self.log.log(level, "%s (window %s): %s%s", kind, window.id, body, suffix)

@@ -10,8 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.errors import ConnectorError
-from bot.format import length
-from bot.lifecycle.alerts import task_label, window_label
+from bot.lifecycle.alerts import pause_failed_alert
 from bot.lifecycle.base import (
     MID_CALL,
     ClockCore,
@@ -293,18 +292,13 @@ class Pausing(ClockCore):
                 return
             self._audit(row, "pause", "failed", {**detail, "gave_up": True}, error=error)
             report.pause_failed.append((record.id, row.ref.key))
-            why = (
-                "the scheduler refused it"
-                if permanent
-                else f"retried for {length(now - record.start)}"
-            )
             self._alert(
                 record,
                 f"pause_failed:{row.id}:{attempt}",
                 "pause_failed",
-                f"Could not pause {task_label(row)} for maintenance window {window_label(record)} "
-                f"({why}): {error}. It is NOT paused and may run during the maintenance. "
-                "Retry, or pause it by hand in the scheduler.",
+                pause_failed_alert(
+                    record, row, error, refused=permanent, retried=now - record.start
+                ),
                 actions=("retry_pause",),
             )
             return

@@ -275,7 +275,7 @@ def cancel_window(store: Store, window_id: str, *, by: str, now: datetime) -> Wi
                 return ended
             continue
         raise LifecycleError(
-            f"Window {record.id} is already {record.state.value}; there is nothing to cancel."
+            f"Window {record.id} is already {record.state.label}; there is nothing to cancel."
         )
     raise LifecycleError(f"Window {window_id} kept changing while cancelling; try again.")
 
@@ -291,7 +291,7 @@ def end_window_now(store: Store, window_id: str, *, by: str, now: datetime) -> W
                 f"(maintbot cancel {record.id} --by NAME)."
             )
         if record.state is not _W.ACTIVE:
-            raise LifecycleError(f"Window {record.id} has already {record.state.value}.")
+            raise LifecycleError(f"Window {record.id} is already over ({record.state.label}).")
         ended = _end_active(store, record, by=by, now=now, action="end")
         if ended is not None:
             return ended
@@ -336,7 +336,7 @@ def extend_window(
         if record.state not in (_W.APPROVED, _W.ACTIVE):
             raise LifecycleError(
                 f"Only an approved or active window can be extended; {record.id} is "
-                f"{record.state.value}."
+                f"{record.state.label}."
             )
         if record.end <= now:
             raise LifecycleError(

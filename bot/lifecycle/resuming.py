@@ -10,8 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.errors import ConnectorError
-from bot.format import instant
-from bot.lifecycle.alerts import task_label, window_label
+from bot.lifecycle.alerts import resume_failed_alert
 from bot.lifecycle.base import (
     MID_CALL,
     ClockCore,
@@ -201,10 +200,7 @@ class Resuming(ClockCore):
             record,
             f"resume_failed:{row.id}:{attempt}",
             "resume_failed",
-            f"Could not resume {task_label(row)} after maintenance window {window_label(record)} "
-            f"(attempt {attempt}): {error}. It is STILL PAUSED. maintbot retries at "
-            f"{instant(retry_at, record.tz)}; retry now, or take it over to resume it "
-            "by hand.",
+            resume_failed_alert(record, row, error, attempt, retry_at),
             actions=("retry_resume", "take_over"),
         )
 

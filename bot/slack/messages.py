@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.conflicts import SystemGroup, common_reason, group_report
 from bot.format import length, utc_instant
+from bot.lifecycle.notify import Alert, AlertItem, AlertList, Text
 from bot.model import (
     ApprovalRecord,
     ApprovalState,
@@ -591,19 +592,31 @@ _ALERT_BUTTONS: dict[str, tuple[str, ActionId, bool]] = {
 def alert(
     window: WindowRecord,
     kind: str,
-    text: str,
+    text: str | Alert,
     actions: Sequence[str],
     *,
     people: Sequence[str] = (),
 ) -> dict[str, Any]:
     """An alert from the window clock, with buttons for what can be done about it; the
-    ``people`` it names by their Slack user id are mentioned."""
+    ``people`` it names by their Slack user id are mentioned.
+
+    An :class:`Alert` becomes a headline section, a section per list (long lists cut with
+    "and N more") and its notes, every instant a ``<!date>`` token so each reader sees
+    their own zone; the message's ``text`` (notifications, screen readers) is the headline
+    alone. A plain ``str`` is shown as it is, in one section.
+    """
     icon = _ALERT_ICONS.get(kind, ":information_source:")
-    body = f"{icon} {_mentioning(bk.fit(text, 2800), people)}"
-    blocks: list[bk.Block] = [
-        bk.section(body),
-        bk.context(f"Window `{window.id}` · {_span(window.start, window.end)}"),
-    ]
+    if isinstance(text, str):
+        body = f"{icon} {_mentioning(bk.fit(text, 2800), people)}"
+        blocks: list[bk.Block] = [bk.section(body)]
+    else:
+        body = f"{icon} {_mentioning(_words(text.headline), people)}"
+        blocks = [bk.section(body)]
+        room = bk.LIMITS.blocks_per_message - 4  # headline, notes, context, buttons
+        blocks += [_alert_list(x) for x in text.lists if x.items][:room]
+        if text.notes:
+            blocks.append(bk.section("\n".join(_words(n) for n in text.notes)))
+    blocks.append(bk.context(f"Window `{window.id}` · {_span(window.start, window.end)}"))
     buttons = [extend_select(window)] if "extend" in actions else []
     for name in actions:
         spec = _ALERT_BUTTONS.get(name)
@@ -636,10 +649,45 @@ def extend_select(window: WindowRecord) -> dict[str, Any]:
     )
 
 
+_ALERT_ITEMS = 15  # items a list shows before "and N more": a glance, not a report
+_ALERT_ROOM = 2800  # characters of a list's section, under Slack's 3000
+
+
+def _words(text: Text) -> str:
+    """Alert text as mrkdwn: words escaped (and cut), instants as ``<!date>`` tokens."""
+    return "".join(
+        bk.date_token(part) if isinstance(part, datetime) else bk.fit(part, 1500) for part in text
+    )
+
+
+def _alert_item(item: AlertItem) -> str:
+    label = f"*{bk.fit(item.name, 150)}*"
+    if item.system:
+        label += f" (`{bk.fit(item.system, 60)}`)"
+    return f"• {label}: {_words(item.detail)}" if item.detail else f"• {label}"
+
+
+def _alert_list(listed: AlertList) -> bk.Block:
+    mark = ":warning: " if listed.warn else ""
+    lines = [f"{mark}*{bk.escape(listed.title)}* ({len(listed.items)})"]
+    used = len(lines[0])
+    shown = 0
+    for item in listed.items[:_ALERT_ITEMS]:
+        line = _alert_item(item)
+        if used + len(line) + 1 > _ALERT_ROOM and shown:
+            break
+        lines.append(line)
+        used += len(line) + 1
+        shown += 1
+    if shown < len(listed.items):
+        lines.append(f"…and {len(listed.items) - shown} more")
+    return bk.section("\n".join(lines))
+
+
 # -- list / status / audit / help ----------------------------------------------------------
 def window_line(window: WindowRecord, task_count: int) -> str:
     return (
-        f"`{window.id}` · *{window.state.value}* · {_span(window.start, window.end)} · "
+        f"`{window.id}` · *{window.state.label}* · {_span(window.start, window.end)} · "
         f"{task_count} task(s) · requested by {who(window.requested_by)}"
         + (f", approved by {who(window.approved_by)}" if window.approved_by else "")
     )

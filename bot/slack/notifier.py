@@ -20,6 +20,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.lifecycle.notify import Alert, plain_text
 from bot.model import ResumeRequestRecord, ResumeRequestState, WindowRecord
 from bot.render import PauseNote
 from bot.service.pauses import ActionResult, ResumeDecision, note_of_request
@@ -51,7 +52,7 @@ class SlackNotifier:
         self,
         window: WindowRecord,
         kind: str,
-        text: str,
+        text: str | Alert,
         *,
         actions: Sequence[str] = (),
         people: Sequence[str] = (),
@@ -74,7 +75,7 @@ class SlackNotifier:
                 "window %s: %s alert has nowhere to go (set MAINTBOT_ALERT_CHANNEL): %s",
                 window.id,
                 kind,
-                text,
+                plain_text(text, window.tz),
             )
             return
         failures: list[BaseException] = []
