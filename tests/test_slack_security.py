@@ -189,7 +189,7 @@ def test_audit_with_a_count_that_is_not_one_gets_a_clear_message(
 def test_audit_with_a_plain_count_lists_rows(world: SlackWorld) -> None:
     world.store.audit("U0ALICE01", "check", "ok")
     reply = world.user("alice").slash("/maintenance audit 5")
-    assert "Audit trail, newest first (1 row(s)" in blocks_text(reply.json())
+    assert "Audit trail, newest first (1 line(s), one per call" in blocks_text(reply.json())
 
 
 def test_a_correctly_signed_request_is_accepted(world: SlackWorld) -> None:

@@ -34,7 +34,7 @@ def test_a_slash_command_over_socket_mode(world: SlackWorld) -> None:
     count = len(available_vendors())
     assert ack["payload"]["text"].startswith(f"Checking {count} scheduler")
     report = world.fake.wait_response("sock1")
-    assert "Maintenance window check" in blocks_text(report)
+    assert "to act on" in blocks_text(report)
     assert [r.action for r in world.audit()] == ["check"]
 
 
