@@ -104,6 +104,7 @@ def find_conflicts(
                 paused_by=task.paused_by if task and task.paused else None,
                 pause_reason=task.pause_reason if task and task.paused else None,
                 paused_at=task.paused_at if task and task.paused else None,
+                groups=task.groups if task else (),
             )
 
         for run in snap.runs:

@@ -116,6 +116,10 @@ class Task(_Frozen):
     pause_reason: str | None = None
     paused_at: Instant | None = None
     vendor_state: str | None = None
+    # The vendor's own groupings of the task, as (kind, value) pairs in the vendor's words:
+    # Talend ("workspace", "Finance") and ("environment", "prod"), Pyramid ("schedule type",
+    # …), Huawei ("task type", …) and ("project", …). Empty where the API has none.
+    groups: tuple[tuple[str, str], ...] = ()
 
     @property
     def ref(self) -> TaskRef:
@@ -166,6 +170,8 @@ class Conflict(_Frozen):
     paused_by: str | None = None
     pause_reason: str | None = None
     paused_at: Instant | None = None
+    # The task's vendor groupings (see ``Task.groups``), for choosing a window's scope.
+    groups: tuple[tuple[str, str], ...] = ()
 
     @property
     def ref(self) -> TaskRef:
@@ -310,6 +316,9 @@ class WindowRecord(_Record):
     approved_end: Instant | None = None
     alert_channel: str | None = None
     alert_ts: str | None = None
+    # Migration 7: what the requester called it and why (a reason or change number).
+    title: str | None = None
+    reason: str | None = None
 
     @property
     def window(self) -> Window:

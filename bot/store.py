@@ -47,7 +47,7 @@ __all__ = [
     "Store",
 ]
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 def _iso(moment: datetime) -> str:
@@ -221,6 +221,11 @@ _MIGRATIONS: dict[int, str] = {
     ALTER TABLE windows ADD COLUMN alert_channel TEXT;
     ALTER TABLE windows ADD COLUMN alert_ts TEXT;
     ALTER TABLE approvals ADD COLUMN reason TEXT;
+    """,
+    # The plan dialog's title and reason (or change number) for a window.
+    7: """
+    ALTER TABLE windows ADD COLUMN title TEXT;
+    ALTER TABLE windows ADD COLUMN reason TEXT;
     """,
 }
 
@@ -569,6 +574,8 @@ class Store:
         channel: str | None = None,
         state: WindowState = WindowState.PLANNED,
         approved_by: str | None = None,
+        title: str | None = None,
+        reason: str | None = None,
     ) -> WindowRecord:
         """Record a window and the tasks (ref, name) to pause in it, in one transaction."""
         window_id = new_id("w")
@@ -590,6 +597,8 @@ class Store:
                     "drain_lead_seconds": drain_lead_seconds,
                     "channel": channel,
                     "notes": json.dumps(list(window.notes)),
+                    "title": title,
+                    "reason": reason,
                 },
             )
             for ref, name in tasks:

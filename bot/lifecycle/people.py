@@ -62,6 +62,8 @@ def plan_window(
     now: datetime,
     channel: str | None = None,
     drain_lead: timedelta = timedelta(0),
+    title: str | None = None,
+    reason: str | None = None,
 ) -> WindowRecord:
     """Record a window and the tasks (ref, display name) to pause in it, as ``planned``."""
     requested_by = require_text(requested_by, "requested_by")
@@ -92,6 +94,8 @@ def plan_window(
         tasks=list(unique.values()),
         drain_lead_seconds=int(drain_lead.total_seconds()),
         channel=channel,
+        title=(title or "").strip() or None,
+        reason=(reason or "").strip() or None,
     )
     store.audit(
         requested_by,
