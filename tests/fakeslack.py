@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+from fakeviews import OpenView, Views, input_elements, parse_view
 
 _INVALID_BLOCKS: dict[str, Any] = {"ok": False, "error": "invalid_blocks"}
 
@@ -74,6 +75,7 @@ class FakeSlack:
         self._runner: web.AppRunner | None = None
         self._ready = threading.Event()
         self._sockets: list[web.WebSocketResponse] = []
+        self.views = Views()
         self.port = 0
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -218,6 +220,44 @@ class FakeSlack:
         found = [m for m in current.values() if replies or not m.get("thread_ts")]
         return [m for m in found if channel is None or m.get("channel") == channel]
 
+    # -- modals -------------------------------------------------------------------------------
+    def issue_trigger(self, user: str) -> str:
+        """The ``trigger_id`` an interaction by ``user`` carries (good for 3 s, once)."""
+        with self._cond:
+            return self.views.issue_trigger(user)
+
+    def modal(self, user: str) -> OpenView | None:
+        """The modal on top of ``user``'s screen, if any."""
+        with self._cond:
+            return self.views.top(user)
+
+    def modals(self, user: str) -> list[OpenView]:
+        with self._cond:
+            return self.views.stack(user)
+
+    def wait_modal(self, user: str, *, timeout: float = 15.0) -> OpenView:
+        self.wait_for(lambda: self.views.top(user) is not None, timeout=timeout, what="a modal")
+        found = self.modal(user)
+        assert found is not None
+        return found
+
+    def set_value(self, user: str, block_id: str, value: dict[str, Any]) -> OpenView:
+        """``user`` types or picks ``value`` in the input ``block_id`` of their top modal."""
+        with self._cond:
+            top = self.views.top(user)
+            if top is None:
+                raise AssertionError("no modal is open")
+            for block, element in input_elements(top.view):
+                if block.get("block_id") == block_id:
+                    top.values[block_id] = {element["action_id"]: value}
+                    return top
+        raise AssertionError(f"the modal has no input block {block_id!r}")
+
+    def submitted(self, user: str, view_id: str, answer: dict[str, Any] | None) -> None:
+        with self._cond:
+            self.views.submitted(user, view_id, answer)
+            self._cond.notify_all()
+
     # -- Socket Mode --------------------------------------------------------------------------
     def socket_send(self, envelope: dict[str, Any], *, timeout: float = 15.0) -> None:
         """Deliver an envelope to the bot over its Socket Mode connection."""
@@ -296,10 +336,15 @@ class FakeSlack:
         message = method in ("chat.postMessage", "chat.update", "chat.postEphemeral")
         if message and self._check_message(method, params):
             return _INVALID_BLOCKS
-        if method.startswith("views.") and method != "views.publish":
-            if self._check_view(method, params.get("view")):
+        if method in ("views.open", "views.push", "views.update"):
+            view = parse_view(params.get("view"))
+            if view is None:
+                return {"ok": False, "error": "invalid_arguments"}
+            if self._check_view(method, view):
                 return _INVALID_BLOCKS
-            return {"ok": True, "view": {"id": "V0FAKE"}}
+            with self._cond:
+                do = {"views.open": self.views.open, "views.push": self.views.push}
+                return do.get(method, self.views.update)(params, view)
         if method == "chat.postMessage":
             ts = f"1790000000.{next(self._ts):06d}"
             params["_ts"] = ts
@@ -487,6 +532,11 @@ def view_errors(view: Any) -> list[str]:
         for key in ("title", "submit", "close"):
             if key in view or key == "title":
                 errors.extend(_text(view.get(key), f"view {key}", VIEW_TITLE, plain_only=True))
+        blocks = view.get("blocks") if isinstance(view.get("blocks"), list) else []
+        if "submit" not in view and any(
+            isinstance(b, dict) and b.get("type") == "input" for b in blocks
+        ):
+            errors.append("a modal with input blocks needs a submit button")
     for key in ("callback_id", "external_id"):
         if key in view and not _id_ok(view[key]):
             errors.append(f"view {key} must be 1..{ID_MAX} characters")

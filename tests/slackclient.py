@@ -19,7 +19,6 @@ import itertools
 import json
 import threading
 import time
-import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from urllib.parse import urlencode
 
 import httpx
 from fakeslack import FakeSlack
+from fakeviews import OpenView, input_elements
 from slack_sdk.signature import SignatureVerifier
 
 from bot.clock import Clock
@@ -345,7 +345,7 @@ class SlackUser:
             "api_app_id": "A0MAINTBOT",
             "is_enterprise_install": "false",
             "response_url": self.world.fake.response_url(rid),
-            "trigger_id": f"{rid}.{uuid.uuid4().hex[:8]}",
+            "trigger_id": self.world.fake.issue_trigger(self.id),
         }
         self._seen.append(rid)
         return self.world.post(
@@ -445,7 +445,7 @@ class SlackUser:
                 "channel_id": channel,
                 "is_ephemeral": ephemeral,
             },
-            "trigger_id": f"{rid}.{uuid.uuid4().hex[:8]}",
+            "trigger_id": self.world.fake.issue_trigger(self.id),
             "channel": {"id": channel, "name": "ops"},
             "message": {"ts": ts, "blocks": (message or {}).get("blocks", [])},
             "response_url": self.world.fake.response_url(rid),
@@ -474,6 +474,104 @@ class SlackUser:
             response_id=rid,
             label="click",
             **signing,
+        )
+
+    # -- modals --------------------------------------------------------------------------------
+    def modal(self) -> OpenView:
+        """The modal on top of this person's screen (it must be open)."""
+        top = self.world.fake.modal(self.id)
+        if top is None:
+            raise AssertionError(f"{self.name} has no modal open")
+        return top
+
+    def wait_modal(self, *, timeout: float = 15.0) -> OpenView:
+        return self.world.fake.wait_modal(self.id, timeout=timeout)
+
+    def type_in(self, block_id: str, text: str, *, enter: bool = False) -> Reply | None:
+        """Type ``text`` in a text input; with ``enter``, press Enter (which Slack sends as
+        a ``block_actions`` when the block dispatches actions)."""
+        self.world.fake.set_value(
+            self.id, block_id, {"type": "plain_text_input", "value": text or None}
+        )
+        return self._dispatch(block_id, {"type": "plain_text_input", "value": text}, enter)
+
+    def tick(self, block_id: str, labels: Sequence[str]) -> Reply | None:
+        """Leave exactly the options labelled ``labels`` ticked in a checkboxes or
+        multi-select input (what a person ends with after ticking and unticking)."""
+        element = self._input(block_id)
+        options = _all_options(element)
+        by_label = {o["text"]["text"]: o for o in options}
+        missing = [label for label in labels if label not in by_label]
+        if missing:
+            raise AssertionError(f"{block_id!r} offers no {missing}; it offers {list(by_label)}")
+        value = {"type": element["type"], "selected_options": [by_label[x] for x in labels]}
+        self.world.fake.set_value(self.id, block_id, value)
+        return self._dispatch(block_id, value, True)
+
+    def ticked(self, block_id: str) -> list[str]:
+        """The labels ticked now in a checkboxes or multi-select input."""
+        top = self.modal()
+        action = self._input(block_id)["action_id"]
+        value = top.values.get(block_id, {}).get(action) or {}
+        return [o["text"]["text"] for o in value.get("selected_options") or []]
+
+    def submit(self, **signing: Any) -> Reply:
+        """Press the modal's submit button: a ``view_submission``, and the bot's answer
+        applied to the stack as Slack applies it."""
+        top = self.modal()
+        payload = {
+            "type": "view_submission",
+            "team": {"id": "T0FAKE", "domain": "fake"},
+            "user": {"id": self.id, "username": self.name, "name": self.name},
+            "api_app_id": "A0MAINTBOT",
+            "token": "legacy-verification-token",
+            "trigger_id": self.world.fake.issue_trigger(self.id),
+            "view": top.as_slack(),
+            "response_urls": [],
+            "is_enterprise_install": False,
+        }
+        reply = self.world.post(
+            urlencode({"payload": json.dumps(payload)}),
+            "application/x-www-form-urlencoded",
+            label="submit",
+            **signing,
+        )
+        if reply.status == 200:
+            self.world.fake.submitted(self.id, top.id, reply.json())
+        return reply
+
+    def _input(self, block_id: str) -> dict[str, Any]:
+        for block, element in input_elements(self.modal().view):
+            if block.get("block_id") == block_id:
+                return element
+        raise AssertionError(f"{self.name}'s modal has no input {block_id!r}")
+
+    def _dispatch(self, block_id: str, value: dict[str, Any], enter: bool) -> Reply | None:
+        top = self.modal()
+        block = next(b for b, _ in input_elements(top.view) if b.get("block_id") == block_id)
+        if not (block.get("dispatch_action") and enter):
+            return None
+        action = {
+            **value,
+            "action_id": block["element"]["action_id"],
+            "block_id": block_id,
+            "action_ts": f"{time.time():.6f}",
+        }
+        payload = {
+            "type": "block_actions",
+            "team": {"id": "T0FAKE", "domain": "fake"},
+            "user": {"id": self.id, "username": self.name, "name": self.name},
+            "api_app_id": "A0MAINTBOT",
+            "token": "legacy-verification-token",
+            "container": {"type": "view", "view_id": top.id},
+            "trigger_id": self.world.fake.issue_trigger(self.id),
+            "view": top.as_slack(),
+            "actions": [action],
+        }
+        return self.world.post(
+            urlencode({"payload": json.dumps(payload)}),
+            "application/x-www-form-urlencoded",
+            label="view action",
         )
 
     def open_home(self, *, event_id: str | None = None, retry: int | None = None) -> Reply:
@@ -515,6 +613,11 @@ class SlackUser:
             if _has_button(message, action_id):
                 return message, False
         raise AssertionError(f"{self.name} sees no message with a {action_id!r} button")
+
+
+def _all_options(element: dict[str, Any]) -> list[dict[str, Any]]:
+    groups = element.get("option_groups") or []
+    return [o for g in groups for o in g["options"]] or list(element.get("options") or [])
 
 
 def _elements(block: dict[str, Any]) -> list[dict[str, Any]]:

@@ -231,10 +231,21 @@ def test_the_fake_refuses_an_invalid_view(fake: Wire) -> None:
     }
     title = {"type": "plain_text", "text": "t" * 25}
     modal = {"type": "modal", "title": title, "blocks": [section()]}
-    for method in ("views.open", "views.update", "views.push"):
-        assert post(fake, method, {"trigger_id": "t", "view": modal})["ok"] is False
-        fine = {**modal, "title": {"type": "plain_text", "text": "t" * 24}}
-        assert post(fake, method, {"trigger_id": "t", "view": fine})["ok"] is True
+    fine = {**modal, "title": {"type": "plain_text", "text": "t" * 24}}
+    # Refused for its blocks before its trigger is even looked at, so the trigger still works.
+    trigger = fake.fake.issue_trigger("U1")
+    assert post(fake, "views.open", {"trigger_id": trigger, "view": modal}) == {
+        "ok": False,
+        "error": "invalid_blocks",
+    }
+    opened = post(fake, "views.open", {"trigger_id": trigger, "view": fine})
+    assert opened["ok"] is True
+    view_id = opened["view"]["id"]
+    assert post(fake, "views.update", {"view_id": view_id, "view": modal})["ok"] is False
+    assert post(fake, "views.update", {"view_id": view_id, "view": fine})["ok"] is True
+    trigger = fake.fake.issue_trigger("U1")
+    assert post(fake, "views.push", {"trigger_id": trigger, "view": modal})["ok"] is False
+    assert post(fake, "views.push", {"trigger_id": trigger, "view": fine})["ok"] is True
 
 
 def test_the_same_action_id_in_different_blocks_is_accepted(fake: Wire) -> None:
