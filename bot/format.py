@@ -107,3 +107,13 @@ def window_name(start: datetime, end: datetime, tz: str, title: str | None = Non
     abbreviation = first.strftime("%Z") if zone else "UTC"
     dates = f"{dates} {abbreviation}".rstrip()
     return f"{title} · {dates}" if title else f"Maintenance {dates}"
+
+
+def clock_time(moment: datetime, tz: str) -> str:
+    """``moment``'s wall-clock time in ``tz`` with its abbreviation (``02:30 CET``); UTC
+    when ``tz`` is not a zone name."""
+    try:
+        local = moment.astimezone(ZoneInfo(tz))
+    except (KeyError, ValueError):
+        local = moment.astimezone(UTC)
+    return f"{local:%H:%M} {local:%Z}"

@@ -408,7 +408,7 @@ def test_the_middle_report_page_has_distinct_paging_ids(db: Store) -> None:
     middle = messages.report_page(check, 1)
     (nav,) = [b for b in middle["blocks"] if b.get("block_id") == "nav"]
     ids = [e["action_id"] for e in nav["elements"]]
-    assert ids == ["report_page_previous", "report_page_next", "plan_window"]
+    assert ids == ["report_page_previous", "report_page_next", "plan_window", "plan_dialog"]
 
 
 def test_the_home_view_passes_slacks_rules(db: Store) -> None:

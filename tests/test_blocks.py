@@ -190,7 +190,9 @@ def test_a_report_without_conflicts_says_so(tmp_path) -> None:
     store = Store(tmp_path / "s.db")
     page = messages.report_page(stored(store, []), 0)
     assert any("No task run collides" in t for t in texts(page))
-    assert not [b for b in page["blocks"] if b.get("block_id") == "nav"]
+    # Nothing to plan from the report, but the dialog can still plan other tasks.
+    (nav,) = [b for b in page["blocks"] if b.get("block_id") == "nav"]
+    assert [e["action_id"] for e in nav["elements"]] == ["plan_dialog"]
     store.close()
 
 

@@ -26,7 +26,7 @@ from bot.check import Scheduler, check_window, open_schedulers
 from bot.clock import Clock, system_clock
 from bot.config import Config, Settings
 from bot.connectors.base import Connector
-from bot.errors import ApprovalError, ConnectorError, LifecycleError, MaintbotError
+from bot.errors import ApprovalError, ConnectorError, LifecycleError, MaintbotError, WindowError
 from bot.format import instant, length
 from bot.lifecycle import (
     ACTOR,
@@ -61,6 +61,14 @@ from bot.model import (
 )
 from bot.render import PauseNote, plain_pause
 from bot.service.audit import AuditFilters, AuditTrail, parse_moment, read_trail
+from bot.service.drafts import (
+    Draft,
+    draft_tasks,
+    load_draft,
+    new_draft_id,
+    refs_of,
+    save_draft,
+)
 from bot.service.pauses import (
     ActionResult,
     HeldPaused,
@@ -535,17 +543,33 @@ class Maintbot:
             tasks.setdefault(conflict.ref.key, (conflict.ref, conflict.task_name))
         if not tasks:
             raise MaintbotError("Nothing in this report is active, so there is nothing to plan.")
+        return self._plan_and_ask(check.window, list(tasks.values()), by, channel)
+
+    def _plan_and_ask(
+        self,
+        window: Window,
+        tasks: Sequence[TaskChoice],
+        by: str,
+        channel: str,
+        *,
+        title: str | None = None,
+        reason: str | None = None,
+    ) -> tuple[WindowRecord, ApprovalRecord]:
+        """Record the window and its approval request; nothing stays planned if the
+        request cannot be recorded."""
         if not channel:
             raise MaintbotError(
                 "I don't know where to post the approval request; set MAINTBOT_APPROVAL_CHANNEL."
             )
         record = plan_window(
             self.store,
-            check.window,
-            list(tasks.values()),
+            window,
+            tasks,
             requested_by=by,
             now=self.clock(),
             channel=channel,
+            title=title,
+            reason=reason,
         )
         try:
             approval = request_approval(
@@ -555,6 +579,151 @@ class Maintbot:
             cancel_window(self.store, record.id, by=ACTOR, now=self.clock())
             raise
         return record, approval
+
+    # -- the plan dialog ----------------------------------------------------------------
+    async def draft(
+        self,
+        text: str,
+        *,
+        by: str,
+        tz: str | None = None,
+        channel: str = "",
+        check_id: str | None = None,
+    ) -> Draft:
+        """Start planning in a dialog: every task of every scheduler, each marked with its
+        collision with the window (a report's, when opened from one). Nothing is planned;
+        the draft is stored for the dialog's next request."""
+        check = self.report(check_id) if check_id is not None else None
+        if check is not None:
+            text, tz = check.window.text, check.window.tz
+        draft = Draft(
+            id=new_draft_id(),
+            by=by,
+            tz=tz or self.settings.maintbot_tz,
+            text=text,
+            channel=channel,
+            check_id=check.id if check is not None else None,
+            systems=tuple(s.name for s in self.schedulers),
+        )
+        draft = await self._fill_draft(draft, check.report if check is not None else None)
+        save_draft(self.store, draft)
+        return draft
+
+    async def redraft(self, draft_id: object, *, by: str, text: str) -> Draft:
+        """The dialog's window text changed: read it again and mark the collisions anew."""
+        draft = load_draft(self.store, draft_id, by=by)
+        draft = dataclasses.replace(
+            draft, text=text, start=None, end=None, error=None, revision=draft.revision + 1
+        )
+        draft = await self._fill_draft(draft, None)
+        save_draft(self.store, draft)
+        return draft
+
+    def load_draft(self, draft_id: object, *, by: str) -> Draft:
+        return load_draft(self.store, draft_id, by=by)
+
+    def touch_draft(self, draft: Draft) -> Draft:
+        """A new revision of the same draft (the dialog redrawn for a changed filter)."""
+        touched = dataclasses.replace(draft, revision=draft.revision + 1)
+        save_draft(self.store, touched)
+        return touched
+
+    async def _fill_draft(self, draft: Draft, report: ConflictReport | None) -> Draft:
+        window: Window | None = None
+        error: str | None = None
+        if report is not None:
+            window = report.window
+        elif draft.text.strip():
+            try:
+                window = self.parse(draft.text, draft.tz)
+            except WindowError as exc:
+                error = str(exc)
+        else:
+            error = "Type the window, e.g. Saturday 2-4am."
+        listing = asyncio.ensure_future(self._list_all())
+        if report is None and window is not None:
+            report = await self._joined_check(window)
+        listed, unanswered = await listing
+        if report is not None:
+            unanswered.update(
+                {s.system: s.error or "no answer" for s in report.systems if not s.ok}
+            )
+        return dataclasses.replace(
+            draft,
+            start=window.start.isoformat() if window is not None else None,
+            end=window.end.isoformat() if window is not None else None,
+            error=error,
+            unanswered=tuple(sorted(unanswered.items())),
+            tasks=draft_tasks(listed, report),
+        )
+
+    async def _list_all(self) -> tuple[list[Task], dict[str, str]]:
+        """Every scheduler's tasks, each within its deadline; a failure is that system's."""
+
+        async def one(scheduler: Scheduler) -> list[Task]:
+            if scheduler.connector is None:
+                raise ConnectorError(scheduler.name, scheduler.error or "not configured")
+            async with asyncio.timeout(scheduler.deadline):
+                return await scheduler.connector.list_tasks()
+
+        answers = await asyncio.gather(*(one(s) for s in self.schedulers), return_exceptions=True)
+        listed: list[Task] = []
+        unanswered: dict[str, str] = {}
+        for scheduler, answer in zip(self.schedulers, answers, strict=True):
+            if isinstance(answer, BaseException):
+                if not isinstance(answer, Exception):
+                    raise answer  # cancellation is the caller's
+                unanswered[scheduler.name] = (
+                    answer.detail
+                    if isinstance(answer, ConnectorError)
+                    else f"no answer within {scheduler.deadline:g} s"
+                    if isinstance(answer, TimeoutError)
+                    else type(answer).__name__
+                )
+            else:
+                listed += answer
+        return listed, unanswered
+
+    def plan_draft(
+        self,
+        draft_id: object,
+        *,
+        by: str,
+        keys: Sequence[str],
+        title: str | None = None,
+        reason: str | None = None,
+    ) -> PlanResult:
+        """Plan what the dialog submitted: the draft's window and exactly the ticked tasks,
+        with an approval request. Once per draft, however often it is submitted; a refusal
+        saves nothing and is audited."""
+        draft = load_draft(self.store, draft_id, by=by)
+        claim = f"plan:{draft.id}"
+        if not self.store.claim_kv(claim, _PLAN_PENDING):
+            existing = self.store.get_kv(claim)
+            found = self.store.find_window(existing) if existing else None
+            if found is None:
+                raise MaintbotError("This dialog is already being planned.")
+            return PlanResult(self._view(found), already=True)
+        try:
+            window = draft.window()
+            if window is None:
+                raise WindowError(draft.error or "The window could not be read.")
+            if not keys:
+                raise LifecycleError(
+                    "Tick at least one task to pause, or widen the filter to see more."
+                )
+            record, approval = self._plan_and_ask(
+                window, refs_of(draft, keys), by, draft.channel, title=title, reason=reason
+            )
+        except MaintbotError as exc:
+            self.store.release_kv(claim, _PLAN_PENDING)
+            self.store.audit(by, "plan", "refused", error=str(exc), detail={"draft": draft.id})
+            raise
+        except BaseException:
+            self.store.release_kv(claim, _PLAN_PENDING)
+            raise
+        self.store.set_kv(claim, record.id)
+        return PlanResult(self._view(record), approval)
 
     def approval_posted(self, approval_id: str, window_id: str, channel: str, ts: str) -> None:
         """Where the approval request was posted; the window clock's alerts go in its thread."""

@@ -36,6 +36,7 @@ __all__ = [
     "header",
     "home_view",
     "message",
+    "modal_view",
     "mrkdwn",
     "plain",
     "section",
@@ -298,3 +299,14 @@ def home_view(blocks: Sequence[Block]) -> dict[str, Any]:
         raise BlockKitError(f"{len(blocks)} blocks in a view; Slack allows 100")
     _check_unique_block_ids(blocks)
     return {"type": "home", "blocks": list(blocks)}
+
+
+def modal_view(view: dict[str, Any]) -> dict[str, Any]:
+    """A modal (100 blocks at most, block ids unique, titles within 24 characters)."""
+    blocks = view.get("blocks") or []
+    if not blocks:
+        raise BlockKitError("a modal needs at least one block")
+    if len(blocks) > LIMITS.blocks_per_view:
+        raise BlockKitError(f"{len(blocks)} blocks in a view; Slack allows 100")
+    _check_unique_block_ids(blocks)
+    return view

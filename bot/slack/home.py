@@ -8,6 +8,7 @@ from bot.model import WindowState
 from bot.service.pauses import held_paused
 from bot.slack import blocks as bk
 from bot.slack import messages
+from bot.slack.registry import ActionId
 from bot.store import Store
 
 __all__ = ["home_view"]
@@ -17,7 +18,13 @@ _SECTION_ROWS = 25  # windows per group shown; the rest are counted, not dropped
 
 def home_view(store: Store, user: str) -> dict[str, Any]:
     """Build the Home view from the store (at most 100 blocks, whatever the data)."""
-    blocks: list[bk.Block] = [bk.header("Maintenance windows")]
+    blocks: list[bk.Block] = [
+        bk.header("Maintenance windows"),
+        bk.actions(
+            bk.button("Plan a window", ActionId.PLAN_DIALOG, {}, style="primary"),
+            block_id="home_plan",
+        ),
+    ]
     groups = [
         ("Active now", [WindowState.ACTIVE]),
         ("Upcoming", [WindowState.APPROVED, WindowState.PLANNED]),

@@ -397,6 +397,9 @@ def _navigation(
         nav.append(bk.button("Next ▶", ActionId.PAGE_NEXT, {"c": check.id, "p": page + 1, **shown}))
     if active:
         lacking = f" {missing}" if missing else ""
+        # Counted per task, as the approval request counts them: a task with two
+        # colliding runs is one row more in the report but one task to pause.
+        active = len({c.ref.key for c in check.active})
         nav.append(
             bk.button(
                 "Plan pause for this window",
@@ -412,6 +415,8 @@ def _navigation(
                 ),
             )
         )
+    # The dialog: choose the scope and the tasks, title the window, give a reason.
+    nav.append(bk.button("Choose tasks…", ActionId.PLAN_DIALOG, {"c": check.id}))
     return nav
 
 

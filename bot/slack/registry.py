@@ -49,9 +49,13 @@ class ActionId(StrEnum):
     RETRY_PAUSE = "retry_pause"
     RETRY_RESUME = "retry_resume"
     TAKE_OVER = "take_over"
+    # The plan dialog: the button that opens it (report, App Home), and every input in it
+    # that redraws it (the window text on Enter, the scope fields on change).
+    PLAN_DIALOG = "plan_dialog"
+    DIALOG_INPUT = "plan_dialog_input"
 
 
-Kind = Literal["command", "event", "action"]
+Kind = Literal["command", "event", "action", "view"]
 Listener = Callable[..., Awaitable[Any]]
 ErrorReporter = Callable[[Exception, dict[str, Any], Any, Any], Awaitable[None]]
 
@@ -108,6 +112,11 @@ class Registrar:
     def action(self, action_id: ActionId, listener: Listener) -> None:
         self.app.action(action_id.value)(guard(listener, self.report))
         self.registered.append(Registration("action", action_id.value))
+
+    def view(self, callback_id: str, listener: Listener) -> None:
+        """A modal's submission (its ``callback_id``)."""
+        self.app.view(callback_id)(guard(listener, self.report))
+        self.registered.append(Registration("view", callback_id))
 
     def names(self, kind: Kind) -> set[str]:
         return {r.name for r in self.registered if r.kind == kind}

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from bot.slack.listeners import actions, commands, events
-from bot.slack.registry import Registrar
+from bot.slack import dialogs as dialog_views
+from bot.slack.listeners import actions, commands, dialogs, events
+from bot.slack.registry import ActionId, Registrar
 
 __all__ = ["register_listeners"]
 
@@ -13,3 +14,6 @@ def register_listeners(registrar: Registrar) -> None:
     commands.register(registrar)
     actions.register(registrar)
     events.register(registrar)
+    registrar.action(ActionId.PLAN_DIALOG, dialogs.from_button)
+    registrar.action(ActionId.DIALOG_INPUT, dialogs.redraw)
+    registrar.view(dialog_views.CALLBACK, dialogs.submit)

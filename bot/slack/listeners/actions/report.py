@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import MaintbotError
 from bot.render import PauseNote
-from bot.service import InProgress, ReportRow, ResumeAsked
+from bot.service import InProgress, PlanResult, ReportRow, ResumeAsked
 from bot.slack import blocks as bk
 from bot.slack import messages, notifier
 from bot.slack.errors import SLACK_ERRORS
@@ -33,7 +33,7 @@ from bot.slack.services import (
     user_of,
 )
 
-__all__ = ["page", "pause_now", "plan", "resume_now"]
+__all__ = ["page", "pause_now", "plan", "post_approval", "resume_now"]
 
 
 async def page(
@@ -207,11 +207,26 @@ async def plan(
             f"(window `{bk.escape(window.id)}`).",
         )
         return
+    posted_channel = await post_approval(svc, client, planned, channel)
+    await reply_text(
+        respond,
+        f":white_check_mark: Asked for approval in <#{bk.escape(posted_channel)}>: "
+        f"{len(tasks)} task(s), window `{window.id}`. An approver has to say yes.",
+    )
+
+
+async def post_approval(
+    svc: Services, client: AsyncWebClient, planned: PlanResult, channel: str
+) -> str:
+    """Post a newly planned window's approval request, mentioning the approvers; the
+    channel it went to. If nobody could ever see it, the window is withdrawn."""
+    window, tasks, approval = planned.window.record, planned.window.tasks, planned.approval
+    assert approval is not None
     try:
         mention = await svc.directory.approver_mentions()
         posted = await client.chat_postMessage(
             channel=channel,
-            **messages.approval_request(window, planned.approval, tasks, mention=mention),
+            **messages.approval_request(window, approval, tasks, mention=mention),
         )
     except SLACK_ERRORS as exc:
         # Nobody could ever see or click this request: withdraw the window rather than leave
@@ -220,15 +235,11 @@ async def plan(
         raise MaintbotError(
             f"Could not post the approval request in channel {channel} "
             f"({_slack_error(exc)}); the window was withdrawn. Invite the bot to that channel "
-            "or set MAINTBOT_APPROVAL_CHANNEL, then plan again from a new check."
+            "or set MAINTBOT_APPROVAL_CHANNEL, then plan again."
         ) from None
     posted_channel, ts = str(posted["channel"]), str(posted["ts"])
-    svc.bot.approval_posted(planned.approval.id, window.id, posted_channel, ts)
-    await reply_text(
-        respond,
-        f":white_check_mark: Asked for approval in <#{bk.escape(posted_channel)}>: "
-        f"{len(tasks)} task(s), window `{window.id}`. An approver has to say yes.",
-    )
+    svc.bot.approval_posted(approval.id, window.id, posted_channel, ts)
+    return posted_channel
 
 
 def _slack_error(exc: BaseException) -> str:

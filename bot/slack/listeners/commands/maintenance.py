@@ -9,10 +9,12 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import FilterError, WindowError
 from bot.slack import blocks as bk
 from bot.slack import messages
+from bot.slack.listeners import dialogs
 from bot.slack.listeners.actions.window import ended_text, extended_text
 from bot.slack.registry import COMMAND
 from bot.slack.services import Services, reply, reply_text, request_id, services
@@ -29,12 +31,16 @@ async def maintenance(
     body: dict[str, Any],
     command: dict[str, Any],
     respond: AsyncRespond,
+    client: AsyncWebClient,
     context: AsyncBoltContext,
 ) -> None:
     verb, _, rest = (command.get("text") or "").strip().partition(" ")
     verb, rest = verb.lower(), rest.strip()
     handler = _SUBCOMMANDS.get(verb)
-    if handler is not None:
+    if verb == "plan":
+        # The one subcommand that opens a dialog, so it needs the Web API client.
+        await dialogs.from_command(services(context), rest, command, ack, respond, client)
+    elif handler is not None:
         await handler(services(context), rest, command, ack, respond)
     elif verb in ("", "help"):
         await ack(**messages.help_message())
@@ -224,4 +230,4 @@ _SUBCOMMANDS: dict[str, Subcommand] = {
     "end": _end,
 }
 # Every subcommand with a use case (help has none); the parity test reads this.
-SUBCOMMANDS = tuple(_SUBCOMMANDS)
+SUBCOMMANDS = (*_SUBCOMMANDS, "plan")

@@ -1,0 +1,245 @@
+"""The plan dialog: opened from ``/maintenance plan``, a report's "Choose tasks…" and App
+Home; redrawn when the window text or the scope changes; planned on submit.
+
+A trigger is good for 3 seconds, and asking every scheduler takes longer than that, so
+the dialog opens at once with a "looking up" view and the form replaces it. Errors a
+person can fix are shown under the field they are about (``response_action: errors``);
+the plan itself is one call on the application, which checks the ticked tasks against
+the ones the dialog offered.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import LifecycleError, MaintbotError, WindowError
+from bot.service import PlanResult
+from bot.service.drafts import Draft, DraftError, Filter, shown
+from bot.slack import blocks as bk
+from bot.slack import dialogs
+from bot.slack.errors import SLACK_ERRORS
+from bot.slack.listeners.actions.report import post_approval
+from bot.slack.services import Services, button_value, channel_of, services, user_of
+
+__all__ = ["from_button", "from_command", "redraw", "submit"]
+
+log = logging.getLogger(__name__)
+
+
+async def from_command(
+    svc: Services,
+    text: str,
+    command: dict[str, Any],
+    ack: AsyncAck,
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+) -> None:
+    """``/maintenance plan [window]``."""
+    await ack()
+    user = str(command.get("user_id") or "")
+    channel = str(command.get("channel_id") or "")
+    await _open(svc, client, respond, command.get("trigger_id"), user, text, channel, None)
+
+
+async def from_button(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """ "Choose tasks…" under a report (value ``{"c": check}``) or "Plan a window" on Home."""
+    await ack()
+    svc = services(context)
+    check_id = button_value(action).get("c")
+    user = user_of(body)
+    if check_id is not None:
+        check = svc.bot.report(check_id)  # an unknown id: the error handler says so
+        if check.user and check.user != user:
+            raise MaintbotError(
+                "That report belongs to someone else; run `/maintenance check` yourself to "
+                "plan from it."
+            )
+    reply_to = respond if body.get("response_url") else None
+    await _open(
+        svc,
+        client,
+        reply_to,
+        body.get("trigger_id"),
+        user,
+        "",
+        channel_of(body),
+        check_id if isinstance(check_id, str) else None,
+    )
+
+
+async def _open(
+    svc: Services,
+    client: AsyncWebClient,
+    respond: AsyncRespond | None,
+    trigger: object,
+    user: str,
+    text: str,
+    channel: str,
+    check_id: str | None,
+) -> None:
+    try:
+        opened = await client.views_open(trigger_id=str(trigger or ""), view=dialogs.loading_view())
+    except SLACK_ERRORS as exc:
+        log.warning("could not open the plan dialog: %s", _error(exc))
+        if respond is not None:
+            await respond(
+                response_type="ephemeral",
+                replace_original=False,
+                text=":warning: Slack did not open the plan dialog in time; try again.",
+            )
+        return
+    view = opened["view"]
+    where = svc.bot.settings.maintbot_approval_channel or channel
+    draft = await svc.bot.draft(
+        text, by=user, tz=await svc.directory.tz(user), channel=where, check_id=check_id
+    )
+    ticked = {t.key for t in draft.tasks if t.active_conflict}
+    await _update(client, view, dialogs.plan_view(draft, Filter(), ticked))
+
+
+async def redraw(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """The window text was entered or a scope field changed: draw the form again, with the
+    ticks kept for tasks still shown and the collisions ticked for tasks newly shown."""
+    await ack()
+    svc = services(context)
+    view = body.get("view") or {}
+    user = user_of(body)
+    draft = svc.bot.load_draft(_draft_id(view), by=user)
+    entered = dialogs.read_input(view, draft)
+    before = dialogs.shown_keys(view)
+    if action.get("block_id") == "window" and entered.text != draft.text:
+        draft = await svc.bot.redraft(draft.id, by=user, text=entered.text)
+        ticked = {t.key for t in shown(draft, entered.scope) if t.active_conflict}
+    else:
+        draft = svc.bot.touch_draft(draft)
+        now_shown = shown(draft, entered.scope)
+        ticked = set(entered.ticked) | {
+            t.key for t in now_shown if t.active_conflict and t.key not in before
+        }
+    form = dialogs.plan_view(
+        draft, entered.scope, ticked, title=entered.title, reason=entered.reason
+    )
+    await _update(client, view, form)
+
+
+async def submit(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    svc = services(context)
+    view = body.get("view") or {}
+    user = user_of(body)
+    try:
+        draft = svc.bot.load_draft(_draft_id(view), by=user)
+    except DraftError as exc:
+        await ack(response_action="errors", errors={"window": _fit(str(exc))})
+        return
+    entered = dialogs.read_input(view, draft)
+    if entered.text != draft.text:
+        # Typed but not read: the ticks were drawn for the old window.
+        await ack(
+            response_action="errors",
+            errors={
+                "window": "Press Enter in this field first: the task list and its ticks are "
+                "still for the window as it read before."
+            },
+        )
+        return
+    try:
+        planned = svc.bot.plan_draft(
+            draft.id,
+            by=user,
+            keys=sorted(entered.ticked),
+            title=entered.title or None,
+            reason=entered.reason or None,
+        )
+    except (WindowError, DraftError) as exc:
+        await ack(response_action="errors", errors={"window": _fit(str(exc))})
+        return
+    except LifecycleError as exc:
+        field = "window" if entered.ticked else dialogs.first_task_block(view)
+        await ack(response_action="errors", errors={field: _fit(str(exc))})
+        return
+    await ack(response_action="clear")
+    await _announce(svc, client, planned, user, draft)
+
+
+async def _announce(
+    svc: Services, client: AsyncWebClient, planned: PlanResult, user: str, draft: Draft
+) -> None:
+    """Post the approval request and tell the requester (a dialog has no response_url,
+    so they hear it in the app's direct messages)."""
+    window = planned.window.record
+    if planned.already or planned.approval is None:
+        return
+    try:
+        channel = await post_approval(svc, client, planned, draft.channel)
+    except MaintbotError as exc:
+        await _dm(client, user, f":warning: {bk.escape(str(exc))}")
+        return
+    count = len(planned.window.tasks)
+    await _dm(
+        client,
+        user,
+        f":white_check_mark: Asked for approval in <#{bk.escape(channel)}>: {count} task(s), "
+        f"window `{bk.escape(window.id)}`. An approver has to say yes.",
+    )
+
+
+async def _dm(client: AsyncWebClient, user: str, text: str) -> None:
+    try:
+        await client.chat_postMessage(channel=user, text=text)
+    except SLACK_ERRORS as exc:
+        log.warning("could not message %s: %s", user, _error(exc))
+
+
+async def _update(client: AsyncWebClient, view: dict[str, Any], form: dict[str, Any]) -> None:
+    """Replace ``view`` unless someone changed it meanwhile (then theirs is newer)."""
+    try:
+        await client.views_update(view_id=str(view.get("id")), hash=view.get("hash"), view=form)
+    except SLACK_ERRORS as exc:
+        if _error(exc) == "hash_conflict":
+            return  # a later redraw already replaced it
+        log.warning("could not update the plan dialog: %s", _error(exc))
+
+
+def _draft_id(view: dict[str, Any]) -> object:
+    try:
+        metadata = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return None
+    return metadata.get("d") if isinstance(metadata, dict) else None
+
+
+def _fit(text: str) -> str:
+    return bk.fit(text, 300, escaped=False)
+
+
+def _error(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    try:
+        return str(response["error"]) if response is not None else type(exc).__name__
+    except (KeyError, TypeError):
+        return type(exc).__name__

@@ -1,0 +1,151 @@
+"""The plan dialog, driven as people do it: open it from a report, from `/maintenance plan`
+and from App Home; narrow the scope, untick a task, submit; an approver is asked. What is
+submitted is what is planned, each task once, and every refusal leaves nothing saved."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from slackclient import ALICE, APPROVALS, SlackUser, SlackWorld, blocks_text
+
+from bot.model import WindowState
+
+pytestmark = pytest.mark.slack_world(vendors=None)
+
+
+def opened(person: SlackUser) -> dict[str, Any]:
+    """The form once the "looking up" view has been replaced by it."""
+    fake = person.world.fake
+
+    def form_shown() -> bool:
+        top = fake.views.top(person.id)
+        return top is not None and any(b.get("type") == "input" for b in top.view["blocks"])
+
+    fake.wait_for(form_shown, what="the plan form")
+    return person.modal().view
+
+
+def task_blocks(view: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b for b in view["blocks"] if str(b.get("block_id", "")).startswith("tasks.")]
+
+
+def labels(block: dict[str, Any]) -> list[str]:
+    return [o["text"]["text"] for o in block["element"]["options"]]
+
+
+def test_planned_from_a_report_with_one_task_unticked(world: SlackWorld) -> None:
+    alice = world.user("alice")
+    report = alice.slash("/maintenance check Saturday 2-4am").wait()
+    alice.click("plan_dialog", on=report)
+    view = opened(alice)
+    text = "\n".join(
+        e["text"] for b in view["blocks"] if b["type"] == "context" for e in b["elements"]
+    )
+    assert "Reads as *Maintenance Sat" in text
+    assert "<!date^" in text
+    blocks = task_blocks(view)
+    assert blocks, "the form lists tasks"
+    first = blocks[0]
+    ticked = alice.ticked(first["block_id"])
+    assert len(ticked) >= 2, "the report's collisions come pre-ticked"
+    # Narrow to Talend only: the list is redrawn with Talend's tasks.
+    alice.tick("systems", ["talend"])
+    world.fake.wait_for(
+        lambda: alice.modal().view["blocks"] != view["blocks"], what="the redrawn form"
+    )
+    view = alice.modal().view
+    descriptions = {
+        o["description"]["text"].split(" · ")[0]
+        for b in task_blocks(view)
+        for o in b["element"]["options"]
+    }
+    assert descriptions == {"talend"}
+    first = task_blocks(view)[0]
+    ticked = alice.ticked(first["block_id"])
+    keep, dropped = ticked[:-1], ticked[-1]
+    alice.tick(first["block_id"], keep)
+    want = sorted(
+        {*keep, *(label for b in task_blocks(view)[1:] for label in alice.ticked(b["block_id"]))}
+    )
+    submitted = alice.submit()
+    assert submitted.status == 200
+    assert submitted.json() == {"response_action": "clear"}
+    world.fake.wait_for(lambda: bool(world.fake.messages(APPROVALS)), what="the approval request")
+    (window,) = world.store.list_windows([WindowState.PLANNED])
+    names = sorted(t.task_name for t in world.store.window_tasks(window.id))
+    assert names == want
+    assert dropped not in names
+    (request,) = world.fake.messages(APPROVALS)
+    assert f"{len(names)} task" in blocks_text(request)
+    # The requester hears where it went, in the app's direct messages.
+    dms = world.fake.messages("D" + ALICE[1:])
+    assert any("Asked for approval" in m["text"] for m in dms)
+
+
+def test_an_empty_scope_is_refused_in_the_dialog_and_nothing_is_saved(world: SlackWorld) -> None:
+    alice = world.user("alice")
+    report = alice.slash("/maintenance check Saturday 2-4am").wait()
+    alice.click("plan_dialog", on=report)
+    view = opened(alice)
+    for block in task_blocks(view):
+        alice.tick(block["block_id"], [])
+    answer = alice.submit().json()
+    assert answer["response_action"] == "errors"
+    (message,) = answer["errors"].values()
+    assert "Tick at least one task" in message
+    assert alice.modal() is not None, "the dialog stays open to be fixed"
+    assert world.store.list_windows(None) == []
+    refused = [r for r in world.audit() if r.action == "plan" and r.outcome == "refused"]
+    assert len(refused) == 1
+
+
+def test_a_window_text_the_grammar_rejects_is_shown_under_the_field(world: SlackWorld) -> None:
+    alice = world.user("alice")
+    alice.slash("/maintenance plan")
+    view = opened(alice)
+    assert "Type the window" in blocks_text({"blocks": view["blocks"]}) or any(
+        "Type the window" in e["text"]
+        for b in view["blocks"]
+        if b["type"] == "context"
+        for e in b["elements"]
+    )
+    alice.type_in("window", "whenever it suits", enter=True)
+    world.fake.wait_for(lambda: alice.modal().view["blocks"] != view["blocks"], what="redraw")
+    answer = alice.submit().json()
+    assert answer["response_action"] == "errors"
+    assert set(answer["errors"]) == {"window"}
+    assert world.store.list_windows(None) == []
+
+
+def test_a_typed_window_that_was_not_read_yet_is_not_planned(world: SlackWorld) -> None:
+    alice = world.user("alice")
+    alice.slash("/maintenance plan Saturday 2-4am")
+    opened(alice)
+    alice.type_in("window", "Sunday 1-3am")  # no Enter: the ticks are still Saturday's
+    answer = alice.submit().json()
+    assert answer["response_action"] == "errors"
+    assert "Press Enter" in answer["errors"]["window"]
+    assert world.store.list_windows(None) == []
+
+
+def test_a_stale_trigger_opens_nothing_and_says_so(world: SlackWorld) -> None:
+    alice = world.user("alice")
+    world.fake.fail("views.open", "expired_trigger_id")
+    reply = alice.slash("/maintenance plan Saturday 2-4am")
+    said = reply.wait()
+    assert "did not open the plan dialog" in said["text"]
+    assert alice.world.fake.modal(alice.id) is None
+    assert world.store.list_windows(None) == []
+
+
+def test_home_opens_the_dialog(world: SlackWorld) -> None:
+    alice = world.user("alice")
+    alice.open_home()
+    (published,) = world.fake.wait_calls("views.publish")
+    home = published.params["view"]
+    home = json.loads(home) if isinstance(home, str) else home
+    alice.click("plan_dialog", on={"blocks": home["blocks"], "_ephemeral": False})
+    view = opened(alice)
+    assert view["title"]["text"] == "Plan a window"
