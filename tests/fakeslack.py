@@ -186,13 +186,28 @@ class FakeSlack:
                     )
                 self._cond.wait(left)
 
-    def wait_calls(self, method: str, count: int = 1, *, timeout: float = 15.0) -> list[Call]:
+    def wait_calls(
+        self, method: str, count: int = 1, *, timeout: float = 15.0, channel: str | None = None
+    ) -> list[Call]:
+        """The successful calls of ``method`` (to ``channel``, when given) once there are
+        ``count`` of them."""
+
+        def found() -> list[Call]:
+            return [
+                c
+                for c in self.calls
+                if c.method == method
+                and c.ok
+                and (channel is None or c.params.get("channel") == channel)
+            ]
+
         self.wait_for(
-            lambda: len([c for c in self.calls if c.method == method and c.ok]) >= count,
+            lambda: len(found()) >= count,
             timeout=timeout,
-            what=f"{count} successful {method}",
+            what=f"{count} successful {method}" + (f" in {channel}" if channel else ""),
         )
-        return self.calls_to(method, ok_only=True)
+        with self._cond:
+            return found()
 
     def wait_response(
         self, response_id: str, count: int = 1, *, timeout: float = 15.0

@@ -106,7 +106,7 @@ def test_self_approval_when_allowed(tmp_path: Path, clock: ManualClock) -> None:
     ) as world:
         message = plan(world, world.user("alice"))
         world.user("alice").click("approve", on={**message, "_ephemeral": False})
-        world.fake.wait_calls("chat.update")
+        world.fake.wait_calls("chat.update", channel=APPROVALS)
         assert world.store.list_windows([WindowState.APPROVED])
 
 
@@ -115,7 +115,7 @@ def test_approval_updates_the_request_in_place_and_a_second_click_sees_who_won(
 ) -> None:
     message = plan(world, world.user("alice"))
     assert world.user("bob").click("approve", on={**message, "_ephemeral": False}).status == 200
-    (update,) = world.fake.wait_calls("chat.update")
+    (update,) = world.fake.wait_calls("chat.update", channel=APPROVALS)
     assert update.params["channel"] == APPROVALS
     assert update.params["ts"] == message["_ts"]
     (current,) = world.fake.messages(APPROVALS, replies=False)
@@ -125,7 +125,8 @@ def test_approval_updates_the_request_in_place_and_a_second_click_sees_who_won(
     late = world.user("carol").click_value("approve", approval_value(message)).wait()
     assert f"Already approved by <@{BOB}> at <!date^" in late["text"]
     assert late["response_type"] == "ephemeral"
-    assert len(world.fake.calls_to("chat.update")) == 1
+    updates = world.fake.calls_to("chat.update")
+    assert len([c for c in updates if c.params["channel"] == APPROVALS]) == 1
     (window,) = world.store.list_windows([WindowState.APPROVED])
     assert window.approved_by == BOB
 
@@ -142,7 +143,7 @@ def test_two_approvers_at_once_act_once_and_the_window_pauses_each_task_once(
         lambda: bob.click_value("approve", value, message=message, ephemeral=False),
     )
     assert [r.status for r in replies] == [200, 200, 200]
-    world.fake.wait_calls("chat.update")
+    world.fake.wait_calls("chat.update", channel=APPROVALS)
     approved = [r for r in world.audit() if r.action == "approve" and r.outcome == "ok"]
     assert len(approved) == 1
     others = [r for r in world.audit() if r.action == "approve" and r.outcome != "ok"]
@@ -151,7 +152,8 @@ def test_two_approvers_at_once_act_once_and_the_window_pauses_each_task_once(
     for reply in replies:
         if reply.fake.responses(reply.response_id):
             assert f"Already approved by <@{winner}>" in reply.wait()["text"]
-    assert len(world.fake.calls_to("chat.update")) == 1
+    updates = world.fake.calls_to("chat.update")
+    assert len([c for c in updates if c.params["channel"] == APPROVALS]) == 1
 
     # At the window's start the clock pauses every planned task, once each.
     (window,) = world.store.list_windows([WindowState.APPROVED])
@@ -163,19 +165,24 @@ def test_two_approvers_at_once_act_once_and_the_window_pauses_each_task_once(
     assert pause_requests(world) - before == len(planned)
     state = {t["id"]: t for t in world.sandbox_state("talend")["tasks"]}
     assert all(state[t.task_id]["paused"] for t in planned)
-    # The start alert went to the alert channel and into the approval thread.
+    # The start alert went into the window's thread in the alert channel, shown in the
+    # channel too; the approval request's thread stays quiet.
+    thread = world.store.get_window(window.id).alert_ts
     world.fake.wait_for(
-        lambda: any(m.get("thread_ts") == window.thread_ts for m in world.fake.messages()),
-        what="the start alert in the approval thread",
+        lambda: any(
+            m.get("thread_ts") == thread and m.get("reply_broadcast")
+            for m in world.fake.messages(ALERTS)
+        ),
+        what="the start alert in the window's thread",
     )
-    assert world.fake.messages(ALERTS)
+    assert not [m for m in world.fake.messages(APPROVALS) if m.get("thread_ts")]
 
 
 def test_reject_withdraws_the_window(world: SlackWorld) -> None:
     plan(world, world.user("alice"))
     bob = world.user("bob")
     bob.click("reject")  # the newest message Bob can see with a Reject button
-    world.fake.wait_calls("chat.update")
+    world.fake.wait_calls("chat.update", channel=APPROVALS)
     (current,) = world.fake.messages(APPROVALS, replies=False)
     assert f"Rejected by <@{BOB}>" in blocks_text(current)
     assert world.store.list_windows([WindowState.CANCELLED])
@@ -195,7 +202,7 @@ def test_group_approvers_are_resolved_through_usergroups(
         refusal = world.user("bob").click("approve", on={**message, "_ephemeral": False}).wait()
         assert "is not an approver" in refusal["text"]
         world.user("carol").click("approve", on={**message, "_ephemeral": False})
-        world.fake.wait_calls("chat.update")
+        world.fake.wait_calls("chat.update", channel=APPROVALS)
         assert world.store.list_windows([WindowState.APPROVED])
         # Cached: one lookup of each kind for both clicks.
         assert len(world.fake.calls_to("usergroups.list")) == 1
@@ -232,7 +239,7 @@ def test_a_task_held_by_an_active_window_is_not_resumed_by_hand(
     alice = world.user("alice")
     message = plan(world, alice)
     world.user("bob").click("approve", on={**message, "_ephemeral": False})
-    world.fake.wait_calls("chat.update")
+    world.fake.wait_calls("chat.update", channel=APPROVALS)
     (window,) = world.store.list_windows([WindowState.APPROVED])
     clock.set(window.start)
     world.tick()
@@ -263,7 +270,7 @@ def test_an_expired_request_says_so_and_loses_its_buttons(
     clock.set(window.start)  # approvals expire at the window's start at the latest
     answer = world.user("bob").click("approve", on={**message, "_ephemeral": False}).wait()
     assert "expired before anyone decided" in answer["text"]
-    world.fake.wait_calls("chat.update")
+    world.fake.wait_calls("chat.update", channel=APPROVALS)
     (current,) = world.fake.messages(APPROVALS)
     assert "Expired at" in blocks_text(current)
     assert not [b for b in current["blocks"] if b["type"] == "actions"]
@@ -286,7 +293,7 @@ def test_approvers_are_mentioned_and_people_are_told_of_the_decision(
         assert f"<@{BOB}> <!subteam^S0ONCALL1>" in message["text"]  # and in the notification
 
         world.user("bob").click("approve", on={**message, "_ephemeral": False})
-        world.fake.wait_calls("chat.update")
+        world.fake.wait_calls("chat.update", channel=APPROVALS)
         (window,) = world.store.list_windows([WindowState.APPROVED])
         # The requester hears it in a direct message (a user id as the channel).
         world.fake.wait_for(
@@ -301,10 +308,11 @@ def test_approvers_are_mentioned_and_people_are_told_of_the_decision(
 
         # The window's people are told once in its thread, with who decided as mentions.
         def in_thread() -> list[dict[str, Any]]:
+            thread = world.store.get_window(window.id).alert_ts
             return [
                 m
                 for m in world.fake.messages()
-                if " approved " in m["text"] and m.get("thread_ts") == window.thread_ts
+                if " approved " in m["text"] and thread and m.get("thread_ts") == thread
             ]
 
         world.fake.wait_for(lambda: bool(in_thread()), what="the approval in the thread")

@@ -45,7 +45,8 @@ def plan_and_approve(world: SlackWorld) -> dict[str, Any]:
     alice.click("plan_window", on=report).wait()
     (message,) = world.fake.messages(APPROVALS)
     world.user("bob").click("approve", on={**message, "_ephemeral": False})
-    world.fake.wait_calls("chat.update")
+    # The request redrawn is the listener's last step (after telling the requester).
+    world.fake.wait_calls("chat.update", channel=APPROVALS)
     return message
 
 
@@ -69,7 +70,7 @@ def test_the_done_flow(
     erin.click("plan_window", on=report).wait()
     (request,) = world.fake.messages(APPROVALS)
     world.user("bob").click("approve", on={**request, "_ephemeral": False})
-    world.fake.wait_calls("chat.update")
+    world.fake.wait_calls("chat.update", channel=APPROVALS)
     (window,) = world.store.list_windows([WindowState.APPROVED])
     assert window.approved_by == BOB
 
@@ -271,22 +272,26 @@ def test_an_alert_slack_refuses_is_sent_again_on_the_next_tick(
 ) -> None:
     plan_and_approve(world)
     (window,) = world.store.list_windows([WindowState.APPROVED])
-    # The approval was told already (in the alert channel and the approval thread).
+    # The approval was told already, in the window's thread in the alert channel.
     told = {m["_ts"] for m in world.fake.messages()}
-    # Both places (alert channel and approval thread) refuse the start alert once.
-    world.fake.fail("chat.postMessage", "channel_not_found", times=2)
+    thread = world.store.get_window(window.id).alert_ts
+    assert thread is not None
+    world.fake.fail("chat.postMessage", "channel_not_found", times=1)
     clock.set(window.start)
     world.tick()
     assert not [m for m in world.fake.messages(ALERTS) if m["_ts"] not in told]
     world.tick()
     alerts = [m for m in world.fake.messages(ALERTS) if m["_ts"] not in told]
     assert len(alerts) == 1
-    in_thread = [
+    # Once, in the window's thread, and shown in the channel too (the window opened).
+    assert alerts[0]["thread_ts"] == thread
+    assert alerts[0]["reply_broadcast"] is True
+    # Not a second copy in the approval request's thread.
+    assert not [
         m
-        for m in world.fake.messages()
+        for m in world.fake.messages(APPROVALS)
         if m.get("thread_ts") == window.thread_ts and m["_ts"] not in told
     ]
-    assert len(in_thread) == 1
 
 
 def test_one_alert_when_the_alert_channel_is_the_approval_channel(

@@ -14,21 +14,22 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.format import instant_with_utc
-from bot.model import (
-    WindowRecord,
-)
+from bot.model import ApprovalRecord, PlannedTask, WindowRecord
 
 __all__ = [
     "Alert",
     "AlertItem",
     "AlertList",
+    "KeepsThreads",
     "LogNotifier",
     "Notifier",
     "Part",
     "Text",
+    "ThreadBook",
+    "WindowThread",
     "plain_list",
     "plain_text",
     "plain_words",
@@ -141,6 +142,37 @@ class Notifier(Protocol):
         actions: Sequence[str] = (),
         people: Sequence[str] = (),
     ) -> None: ...
+
+
+@dataclass(frozen=True)
+class WindowThread:
+    """Where a window's story is told: the first message of its thread in the alert
+    channel (``None`` until one is posted)."""
+
+    channel: str
+    ts: str
+
+
+class ThreadBook(Protocol):
+    """What a notifier that keeps one thread per window reads and records (the store,
+    through the application): the window as it is now, its tasks and approval, its thread."""
+
+    def window(self, window_id: str) -> WindowRecord: ...
+
+    def tasks(self, window_id: str) -> list[PlannedTask]: ...
+
+    def approval(self, window_id: str) -> ApprovalRecord | None: ...
+
+    def thread(self, window_id: str) -> WindowThread | None: ...
+
+    def thread_posted(self, window_id: str, thread: WindowThread) -> None: ...
+
+
+@runtime_checkable
+class KeepsThreads(Protocol):
+    """A notifier that posts each window's changes in one thread: it is given a book."""
+
+    def bind_threads(self, book: ThreadBook) -> None: ...
 
 
 class LogNotifier:

@@ -44,6 +44,7 @@ from bot.lifecycle import (
     plan_window,
     request_approval,
 )
+from bot.lifecycle.notify import KeepsThreads
 from bot.model import (
     OPEN_WINDOW_STATES,
     ApprovalRecord,
@@ -86,6 +87,7 @@ from bot.service.pauses import (
 )
 from bot.service.reports import StoredCheck, load_check, save_check
 from bot.service.tasks import TaskChoice, colliding, every_active, named
+from bot.service.threads import StoreThreads
 from bot.service.wiring import Need, scheduler_config
 from bot.store import Store
 
@@ -190,6 +192,9 @@ class Maintbot:
     )
 
     def __post_init__(self) -> None:
+        if isinstance(self.notifier, KeepsThreads):
+            # One thread per window in the alert channel, kept in this store.
+            self.notifier.bind_threads(StoreThreads(self.store))
         connectors = {s.name: s.connector for s in self.schedulers if s.connector is not None}
         self.window_clock = WindowClock(
             self.store, connectors, self.clock, self.notifier, deadlines=self.deadlines
@@ -729,7 +734,11 @@ class Maintbot:
         """Where the approval request was posted; the window clock's alerts go in its thread."""
         self.store.set_approval_message(approval_id, channel, ts)
         current = self.store.get_window(window_id)
-        self.store.update_window_fields(window_id, current.version, channel=channel, thread_ts=ts)
+        fields = {"channel": channel, "thread_ts": ts}
+        if channel == self.settings.maintbot_alert_channel and not current.alert_ts:
+            # Posted in the alert channel itself: the request is the window's thread there.
+            fields |= {"alert_channel": channel, "alert_ts": ts}
+        self.store.update_window_fields(window_id, current.version, **fields)
 
     def withdraw_window(self, window_id: str) -> None:
         """Nobody could ever see or decide its approval request: drop the window."""

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.conflicts import SystemGroup, common_reason, group_report
-from bot.format import length, utc_instant
+from bot.format import length, utc_instant, window_name
 from bot.lifecycle.notify import Alert, AlertItem, AlertList, Text
 from bot.model import (
     ApprovalRecord,
@@ -25,6 +25,7 @@ from bot.model import (
     PlannedTask,
     Window,
     WindowRecord,
+    WindowState,
 )
 from bot.render import (
     PauseNote,
@@ -505,11 +506,69 @@ def approval_request(
 def approval_decided(
     window: WindowRecord, approval: ApprovalRecord, tasks: Sequence[PlannedTask]
 ) -> dict[str, Any]:
-    """The approval request after a decision: the buttons give way to who decided when."""
+    """The approval request after a decision: the buttons give way to who decided when,
+    and, once the window has moved on, to what it is now (cancelled, active, ended…)."""
     body = _approval_frame(window, approval, tasks)
     line = decision_line(approval)
     body.append(bk.section(line, block_id="decision"))
+    now = window_state_line(window)
+    if approval.state is ApprovalState.APPROVED and window.state is not WindowState.APPROVED:
+        body.append(bk.section(now, block_id="state"))
+        line = now
     return bk.message(f"Maintenance window {window.id}: {line}", body)
+
+
+_STATE_ICONS = {
+    WindowState.PLANNED: ":hourglass_flowing_sand:",
+    WindowState.APPROVED: ":calendar:",
+    WindowState.ACTIVE: ":construction:",
+    WindowState.COMPLETED: ":white_check_mark:",
+    WindowState.COMPLETED_WITH_EXCEPTIONS: ":large_yellow_circle:",
+    WindowState.FAILED: ":rotating_light:",
+    WindowState.CANCELLED: ":no_entry_sign:",
+}
+
+
+def window_state_line(window: WindowRecord) -> str:
+    """The window's state now, in words, with its times as date tokens."""
+    icon = _STATE_ICONS[window.state]
+    state = window.state
+    if state is WindowState.PLANNED:
+        text = "Waiting for an approver"
+    elif state is WindowState.APPROVED:
+        text = f"Approved; starts {bk.date_token(window.start)}"
+    elif state is WindowState.ACTIVE:
+        since = window.started_at or window.start
+        text = f"Active since {bk.date_token(since)}; ends {bk.date_token(window.end)}"
+    else:
+        when = f" at {bk.date_token(window.finished_at)}" if window.finished_at else ""
+        text = f"{state.label.capitalize()}{when}"
+    return f"{icon} *{text}*"
+
+
+def window_thread_root(
+    window: WindowRecord, approval: ApprovalRecord | None, tasks: Sequence[PlannedTask]
+) -> dict[str, Any]:
+    """The first message of a window's thread in the alert channel: what the window is and
+    its state now (redrawn on every change); the changes themselves are its replies."""
+    name = bk.escape(window_name(window.start, window.end, window.tz, window.title))
+    lines = [
+        f":spiral_calendar_pad: Maintenance window *{name}* "
+        f"({_span(window.start, window.end)}), requested by {who(window.requested_by)}: "
+        f"{len(tasks)} task(s) to pause.",
+        window_state_line(window),
+    ]
+    if window.reason:
+        lines.append(f"Reason: {bk.fit(window.reason, 500)}")
+    blocks = [
+        bk.section("\n".join(lines), block_id="window"),
+        bk.context(
+            f"Window `{bk.escape(window.id)}`"
+            + (f" · request `{bk.escape(approval.id)}`" if approval is not None else "")
+            + " · every change to it is posted in this thread"
+        ),
+    ]
+    return bk.message(f"Maintenance window {name}: {window.state.label}", blocks)
 
 
 def decision_line(approval: ApprovalRecord) -> str:

@@ -14,14 +14,15 @@ logged, and the audit trail has the action either way.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.lifecycle.notify import Alert, plain_text
-from bot.model import ResumeRequestRecord, ResumeRequestState, WindowRecord
+from bot.lifecycle.notify import Alert, ThreadBook, WindowThread, plain_text
+from bot.model import ApprovalState, ResumeRequestRecord, ResumeRequestState, WindowRecord
 from bot.render import PauseNote
 from bot.service.pauses import ActionResult, ResumeDecision, note_of_request
 from bot.slack import blocks as bk
@@ -43,10 +44,29 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+# Alerts that also go to the channel itself, not only into the window's thread: the window
+# opening and closing, and what a person has to act on.
+_BROADCAST = frozenset({"start", "end", "pause_failed", "resume_failed", "late", "not_approved"})
+# Kinds whose listener already redrew the approval message.
+_DECIDED = frozenset({"approved", "rejected"})
+
+
 class SlackNotifier:
-    def __init__(self, client: AsyncWebClient, alert_channel: str | None) -> None:
+    """With an alert channel and a thread book (bound by the application), each window's
+    alerts and changes go into one thread there, whose first message shows the window as
+    it is now, and the approval request is redrawn to the window's real state. Without a
+    book, an alert goes to the alert channel and the approval thread, as separate posts."""
+
+    def __init__(
+        self, client: AsyncWebClient, alert_channel: str | None, book: ThreadBook | None = None
+    ) -> None:
         self.client = client
         self.alert_channel = alert_channel or None
+        self.book = book
+        self._posting: dict[str, asyncio.Lock] = {}
+
+    def bind_threads(self, book: ThreadBook) -> None:
+        self.book = book
 
     async def notify(
         self,
@@ -58,6 +78,72 @@ class SlackNotifier:
         people: Sequence[str] = (),
     ) -> None:
         payload = messages.alert(window, kind, text, actions, people=people)
+        if self.alert_channel and self.book is not None:
+            thread = await self._thread(window, self.book, self.alert_channel)
+            await self.client.chat_postMessage(
+                channel=thread.channel,
+                thread_ts=thread.ts,
+                reply_broadcast=kind in _BROADCAST,
+                **payload,
+            )
+            await self._redraw(window.id, kind, self.book, thread)
+            return
+        await self._scattered(window, kind, text, payload)
+
+    async def _thread(self, window: WindowRecord, book: ThreadBook, channel: str) -> WindowThread:
+        """The window's thread, posting its first message if it has none yet (once: the
+        lock makes a second alert for the same window wait for the first's thread)."""
+        lock = self._posting.setdefault(window.id, asyncio.Lock())
+        async with lock:
+            thread = book.thread(window.id)
+            if thread is not None:
+                return thread
+            current = book.window(window.id)
+            posted = await self.client.chat_postMessage(
+                channel=channel,
+                **messages.window_thread_root(
+                    current, book.approval(window.id), book.tasks(window.id)
+                ),
+            )
+            thread = WindowThread(str(posted["channel"]), str(posted["ts"]))
+            book.thread_posted(window.id, thread)
+            return thread
+
+    async def _redraw(
+        self, window_id: str, kind: str, book: ThreadBook, thread: WindowThread
+    ) -> None:
+        """Show the window's state where people look first: the thread's first message,
+        and the approval request. Best effort: the alert itself was delivered."""
+        current, approval = book.window(window_id), book.approval(window_id)
+        tasks = book.tasks(window_id)
+        redraws: list[tuple[str, str, dict[str, Any]]] = []
+        if approval is None or approval.message_ts != thread.ts:
+            # (When the request itself heads the thread, it is redrawn below instead.)
+            root = messages.window_thread_root(current, approval, tasks)
+            redraws.append((thread.channel, thread.ts, root))
+        if (
+            kind not in _DECIDED
+            and approval is not None
+            and approval.channel
+            and approval.message_ts
+            and approval.state is not ApprovalState.PENDING
+        ):
+            redraws.append(
+                (
+                    approval.channel,
+                    approval.message_ts,
+                    messages.approval_decided(current, approval, tasks),
+                )
+            )
+        for channel, ts, message in redraws:
+            try:
+                await self.client.chat_update(channel=channel, ts=ts, **message)
+            except SLACK_ERRORS as exc:
+                log.warning("window %s: could not redraw %s/%s: %s", window_id, channel, ts, exc)
+
+    async def _scattered(
+        self, window: WindowRecord, kind: str, text: str | Alert, payload: dict[str, Any]
+    ) -> None:
         targets: list[dict[str, Any]] = []
         thread = (window.channel, window.thread_ts) if window.channel and window.thread_ts else None
         if thread is not None and thread[0] == self.alert_channel:
