@@ -8,7 +8,9 @@
     ├── StoreError                 the SQLite store refused an operation
     ├── ApprovalError              an approval was refused by policy or already decided
     ├── LifecycleError             a window transition is not allowed in its current state
-    └── FilterError                a filter names nothing there is, or a time unread (exit 2)
+    ├── FilterError                a filter names nothing there is, or a time unread (exit 2)
+    └── ScopeError                 a window's scope names no system, group or task there is,
+                                   or matches nothing (exit 2)
 
 No message may contain a credential: connectors build messages from status codes and
 vendor error text only, and ``redact`` scrubs anything that looks like a token before a
@@ -27,6 +29,7 @@ __all__ = [
     "FilterError",
     "LifecycleError",
     "MaintbotError",
+    "ScopeError",
     "StoreError",
     "WindowError",
     "redact",
@@ -125,5 +128,13 @@ class LifecycleError(MaintbotError):
 class FilterError(MaintbotError):
     """A filter (of the audit trail) names a window, person or system there is none of,
     or gives a time that cannot be read; the message says what would work."""
+
+    exit_code = 2
+
+
+class ScopeError(MaintbotError):
+    """A window's scope (systems, vendor groups, a name, tasks left out or added) names a
+    system, group or task there is none of, is written wrong, or matches no task; the
+    message says what there is to choose from."""
 
     exit_code = 2

@@ -59,6 +59,7 @@ CLI_VERBS = {
     "pause": {"pause_now"},
     "resume": {"resume_now"},
     "plan": {"plan", "resolve_tasks"},
+    "scope": {"candidates"},
     "approve": {"decide"},
     "reject": {"decide"},
     "cancel": {"cancel"},
@@ -83,6 +84,9 @@ ONE_FACE_BY_DESIGN = {
     "resolve_tasks": "from the report",
     "draft": "the dialog's first step; the CLI plans in one call",
     "redraft": "the dialog redrawn; the CLI plans in one call",
+    # The dialog lists a window's candidates through its draft (which keeps what it
+    # offered between clicks); `maintbot scope` asks for them in one call.
+    "candidates": "the plan dialog lists them through draft()",
 }
 
 # design.md, "Additions of version 2": each of these verbs takes --by NAME and --json.

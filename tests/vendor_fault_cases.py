@@ -192,6 +192,46 @@ TALEND: list[SchemaFault] = [
         "planPauseDetails.pause",
         "plan details: pause flag a number",
     ),
+    # The groups (Task.groups): a workspace or environment name of another type is an
+    # error for the system, never a task silently left out of a scope.
+    SchemaFault(
+        "talend",
+        _TASK,
+        _json(
+            {
+                "id": "5f0c1e0a2b3c4d5e6f708192",
+                "name": "n",
+                "workspace": {"id": "w1", "name": {"en": "Finance"}},
+                "taskPauseDetails": {"pause": False},
+            }
+        ),
+        "workspace.name (input should be a valid string)",
+        "task details: workspace name an object",
+    ),
+    SchemaFault(
+        "talend",
+        _TASK,
+        _json(
+            {
+                "id": "5f0c1e0a2b3c4d5e6f708192",
+                "name": "n",
+                "workspace": {
+                    "id": "w1",
+                    "name": "Finance",
+                    "environment": {"id": "e1", "name": 7},
+                },
+            }
+        ),
+        "workspace.environment.name (input should be a valid string)",
+        "task details: environment name a number",
+    ),
+    SchemaFault(
+        "talend",
+        _PLAN,
+        _json({"executable": "p1", "name": "n", "workspace": ["Finance"]}),
+        "workspace (input should be a valid dictionary",
+        "plan details: workspace a list",
+    ),
 ]
 
 # -- Pyramid -----------------------------------------------------------------------------------
@@ -282,6 +322,13 @@ PYRAMID: list[SchemaFault] = [
         _json([{**_SCHEDULE, "status": True}]),
         "0.status (value error, expected an enum name or ordinal)",
         "findSchedule: status a boolean",
+    ),
+    SchemaFault(
+        "pyramid",
+        _FIND,
+        _json([_SCHEDULE, {**_SCHEDULE_2, "type": {"name": "ETL"}}]),
+        "1.type (value error, expected an enum name or ordinal)",
+        "findSchedule: schedule type (its group) an object",
     ),
     SchemaFault(
         "pyramid",
@@ -497,6 +544,20 @@ HUAWEI: list[SchemaFault] = [
         ),
         "items.2.is_enable",
         "app list: one task broken among good ones",
+    ),
+    SchemaFault(
+        "huawei",
+        _APP_LIST,
+        _json({"items": [_APP_TASK, {**_APP_TASK_2, "task_type": 3}], "count": 2}),
+        "items.1.task_type (input should be a valid string)",
+        "app list: task type (its group) a number",
+    ),
+    SchemaFault(
+        "huawei",
+        _DESK_LIST,
+        _json({"scheduled_tasks": [{**_DESK_TASK, "task_type": ["REBOOT"]}], "total_count": 1}),
+        "scheduled_tasks.0.task_type (input should be a valid string)",
+        "desktop list: task type (its group) a list",
     ),
     SchemaFault(
         "huawei",

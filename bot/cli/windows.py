@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.cli.options import add_by, add_config_options, bounded, print_json, run_on_bot, the_name
+from bot.cli.scope import add_scope_options, scope_of
 from bot.config import Settings
 from bot.format import instant
 from bot.lifecycle import Decision
@@ -32,8 +33,13 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--tasks",
         help="'all' (every active task), or SYSTEM:ID / SYSTEM:KIND:ID items separated by "
-        "commas; default: the tasks with runs that collide with the window",
+        "commas; default: the tasks with runs that collide with the window. With a scope "
+        "(--system, --group, --name, --exclude, --include) only 'all' is allowed: every "
+        "matching active task instead of the matching conflicting ones",
     )
+    add_scope_options(p)
+    p.add_argument("--title", help="what to call the window, e.g. 'Finance DB patch'")
+    p.add_argument("--reason", help="why, or a change number, e.g. CHG-1234")
     p.add_argument("--requested-by", required=True, metavar="NAME")
     p.add_argument(
         "--approved-by", metavar="NAME", help="approve at once (an approver, not the requester)"
@@ -106,6 +112,9 @@ def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
             tasks=args.tasks,
             approved_by=args.approved_by,
             drain_lead=timedelta(minutes=args.drain_lead),
+            scope=scope_of(args),
+            title=args.title,
+            reason=args.reason,
         )
 
     result = run_on_bot(args, settings, plan, need="configured", doing="planning against")
@@ -175,6 +184,8 @@ def window_json(record: WindowRecord, rows: Sequence[PlannedTask]) -> dict[str, 
         "start": record.start.isoformat(),
         "end": record.end.isoformat(),
         "drain_lead_seconds": record.drain_lead_seconds,
+        "title": record.title,
+        "reason": record.reason,
         "requested_by": record.requested_by,
         "approved_by": record.approved_by,
         "created_at": record.created_at.isoformat(),

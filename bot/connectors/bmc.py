@@ -44,6 +44,10 @@ in ``tests/test_bmc.py``):
 * One check reads every status once: ``upcoming_runs`` and ``running_now`` share one sweep,
   and ``describe`` reuses it when it is only seconds old.
 * No rate limit is published: the client defaults to :data:`DEFAULT_RATE_PER_MINUTE`.
+* No groups (``Task.groups`` is empty): the ETL list answers ``name``, ``etl_id`` and
+  ``run_configurations`` only. ETL custom properties can filter the list, but the
+  contracts record neither the filter's syntax nor the properties in any answer, so there
+  is nothing published to group by.
 """
 
 from __future__ import annotations

@@ -455,6 +455,9 @@ class PyramidConnector(Connector):
             name=schedule.name or schedule.schedule_id,
             paused=schedule.status in PAUSED_STATUSES,
             vendor_state=schedule.status,
+            # ScheduleViewObject's ``type`` is Pyramid's one grouping of schedules; it has
+            # no folder (``scheduleItemName`` names the content, not where it is filed).
+            groups=(("schedule type", schedule.type),) if schedule.type else (),
         )
 
     async def _find(self, ref: TaskRef) -> _Schedule:

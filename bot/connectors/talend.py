@@ -25,6 +25,9 @@ gaps) and how this module reads them, choosing the reading that fails safe:
 * A run still dispatching has no start time (R2025-06); it is reported with none rather
   than with its trigger time, which could make a queued run look nearly finished.
 * The workspace's environment is ``environment.id`` (spec), else ``environmentId`` (docs).
+* A task's groups (``Task.groups``) are its workspace's name and its environment's name, as
+  TaskV21 and PlanExecutableDetails carry them in ``workspace``; a name left out is no
+  group, a name of another type makes the answer malformed.
 """
 
 from __future__ import annotations
@@ -173,23 +176,6 @@ class _PauseDetails(_Model):
     pauseDate: Instant | None = None
 
 
-class _TaskDetails(_Model):
-    id: VendorId
-    name: str
-    taskPauseDetails: _PauseDetails | None = None
-
-
-class _WorkspaceRef(_Model):
-    id: OptVendorId = None
-
-
-class _PlanDetails(_Model):
-    executable: VendorId
-    name: str
-    workspace: _WorkspaceRef | None = None
-    planPauseDetails: _PauseDetails | None = None
-
-
 class _EnvironmentInfo(_Model):
     id: VendorId
     name: str | None = None
@@ -201,6 +187,36 @@ class _WorkspaceInfo(_Model):
     name: str | None = None
     environment: _EnvironmentInfo | None = None
     environmentId: OptVendorId = None
+
+    @property
+    def groups(self) -> tuple[tuple[str, str], ...]:
+        """Talend's own groupings of what lives in this workspace: its name and its
+        environment's (``WorkspaceInfo.name``, ``environment.name`` in TaskV21 and
+        PlanExecutableDetails); a name the answer leaves out is no group."""
+        found: list[tuple[str, str]] = []
+        if self.name:
+            found.append(("workspace", self.name))
+        if self.environment is not None and self.environment.name:
+            found.append(("environment", self.environment.name))
+        return tuple(found)
+
+
+class _TaskDetails(_Model):
+    id: VendorId
+    name: str
+    workspace: _WorkspaceInfo | None = None
+    taskPauseDetails: _PauseDetails | None = None
+
+
+class _WorkspaceRef(_Model):
+    id: OptVendorId = None
+
+
+class _PlanDetails(_Model):
+    executable: VendorId
+    name: str
+    workspace: _WorkspaceInfo | None = None
+    planPauseDetails: _PauseDetails | None = None
 
 
 class _Workspaces(RootModel[list[_WorkspaceInfo]]):
@@ -622,11 +638,17 @@ class TalendConnector(Connector):
             raise
         if ref.kind is TaskKind.PLAN:
             plan = self.http.parse(response, _PlanDetails, what)
-            return self._task(ref, plan.name, plan.planPauseDetails)
+            return self._task(ref, plan.name, plan.planPauseDetails, plan.workspace)
         task = self.http.parse(response, _TaskDetails, what)
-        return self._task(ref, task.name, task.taskPauseDetails)
+        return self._task(ref, task.name, task.taskPauseDetails, task.workspace)
 
-    def _task(self, ref: TaskRef, name: str, details: _PauseDetails | None) -> Task:
+    def _task(
+        self,
+        ref: TaskRef,
+        name: str,
+        details: _PauseDetails | None,
+        workspace: _WorkspaceInfo | None = None,
+    ) -> Task:
         paused = bool(details and details.pause)
         return Task(
             system=self.system,
@@ -638,6 +660,7 @@ class TalendConnector(Connector):
             pause_reason=details.pauseContext if details and paused else None,
             paused_at=details.pauseDate if details and paused else None,
             vendor_state="paused" if paused else "active",
+            groups=workspace.groups if workspace is not None else (),
         )
 
     async def _fetch_duration(self, ref: TaskRef) -> timedelta | None:
@@ -821,7 +844,7 @@ class TalendConnector(Connector):
             ),
         )
 
-        def wanted(workspace: _WorkspaceRef | None) -> bool:
+        def wanted(workspace: _WorkspaceRef | _WorkspaceInfo | None) -> bool:
             return not self.workspace_ids or (
                 workspace is not None and workspace.id in self.workspace_ids
             )
@@ -839,7 +862,7 @@ class TalendConnector(Connector):
         # The plan list already holds planPauseDetails.
         plans = {
             p.executable: self._task(
-                self.ref(TaskKind.PLAN, p.executable), p.name, p.planPauseDetails
+                self.ref(TaskKind.PLAN, p.executable), p.name, p.planPauseDetails, p.workspace
             )
             for page in plan_pages
             for p in page.items

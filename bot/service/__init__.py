@@ -15,11 +15,14 @@ from bot.service.maintbot import (
 )
 from bot.service.pauses import ActionResult, HeldPaused, ResumeDecision
 from bot.service.reports import StoredCheck
+from bot.service.scope import Candidate, Candidates, Scope
 from bot.service.wiring import Need
 
 __all__ = [
     "ActionResult",
     "ApproverSource",
+    "Candidate",
+    "Candidates",
     "HeldPaused",
     "InProgress",
     "Maintbot",
@@ -29,6 +32,7 @@ __all__ = [
     "ResumeAsked",
     "ResumeDecision",
     "Resumed",
+    "Scope",
     "StoredCheck",
     "TakeOver",
     "WindowView",

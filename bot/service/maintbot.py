@@ -26,7 +26,14 @@ from bot.check import Scheduler, check_window, open_schedulers
 from bot.clock import Clock, system_clock
 from bot.config import Config, Settings
 from bot.connectors.base import Connector
-from bot.errors import ApprovalError, ConnectorError, LifecycleError, MaintbotError, WindowError
+from bot.errors import (
+    ApprovalError,
+    ConnectorError,
+    LifecycleError,
+    MaintbotError,
+    ScopeError,
+    WindowError,
+)
 from bot.format import instant, length
 from bot.lifecycle import (
     ACTOR,
@@ -86,6 +93,7 @@ from bot.service.pauses import (
     resume_task,
 )
 from bot.service.reports import StoredCheck, load_check, save_check
+from bot.service.scope import Candidates, Scope, gather, list_system
 from bot.service.tasks import TaskChoice, colliding, every_active, named
 from bot.service.threads import StoreThreads
 from bot.service.wiring import Need, scheduler_config
@@ -472,6 +480,39 @@ class Maintbot:
             return await every_active(self.schedulers), []
         return [(t.ref, t.name) for t in await named(spec, self.schedulers)], []
 
+    async def candidates(
+        self, window: Window, scope: Scope, *, conflicts_only: bool = False
+    ) -> Candidates:
+        """The tasks ``scope`` matches on the systems in it, each saying whether it
+        conflicts with ``window`` (see :mod:`bot.service.scope`). Reads only: a spec that
+        names nothing there is, or a scope matching no task, is a :class:`ScopeError`."""
+        _still_ahead(window, self.clock())
+        found, _ = await gather(
+            window, scope, self.schedulers, self.clock, conflicts_only=conflicts_only
+        )
+        return found
+
+    async def _scoped(
+        self, window: Window, scope: Scope, tasks: str | None
+    ) -> tuple[list[TaskChoice], list[str]]:
+        """The tasks a plan with ``scope`` pauses: its matching conflicting tasks and the
+        included ones, or (``tasks="all"``) every matching active task; once each."""
+        every = tasks is not None and tasks.strip().lower() == "all"
+        if tasks is not None and not every:
+            raise ScopeError(
+                "--tasks SYSTEM:ID names the tasks itself and cannot be combined with a "
+                "scope; add them to the scope with --include SYSTEM:ID instead"
+            )
+        found = await self.candidates(window, scope, conflicts_only=not every)
+        planned = found.planned(every_active=every)
+        if not planned:
+            what = "active task" if every else "active task with a run in this window"
+            raise ScopeError(
+                f"the scope matches {len(found.tasks)} task(s) but no {what}, so there is "
+                "nothing to pause" + ("" if every else "; plan them anyway with --tasks all")
+            )
+        return [(c.ref, c.name) for c in planned], list(found.warnings)
+
     async def plan(
         self,
         text: str,
@@ -481,25 +522,51 @@ class Maintbot:
         tasks: str | None = None,
         approved_by: str | None = None,
         drain_lead: timedelta = timedelta(0),
+        scope: Scope | None = None,
+        title: str | None = None,
+        reason: str | None = None,
     ) -> PlanResult:
         """Record a window and the tasks to pause in it; approved at once by a second name.
         Everything is checked before anything is written: a refused approval, an unknown
-        task or a past window leaves the store as it was."""
+        task or a past window leaves the store as it was. With a ``scope`` the tasks are
+        the scope's (:meth:`_scoped`), and a scope, window or task list that is refused is
+        audited as a refused ``plan``."""
         by = by.strip()
         if not by:
             raise LifecycleError("--requested-by needs a name, e.g. --requested-by alice")
-        window = self.parse(text, tz)
-        policy = await self.policy()
-        if approved_by is not None:
-            # Checked before anything is looked up or written: a refused approval records
-            # nothing (no window was ever planned to refuse).
-            policy.check(approved_by.strip(), by)
-        chosen, warnings = await self.resolve_tasks(tasks, window)
+        try:
+            window = self.parse(text, tz)
+            policy = await self.policy()
+            if approved_by is not None:
+                # Checked before anything is looked up or written: a refused approval
+                # records nothing (no window was ever planned to refuse).
+                policy.check(approved_by.strip(), by)
+            if scope is None:
+                chosen, warnings = await self.resolve_tasks(tasks, window)
+            else:
+                chosen, warnings = await self._scoped(window, scope, tasks)
+        except (ScopeError, LifecycleError, WindowError) as exc:
+            if scope is not None:
+                self.store.audit(
+                    by,
+                    "plan",
+                    "refused",
+                    error=str(exc),
+                    detail={"text": text, "scope": scope.to_json(), "title": title},
+                )
+            raise
         now = self.clock()
         # One transaction: a window is never left planned when its approval was refused.
         with self.store.transaction():
             record = plan_window(
-                self.store, window, chosen, requested_by=by, now=now, drain_lead=drain_lead
+                self.store,
+                window,
+                chosen,
+                requested_by=by,
+                now=now,
+                drain_lead=drain_lead,
+                title=title,
+                reason=reason,
             )
             if approved_by is not None:
                 record = approve_now(
@@ -664,29 +731,13 @@ class Maintbot:
 
     async def _list_all(self) -> tuple[list[Task], dict[str, str]]:
         """Every scheduler's tasks, each within its deadline; a failure is that system's."""
-
-        async def one(scheduler: Scheduler) -> list[Task]:
-            if scheduler.connector is None:
-                raise ConnectorError(scheduler.name, scheduler.error or "not configured")
-            async with asyncio.timeout(scheduler.deadline):
-                return await scheduler.connector.list_tasks()
-
-        answers = await asyncio.gather(*(one(s) for s in self.schedulers), return_exceptions=True)
-        listed: list[Task] = []
-        unanswered: dict[str, str] = {}
-        for scheduler, answer in zip(self.schedulers, answers, strict=True):
-            if isinstance(answer, BaseException):
-                if not isinstance(answer, Exception):
-                    raise answer  # cancellation is the caller's
-                unanswered[scheduler.name] = (
-                    answer.detail
-                    if isinstance(answer, ConnectorError)
-                    else f"no answer within {scheduler.deadline:g} s"
-                    if isinstance(answer, TimeoutError)
-                    else type(answer).__name__
-                )
-            else:
-                listed += answer
+        answers = await asyncio.gather(*(list_system(s) for s in self.schedulers))
+        listed = [task for answer in answers for task in answer.tasks]
+        unanswered = {
+            s.name: answer.error
+            for s, answer in zip(self.schedulers, answers, strict=True)
+            if answer.error is not None
+        }
         return listed, unanswered
 
     def plan_draft(
@@ -1030,6 +1081,15 @@ class Maintbot:
         else:
             detail["clock"] = "running"
         return ok, detail
+
+
+def _still_ahead(window: Window, now: datetime) -> None:
+    """A window that has ended cannot be scoped or planned (``plan_window``'s own words)."""
+    if window.end <= now:
+        raise LifecycleError(
+            f"The window ended at {instant(window.end, window.tz)}, which is in the past; "
+            "plan one that is still ahead, e.g. 'tomorrow 2-4am'."
+        )
 
 
 @asynccontextmanager

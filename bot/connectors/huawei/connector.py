@@ -70,6 +70,11 @@ class HuaweiConnector(AppTasks, DesktopTasks):
         app, desktop = await gather_all(self._app_entries(), self._desktop_entries())
         return [*app, *desktop]
 
+    def _groups(self, task_type: str | None) -> tuple[tuple[str, str], ...]:
+        """Huawei's groupings of a task: its ``task_type`` (list item) and its project."""
+        found = [("task type", task_type)] if task_type else []
+        return (*found, ("project", self.project_label))
+
     def _task(self, entry: Entry) -> Task:
         flag = "is_enable" if entry.ref.kind is TaskKind.APP_TASK else "enable"
         state = "unknown" if entry.enabled is None else str(entry.enabled).lower()
@@ -80,6 +85,7 @@ class HuaweiConnector(AppTasks, DesktopTasks):
             name=entry.name,
             paused=not entry.active,
             vendor_state=f"{flag}={state}",
+            groups=self._groups(entry.task_type),
         )
 
     async def list_tasks(self) -> list[Task]:
@@ -385,6 +391,7 @@ class HuaweiConnector(AppTasks, DesktopTasks):
             name=name or (entry.name if entry else ref.id),
             paused=not enabled,
             vendor_state=f"{flag}={str(enabled).lower()}",
+            groups=self._groups(entry.task_type if entry else None),
         )
         return task, show, entry
 

@@ -117,6 +117,7 @@ class AppItem(ScheduleFields):
 
     id: VendorId
     task_name: StrictStr = ""
+    task_type: StrictStr | None = None
     last_status: StrictStr | None = None
     next_execution_time: VendorTime = None
     is_enable: StrictBool | None = None
@@ -125,6 +126,7 @@ class AppItem(ScheduleFields):
 class DesktopItem(StrictModel):
     id: VendorId
     task_name: StrictStr = ""
+    task_type: StrictStr | None = None
     scheduled_type: StrictStr | None = None
     life_cycle_type: StrictStr | None = None
     last_status: StrictStr | None = None
@@ -214,6 +216,7 @@ class Entry:
     zone_name: str | None
     scheduled_type: str | None
     raw: dict[str, Any]
+    task_type: str | None = None
 
     @property
     def active(self) -> bool:

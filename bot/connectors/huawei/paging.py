@@ -48,6 +48,9 @@ class HuaweiApi(Connector):
     def __init__(self, system: str, http: VendorHttp, clock: Clock, config: HuaweiConfig) -> None:
         super().__init__(system, http, clock)
         self.project_id = config.project_id
+        # The project every listing is made in (the path's ``project_id``): one grouping
+        # of its tasks, named as the config names it (``project_name``, else the id).
+        self.project_label = config.project_name or config.project_id
         app_base = (config.appstream_url or config.base_url).rstrip("/")
         self.app_url = f"{app_base}/v1/{config.project_id}/schedule-task"
         self.desktop_url = f"{config.base_url.rstrip('/')}/v2/{config.project_id}/scheduled-tasks"
@@ -203,6 +206,7 @@ class HuaweiApi(Connector):
             zone_name=parsed.time_zone,
             scheduled_type=parsed.scheduled_type,
             raw=raw,
+            task_type=parsed.task_type,
         )
 
     def _validate(self, model: type[M], item: Mapping[str, Any], what: str) -> M:
