@@ -178,14 +178,51 @@ def test_two_approvers_at_once_act_once_and_the_window_pauses_each_task_once(
     assert not [m for m in world.fake.messages(APPROVALS) if m.get("thread_ts")]
 
 
-def test_reject_withdraws_the_window(world: SlackWorld) -> None:
+def test_reject_asks_why_and_tells_the_reason(world: SlackWorld) -> None:
     plan(world, world.user("alice"))
+    (window,) = world.store.list_windows([WindowState.PLANNED])
     bob = world.user("bob")
     bob.click("reject")  # the newest message Bob can see with a Reject button
+    dialog = bob.wait_modal()
+    assert dialog.view["title"]["text"] == "Reject this window"
+    # Nothing is decided by opening the dialog, nor by submitting it without a reason.
+    assert world.store.list_windows([WindowState.PLANNED])
+    answer = bob.submit().json()
+    assert answer == {"response_action": "errors", "errors": {"reason": "Say why, in a few words."}}
+    assert world.store.list_windows([WindowState.PLANNED])
+    bob.type_in("reason", "clashes with the year-end freeze")
+    assert bob.submit().json() == {"response_action": "clear"}
     world.fake.wait_calls("chat.update", channel=APPROVALS)
     (current,) = world.fake.messages(APPROVALS, replies=False)
     assert f"Rejected by <@{BOB}>" in blocks_text(current)
+    assert "clashes with the year-end freeze" in blocks_text(current)
     assert world.store.list_windows([WindowState.CANCELLED])
+    # The requester hears it with the reason; so does the window's thread.
+    world.fake.wait_for(
+        lambda: bool(world.fake.messages("D" + ALICE[1:])), what="the requester's message"
+    )
+    (dm,) = world.fake.messages("D" + ALICE[1:])
+    assert "clashes with the year-end freeze" in dm["text"]
+    thread = world.store.get_window(window.id).alert_ts
+    told = [m for m in world.fake.messages(ALERTS) if m.get("thread_ts") == thread]
+    assert [m for m in told if "rejected" in m["text"] and "year-end freeze" in m["text"]]
+
+
+def test_the_requester_withdraws_without_a_dialog(world: SlackWorld) -> None:
+    message = plan(world, world.user("alice"))
+    world.user("alice").click("reject", on={**message, "_ephemeral": False})
+    world.fake.wait_calls("chat.update", channel=APPROVALS)
+    assert world.fake.modal(ALICE) is None
+    assert world.store.list_windows([WindowState.CANCELLED])
+
+
+def test_someone_who_may_not_decide_is_refused_before_any_dialog(world: SlackWorld) -> None:
+    message = plan(world, world.user("alice"))
+    refusal = world.user("mallory").click("reject", on={**message, "_ephemeral": False}).wait()
+    assert "is not an approver" in refusal["text"]
+    assert world.fake.modal(world.user("mallory").id) is None
+    assert world.store.list_windows([WindowState.PLANNED])
+    assert [r.outcome for r in world.audit() if r.action == "reject"] == ["refused"]
 
 
 def test_group_approvers_are_resolved_through_usergroups(

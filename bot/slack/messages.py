@@ -7,6 +7,7 @@ they never call Slack. Every string that came from a vendor or a user goes throu
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Collection, Sequence
@@ -866,3 +867,51 @@ def help_message(error: str | None = None) -> dict[str, Any]:
         blocks.append(bk.section(f":warning: {bk.fit(error, 2000)}"))
     blocks.append(bk.section(HELP))
     return bk.message(bk.fit(error, 2000) if error else "How to use /maintenance", blocks)
+
+
+# -- the reject dialog ------------------------------------------------------------------------
+def reason_view(metadata: dict[str, str]) -> dict[str, Any]:
+    """Asks an approver why they reject, before anything is decided."""
+    return bk.modal_view(
+        {
+            "type": "modal",
+            "callback_id": "reject_reason",
+            "title": bk.plain("Reject this window", 24),
+            "submit": bk.plain("Reject", 24),
+            "close": bk.plain("Cancel", 24),
+            "private_metadata": json.dumps(metadata, separators=(",", ":")),
+            "blocks": [
+                bk.section(
+                    "The requester and the window's thread are told the reason. Nothing is "
+                    "rejected until you press Reject."
+                ),
+                {
+                    "type": "input",
+                    "block_id": "reason",
+                    "label": bk.plain("Why?", 2000),
+                    "element": {
+                        "type": "plain_text_input",
+                        "action_id": "reason",
+                        "multiline": True,
+                        "max_length": 500,
+                        "placeholder": bk.plain("e.g. clashes with the year-end freeze", 150),
+                    },
+                },
+            ],
+        }
+    )
+
+
+def reason_metadata(view: dict[str, Any]) -> dict[str, str]:
+    try:
+        found = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        found = {}
+    found = found if isinstance(found, dict) else {}
+    return {key: str(found.get(key) or "") for key in ("a", "c", "t")}
+
+
+def reason_given(view: dict[str, Any]) -> str:
+    values = ((view.get("state") or {}).get("values") or {}).get("reason") or {}
+    value = (values.get("reason") or {}).get("value") if isinstance(values, dict) else None
+    return value.strip() if isinstance(value, str) else ""

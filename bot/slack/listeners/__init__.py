@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.slack import dialogs as dialog_views
 from bot.slack.listeners import actions, commands, dialogs, events
+from bot.slack.listeners.actions import approval
 from bot.slack.registry import ActionId, Registrar
 
 __all__ = ["register_listeners"]
@@ -17,3 +18,4 @@ def register_listeners(registrar: Registrar) -> None:
     registrar.action(ActionId.PLAN_DIALOG, dialogs.from_button)
     registrar.action(ActionId.DIALOG_INPUT, dialogs.redraw)
     registrar.view(dialog_views.CALLBACK, dialogs.submit)
+    registrar.view(approval.REASON_CALLBACK, approval.reject_submitted)
