@@ -8,6 +8,7 @@
     ├── StoreError                 the SQLite store refused an operation
     ├── ApprovalError              an approval was refused by policy or already decided
     ├── LifecycleError             a window transition is not allowed in its current state
+    ├── OverlapError               a window overlaps another open one (exit code 2)
     └── FilterError                a filter names nothing there is, or a time unread (exit 2)
 
 No message may contain a credential: connectors build messages from status codes and
@@ -18,6 +19,11 @@ vendor's text is quoted.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.model import Window, WindowRecord
 
 __all__ = [
     "ApprovalError",
@@ -27,6 +33,7 @@ __all__ = [
     "FilterError",
     "LifecycleError",
     "MaintbotError",
+    "OverlapError",
     "StoreError",
     "WindowError",
     "redact",
@@ -127,3 +134,16 @@ class FilterError(MaintbotError):
     or gives a time that cannot be read; the message says what would work."""
 
     exit_code = 2
+
+
+class OverlapError(MaintbotError):
+    """A window would overlap another planned, approved or active one, and the person did
+    not say that is fine. ``window`` is the one asked for, ``overlaps`` the windows it
+    overlaps; the message names them all and says how to go ahead anyway."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, window: Window, overlaps: Sequence[WindowRecord]) -> None:
+        super().__init__(message)
+        self.window = window
+        self.overlaps = tuple(overlaps)

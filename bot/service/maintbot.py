@@ -26,7 +26,7 @@ from bot.check import Scheduler, check_window, open_schedulers
 from bot.clock import Clock, system_clock
 from bot.config import Config, Settings
 from bot.connectors.base import Connector
-from bot.errors import ApprovalError, ConnectorError, LifecycleError, MaintbotError
+from bot.errors import ApprovalError, ConnectorError, LifecycleError, MaintbotError, OverlapError
 from bot.format import instant, length
 from bot.lifecycle import (
     ACTOR,
@@ -61,6 +61,7 @@ from bot.model import (
 )
 from bot.render import PauseNote, plain_pause
 from bot.service.audit import AuditFilters, AuditTrail, parse_moment, read_trail
+from bot.service.editing import EditResult, edit_window, overlap_refusal, overlapping
 from bot.service.pauses import (
     ActionResult,
     HeldPaused,
@@ -150,6 +151,8 @@ class PlanResult:
     warnings: tuple[str, ...] = ()
     # ``plan`` from a report that already has its window: nothing new was recorded.
     already: bool = False
+    # Open windows it overlaps, planned anyway (``overlap_ok``).
+    overlaps: tuple[WindowRecord, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -468,10 +471,12 @@ class Maintbot:
         tasks: str | None = None,
         approved_by: str | None = None,
         drain_lead: timedelta = timedelta(0),
+        overlap_ok: bool = False,
     ) -> PlanResult:
         """Record a window and the tasks to pause in it; approved at once by a second name.
         Everything is checked before anything is written: a refused approval, an unknown
-        task or a past window leaves the store as it was."""
+        task, a past window or (without ``overlap_ok``) an overlap with another open window
+        (:class:`OverlapError`, audited) leaves the store as it was."""
         by = by.strip()
         if not by:
             raise LifecycleError("--requested-by needs a name, e.g. --requested-by alice")
@@ -483,25 +488,65 @@ class Maintbot:
             policy.check(approved_by.strip(), by)
         chosen, warnings = await self.resolve_tasks(tasks, window)
         now = self.clock()
-        # One transaction: a window is never left planned when its approval was refused.
+        # One transaction: a window is never left planned when its approval was refused,
+        # and no other window is planned between the overlap check and this one.
+        record: WindowRecord | None = None
         with self.store.transaction():
-            record = plan_window(
-                self.store, window, chosen, requested_by=by, now=now, drain_lead=drain_lead
-            )
-            if approved_by is not None:
-                record = approve_now(
-                    self.store,
-                    record.id,
-                    requested_by=by,
-                    approved_by=approved_by.strip(),
-                    policy=policy,
-                    now=now,
+            overlaps = self.overlaps(window)
+            if overlap_ok or not overlaps:
+                record = plan_window(
+                    self.store, window, chosen, requested_by=by, now=now, drain_lead=drain_lead
                 )
-        return PlanResult(self._view(record), parsed=window, warnings=tuple(warnings))
+                if approved_by is not None:
+                    record = approve_now(
+                        self.store,
+                        record.id,
+                        requested_by=by,
+                        approved_by=approved_by.strip(),
+                        policy=policy,
+                        now=now,
+                    )
+        if record is None:
+            raise self._overlap_refusal(window, overlaps, by, "plan it again with --overlap-ok")
+        return PlanResult(
+            self._view(record),
+            parsed=window,
+            warnings=tuple(warnings),
+            overlaps=tuple(overlaps),
+        )
 
-    def plan_from_report(self, check_id: object, *, by: str, channel: str) -> PlanResult:
+    def overlaps(self, window: Window, *, ignore: str | None = None) -> list[WindowRecord]:
+        """The planned, approved and active windows that share time with ``window``,
+        soonest first; ``ignore`` leaves out one window (the one being edited)."""
+        return overlapping(self.store, window, ignore=ignore)
+
+    def _overlap_refusal(
+        self, window: Window, overlaps: Sequence[WindowRecord], by: str, how: str
+    ) -> OverlapError:
+        """The refusal of a plan that overlaps other windows, audited (outside the
+        transaction that found the overlap, which wrote nothing)."""
+        refusal = overlap_refusal(window, overlaps, requested_by=by, how=how)
+        self.store.audit(
+            by,
+            "plan",
+            "refused",
+            error=str(refusal),
+            detail={
+                "start": window.start.isoformat(),
+                "end": window.end.isoformat(),
+                "tz": window.tz,
+                "overlaps": [o.id for o in refusal.overlaps],
+            },
+        )
+        return refusal
+
+    def plan_from_report(
+        self, check_id: object, *, by: str, channel: str, overlap_ok: bool = False
+    ) -> PlanResult:
         """The report's active tasks as a planned window with an approval request; once
-        per report, however many times (or however fast) it is asked."""
+        per report, however many times (or however fast) it is asked. A window that
+        overlaps another open one is refused (:class:`OverlapError`, audited) unless
+        ``overlap_ok``; then nothing is recorded and the report can be planned again."""
         check = self.report(check_id)
         if check.user and check.user != by:
             raise MaintbotError(
@@ -520,16 +565,16 @@ class Maintbot:
                 raise MaintbotError("Approval for this report was already requested.")
             return PlanResult(self._view(found), already=True)
         try:
-            record, approval = self._plan_report(check, by, channel)
+            record, approval, overlaps = self._plan_report(check, by, channel, overlap_ok)
         except BaseException:
             self.store.release_kv(claim, _PLAN_PENDING)  # nothing recorded: ask again
             raise
         self.store.set_kv(claim, record.id)
-        return PlanResult(self._view(record), approval)
+        return PlanResult(self._view(record), approval, overlaps=tuple(overlaps))
 
     def _plan_report(
-        self, check: StoredCheck, by: str, channel: str
-    ) -> tuple[WindowRecord, ApprovalRecord]:
+        self, check: StoredCheck, by: str, channel: str, overlap_ok: bool
+    ) -> tuple[WindowRecord, ApprovalRecord, list[WindowRecord]]:
         tasks: dict[str, TaskChoice] = {}
         for conflict in check.active:
             tasks.setdefault(conflict.ref.key, (conflict.ref, conflict.task_name))
@@ -539,14 +584,23 @@ class Maintbot:
             raise MaintbotError(
                 "I don't know where to post the approval request; set MAINTBOT_APPROVAL_CHANNEL."
             )
-        record = plan_window(
-            self.store,
-            check.window,
-            list(tasks.values()),
-            requested_by=by,
-            now=self.clock(),
-            channel=channel,
-        )
+        planned: WindowRecord | None = None
+        with self.store.transaction():
+            overlaps = self.overlaps(check.window)
+            if overlap_ok or not overlaps:
+                planned = plan_window(
+                    self.store,
+                    check.window,
+                    list(tasks.values()),
+                    requested_by=by,
+                    now=self.clock(),
+                    channel=channel,
+                )
+        if planned is None:
+            raise self._overlap_refusal(
+                check.window, overlaps, by, "click Plan anyway (or plan it with --overlap-ok)"
+            )
+        record = planned
         try:
             approval = request_approval(
                 self.store, record.id, requested_by=by, now=self.clock(), channel=channel
@@ -554,7 +608,7 @@ class Maintbot:
         except BaseException:
             cancel_window(self.store, record.id, by=ACTOR, now=self.clock())
             raise
-        return record, approval
+        return record, approval, overlaps
 
     def approval_posted(self, approval_id: str, window_id: str, channel: str, ts: str) -> None:
         """Where the approval request was posted; the window clock's alerts go in its thread."""
@@ -732,6 +786,41 @@ class Maintbot:
             people=[by],
         )
         return self._view(extended)
+
+    async def edit(
+        self,
+        window_id: object,
+        *,
+        by: str,
+        text: str | None = None,
+        tz: str | None = None,
+        add: Sequence[str] = (),
+        remove: Sequence[str] = (),
+        overlap_ok: bool = False,
+    ) -> EditResult:
+        """Change a window that has not started: a new window ``text`` (read in ``tz``,
+        by default the window's own zone), tasks to ``add`` and to ``remove`` (``SYSTEM:ID``
+        items). The requester or an approver may. A change that asks for more than was
+        approved (earlier, later, more tasks) needs an approver again; one that only
+        narrows keeps the approval. Checked whole before anything is written; refusals are
+        audited and raised (see :mod:`bot.service.editing`)."""
+        result = await edit_window(
+            self,
+            window_id,
+            by=by,
+            text=text,
+            tz=tz,
+            add=add,
+            remove=remove,
+            overlap_ok=overlap_ok,
+        )
+        await self._tell(
+            result.record,
+            "edited",
+            f"{by.strip()} edited the window: {result.summary()}.",
+            people=[by.strip()],
+        )
+        return result
 
     async def _tell(
         self, record: WindowRecord, kind: str, text: str, *, people: Sequence[str] = ()
