@@ -8,6 +8,7 @@
     ├── StoreError                 the SQLite store refused an operation
     ├── ApprovalError              an approval was refused by policy or already decided
     ├── LifecycleError             a window transition is not allowed in its current state
+    ├── OverlapError               a window overlaps another open one (exit code 2)
     ├── FilterError                a filter names nothing there is, or a time unread (exit 2)
     └── ScopeError                 a window's scope names no system, group or task there is,
                                    or matches nothing (exit 2)
@@ -20,6 +21,11 @@ vendor's text is quoted.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.model import Window, WindowRecord
 
 __all__ = [
     "ApprovalError",
@@ -29,6 +35,7 @@ __all__ = [
     "FilterError",
     "LifecycleError",
     "MaintbotError",
+    "OverlapError",
     "ScopeError",
     "StoreError",
     "WindowError",
@@ -138,3 +145,16 @@ class ScopeError(MaintbotError):
     message says what there is to choose from."""
 
     exit_code = 2
+
+
+class OverlapError(MaintbotError):
+    """A window would overlap another planned, approved or active one, and the person did
+    not say that is fine. ``window`` is the one asked for, ``overlaps`` the windows it
+    overlaps; the message names them all and says how to go ahead anyway."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, window: Window, overlaps: Sequence[WindowRecord]) -> None:
+        super().__init__(message)
+        self.window = window
+        self.overlaps = tuple(overlaps)

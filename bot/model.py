@@ -283,6 +283,8 @@ class ApprovalState(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     EXPIRED = "expired"
+    # The window was edited into one that needs approval again: a new request replaced it.
+    SUPERSEDED = "superseded"
 
 
 class _Record(BaseModel):

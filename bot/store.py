@@ -697,6 +697,58 @@ class Store:
             window_id, sets, ["version = :version"], {**values, "version": version}
         )
 
+    def edit_window(
+        self,
+        window_id: str,
+        version: int,
+        *,
+        fields: Mapping[str, Any],
+        add: Iterable[tuple[TaskRef, str]] = (),
+        remove: Iterable[int] = (),
+    ) -> bool:
+        """Edit a window that has not started, if it is still at ``version``: set ``fields``
+        (times, text, zone, notes, state and approval columns), plan the tasks ``add``
+        (ref, name) and drop the planned rows ``remove`` (only rows nothing was done to
+        yet), in one transaction. ``False`` (and nothing written) when the window moved
+        on meanwhile or a row to drop is no longer untouched."""
+        stored = {k: json.dumps(list(v)) if k == "notes" else v for k, v in fields.items()}
+        sets, values = _assignments(stored, _WINDOW_EDITED_COLUMNS, "a window")
+        dropped = sorted(set(remove))
+        with self.transaction():
+            in_states, state_values = _in("state", [s.value for s in _EDITABLE_STATES])
+            if not self._change_window(
+                window_id,
+                sets,
+                ["version = :version", in_states],
+                {**values, **state_values, "version": version},
+            ):
+                return False
+            if dropped:
+                in_ids, id_values = _in("id", dropped)
+                gone = self._delete(
+                    "window_tasks",
+                    ["window_id = :window_id", "state = :planned", in_ids],
+                    {
+                        **id_values,
+                        "window_id": window_id,
+                        "planned": PlannedTaskState.PLANNED.value,
+                    },
+                )
+                if gone != len(dropped):
+                    raise StoreError(f"window {window_id}'s tasks changed while editing it")
+            for ref, name in add:
+                self._insert(
+                    "window_tasks",
+                    {
+                        "window_id": window_id,
+                        **_ref_values(ref),
+                        "task_name": name,
+                        "state": PlannedTaskState.PLANNED.value,
+                    },
+                    or_ignore=True,
+                )
+        return True
+
     # -- tasks planned for a window ----------------------------------------------------------
     @staticmethod
     def _planned(row: dict[str, Any]) -> PlannedTask:
@@ -961,6 +1013,27 @@ class Store:
         """Mark one pending approval expired if its time is up at ``now``."""
         return bool(self._expire_pending("approvals", now, ["id = :id"], {"id": approval_id}))
 
+    def supersede_approvals(self, window_id: str, now: datetime) -> list[str]:
+        """The window was edited into one that needs approval again: its pending and
+        approved requests are superseded (a late click on one cannot act; who decided an
+        approved one, and when, is kept); returns their ids."""
+        superseded = self._update_ids(
+            "approvals",
+            [
+                "state = :superseded",
+                "decided_at = CASE WHEN state = :pending THEN :now ELSE decided_at END",
+            ],
+            ["window_id = :window_id", "state IN (:pending, :approved)"],
+            {
+                "window_id": window_id,
+                "now": _iso(now),
+                "superseded": ApprovalState.SUPERSEDED.value,
+                "pending": ApprovalState.PENDING.value,
+                "approved": ApprovalState.APPROVED.value,
+            },
+        )
+        return [str(row_id) for row_id in superseded]
+
     def close_approvals(self, window_id: str, now: datetime) -> list[str]:
         """Expire every pending approval of a window (it was cancelled or rejected), so a
         late click on an old request cannot act; returns their ids."""
@@ -1141,6 +1214,11 @@ _WINDOW_TRANSITION_COLUMNS = frozenset(
 _WINDOW_EDIT_COLUMNS = frozenset(
     {"start_at", "end_at", "approved_end", "channel", "thread_ts", "alert_channel", "alert_ts"}
 )
+# What an edit of a window that has not started may set (Store.edit_window).
+_WINDOW_EDITED_COLUMNS = frozenset(
+    {"start_at", "end_at", "text", "tz", "notes", "state", "approved_by", "approved_end"}
+)
+_EDITABLE_STATES = (WindowState.PLANNED, WindowState.APPROVED)
 _TASK_COLUMNS = frozenset(
     {
         "prior_paused",

@@ -30,6 +30,7 @@ SLACK_ACTIONS = {
     ActionId.PAUSE_NOW: {"pause_now"},
     ActionId.RESUME_NOW: {"resume_now"},
     ActionId.PLAN: {"plan"},
+    ActionId.PLAN_ANYWAY: {"plan"},
     ActionId.APPROVE: {"decide"},
     ActionId.REJECT: {"decide"},
     ActionId.EXTEND: {"extend"},
@@ -49,6 +50,7 @@ SLACK_SUBCOMMANDS = {
     "extend": {"extend"},
     "end": {"end"},
     "plan": {"draft"},
+    "edit": {"edit"},
 }
 # The Home tab shows the windows and what is held paused.
 SLACK_EVENTS = {"app_home_opened": {"windows", "status"}}
@@ -65,6 +67,7 @@ CLI_VERBS = {
     "cancel": {"cancel"},
     "extend": {"extend"},
     "end": {"end"},
+    "edit": {"edit"},
     "retry": {"retry"},
     "take-over": {"take_over"},
     "status": {"status"},
@@ -100,6 +103,7 @@ BY_AND_JSON = (
     "extend",
     "end",
     "cancel",
+    "edit",
 )
 
 

@@ -349,9 +349,10 @@ def test_cli_approve_and_reject_windows(
 ) -> None:
     ids = []
     for _ in range(2):
+        # Two windows at the same time, on purpose: the second says so.
         code, planned, err = run(
             capsys, "plan", "tomorrow 2-4am", "--tasks", "all", "--requested-by", "alice",
-            "--json",
+            "--overlap-ok", "--json",
         )  # fmt: skip
         assert code == 0, err
         assert planned["state"] == "planned"

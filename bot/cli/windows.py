@@ -18,12 +18,13 @@ from bot.cli.scope import add_scope_options, scope_of
 from bot.config import Settings
 from bot.format import instant
 from bot.lifecycle import Decision
-from bot.model import PlannedTask, WindowRecord
+from bot.model import Conflict, PlannedTask, WindowRecord
 from bot.render import table
-from bot.service import Maintbot, PlanResult, ResumeDecision, TakeOver, WindowView
+from bot.service import EditResult, Maintbot, PlanResult, ResumeDecision, TakeOver, WindowView
+from bot.service.editing import overlap_lines
 from bot.service.wiring import Need
 
-__all__ = ["register", "window_json"]
+__all__ = ["edit_json", "edit_lines", "register", "window_json"]
 
 
 def register(sub: Any) -> None:
@@ -52,9 +53,35 @@ def register(sub: Any) -> None:
         metavar="MINUTES",
         help="pause this many minutes before the start, so runs in progress can finish",
     )
+    p.add_argument(
+        "--overlap-ok",
+        action="store_true",
+        help="plan it even though it overlaps another planned, approved or active window",
+    )
     add_config_options(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser(
+        "edit", help="move a window that has not started, change its length or its tasks"
+    )
+    p.add_argument("window_id", metavar="WINDOW_ID")
+    p.add_argument("--window", metavar="TEXT", help="the new window, e.g. 'Saturday 3-5am'")
+    p.add_argument("--tz", help="IANA zone --window is read in (default: the window's own)")
+    p.add_argument(
+        "--add", action="append", default=[], metavar="SYSTEM:ID", help="a task to pause too"
+    )
+    p.add_argument(
+        "--remove", action="append", default=[], metavar="SYSTEM:ID", help="a task to leave be"
+    )
+    p.add_argument(
+        "--overlap-ok",
+        action="store_true",
+        help="edit it even though it then overlaps another planned, approved or active window",
+    )
+    add_by(p)
+    add_config_options(p)
+    p.set_defaults(func=cmd_edit)
 
     p = sub.add_parser("windows", help="planned, active and recent maintenance windows")
     p.add_argument("--json", action="store_true")
@@ -115,6 +142,7 @@ def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
             scope=scope_of(args),
             title=args.title,
             reason=args.reason,
+            overlap_ok=args.overlap_ok,
         )
 
     result = run_on_bot(args, settings, plan, need="configured", doing="planning against")
@@ -133,8 +161,113 @@ def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(f"Window {record.id} is planned and waits for an approval (Slack, or")
         print(f"`maintbot approve {record.id} --by NAME`). It will pause:")
+    if result.overlaps:
+        print()
+        print("It overlaps (planned anyway, --overlap-ok):")
+        for line in overlap_lines(result.overlaps):
+            print(f"  {line}")
     print(_task_table(rows))
     return 0
+
+
+# -- edit ---------------------------------------------------------------------------------------
+def cmd_edit(args: argparse.Namespace, settings: Settings) -> int:
+    by = the_name(args)
+
+    async def edit(bot: Maintbot) -> EditResult:
+        return await bot.edit(
+            args.window_id,
+            by=by,
+            text=args.window,
+            tz=args.tz,
+            add=args.add,
+            remove=args.remove,
+            overlap_ok=args.overlap_ok,
+        )
+
+    result = run_on_bot(args, settings, edit, need="configured", doing="editing against")
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.json:
+        print_json(edit_json(result))
+        return 0
+    print("\n".join(edit_lines(result)))
+    return 0
+
+
+def edit_json(result: EditResult) -> dict[str, Any]:
+    """``maintbot edit --json``: the window as it is now and what changed."""
+
+    def conflict(c: Conflict) -> dict[str, Any]:
+        return {
+            "system": c.system,
+            "task_id": c.task_id,
+            "task_name": c.task_name,
+            "kind": c.kind.value,
+            "at": c.at.isoformat() if c.at else None,
+            "paused": c.paused,
+        }
+
+    def task(r: PlannedTask) -> dict[str, Any]:
+        return {"system": r.system, "kind": r.kind.value, "task_id": r.task_id, "name": r.task_name}
+
+    before = result.before
+    return {
+        "window": window_json(result.record, result.tasks),
+        "old": {"start": before.start.isoformat(), "end": before.end.isoformat(),
+                "state": before.state.value},
+        "new": {"start": result.record.start.isoformat(), "end": result.record.end.isoformat(),
+                "state": result.record.state.value},
+        "added": [task(r) for r in result.added],
+        "removed": [task(r) for r in result.removed],
+        "conflicts": {
+            "appeared": [conflict(c) for c in result.conflicts.appeared],
+            "disappeared": [conflict(c) for c in result.conflicts.disappeared],
+            "uncovered": [conflict(c) for c in result.conflicts.uncovered],
+        },
+        "reapproval": result.reapproval,
+        "approval": result.approval.id if result.approval is not None else None,
+        "overlaps": [window_json(o, []) for o in result.overlaps],
+    }  # fmt: skip
+
+
+def edit_lines(result: EditResult) -> list[str]:
+    """The difference an edit made, for people reading a terminal."""
+    before, record = result.before, result.record
+    tz = record.tz
+    lines = [f"Window {record.id} edited: {result.summary()}."]
+    lines.append(
+        f"  start  {instant(before.start, tz)}  →  {instant(record.start, tz)}"
+        if result.moved
+        else f"  start  {instant(record.start, tz)} (unchanged)"
+    )
+    lines.append(
+        f"  end    {instant(before.end, tz)}  →  {instant(record.end, tz)}"
+        if result.moved
+        else f"  end    {instant(record.end, tz)} (unchanged)"
+    )
+    for label, rows in (("added", result.added), ("removed", result.removed)):
+        for r in rows:
+            lines.append(f"  {label} {r.task_name} ({r.system}:{r.task_id})")
+    change = result.conflicts
+    for label, found in (
+        ("new conflict", change.appeared),
+        ("conflict gone", change.disappeared),
+        ("not paused, runs in the window", change.uncovered),
+    ):
+        for c in found:
+            at = instant(c.at, tz) if c.at else "at an unknown time"
+            lines.append(
+                f"  {label}: {c.task_name} ({c.system}) {c.kind.value.replace('_', ' ')} {at}"
+            )
+    for line in overlap_lines(result.overlaps):
+        lines.append(f"  overlaps {line}")
+    if result.reapproval:
+        lines.append(
+            f"It needs an approver again: `maintbot approve {record.id} --by NAME` (or the "
+            "new request in Slack)."
+        )
+    return lines
 
 
 # -- windows ------------------------------------------------------------------------------------

@@ -126,7 +126,7 @@ class Notifier(Protocol):
     failing resume of an ended window finally settled), ``pause_failed``,
     ``resume_failed``, ``late`` (the whole window passed while maintbot was down) and
     ``not_approved``; and the changes people make, told to the window's people: ``approved``,
-    ``rejected``, ``extended``, ``ended_early``, ``cancelled``. ``actions`` ⊆
+    ``rejected``, ``extended``, ``ended_early``, ``cancelled``, ``edited``. ``actions`` ⊆
     :data:`ACTIONS`. ``text`` is an :class:`Alert`, or plain text (a notifier escapes either
     like any other vendor-sourced string, since both hold task names); :func:`plain_text`
     writes either as plain text in the window's zone. ``people`` are the user names or ids

@@ -1,6 +1,7 @@
 """The application layer: one object, :class:`Maintbot`, that both faces (the Slack app and
 the command line) call for every use case. See :mod:`bot.service.maintbot`."""
 
+from bot.service.editing import ConflictChange, EditResult
 from bot.service.maintbot import (
     ApproverSource,
     InProgress,
@@ -23,6 +24,8 @@ __all__ = [
     "ApproverSource",
     "Candidate",
     "Candidates",
+    "ConflictChange",
+    "EditResult",
     "HeldPaused",
     "InProgress",
     "Maintbot",

@@ -31,6 +31,7 @@ from bot.errors import (
     ConnectorError,
     LifecycleError,
     MaintbotError,
+    OverlapError,
     ScopeError,
     WindowError,
 )
@@ -77,6 +78,7 @@ from bot.service.drafts import (
     refs_of,
     save_draft,
 )
+from bot.service.editing import EditResult, edit_window, overlap_refusal, overlapping
 from bot.service.pauses import (
     ActionResult,
     HeldPaused,
@@ -168,6 +170,8 @@ class PlanResult:
     warnings: tuple[str, ...] = ()
     # ``plan`` from a report that already has its window: nothing new was recorded.
     already: bool = False
+    # Open windows it overlaps, planned anyway (``overlap_ok``).
+    overlaps: tuple[WindowRecord, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -525,12 +529,14 @@ class Maintbot:
         scope: Scope | None = None,
         title: str | None = None,
         reason: str | None = None,
+        overlap_ok: bool = False,
     ) -> PlanResult:
         """Record a window and the tasks to pause in it; approved at once by a second name.
         Everything is checked before anything is written: a refused approval, an unknown
-        task or a past window leaves the store as it was. With a ``scope`` the tasks are
-        the scope's (:meth:`_scoped`), and a scope, window or task list that is refused is
-        audited as a refused ``plan``."""
+        task, a past window or (without ``overlap_ok``) an overlap with another open window
+        (:class:`OverlapError`, audited) leaves the store as it was. With a ``scope`` the
+        tasks are the scope's (:meth:`_scoped`), and a scope, window or task list that is
+        refused is audited as a refused ``plan``."""
         by = by.strip()
         if not by:
             raise LifecycleError("--requested-by needs a name, e.g. --requested-by alice")
@@ -556,32 +562,72 @@ class Maintbot:
                 )
             raise
         now = self.clock()
-        # One transaction: a window is never left planned when its approval was refused.
+        # One transaction: a window is never left planned when its approval was refused,
+        # and no other window is planned between the overlap check and this one.
+        record: WindowRecord | None = None
         with self.store.transaction():
-            record = plan_window(
-                self.store,
-                window,
-                chosen,
-                requested_by=by,
-                now=now,
-                drain_lead=drain_lead,
-                title=title,
-                reason=reason,
-            )
-            if approved_by is not None:
-                record = approve_now(
+            overlaps = self.overlaps(window)
+            if overlap_ok or not overlaps:
+                record = plan_window(
                     self.store,
-                    record.id,
+                    window,
+                    chosen,
                     requested_by=by,
-                    approved_by=approved_by.strip(),
-                    policy=policy,
                     now=now,
+                    drain_lead=drain_lead,
+                    title=title,
+                    reason=reason,
                 )
-        return PlanResult(self._view(record), parsed=window, warnings=tuple(warnings))
+                if approved_by is not None:
+                    record = approve_now(
+                        self.store,
+                        record.id,
+                        requested_by=by,
+                        approved_by=approved_by.strip(),
+                        policy=policy,
+                        now=now,
+                    )
+        if record is None:
+            raise self._overlap_refusal(window, overlaps, by, "plan it again with --overlap-ok")
+        return PlanResult(
+            self._view(record),
+            parsed=window,
+            warnings=tuple(warnings),
+            overlaps=tuple(overlaps),
+        )
 
-    def plan_from_report(self, check_id: object, *, by: str, channel: str) -> PlanResult:
+    def overlaps(self, window: Window, *, ignore: str | None = None) -> list[WindowRecord]:
+        """The planned, approved and active windows that share time with ``window``,
+        soonest first; ``ignore`` leaves out one window (the one being edited)."""
+        return overlapping(self.store, window, ignore=ignore)
+
+    def _overlap_refusal(
+        self, window: Window, overlaps: Sequence[WindowRecord], by: str, how: str
+    ) -> OverlapError:
+        """The refusal of a plan that overlaps other windows, audited (outside the
+        transaction that found the overlap, which wrote nothing)."""
+        refusal = overlap_refusal(window, overlaps, requested_by=by, how=how)
+        self.store.audit(
+            by,
+            "plan",
+            "refused",
+            error=str(refusal),
+            detail={
+                "start": window.start.isoformat(),
+                "end": window.end.isoformat(),
+                "tz": window.tz,
+                "overlaps": [o.id for o in refusal.overlaps],
+            },
+        )
+        return refusal
+
+    def plan_from_report(
+        self, check_id: object, *, by: str, channel: str, overlap_ok: bool = False
+    ) -> PlanResult:
         """The report's active tasks as a planned window with an approval request; once
-        per report, however many times (or however fast) it is asked."""
+        per report, however many times (or however fast) it is asked. A window that
+        overlaps another open one is refused (:class:`OverlapError`, audited) unless
+        ``overlap_ok``; then nothing is recorded and the report can be planned again."""
         check = self.report(check_id)
         if check.user and check.user != by:
             raise MaintbotError(
@@ -600,22 +646,29 @@ class Maintbot:
                 raise MaintbotError("Approval for this report was already requested.")
             return PlanResult(self._view(found), already=True)
         try:
-            record, approval = self._plan_report(check, by, channel)
+            record, approval, overlaps = self._plan_report(check, by, channel, overlap_ok)
         except BaseException:
             self.store.release_kv(claim, _PLAN_PENDING)  # nothing recorded: ask again
             raise
         self.store.set_kv(claim, record.id)
-        return PlanResult(self._view(record), approval)
+        return PlanResult(self._view(record), approval, overlaps=tuple(overlaps))
 
     def _plan_report(
-        self, check: StoredCheck, by: str, channel: str
-    ) -> tuple[WindowRecord, ApprovalRecord]:
+        self, check: StoredCheck, by: str, channel: str, overlap_ok: bool
+    ) -> tuple[WindowRecord, ApprovalRecord, list[WindowRecord]]:
         tasks: dict[str, TaskChoice] = {}
         for conflict in check.active:
             tasks.setdefault(conflict.ref.key, (conflict.ref, conflict.task_name))
         if not tasks:
             raise MaintbotError("Nothing in this report is active, so there is nothing to plan.")
-        return self._plan_and_ask(check.window, list(tasks.values()), by, channel)
+        return self._plan_and_ask(
+            check.window,
+            list(tasks.values()),
+            by,
+            channel,
+            overlap_ok=overlap_ok,
+            how="click Plan anyway (or plan it with --overlap-ok)",
+        )
 
     def _plan_and_ask(
         self,
@@ -626,23 +679,33 @@ class Maintbot:
         *,
         title: str | None = None,
         reason: str | None = None,
-    ) -> tuple[WindowRecord, ApprovalRecord]:
+        overlap_ok: bool = False,
+        how: str,
+    ) -> tuple[WindowRecord, ApprovalRecord, list[WindowRecord]]:
         """Record the window and its approval request; nothing stays planned if the
-        request cannot be recorded."""
+        request cannot be recorded, nor when it overlaps another open window and
+        ``overlap_ok`` is not given (refused and audited; ``how`` says how to go ahead)."""
         if not channel:
             raise MaintbotError(
                 "I don't know where to post the approval request; set MAINTBOT_APPROVAL_CHANNEL."
             )
-        record = plan_window(
-            self.store,
-            window,
-            tasks,
-            requested_by=by,
-            now=self.clock(),
-            channel=channel,
-            title=title,
-            reason=reason,
-        )
+        planned: WindowRecord | None = None
+        with self.store.transaction():
+            overlaps = self.overlaps(window)
+            if overlap_ok or not overlaps:
+                planned = plan_window(
+                    self.store,
+                    window,
+                    tasks,
+                    requested_by=by,
+                    now=self.clock(),
+                    channel=channel,
+                    title=title,
+                    reason=reason,
+                )
+        if planned is None:
+            raise self._overlap_refusal(window, overlaps, by, how)
+        record = planned
         try:
             approval = request_approval(
                 self.store, record.id, requested_by=by, now=self.clock(), channel=channel
@@ -650,7 +713,7 @@ class Maintbot:
         except BaseException:
             cancel_window(self.store, record.id, by=ACTOR, now=self.clock())
             raise
-        return record, approval
+        return record, approval, overlaps
 
     # -- the plan dialog ----------------------------------------------------------------
     async def draft(
@@ -748,6 +811,7 @@ class Maintbot:
         keys: Sequence[str],
         title: str | None = None,
         reason: str | None = None,
+        overlap_ok: bool = False,
     ) -> PlanResult:
         """Plan what the dialog submitted: the draft's window and exactly the ticked tasks,
         with an approval request. Once per draft, however often it is submitted; a refusal
@@ -768,18 +832,26 @@ class Maintbot:
                 raise LifecycleError(
                     "Tick at least one task to pause, or widen the filter to see more."
                 )
-            record, approval = self._plan_and_ask(
-                window, refs_of(draft, keys), by, draft.channel, title=title, reason=reason
+            record, approval, overlaps = self._plan_and_ask(
+                window,
+                refs_of(draft, keys),
+                by,
+                draft.channel,
+                title=title,
+                reason=reason,
+                overlap_ok=overlap_ok,
+                how="tick “Plan it even though it overlaps” and submit again",
             )
         except MaintbotError as exc:
             self.store.release_kv(claim, _PLAN_PENDING)
-            self.store.audit(by, "plan", "refused", error=str(exc), detail={"draft": draft.id})
+            if not isinstance(exc, OverlapError):  # that refusal is audited where it is found
+                self.store.audit(by, "plan", "refused", error=str(exc), detail={"draft": draft.id})
             raise
         except BaseException:
             self.store.release_kv(claim, _PLAN_PENDING)
             raise
         self.store.set_kv(claim, record.id)
-        return PlanResult(self._view(record), approval)
+        return PlanResult(self._view(record), approval, overlaps=tuple(overlaps))
 
     def approval_posted(self, approval_id: str, window_id: str, channel: str, ts: str) -> None:
         """Where the approval request was posted; the window clock's alerts go in its thread."""
@@ -961,6 +1033,41 @@ class Maintbot:
             people=[by],
         )
         return self._view(extended)
+
+    async def edit(
+        self,
+        window_id: object,
+        *,
+        by: str,
+        text: str | None = None,
+        tz: str | None = None,
+        add: Sequence[str] = (),
+        remove: Sequence[str] = (),
+        overlap_ok: bool = False,
+    ) -> EditResult:
+        """Change a window that has not started: a new window ``text`` (read in ``tz``,
+        by default the window's own zone), tasks to ``add`` and to ``remove`` (``SYSTEM:ID``
+        items). The requester or an approver may. A change that asks for more than was
+        approved (earlier, later, more tasks) needs an approver again; one that only
+        narrows keeps the approval. Checked whole before anything is written; refusals are
+        audited and raised (see :mod:`bot.service.editing`)."""
+        result = await edit_window(
+            self,
+            window_id,
+            by=by,
+            text=text,
+            tz=tz,
+            add=add,
+            remove=remove,
+            overlap_ok=overlap_ok,
+        )
+        await self._tell(
+            result.record,
+            "edited",
+            f"{by.strip()} edited the window: {result.summary()}.",
+            people=[by.strip()],
+        )
+        return result
 
     async def _tell(
         self, record: WindowRecord, kind: str, text: str, *, people: Sequence[str] = ()

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.conflicts import SystemGroup, common_reason, group_report
+from bot.errors import OverlapError
 from bot.format import length, utc_instant, window_name
 from bot.lifecycle.notify import Alert, AlertItem, AlertList, Text
 from bot.model import (
@@ -38,6 +39,7 @@ from bot.render import (
     when_text,
 )
 from bot.service.audit import AuditEntry, AuditTrail
+from bot.service.editing import EditResult
 from bot.service.pauses import ActionResult, HeldPaused
 from bot.service.reports import StoredCheck
 from bot.slack import blocks as bk
@@ -51,7 +53,9 @@ __all__ = [
     "approval_request",
     "audit_trail",
     "echo",
+    "edit_result",
     "help_message",
+    "overlap_warning",
     "page_count",
     "report_page",
     "status",
@@ -581,6 +585,11 @@ def decision_line(approval: ApprovalRecord) -> str:
         return f":x: Rejected by {who(approval.decided_by)} at {when}{why}"
     if approval.state is ApprovalState.EXPIRED:
         return f":hourglass: Expired at {bk.date_token(approval.expires_at)} without a decision"
+    if approval.state is ApprovalState.SUPERSEDED:
+        return (
+            f":pencil2: Replaced at {when}: the window was edited and needs a new approval "
+            "(see the newer request)"
+        )
     expires = bk.date_token(approval.expires_at)
     return f":hourglass_flowing_sand: Waiting for an approver (expires {expires})"
 
@@ -604,6 +613,8 @@ def already_decided(approval: ApprovalRecord) -> dict[str, Any]:
         text = f"Already rejected by {who(approval.decided_by)} at {when}."
     elif approval.state is ApprovalState.EXPIRED:
         text = "This request expired before anyone decided; ask for a new one."
+    elif approval.state is ApprovalState.SUPERSEDED:
+        text = "The window was edited since; decide on the newer request instead."
     else:
         text = "This request is still waiting for a decision."
     return text_message(text)
@@ -634,6 +645,7 @@ _ALERT_ICONS = {
     "extended": ":hourglass_flowing_sand:",
     "ended_early": ":checkered_flag:",
     "cancelled": ":no_entry_sign:",
+    "edited": ":pencil2:",
     "reminder": ":alarm_clock:",
     "start": ":construction:",
     "before_end": ":hourglass_flowing_sand:",
@@ -852,6 +864,8 @@ HELP = (
     f"• `{COMMAND} list` — planned and active windows\n"
     f"• `{COMMAND} status` — what the bot holds paused, and since when\n"
     f"• `{COMMAND} cancel &lt;window id&gt;` — cancel a planned window\n"
+    f"• `{COMMAND} edit &lt;window id&gt; Saturday 3-5am` — move a window that has not "
+    "started or change its length (a wider window needs an approver again)\n"
     f"• `{COMMAND} extend &lt;window id&gt; 45m` — keep a window open longer (any length)\n"
     f"• `{COMMAND} end &lt;window id&gt;` — end an active window now and resume its tasks\n"
     f"• `{COMMAND} audit [n] [window &lt;id&gt;] [by @person] [system &lt;name&gt;] "
@@ -915,3 +929,79 @@ def reason_given(view: dict[str, Any]) -> str:
     values = ((view.get("state") or {}).get("values") or {}).get("reason") or {}
     value = (values.get("reason") or {}).get("value") if isinstance(values, dict) else None
     return value.strip() if isinstance(value, str) else ""
+
+
+# -- overlaps and edits ------------------------------------------------------------------------
+def _window_line(record: WindowRecord) -> str:
+    name = window_name(record.start, record.end, record.tz, record.title)
+    return (
+        f"• `{bk.escape(record.id)}` *{bk.fit(name, 200)}* ({_span(record.start, record.end)}), "
+        f"{record.state.label}, requested by {who(record.requested_by)}"
+    )
+
+
+def overlap_warning(error: OverlapError, check_id: str) -> dict[str, Any]:
+    """The answer to Plan pause when the window overlaps others: both windows, nothing
+    saved, and a button that plans it anyway."""
+    window = error.window
+    name = window_name(window.start, window.end, window.tz)
+    lines = [
+        f":warning: *{bk.fit(name, 200)}* ({_span(window.start, window.end)}) overlaps "
+        + (
+            "another maintenance window:"
+            if len(error.overlaps) == 1
+            else f"{len(error.overlaps)} other maintenance windows:"
+        ),
+        *(_window_line(o) for o in error.overlaps[:20]),
+        "Nothing was planned. If both should run, plan it anyway; otherwise check another time.",
+    ]
+    blocks = [
+        bk.section("\n".join(lines)),
+        bk.actions(
+            bk.button("Plan anyway", ActionId.PLAN_ANYWAY, {"c": check_id}, style="primary"),
+            block_id="overlap",
+        ),
+    ]
+    return bk.message(f"{name} overlaps another maintenance window", blocks)
+
+
+def edit_result(result: EditResult, *, asked_in: str | None = None) -> dict[str, Any]:
+    """The difference an edit made, for the person who made it."""
+    before, record = result.before, result.record
+    lines = [f":pencil2: Edited maintenance window `{bk.escape(record.id)}`."]
+    if result.moved:
+        lines.append(
+            f"*Was:* {_span(before.start, before.end)} ({length(before.end - before.start)})"
+        )
+        lines.append(
+            f"*Now:* {_span(record.start, record.end)} ({length(record.end - record.start)})"
+        )
+    for label, rows in (("Added", result.added), ("Removed", result.removed)):
+        if rows:
+            names = ", ".join(
+                f"*{bk.fit(r.task_name, 100)}* (`{bk.fit(r.system, 60)}`)" for r in rows[:10]
+            )
+            more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+            lines.append(f"*{label}:* {names}{more}")
+    change = result.conflicts
+    counts = [
+        f"{len(change.appeared)} new conflict(s)" if change.appeared else "",
+        f"{len(change.disappeared)} conflict(s) gone" if change.disappeared else "",
+    ]
+    if any(counts):
+        lines.append("*Conflicts:* " + ", ".join(c for c in counts if c) + ".")
+    if change.uncovered:
+        names = ", ".join(sorted({f"*{bk.fit(c.task_name, 100)}*" for c in change.uncovered})[:10])
+        lines.append(f":warning: Not paused, and runs in the window: {names}.")
+    if result.overlaps:
+        lines.append("*Overlaps:*")
+        lines.extend(_window_line(o) for o in result.overlaps[:10])
+    if result.reapproval:
+        where = f" I asked in <#{bk.escape(asked_in)}>." if asked_in else ""
+        lines.append(
+            ":raising_hand: It asks for more than was approved, so an approver has to say yes "
+            f"again.{where}"
+        )
+    elif before.approved_by:
+        lines.append(":white_check_mark: Its approval stands.")
+    return text_message("\n".join(lines))

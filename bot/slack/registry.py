@@ -40,6 +40,8 @@ class ActionId(StrEnum):
     PAUSE_NOW = "pause_now"
     RESUME_NOW = "resume_now"
     PLAN = "plan_window"
+    # "Plan anyway" on the answer to a Plan pause whose window overlaps another one.
+    PLAN_ANYWAY = "plan_window_anyway"
     APPROVE = "approve"
     REJECT = "reject"
     # The window clock's alert controls (names fixed by the lifecycle's Notifier protocol).

@@ -15,6 +15,7 @@ def register(registrar: Registrar) -> None:
     registrar.action(ActionId.PAUSE_NOW, report.pause_now)
     registrar.action(ActionId.RESUME_NOW, report.resume_now)
     registrar.action(ActionId.PLAN, report.plan)
+    registrar.action(ActionId.PLAN_ANYWAY, report.plan_anyway)
     registrar.action(ActionId.APPROVE, approval.approve)
     registrar.action(ActionId.REJECT, approval.reject)
     registrar.action(ActionId.EXTEND, window.extend)

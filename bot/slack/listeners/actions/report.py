@@ -8,6 +8,7 @@ approver. Every change made from a report is announced in MAINTBOT_ALERT_CHANNEL
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -15,7 +16,8 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import MaintbotError
+from bot.errors import MaintbotError, OverlapError
+from bot.model import ApprovalRecord, PlannedTask, WindowRecord
 from bot.render import PauseNote
 from bot.service import InProgress, PlanResult, ReportRow, ResumeAsked
 from bot.slack import blocks as bk
@@ -33,7 +35,15 @@ from bot.slack.services import (
     user_of,
 )
 
-__all__ = ["page", "pause_now", "plan", "post_approval", "resume_now"]
+__all__ = [
+    "page",
+    "pause_now",
+    "plan",
+    "plan_anyway",
+    "post_approval",
+    "post_approval_request",
+    "resume_now",
+]
 
 
 async def page(
@@ -192,13 +202,44 @@ async def plan(
     client: AsyncWebClient,
     context: AsyncBoltContext,
 ) -> None:
-    """Record the window with the report's active tasks and post the approval request."""
+    """Record the window with the report's active tasks and post the approval request; a
+    window that overlaps another is not planned: the answer shows both, with Plan anyway."""
     await ack()
-    svc = services(context)
+    await _plan(services(context), action, body, respond, client, overlap_ok=False)
+
+
+async def plan_anyway(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """Plan pause, told that the overlap with another window is fine."""
+    await ack()
+    await _plan(services(context), action, body, respond, client, overlap_ok=True)
+
+
+async def _plan(
+    svc: Services,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    *,
+    overlap_ok: bool,
+) -> None:
     check_id = button_value(action).get("c")
     check = svc.bot.report(check_id)
     channel = svc.bot.settings.maintbot_approval_channel or check.channel or channel_of(body)
-    planned = svc.bot.plan_from_report(check_id, by=user_of(body), channel=channel)
+    try:
+        planned = svc.bot.plan_from_report(
+            check_id, by=user_of(body), channel=channel, overlap_ok=overlap_ok
+        )
+    except OverlapError as exc:
+        await reply(respond, messages.overlap_warning(exc, check.id))
+        return
     window, tasks = planned.window.record, planned.window.tasks
     if planned.already or planned.approval is None:
         await reply_text(
@@ -208,36 +249,53 @@ async def plan(
         )
         return
     posted_channel = await post_approval(svc, client, planned, channel)
+    overlap = (
+        f" It overlaps {len(planned.overlaps)} other window(s), as you said is fine."
+        if planned.overlaps
+        else ""
+    )
     await reply_text(
         respond,
         f":white_check_mark: Asked for approval in <#{bk.escape(posted_channel)}>: "
-        f"{len(tasks)} task(s), window `{window.id}`. An approver has to say yes.",
+        f"{len(tasks)} task(s), window `{window.id}`. An approver has to say yes.{overlap}",
     )
+
+
+async def post_approval_request(
+    svc: Services,
+    client: AsyncWebClient,
+    channel: str,
+    window: WindowRecord,
+    approval: ApprovalRecord,
+    tasks: Sequence[PlannedTask],
+) -> tuple[str, str]:
+    """Post a window's approval request (mentioning the approvers); where it went."""
+    mention = await svc.directory.approver_mentions()
+    posted = await client.chat_postMessage(
+        channel=channel, **messages.approval_request(window, approval, tasks, mention=mention)
+    )
+    return str(posted["channel"]), str(posted["ts"])
 
 
 async def post_approval(
     svc: Services, client: AsyncWebClient, planned: PlanResult, channel: str
 ) -> str:
-    """Post a newly planned window's approval request, mentioning the approvers; the
-    channel it went to. If nobody could ever see it, the window is withdrawn."""
-    window, tasks, approval = planned.window.record, planned.window.tasks, planned.approval
+    """Post a newly planned window's approval request and record where it went; the
+    channel. If nobody could ever see it, the window is withdrawn rather than left with a
+    pending approval that cannot be decided."""
+    window, approval = planned.window.record, planned.approval
     assert approval is not None
     try:
-        mention = await svc.directory.approver_mentions()
-        posted = await client.chat_postMessage(
-            channel=channel,
-            **messages.approval_request(window, approval, tasks, mention=mention),
+        posted_channel, ts = await post_approval_request(
+            svc, client, channel, window, approval, planned.window.tasks
         )
     except SLACK_ERRORS as exc:
-        # Nobody could ever see or click this request: withdraw the window rather than leave
-        # a pending approval that cannot be decided.
         svc.bot.withdraw_window(window.id)
         raise MaintbotError(
             f"Could not post the approval request in channel {channel} "
             f"({_slack_error(exc)}); the window was withdrawn. Invite the bot to that channel "
             "or set MAINTBOT_APPROVAL_CHANNEL, then plan again."
         ) from None
-    posted_channel, ts = str(posted["channel"]), str(posted["ts"])
     svc.bot.approval_posted(approval.id, window.id, posted_channel, ts)
     return posted_channel
 

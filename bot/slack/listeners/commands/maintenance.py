@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,16 +12,21 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import FilterError, WindowError
+from bot.errors import FilterError, MaintbotError, WindowError
+from bot.service import EditResult
 from bot.slack import blocks as bk
 from bot.slack import messages
+from bot.slack.errors import SLACK_ERRORS
 from bot.slack.listeners import dialogs
+from bot.slack.listeners.actions.report import post_approval_request
 from bot.slack.listeners.actions.window import ended_text, extended_text
 from bot.slack.registry import COMMAND
 from bot.slack.services import Services, reply, reply_text, request_id, services
 from bot.windows import parse_length
 
 __all__ = ["AUDIT_DEFAULT", "AUDIT_MAX", "SUBCOMMANDS", "maintenance"]
+
+log = logging.getLogger(__name__)
 
 AUDIT_DEFAULT = 20
 AUDIT_MAX = 200
@@ -220,6 +226,75 @@ async def _end(
     await reply_text(respond, ended_text(await svc.bot.end(window_id, by=user)))
 
 
+_OVERLAP_OK = "--overlap-ok"
+
+
+async def _edit(
+    svc: Services, arg: str, command: dict[str, Any], ack: AsyncAck, respond: AsyncRespond
+) -> None:
+    """``edit <id> [--overlap-ok] <new window text>``: the difference, to the person; a
+    wider window's new approval request is posted like Plan pause posts one."""
+    window_id, _, text = arg.partition(" ")
+    text = text.strip()
+    overlap_ok = text.split(" ", 1)[0].lower() == _OVERLAP_OK
+    if overlap_ok:
+        text = text[len(_OVERLAP_OK) :].strip()
+    if not window_id or not text:
+        await ack(
+            **messages.help_message(
+                "`edit` needs a window id and the new window, e.g. `edit w_AbC123 Saturday "
+                f"3-5am` (add `{_OVERLAP_OK}` before the window if it may overlap another); "
+                f"`{COMMAND} list` shows the windows."
+            )
+        )
+        return
+    await ack()
+    user = str(command.get("user_id") or "")
+    result = await svc.bot.edit(window_id, by=user, text=text, overlap_ok=overlap_ok)
+    asked_in: str | None = None
+    client = svc.directory.client
+    if result.approval is not None:
+        channel = (
+            svc.bot.settings.maintbot_approval_channel
+            or result.approval.channel
+            or result.record.channel
+            or str(command.get("channel_id") or "")
+        )
+        try:
+            asked_in, ts = await post_approval_request(
+                svc, client, channel, result.record, result.approval, result.tasks
+            )
+        except SLACK_ERRORS as exc:
+            # The edit stands (it is audited); approvers can still decide from the CLI.
+            raise MaintbotError(
+                f"The window was edited, but its new approval request could not be posted in "
+                f"channel {channel} ({type(exc).__name__}); an approver can run `maintbot "
+                f"approve {result.record.id} --by NAME`, or invite the bot there."
+            ) from None
+        svc.bot.approval_posted(result.approval.id, result.record.id, asked_in, ts)
+        await _replace_old_requests(svc, client, result)
+    await reply(respond, messages.edit_result(result, asked_in=asked_in))
+
+
+async def _replace_old_requests(svc: Services, client: AsyncWebClient, result: EditResult) -> None:
+    """The superseded requests lose their buttons and say they were replaced (best effort:
+    a click on one is refused anyway)."""
+    added = {t.id for t in result.added}
+    old_tasks = [t for t in result.tasks if t.id not in added] + list(result.removed)
+    for approval_id in result.superseded:
+        approval = svc.bot.store.get_approval(approval_id)
+        if not (approval.channel and approval.message_ts):
+            continue
+        try:
+            await client.chat_update(
+                channel=approval.channel,
+                ts=approval.message_ts,
+                **messages.approval_decided(result.before, approval, old_tasks),
+            )
+        except SLACK_ERRORS:
+            log.warning("could not mark approval request %s as replaced", approval_id)
+
+
 _SUBCOMMANDS: dict[str, Subcommand] = {
     "check": _check,
     "list": _list,
@@ -228,6 +303,7 @@ _SUBCOMMANDS: dict[str, Subcommand] = {
     "cancel": _cancel,
     "extend": _extend,
     "end": _end,
+    "edit": _edit,
 }
 # Every subcommand with a use case (help has none); the parity test reads this.
 SUBCOMMANDS = (*_SUBCOMMANDS, "plan")
