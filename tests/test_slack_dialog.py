@@ -149,3 +149,47 @@ def test_home_opens_the_dialog(world: SlackWorld) -> None:
     alice.click("plan_dialog", on={"blocks": home["blocks"], "_ephemeral": False})
     view = opened(alice)
     assert view["title"]["text"] == "Plan a window"
+
+
+def test_a_vendor_grouping_narrows_the_list(world: SlackWorld) -> None:
+    alice = world.user("alice")
+    alice.slash("/maintenance plan Saturday 2-4am")
+    view = opened(alice)
+    (groups,) = [b for b in view["blocks"] if b.get("block_id") == "groups"]
+    options = {
+        g["label"]["text"]: [o["text"]["text"] for o in g["options"]]
+        for g in groups["element"]["option_groups"]
+    }
+    workspaces = [o for o in options["talend"] if o.startswith("workspace: ")]
+    assert len(workspaces) >= 2, "Talend's workspaces are offered"
+    alice.tick("groups", [workspaces[0]])
+    world.fake.wait_for(lambda: alice.modal().view["blocks"] != view["blocks"], what="redraw")
+    narrowed = alice.modal().view
+    systems = {
+        o["description"]["text"].split(" · ")[0]
+        for b in task_blocks(narrowed)
+        for o in b["element"]["options"]
+    }
+    # Talend is narrowed to that workspace; the other systems are not touched by it.
+    shown = sum(len(labels(b)) for b in task_blocks(narrowed))
+    before = sum(len(labels(b)) for b in task_blocks(view))
+    assert 0 < shown < before
+    assert "talend" in systems
+
+
+def test_an_overlap_is_shown_in_the_dialog_until_it_is_said_to_be_fine(
+    world: SlackWorld,
+) -> None:
+    alice = world.user("alice")
+    report = alice.slash("/maintenance check Saturday 2-4am").wait()
+    alice.click("plan_window", on=report).wait()
+    (first,) = world.store.list_windows(None)
+    alice.slash("/maintenance plan Saturday 3-5am")
+    opened(alice)
+    answer = alice.submit().json()
+    assert answer["response_action"] == "errors"
+    assert first.id in answer["errors"]["overlap"]
+    assert [w.id for w in world.store.list_windows(None)] == [first.id]
+    alice.tick("overlap", ["Plan it even though it overlaps"])
+    assert alice.submit().json() == {"response_action": "clear"}
+    assert len(world.store.list_windows(None)) == 2

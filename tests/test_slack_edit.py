@@ -65,7 +65,13 @@ def test_edit_answers_with_the_difference_and_asks_again_when_wider(world: Slack
     assert len(world.fake.messages(APPROVALS, replies=False)) == 1
 
     # Wider: back to planned, a new request is posted, the old one says it was replaced.
-    updates = len(world.fake.calls_to("chat.update", ok_only=True))
+    updates = len(
+        [
+            c
+            for c in world.fake.calls_to("chat.update", ok_only=True)
+            if c.params["channel"] == APPROVALS
+        ]
+    )
     wider = alice.slash(f"/maintenance edit {window.id} Saturday 1-4am UTC").wait()
     text = blocks_text(wider)
     assert "(3h)" in text
@@ -77,15 +83,16 @@ def test_edit_answers_with_the_difference_and_asks_again_when_wider(world: Slack
     assert record.state is WindowState.PLANNED
     old, new = world.store.approvals_for(window.id)
     assert (old.state, new.state) == (ApprovalState.SUPERSEDED, ApprovalState.PENDING)
-    world.fake.wait_calls("chat.update", updates + 1)
+    world.fake.wait_calls("chat.update", updates + 1, channel=APPROVALS)
     replaced, fresh = world.fake.messages(APPROVALS, replies=False)
     assert ":pencil2: Replaced at <!date^" in blocks_text(replaced)
     assert f"request `{new.id}`" in blocks_text(fresh)
-    # The window's people are told (in its thread / the alert channel).
+    # The window's people are told, in its thread in the alert channel.
+    thread = world.store.get_window(window.id).alert_ts
     told = [
         blocks_text(m)
-        for m in world.fake.messages(ALERTS, replies=False)
-        if "edited the window" in blocks_text(m)
+        for m in world.fake.messages(ALERTS)
+        if m.get("thread_ts") == thread and "edited the window" in blocks_text(m)
     ]
     assert len(told) == 2
     assert told[0].startswith(
@@ -98,7 +105,7 @@ def test_edit_answers_with_the_difference_and_asks_again_when_wider(world: Slack
     # The old request has no buttons left; the new one approves.
     assert '"approve"' not in str(replaced["blocks"]).replace("'", '"')
     bob.click("approve", on={**fresh, "_ephemeral": False})
-    world.fake.wait_calls("chat.update", updates + 2)
+    world.fake.wait_calls("chat.update", updates + 2, channel=APPROVALS)
     assert world.store.get_window(window.id).state is WindowState.APPROVED
 
 

@@ -55,6 +55,7 @@ class DialogInput:
     text: str
     scope: Filter
     ticked: frozenset[str]
+    overlap_ok: bool = False
 
 
 def loading_view(note: str = "Asking every scheduler for its tasks…") -> dict[str, Any]:
@@ -102,6 +103,7 @@ def plan_view(
     for number, start in enumerate(range(0, len(visible), TASKS_PER_BLOCK)):
         chunk = visible[start : start + TASKS_PER_BLOCK]
         blocks.append(_task_block(draft, number, chunk, ticked, start, len(visible)))
+    blocks.append(_overlap_box())
     return _modal(blocks, submit=True, metadata={"d": draft.id, "r": draft.revision})
 
 
@@ -308,6 +310,33 @@ def _task_block(
     }
 
 
+OVERLAP_OK = "Plan it even though it overlaps"
+
+
+def _overlap_box() -> bk.Block:
+    """Ticked only by someone told the window overlaps another and fine with it."""
+    return {
+        "type": "input",
+        "block_id": "overlap",
+        "label": bk.plain("Other windows", 2000),
+        "optional": True,
+        "element": {
+            "type": "checkboxes",
+            "action_id": ActionId.DIALOG_INPUT.value,
+            "options": [
+                {
+                    "text": bk.plain(OVERLAP_OK, bk.LIMITS.option_text),
+                    "description": bk.plain(
+                        "Only if another planned or active window at the same time is fine",
+                        bk.LIMITS.option_text,
+                    ),
+                    "value": "overlap_ok",
+                }
+            ],
+        },
+    }
+
+
 def _task_option(task: DraftTask, tz: str) -> dict[str, Any]:
     if task.paused:
         why = "already paused"
@@ -357,6 +386,7 @@ def read_input(view: dict[str, Any], draft: Draft) -> DialogInput:
             name=text("name"),
         ),
         ticked=frozenset(ticked),
+        overlap_ok="overlap_ok" in picked("overlap"),
     )
 
 

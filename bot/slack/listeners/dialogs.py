@@ -19,7 +19,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import LifecycleError, MaintbotError, WindowError
+from bot.errors import LifecycleError, MaintbotError, OverlapError, WindowError
 from bot.service import PlanResult
 from bot.service.drafts import Draft, DraftError, Filter, shown
 from bot.slack import blocks as bk
@@ -174,7 +174,11 @@ async def submit(
             keys=sorted(entered.ticked),
             title=entered.title or None,
             reason=entered.reason or None,
+            overlap_ok=entered.overlap_ok,
         )
+    except OverlapError as exc:
+        await ack(response_action="errors", errors={"overlap": _fit(str(exc))})
+        return
     except (WindowError, DraftError) as exc:
         await ack(response_action="errors", errors={"window": _fit(str(exc))})
         return
