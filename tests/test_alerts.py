@@ -136,7 +136,8 @@ async def test_the_log_gets_the_plain_text(
         await LogNotifier().notify(window, "not_approved", not_approved_alert(window))
     (line,) = [r.getMessage() for r in caplog.records]
     assert line == (
-        f"not_approved (window {window.id}): Maintenance window “tue 11pm-1am” ({window.id}) "
+        f"not_approved (window {window.id}): Maintenance window Tue 1 Dec 23:00 – Wed 2 Dec "
+        f"01:00 EST ({window.id}) "
         "was not approved before its start (Tue 01 Dec 23:00 EST (Wed 02 Dec 04:00 UTC)), so "
         "it was cancelled; nothing was paused."
     )
@@ -155,7 +156,8 @@ def test_a_failing_resume_says_when_it_retries_in_each_readers_zone(
     payload = messages.alert(window, "resume_failed", alert, ["retry_resume", "take_over"])
     assert payload["text"] == (
         f":rotating_light: Could not resume Nightly &lt;orders&gt; &amp; co (talend) after "
-        f"maintenance window “tue 11pm-1am” ({window.id}) (attempt 2). It is STILL PAUSED."
+        f"maintenance window Tue 1 Dec 23:00 – Wed 2 Dec 01:00 EST ({window.id}) (attempt 2). "
+        "It is STILL PAUSED."
     )
     notes = payload["blocks"][1]["text"]["text"]
     assert notes == (

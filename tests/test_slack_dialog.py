@@ -80,8 +80,12 @@ def test_planned_from_a_report_with_one_task_unticked(world: SlackWorld) -> None
     (request,) = world.fake.messages(APPROVALS)
     assert f"{len(names)} task" in blocks_text(request)
     # The requester hears where it went, in the app's direct messages.
-    dms = world.fake.messages("D" + ALICE[1:])
-    assert any("Asked for approval" in m["text"] for m in dms)
+    world.fake.wait_for(
+        lambda: any(
+            "Asked for approval" in m["text"] for m in world.fake.messages("D" + ALICE[1:])
+        ),
+        what="the requester's direct message",
+    )
 
 
 def test_an_empty_scope_is_refused_in_the_dialog_and_nothing_is_saved(world: SlackWorld) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.connectors.base import SkippedRun
-from bot.format import length
+from bot.format import length, window_name
 from bot.lifecycle.base import ClockCore, error_text, outcome, reraise_own_cancellation
 from bot.lifecycle.notify import Alert, AlertItem, AlertList, Text, plain_list
 from bot.model import (
@@ -79,7 +79,13 @@ def reminder_key(lead: timedelta) -> str:
 
 
 def window_label(record: WindowRecord) -> str:
-    return f"“{record.text}” ({record.id})" if record.text else record.id
+    """A window as alerts name it: its title (if any) and dates, and its id to act on.
+    Not the text typed: "in 1 minute for 2 minutes" says nothing once it has passed."""
+    name = window_name(record.start, record.end, record.tz, record.title)
+    if not record.title:
+        # "Maintenance window Maintenance Sat …" says it twice; the dates are the name.
+        return f"{name.removeprefix('Maintenance ')} ({record.id})"
+    return f"“{name}” ({record.id})"
 
 
 def task_label(row: PlannedTask) -> str:
