@@ -5,6 +5,8 @@ approval request (the old one says it was replaced)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from slackclient import ALERTS, ALICE, APPROVALS, CAROL, DAVE, SlackWorld, blocks_text
 
 from bot.model import ApprovalState, WindowState
@@ -95,11 +97,16 @@ def test_edit_answers_with_the_difference_and_asks_again_when_wider(world: Slack
         if m.get("thread_ts") == thread and "edited the window" in blocks_text(m)
     ]
     assert len(told) == 2
-    assert told[0].startswith(
-        f":pencil2: <@{ALICE}> edited the window: it now runs Sat 21 Nov 02:00 UTC to Sat 21 "
-        "Nov 03:00 UTC (1h; was Sat 21 Nov 02:00 UTC to Sat 21 Nov 04:00 UTC); its approval "
-        "stands."
-    )
+
+    # Every instant a date token: each reader sees the times in their own zone.
+    def token(hour: int) -> str:
+        at = datetime(2026, 11, 21, hour, tzinfo=UTC)
+        return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|"
+
+    assert told[0].startswith(f":pencil2: <@{ALICE}> edited the window: it now runs {token(2)}")
+    assert f" to {token(3)}" in told[0]
+    assert f"(1h; was {token(2)}" in told[0]
+    assert told[0].split("\n")[0].endswith("UTC>); its approval stands.")
     assert "so it needs an approver again." in told[1]
 
     # The old request has no buttons left; the new one approves.

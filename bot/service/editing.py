@@ -132,25 +132,42 @@ class EditResult:
         return (self.before.start, self.before.end) != (self.record.start, self.record.end)
 
     def summary(self) -> str:
-        """One plain sentence of what changed, for the window's people and the CLI."""
-        parts: list[str] = []
+        """One plain sentence of what changed, for the CLI: instants in the window's zone."""
         tz = self.record.tz
+        return "".join(instant(p, tz) if isinstance(p, datetime) else p for p in self.said())
+
+    def said(self) -> tuple[str | datetime, ...]:
+        """What changed as words and instants, so each face writes the instants for its
+        readers (Slack: each in their own zone)."""
+        parts: list[tuple[str | datetime, ...]] = []
         if self.moved:
             parts.append(
-                f"it now runs {instant(self.record.start, tz)} to {instant(self.record.end, tz)}"
-                f" ({length(self.record.end - self.record.start)}; was "
-                f"{instant(self.before.start, tz)} to {instant(self.before.end, tz)})"
+                (
+                    "it now runs ",
+                    self.record.start,
+                    " to ",
+                    self.record.end,
+                    f" ({length(self.record.end - self.record.start)}; was ",
+                    self.before.start,
+                    " to ",
+                    self.before.end,
+                    ")",
+                )
             )
         if self.added:
-            parts.append(f"{len(self.added)} task(s) added ({_names(self.added)})")
+            parts.append((f"{len(self.added)} task(s) added ({_names(self.added)})",))
         if self.removed:
-            parts.append(f"{len(self.removed)} task(s) removed ({_names(self.removed)})")
-        text = "; ".join(parts) or "nothing changed"
+            parts.append((f"{len(self.removed)} task(s) removed ({_names(self.removed)})",))
+        said: list[str | datetime] = []
+        for number, part in enumerate(parts):
+            said += ["; ", *part] if number else list(part)
+        if not said:
+            said.append("nothing changed")
         if self.reapproval:
-            text += "; it asks for more than was approved, so it needs an approver again"
-        else:
-            text += "; its approval stands" if self.before.approved_by else ""
-        return text
+            said.append("; it asks for more than was approved, so it needs an approver again")
+        elif self.before.approved_by:
+            said.append("; its approval stands")
+        return tuple(said)
 
 
 def _names(rows: Sequence[PlannedTask], limit: int = 5) -> str:

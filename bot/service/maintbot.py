@@ -52,7 +52,7 @@ from bot.lifecycle import (
     plan_window,
     request_approval,
 )
-from bot.lifecycle.notify import KeepsThreads
+from bot.lifecycle.notify import Alert, KeepsThreads
 from bot.model import (
     OPEN_WINDOW_STATES,
     ApprovalRecord,
@@ -906,11 +906,17 @@ class Maintbot:
         if decision.acted:
             window = decision.window
             asker = window.requested_by
+            text: str | Alert
             if approve:
-                text = (
-                    f"{by} approved {asker}'s window: {len(self.store.window_tasks(window.id))} "
-                    f"task(s) are paused from {instant(window.start, window.tz)} to "
-                    f"{instant(window.end, window.tz)}."
+                count = len(self.store.window_tasks(window.id))
+                text = Alert(
+                    (
+                        f"{by} approved {asker}'s window: {count} task(s) are paused from ",
+                        window.start,
+                        " to ",
+                        window.end,
+                        ".",
+                    )
                 )
             elif by == asker:
                 text = f"{by} withdrew their request for this window; nothing will be paused."
@@ -1028,8 +1034,13 @@ class Maintbot:
         await self._tell(
             extended,
             "extended",
-            f"{by} extended the window by {length(by_time)}; it now ends "
-            f"{instant(extended.end, extended.tz)}.",
+            Alert(
+                (
+                    f"{by} extended the window by {length(by_time)}; it now ends ",
+                    extended.end,
+                    ".",
+                )
+            ),
             people=[by],
         )
         return self._view(extended)
@@ -1064,13 +1075,13 @@ class Maintbot:
         await self._tell(
             result.record,
             "edited",
-            f"{by.strip()} edited the window: {result.summary()}.",
+            Alert((f"{by.strip()} edited the window: ", *result.said(), ".")),
             people=[by.strip()],
         )
         return result
 
     async def _tell(
-        self, record: WindowRecord, kind: str, text: str, *, people: Sequence[str] = ()
+        self, record: WindowRecord, kind: str, text: str | Alert, *, people: Sequence[str] = ()
     ) -> None:
         """Tell the window's people about a change someone made. The change is done and
         audited already, so a delivery failure is logged, never raised: the person who
