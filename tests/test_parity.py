@@ -39,6 +39,7 @@ SLACK_ACTIONS = {
     ActionId.RETRY_RESUME: {"retry"},
     ActionId.TAKE_OVER: {"take_over"},
     ActionId.PLAN_DIALOG: {"draft"},
+    ActionId.EDIT_DIALOG: {"draft_edit"},
     ActionId.DIALOG_INPUT: {"redraft"},
 }
 SLACK_SUBCOMMANDS = {
@@ -87,6 +88,7 @@ ONE_FACE_BY_DESIGN = {
     "resolve_tasks": "from the report",
     "draft": "the dialog's first step; the CLI plans in one call",
     "redraft": "the dialog redrawn; the CLI plans in one call",
+    "draft_edit": "the edit dialog's first step; the CLI edits in one call (`maintbot edit`)",
     # The dialog lists a window's candidates through its draft (which keeps what it
     # offered between clicks); `maintbot scope` asks for them in one call.
     "candidates": "the plan dialog lists them through draft()",

@@ -54,7 +54,11 @@ def test_planning_posts_an_approval_request_listing_the_tasks(world: SlackWorld)
     assert f"<@{ALICE}> asks to pause" in text
     assert "`talend`" in text
     actions = [b for b in message["blocks"] if b["type"] == "actions"]
-    assert [e["action_id"] for e in actions[0]["elements"]] == ["approve", "reject"]
+    assert [e["action_id"] for e in actions[0]["elements"]] == [
+        "approve",
+        "reject",
+        "edit_window_dialog",
+    ]
     assert set(json.loads(approval_value(message))) == {"a"}  # an opaque id, nothing else
     (window,) = world.store.list_windows([WindowState.PLANNED])
     assert window.channel == APPROVALS
@@ -120,7 +124,11 @@ def test_approval_updates_the_request_in_place_and_a_second_click_sees_who_won(
     assert update.params["ts"] == message["_ts"]
     (current,) = world.fake.messages(APPROVALS, replies=False)
     assert f"Approved by <@{BOB}> at <!date^" in blocks_text(current)
-    assert not [b for b in current["blocks"] if b["type"] == "actions"]  # buttons gone
+    # Approve and Reject give way to who decided; the window can still be edited.
+    buttons = [
+        e["action_id"] for b in current["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+    assert buttons == ["edit_window_dialog"]
     # Carol had the old message open and clicks too.
     late = world.user("carol").click_value("approve", approval_value(message)).wait()
     assert f"Already approved by <@{BOB}> at <!date^" in late["text"]

@@ -139,7 +139,7 @@ def test_a_stale_trigger_opens_nothing_and_says_so(world: SlackWorld) -> None:
     world.fake.fail("views.open", "expired_trigger_id")
     reply = alice.slash("/maintenance plan Saturday 2-4am")
     said = reply.wait()
-    assert "did not open the plan dialog" in said["text"]
+    assert "did not open the dialog" in said["text"]
     assert alice.world.fake.modal(alice.id) is None
     assert world.store.list_windows(None) == []
 
@@ -197,3 +197,51 @@ def test_an_overlap_is_shown_in_the_dialog_until_it_is_said_to_be_fine(
     alice.tick("overlap", ["Plan it even though it overlaps"])
     assert alice.submit().json() == {"response_action": "clear"}
     assert len(world.store.list_windows(None)) == 2
+
+
+def test_edit_from_the_approval_request_moves_the_window_and_unticks_a_task(
+    world: SlackWorld,
+) -> None:
+    alice = world.user("alice")
+    report = alice.slash("/maintenance check Saturday 2-4am").wait()
+    alice.click("plan_window", on=report).wait()
+    (request,) = world.fake.messages(APPROVALS)
+    (window,) = world.store.list_windows([WindowState.PLANNED])
+    before = sorted(t.task_name for t in world.store.window_tasks(window.id))
+    alice.click("edit_window_dialog", on={**request, "_ephemeral": False})
+    view = opened(alice)
+    assert view["title"]["text"] == "Edit a window"
+    assert not [b for b in view["blocks"] if b.get("block_id") in ("title", "reason")]
+    ticked = [label for b in task_blocks(view) for label in alice.ticked(b["block_id"])]
+    assert sorted(ticked) == before, "the window's own tasks come ticked"
+    # Shorter (so no new approval is needed) and one task fewer.
+    alice.type_in("window", "Saturday 2-3am", enter=True)
+    world.fake.wait_for(lambda: alice.modal().view["blocks"] != view["blocks"], what="redraw")
+    view = alice.modal().view
+    first = task_blocks(view)[0]
+    kept = alice.ticked(first["block_id"])
+    dropped = kept.pop()
+    alice.tick(first["block_id"], kept)
+    assert alice.submit().json() == {"response_action": "clear"}
+    edited = world.store.get_window(window.id)
+    assert edited.end - edited.start == window.end - window.start - (window.end - window.start) / 2
+    names = sorted(t.task_name for t in world.store.window_tasks(window.id))
+    assert dropped not in names
+    assert len(names) == len(before) - 1
+    assert [r.outcome for r in world.audit() if r.action == "edit"] == ["ok"]
+    world.fake.wait_for(
+        lambda: any("edited" in m["text"].lower() for m in world.fake.messages("D" + ALICE[1:])),
+        what="the difference told to the editor",
+    )
+
+
+def test_someone_who_may_not_edit_gets_no_dialog(world: SlackWorld) -> None:
+    alice = world.user("alice")
+    report = alice.slash("/maintenance check Saturday 2-4am").wait()
+    alice.click("plan_window", on=report).wait()
+    (request,) = world.fake.messages(APPROVALS)
+    mallory = world.user("mallory")
+    refusal = mallory.click("edit_window_dialog", on={**request, "_ephemeral": False}).wait()
+    assert "may not edit this window" in refusal["text"]
+    assert world.fake.modal(mallory.id) is None
+    assert [r.outcome for r in world.audit() if r.action == "edit"] == ["refused"]

@@ -80,6 +80,10 @@ class Draft:
     unanswered: tuple[tuple[str, str], ...] = ()  # (system, error) of those that failed
     tasks: tuple[DraftTask, ...] = ()
     revision: int = 0
+    # Editing a window (its id) rather than planning a new one; ``planned`` are its tasks'
+    # keys when the dialog opened (pre-ticked, and what an untick removes).
+    editing: str | None = None
+    planned: tuple[str, ...] = ()
 
     def window(self) -> Window | None:
         if self.start is None or self.end is None:
@@ -202,6 +206,7 @@ def load_draft(store: Store, draft_id: object, *, by: str) -> Draft:
         **{
             **data,
             "systems": tuple(data["systems"]),
+            "planned": tuple(data.get("planned") or ()),
             "unanswered": tuple(tuple(u) for u in data["unanswered"]),
             "tasks": tuple(
                 DraftTask(**{**t, "groups": tuple(tuple(g) for g in t["groups"])})

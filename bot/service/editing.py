@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.approvals import Policy
 from bot.errors import ApprovalError, LifecycleError, MaintbotError, OverlapError
 from bot.format import instant, length, window_name
 from bot.lifecycle import MAX_WINDOW, request_approval
@@ -45,6 +46,7 @@ __all__ = [
     "ConflictChange",
     "EditResult",
     "edit_window",
+    "editable",
     "overlap_lines",
     "overlap_refusal",
     "overlapping",
@@ -218,6 +220,18 @@ def _removed_rows(
             raise LifecycleError(f"--remove item {item!r} is ambiguous; write one of {kinds}")
         chosen[matches[0].id] = matches[0]
     return list(chosen.values())
+
+
+def editable(record: WindowRecord, by: str, policy: Policy, now: datetime) -> str | None:
+    """Why ``by`` cannot edit ``record`` now (``None``: they can), before any edit is
+    asked for: the edit dialog opens only when this is ``None``."""
+    if by != record.requested_by and not policy.is_approver(by):
+        return (
+            f"{by} may not edit this window: only the requester ({record.requested_by}) "
+            "or an approver may."
+        )
+    refusal = _state_refusal(record, now)
+    return str(refusal) if refusal is not None else None
 
 
 def _state_refusal(record: WindowRecord, now: datetime) -> LifecycleError | None:

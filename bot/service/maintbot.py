@@ -72,13 +72,15 @@ from bot.render import PauseNote, plain_pause
 from bot.service.audit import AuditFilters, AuditTrail, parse_moment, read_trail
 from bot.service.drafts import (
     Draft,
+    DraftError,
+    DraftTask,
     draft_tasks,
     load_draft,
     new_draft_id,
     refs_of,
     save_draft,
 )
-from bot.service.editing import EditResult, edit_window, overlap_refusal, overlapping
+from bot.service.editing import EditResult, edit_window, editable, overlap_refusal, overlapping
 from bot.service.pauses import (
     ActionResult,
     HeldPaused,
@@ -743,6 +745,78 @@ class Maintbot:
         draft = await self._fill_draft(draft, check.report if check is not None else None)
         save_draft(self.store, draft)
         return draft
+
+    async def may_edit(self, window_id: object, *, by: str) -> WindowRecord:
+        """The window, if ``by`` may edit it now; else the reason, audited and raised."""
+        record = self._window(window_id)
+        refusal = editable(record, by, await self.policy(), self.clock())
+        if refusal is not None:
+            self.store.audit(by, "edit", "refused", window_id=record.id, error=refusal)
+            raise LifecycleError(refusal)
+        return record
+
+    async def draft_edit(self, window_id: object, *, by: str, channel: str = "") -> Draft:
+        """Start editing a window in the dialog: its text and zone, every task, its own
+        tasks ticked. Who may edit, and whether it still can be, is checked here (refused
+        and audited) and again when the edit is submitted."""
+        record = await self.may_edit(window_id, by=by)
+        tasks = self.store.window_tasks(record.id)
+        draft = Draft(
+            id=new_draft_id(),
+            by=by,
+            tz=record.tz,
+            text=record.text,
+            channel=channel or record.channel or "",
+            systems=tuple(s.name for s in self.schedulers),
+            editing=record.id,
+            planned=tuple(TaskRef(system=t.system, kind=t.kind, id=t.task_id).key for t in tasks),
+        )
+        draft = await self._fill_draft(draft, None)
+        # A task the window pauses that its scheduler did not list is still shown.
+        listed = {t.key for t in draft.tasks}
+        missing = tuple(
+            DraftTask(system=t.system, kind=t.kind.value, id=t.task_id, name=t.task_name)
+            for t in tasks
+            if TaskRef(system=t.system, kind=t.kind, id=t.task_id).key not in listed
+        )
+        draft = dataclasses.replace(draft, tasks=draft.tasks + missing)
+        save_draft(self.store, draft)
+        return draft
+
+    async def edit_draft(
+        self,
+        draft_id: object,
+        *,
+        by: str,
+        ticked: Sequence[str],
+        shown: Sequence[str],
+        overlap_ok: bool = False,
+    ) -> EditResult:
+        """Apply what the edit dialog submitted: the window as the draft reads it, the
+        ticked tasks added, the window's own tasks that were shown and unticked removed
+        (tasks the filter hid stay as they are)."""
+        draft = load_draft(self.store, draft_id, by=by)
+        if draft.editing is None:
+            raise DraftError("This dialog plans a new window; it edits none.")
+        if draft.window() is None:
+            raise WindowError(draft.error or "The window could not be read.")
+        record = self._window(draft.editing)
+        planned, visible = set(draft.planned), set(shown)
+        for key in ticked:
+            if draft.task(key) is None:
+                raise DraftError("A ticked task is not one this dialog offered; open it again.")
+        add = sorted(set(ticked) - planned)
+        remove = sorted((planned & visible) - set(ticked))
+        same_time = (draft.start, draft.end) == (record.start.isoformat(), record.end.isoformat())
+        return await self.edit(
+            record.id,
+            by=by,
+            text=None if same_time else draft.text,
+            tz=None if same_time else draft.tz,
+            add=add,
+            remove=remove,
+            overlap_ok=overlap_ok,
+        )
 
     async def redraft(self, draft_id: object, *, by: str, text: str) -> Draft:
         """The dialog's window text changed: read it again and mark the collisions anew."""

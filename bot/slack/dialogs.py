@@ -34,6 +34,7 @@ __all__ = [
 
 CALLBACK = "plan_dialog"
 TITLE = "Plan a window"
+EDIT_TITLE = "Edit a window"
 TASKS_PER_BLOCK = 10  # Slack's limit for one checkboxes element
 TASK_BLOCKS = 25  # 250 tasks: beyond that the list asks for a narrower filter
 _TASKS = "tasks."
@@ -60,7 +61,7 @@ class DialogInput:
 
 def loading_view(note: str = "Asking every scheduler for its tasks…") -> dict[str, Any]:
     """Opened at once (a trigger is good for 3 seconds); the form replaces it."""
-    return _modal([bk.section(f":hourglass_flowing_sand: {bk.escape(note)}")], submit=False)
+    return _modal([bk.section(f":hourglass_flowing_sand: {bk.escape(note)}")], submit=None)
 
 
 def plan_view(
@@ -76,9 +77,21 @@ def plan_view(
     blocks: list[bk.Block] = []
     if note:
         blocks.append(bk.section(f":information_source: {bk.escape(note)}", block_id="note"))
+    if draft.editing is not None:
+        blocks.append(
+            bk.section(
+                f"Editing window `{bk.escape(draft.editing)}`: move it, untick a task to take "
+                "it out, tick one to add it. Earlier, longer or more tasks needs an approver "
+                "again; the difference is shown once it is saved.",
+                block_id="editing",
+            )
+        )
+    else:
+        blocks += [
+            _text_input("title", "Title", title, "e.g. Database failover", optional=True),
+            _text_input("reason", "Reason or change number", reason, "e.g. CHG0042", optional=True),
+        ]
     blocks += [
-        _text_input("title", "Title", title, "e.g. Database failover", optional=True),
-        _text_input("reason", "Reason or change number", reason, "e.g. CHG0042", optional=True),
         _text_input(
             "window", "When", draft.text, "e.g. Saturday 2-4am", dispatch=True, hint=_ENTER
         ),
@@ -89,9 +102,10 @@ def plan_view(
     room = TASK_BLOCKS * TASKS_PER_BLOCK
     visible = tasks[:room]
     chosen = [t for t in visible if t.key in ticked]
-    summary = (
-        f"*{len(tasks)}* task(s) match · *{len(chosen)}* ticked. What you submit is what is "
-        "planned: the ticked tasks below, each once."
+    summary = f"*{len(tasks)}* task(s) match · *{len(chosen)}* ticked. " + (
+        "Tasks the filter hides keep their place in the window."
+        if draft.editing is not None
+        else "What you submit is what is planned: the ticked tasks below, each once."
     )
     if len(tasks) > room:
         summary += f" {len(tasks) - room} more match; narrow the filter to see them."
@@ -104,21 +118,31 @@ def plan_view(
         chunk = visible[start : start + TASKS_PER_BLOCK]
         blocks.append(_task_block(draft, number, chunk, ticked, start, len(visible)))
     blocks.append(_overlap_box())
-    return _modal(blocks, submit=True, metadata={"d": draft.id, "r": draft.revision})
+    editing = draft.editing is not None
+    return _modal(
+        blocks,
+        submit="Save changes" if editing else "Ask for approval",
+        title=EDIT_TITLE if editing else TITLE,
+        metadata={"d": draft.id, "r": draft.revision},
+    )
 
 
 def _modal(
-    blocks: Sequence[bk.Block], *, submit: bool, metadata: dict[str, Any] | None = None
+    blocks: Sequence[bk.Block],
+    *,
+    submit: str | None,
+    title: str = TITLE,
+    metadata: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     view: dict[str, Any] = {
         "type": "modal",
         "callback_id": CALLBACK,
-        "title": bk.plain(TITLE, 24),
+        "title": bk.plain(title, 24),
         "close": bk.plain("Cancel", 24),
         "blocks": list(blocks),
     }
-    if submit:
-        view["submit"] = bk.plain("Ask for approval", 24)
+    if submit is not None:
+        view["submit"] = bk.plain(submit, 24)
     if metadata is not None:
         view["private_metadata"] = json.dumps(metadata, separators=(",", ":"))
     return bk.modal_view(view)

@@ -36,7 +36,12 @@ def home_view(store: Store, user: str) -> dict[str, Any]:
             blocks.append(bk.context("None."))
         for window in windows[:_SECTION_ROWS]:
             count = len(store.window_tasks(window.id))
-            blocks.append(bk.section(messages.window_line(window, count)))
+            edit = (
+                bk.button("Edit…", ActionId.EDIT_DIALOG, {"w": window.id})
+                if window.state is not WindowState.ACTIVE
+                else None
+            )
+            blocks.append(bk.section(messages.window_line(window, count), accessory=edit))
         if len(windows) > _SECTION_ROWS:
             blocks.append(bk.context("…and more; `/maintenance list` shows them all."))
         blocks.append(bk.divider())

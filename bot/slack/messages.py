@@ -498,6 +498,7 @@ def approval_request(
                     style="danger",
                 ),
             ),
+            _edit_button(window),
             block_id="decision",
         )
     )
@@ -520,7 +521,14 @@ def approval_decided(
     if approval.state is ApprovalState.APPROVED and window.state is not WindowState.APPROVED:
         body.append(bk.section(now, block_id="state"))
         line = now
+    if approval.state is ApprovalState.APPROVED and window.state is WindowState.APPROVED:
+        # Until it starts it can still be moved or changed (wider needs approval again).
+        body.append(bk.actions(_edit_button(window), block_id="edit"))
     return bk.message(f"Maintenance window {window.id}: {line}", body)
+
+
+def _edit_button(window: WindowRecord) -> dict[str, Any]:
+    return bk.button("Edit…", ActionId.EDIT_DIALOG, {"w": window.id})
 
 
 _STATE_ICONS = {

@@ -54,6 +54,8 @@ class ActionId(StrEnum):
     # The plan dialog: the button that opens it (report, App Home), and every input in it
     # that redraws it (the window text on Enter, the scope fields on change).
     PLAN_DIALOG = "plan_dialog"
+    # "Edit" on an approval request and on App Home: the same dialog, for that window.
+    EDIT_DIALOG = "edit_window_dialog"
     DIALOG_INPUT = "plan_dialog_input"
 
 

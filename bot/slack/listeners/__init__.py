@@ -16,6 +16,7 @@ def register_listeners(registrar: Registrar) -> None:
     actions.register(registrar)
     events.register(registrar)
     registrar.action(ActionId.PLAN_DIALOG, dialogs.from_button)
+    registrar.action(ActionId.EDIT_DIALOG, dialogs.from_edit_button)
     registrar.action(ActionId.DIALOG_INPUT, dialogs.redraw)
     registrar.view(dialog_views.CALLBACK, dialogs.submit)
     registrar.view(approval.REASON_CALLBACK, approval.reject_submitted)

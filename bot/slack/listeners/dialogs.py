@@ -23,12 +23,13 @@ from bot.errors import LifecycleError, MaintbotError, OverlapError, WindowError
 from bot.service import PlanResult
 from bot.service.drafts import Draft, DraftError, Filter, shown
 from bot.slack import blocks as bk
-from bot.slack import dialogs
+from bot.slack import dialogs, messages
 from bot.slack.errors import SLACK_ERRORS
 from bot.slack.listeners.actions.report import post_approval
+from bot.slack.listeners.editing import post_edit
 from bot.slack.services import Services, button_value, channel_of, services, user_of
 
-__all__ = ["from_button", "from_command", "redraw", "submit"]
+__all__ = ["from_button", "from_command", "from_edit_button", "redraw", "submit"]
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,49 @@ async def from_button(
     )
 
 
+async def from_edit_button(
+    ack: AsyncAck,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """ "Edit" on an approval request or on App Home (value ``{"w": window}``): the dialog,
+    with the window's text and its tasks ticked. Who may, and whether it still can be, is
+    checked before anything opens (a refusal is audited and told to the clicker)."""
+    await ack()
+    svc = services(context)
+    user = user_of(body)
+    record = await svc.bot.may_edit(button_value(action).get("w"), by=user)
+    opened = await _open_loading(client, respond if body.get("response_url") else None, body)
+    if opened is None:
+        return
+    draft = await svc.bot.draft_edit(record.id, by=user, channel=channel_of(body))
+    form = dialogs.plan_view(draft, Filter(), set(draft.planned))
+    await _update(client, opened, form)
+
+
+async def _open_loading(
+    client: AsyncWebClient, respond: AsyncRespond | None, body: dict[str, Any]
+) -> dict[str, Any] | None:
+    try:
+        opened = await client.views_open(
+            trigger_id=str(body.get("trigger_id") or ""), view=dialogs.loading_view()
+        )
+    except SLACK_ERRORS as exc:
+        log.warning("could not open the plan dialog: %s", _error(exc))
+        if respond is not None:
+            await respond(
+                response_type="ephemeral",
+                replace_original=False,
+                text=":warning: Slack did not open the dialog in time; try again.",
+            )
+        return None
+    view: dict[str, Any] = opened["view"]
+    return view
+
+
 async def _open(
     svc: Services,
     client: AsyncWebClient,
@@ -91,18 +135,9 @@ async def _open(
     channel: str,
     check_id: str | None,
 ) -> None:
-    try:
-        opened = await client.views_open(trigger_id=str(trigger or ""), view=dialogs.loading_view())
-    except SLACK_ERRORS as exc:
-        log.warning("could not open the plan dialog: %s", _error(exc))
-        if respond is not None:
-            await respond(
-                response_type="ephemeral",
-                replace_original=False,
-                text=":warning: Slack did not open the plan dialog in time; try again.",
-            )
+    view = await _open_loading(client, respond, {"trigger_id": trigger})
+    if view is None:
         return
-    view = opened["view"]
     where = svc.bot.settings.maintbot_approval_channel or channel
     draft = await svc.bot.draft(
         text, by=user, tz=await svc.directory.tz(user), channel=where, check_id=check_id
@@ -167,6 +202,9 @@ async def submit(
             },
         )
         return
+    if draft.editing is not None:
+        await _submit_edit(svc, ack, client, view, draft, entered, user)
+        return
     try:
         planned = svc.bot.plan_draft(
             draft.id,
@@ -188,6 +226,44 @@ async def submit(
         return
     await ack(response_action="clear")
     await _announce(svc, client, planned, user, draft)
+
+
+async def _submit_edit(
+    svc: Services,
+    ack: AsyncAck,
+    client: AsyncWebClient,
+    view: dict[str, Any],
+    draft: Draft,
+    entered: dialogs.DialogInput,
+    user: str,
+) -> None:
+    """Save the edit, or show why not under the field concerned (nothing saved; the
+    refusal is audited by the application)."""
+    try:
+        result = await svc.bot.edit_draft(
+            draft.id,
+            by=user,
+            ticked=sorted(entered.ticked),
+            shown=sorted(dialogs.shown_keys(view)),
+            overlap_ok=entered.overlap_ok,
+        )
+    except OverlapError as exc:
+        await ack(response_action="errors", errors={"overlap": _fit(str(exc))})
+        return
+    except MaintbotError as exc:
+        await ack(response_action="errors", errors={"window": _fit(str(exc))})
+        return
+    await ack(response_action="clear")
+    try:
+        asked_in = await post_edit(svc, client, result, draft.channel)
+    except MaintbotError as exc:
+        await _dm(client, user, f":warning: {bk.escape(str(exc))}")
+        return
+    said = messages.edit_result(result, asked_in=asked_in)
+    try:
+        await client.chat_postMessage(channel=user, **said)
+    except SLACK_ERRORS as exc:
+        log.warning("could not message %s: %s", user, _error(exc))
 
 
 async def _announce(

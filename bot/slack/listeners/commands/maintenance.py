@@ -12,14 +12,12 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import FilterError, MaintbotError, WindowError
-from bot.service import EditResult
+from bot.errors import FilterError, WindowError
 from bot.slack import blocks as bk
 from bot.slack import messages
-from bot.slack.errors import SLACK_ERRORS
 from bot.slack.listeners import dialogs
-from bot.slack.listeners.actions.report import post_approval_request
 from bot.slack.listeners.actions.window import ended_text, extended_text
+from bot.slack.listeners.editing import post_edit
 from bot.slack.registry import COMMAND
 from bot.slack.services import Services, reply, reply_text, request_id, services
 from bot.windows import parse_length
@@ -251,48 +249,10 @@ async def _edit(
     await ack()
     user = str(command.get("user_id") or "")
     result = await svc.bot.edit(window_id, by=user, text=text, overlap_ok=overlap_ok)
-    asked_in: str | None = None
-    client = svc.directory.client
-    if result.approval is not None:
-        channel = (
-            svc.bot.settings.maintbot_approval_channel
-            or result.approval.channel
-            or result.record.channel
-            or str(command.get("channel_id") or "")
-        )
-        try:
-            asked_in, ts = await post_approval_request(
-                svc, client, channel, result.record, result.approval, result.tasks
-            )
-        except SLACK_ERRORS as exc:
-            # The edit stands (it is audited); approvers can still decide from the CLI.
-            raise MaintbotError(
-                f"The window was edited, but its new approval request could not be posted in "
-                f"channel {channel} ({type(exc).__name__}); an approver can run `maintbot "
-                f"approve {result.record.id} --by NAME`, or invite the bot there."
-            ) from None
-        svc.bot.approval_posted(result.approval.id, result.record.id, asked_in, ts)
-        await _replace_old_requests(svc, client, result)
+    asked_in = await post_edit(
+        svc, svc.directory.client, result, str(command.get("channel_id") or "")
+    )
     await reply(respond, messages.edit_result(result, asked_in=asked_in))
-
-
-async def _replace_old_requests(svc: Services, client: AsyncWebClient, result: EditResult) -> None:
-    """The superseded requests lose their buttons and say they were replaced (best effort:
-    a click on one is refused anyway)."""
-    added = {t.id for t in result.added}
-    old_tasks = [t for t in result.tasks if t.id not in added] + list(result.removed)
-    for approval_id in result.superseded:
-        approval = svc.bot.store.get_approval(approval_id)
-        if not (approval.channel and approval.message_ts):
-            continue
-        try:
-            await client.chat_update(
-                channel=approval.channel,
-                ts=approval.message_ts,
-                **messages.approval_decided(result.before, approval, old_tasks),
-            )
-        except SLACK_ERRORS:
-            log.warning("could not mark approval request %s as replaced", approval_id)
 
 
 _SUBCOMMANDS: dict[str, Subcommand] = {
