@@ -293,11 +293,16 @@ def test_extend_end_cancel_verbs(home: dict[str, Any], capsys: pytest.CaptureFix
     code, _, err = _run(capsys, "end", wid, "--by", "a")
     assert code == 2
     assert "has not started yet; cancel it instead" in err
-    # Nothing changed but the trail: the policy's refusal is audited, as in Slack.
+    # Nothing changed but the trail: every refusal is audited (newest first), as in Slack:
+    # the window's limit, the policy's, and the window's state.
     windows, tasks, approvals, audit = _snapshot(home["db"])
     assert (windows, tasks, approvals) == before[:3]
     added = audit[: len(audit) - len(before[3])]
-    assert [(r.actor, r.action, r.outcome) for r in added] == [("mallory", "extend", "refused")]
+    assert [(r.actor, r.action, r.outcome) for r in added] == [
+        ("a", "end", "refused"),
+        ("mallory", "extend", "refused"),
+        ("b", "extend", "refused"),
+    ]
 
     code, out, err = _run(capsys, "cancel", wid, "--by", "a")
     assert code == 0, err

@@ -244,6 +244,10 @@ def test_extend_and_end_from_the_slash_command(world: SlackWorld, clock: ManualC
     assert "Extended window" in answer["text"]
     assert world.store.get_window(window.id).end == window.end + timedelta(minutes=45)
 
+    # Beyond the 14-day limit, even for an approver: refused, audited, the window as it was.
+    answer = world.user("bob").slash(f"/maintenance extend {window.id} 15d").wait()
+    assert "over the 14-day limit; it can be extended by at most" in answer["text"]
+    assert world.store.get_window(window.id).end == window.end + timedelta(minutes=45)
     answer = alice.slash(f"/maintenance end {window.id}").wait()
     assert "has not started yet; cancel it instead" in answer["text"]
     clock.set(window.start)
@@ -251,13 +255,14 @@ def test_extend_and_end_from_the_slash_command(world: SlackWorld, clock: ManualC
     answer = alice.slash(f"/maintenance end {window.id}").wait()
     assert "Ending window" in answer["text"]
     rows = sorted((r for r in world.audit() if r.action in ("extend", "end")), key=lambda r: r.id)
-    assert {r.actor for r in rows} == {alice.id}
-    # The policy's refusal is audited; "not started yet" is the window's state, answered
-    # without a policy decision, as cancel's is.
-    assert [(r.action, r.outcome) for r in rows] == [
-        ("extend", "refused"),
-        ("extend", "ok"),
-        ("end", "ok"),
+    # Every refusal is audited: the policy's, and the window's own ("over the limit",
+    # "not started yet").
+    assert [(r.actor, r.action, r.outcome) for r in rows] == [
+        (alice.id, "extend", "refused"),
+        (alice.id, "extend", "ok"),
+        (BOB, "extend", "refused"),
+        (alice.id, "end", "refused"),
+        (alice.id, "end", "ok"),
     ]
 
 

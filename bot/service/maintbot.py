@@ -1061,15 +1061,28 @@ class Maintbot:
         )
         return record
 
+    def _refused(self, record: WindowRecord, by: str, action: str, exc: LifecycleError) -> None:
+        """Audit a change the window's state or limits refused (the policy's own refusals
+        are audited by :meth:`_allowed`)."""
+        self.store.audit(by, action, "refused", window_id=record.id, error=str(exc))
+
     async def cancel(self, window_id: object, *, by: str) -> WindowView:
         record = await self._manage(window_id, by, "cancel")
-        cancelled = cancel_window(self.store, record.id, by=by, now=self.clock())
+        try:
+            cancelled = cancel_window(self.store, record.id, by=by, now=self.clock())
+        except LifecycleError as exc:
+            self._refused(record, by, "cancel", exc)
+            raise
         await self._tell(cancelled, "cancelled", f"{by} cancelled the window.", people=[by])
         return self._view(cancelled)
 
     async def end(self, window_id: object, *, by: str) -> WindowView:
         record = await self._manage(window_id, by, "end")
-        ended = end_window_now(self.store, record.id, by=by, now=self.clock())
+        try:
+            ended = end_window_now(self.store, record.id, by=by, now=self.clock())
+        except LifecycleError as exc:
+            self._refused(record, by, "end", exc)
+            raise
         await self._tell(
             ended,
             "ended_early",
@@ -1097,14 +1110,18 @@ class Maintbot:
             )
 
         await self._allowed(record, by, "extend", check)
-        extended = extend_window(
-            self.store,
-            record.id,
-            by=by,
-            delta=by_time,
-            now=self.clock(),
-            approved=as_approver,
-        )
+        try:
+            extended = extend_window(
+                self.store,
+                record.id,
+                by=by,
+                delta=by_time,
+                now=self.clock(),
+                approved=as_approver,
+            )
+        except LifecycleError as exc:
+            self._refused(record, by, "extend", exc)
+            raise
         await self._tell(
             extended,
             "extended",
