@@ -39,6 +39,7 @@ _INPUT_ELEMENTS = {
     "multi_static_select",
     "datepicker",
     "timepicker",
+    "datetimepicker",
 }
 
 
@@ -245,4 +246,6 @@ def initial(element: dict[str, Any]) -> dict[str, Any]:
         return {"type": kind, "selected_option": element.get("initial_option")}
     if kind == "datepicker":
         return {"type": kind, "selected_date": element.get("initial_date")}
+    if kind == "datetimepicker":
+        return {"type": kind, "selected_date_time": element.get("initial_date_time")}
     return {"type": kind, "selected_time": element.get("initial_time")}

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -505,6 +506,12 @@ class SlackUser:
         if missing:
             raise AssertionError(f"{block_id!r} offers no {missing}; it offers {list(by_label)}")
         value = {"type": element["type"], "selected_options": [by_label[x] for x in labels]}
+        self.world.fake.set_value(self.id, block_id, value)
+        return self._dispatch(block_id, value, True)
+
+    def pick_time(self, block_id: str, moment: datetime) -> Reply | None:
+        """Pick ``moment`` in a date-and-time picker (Slack sends it as a Unix time)."""
+        value = {"type": "datetimepicker", "selected_date_time": int(moment.timestamp())}
         self.world.fake.set_value(self.id, block_id, value)
         return self._dispatch(block_id, value, True)
 

@@ -5,8 +5,9 @@ submitted is what is planned, each task once, and every refusal leaves nothing s
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from slackclient import ALICE, APPROVALS, SlackUser, SlackWorld, blocks_text
@@ -116,11 +117,11 @@ def test_a_window_text_the_grammar_rejects_is_shown_under_the_field(world: Slack
         if b["type"] == "context"
         for e in b["elements"]
     )
-    alice.type_in("window", "whenever it suits", enter=True)
+    alice.type_in("window.0", "whenever it suits", enter=True)
     world.fake.wait_for(lambda: alice.modal().view["blocks"] != view["blocks"], what="redraw")
     answer = alice.submit().json()
     assert answer["response_action"] == "errors"
-    assert set(answer["errors"]) == {"window"}
+    assert set(answer["errors"]) == {"window.1"}  # read anew once, so its block moved on
     assert world.store.list_windows(None) == []
 
 
@@ -128,10 +129,10 @@ def test_a_typed_window_that_was_not_read_yet_is_not_planned(world: SlackWorld) 
     alice = world.user("alice")
     alice.slash("/maintenance plan Saturday 2-4am")
     opened(alice)
-    alice.type_in("window", "Sunday 1-3am")  # no Enter: the ticks are still Saturday's
+    alice.type_in("window.0", "Sunday 1-3am")  # no Enter: the ticks are still Saturday's
     answer = alice.submit().json()
     assert answer["response_action"] == "errors"
-    assert "Press Enter" in answer["errors"]["window"]
+    assert "Press Enter" in answer["errors"]["window.0"]
     assert world.store.list_windows(None) == []
 
 
@@ -216,7 +217,7 @@ def test_edit_from_the_approval_request_moves_the_window_and_unticks_a_task(
     ticked = [label for b in task_blocks(view) for label in alice.ticked(b["block_id"])]
     assert sorted(ticked) == before, "the window's own tasks come ticked"
     # Shorter (so no new approval is needed) and one task fewer.
-    alice.type_in("window", "Saturday 2-3am", enter=True)
+    alice.type_in("window.0", "Saturday 2-3am", enter=True)
     world.fake.wait_for(lambda: alice.modal().view["blocks"] != view["blocks"], what="redraw")
     view = alice.modal().view
     first = task_blocks(view)[0]
@@ -247,3 +248,33 @@ def test_someone_who_may_not_edit_gets_no_dialog(world: SlackWorld) -> None:
     assert "may not edit this window" in refusal["text"]
     assert world.fake.modal(mallory.id) is None
     assert [r.outcome for r in world.audit() if r.action == "edit"] == ["refused"]
+
+
+def test_the_date_pickers_set_the_window_read_in_the_persons_zone(world: SlackWorld) -> None:
+    alice = world.user("alice")  # America/Los_Angeles in the fake directory
+    alice.slash("/maintenance plan Saturday 2-4am")
+    view = opened(alice)
+    (starts,) = [b for b in view["blocks"] if b.get("block_id") == "starts.0"]
+    # The pickers show the window as read from the text.
+    window_start = starts["element"]["initial_date_time"]
+    start = datetime.fromtimestamp(window_start, UTC) + timedelta(days=1)
+    alice.pick_time("starts.0", start)  # one picked: nothing is read yet
+    assert alice.modal().view["blocks"] == view["blocks"]
+    alice.pick_time("ends.0", start + timedelta(hours=3))
+    world.fake.wait_for(lambda: alice.modal().view["blocks"] != view["blocks"], what="redraw")
+    view = alice.modal().view
+    (text,) = [b for b in view["blocks"] if b.get("block_id") == "window.1"]
+    local = start.astimezone(ZoneInfo("America/Los_Angeles"))
+    assert text["element"]["initial_value"].startswith(f"{local:%Y-%m-%d %H:%M} to ")
+    echo = "\n".join(
+        e["text"] for b in view["blocks"] if b["type"] == "context" for e in b["elements"]
+    )
+    assert f"<!date^{int(start.timestamp())}^" in echo
+    assert "(3h)" in echo
+    # An end before the start reads nothing: the form stays as it was.
+    alice.pick_time("ends.1", start - timedelta(hours=1))
+    assert alice.modal().view["blocks"] == view["blocks"]
+    assert alice.submit().json() == {"response_action": "clear"}
+    (window,) = world.store.list_windows([WindowState.PLANNED])
+    assert window.start == start
+    assert window.end == start + timedelta(hours=3)

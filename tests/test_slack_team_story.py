@@ -59,7 +59,7 @@ def test_a_team_plans_edits_extends_and_ends_a_window_in_one_thread(
     # Wider: an hour longer, so Bob has to approve again.
     alice.click("edit_window_dialog", on={**newest_request(world), "_ephemeral": False})
     edit_view = opened(alice)
-    alice.type_in("window", "Saturday 2-5am", enter=True)
+    alice.type_in("window.0", "Saturday 2-5am", enter=True)
     world.fake.wait_for(
         lambda: alice.modal().view["blocks"] != edit_view["blocks"], what="the re-read window"
     )

@@ -84,6 +84,9 @@ class Draft:
     # keys when the dialog opened (pre-ticked, and what an untick removes).
     editing: str | None = None
     planned: tuple[str, ...] = ()
+    # Moves on whenever the window is read anew (typed, or picked with the date pickers):
+    # the dialog's window fields carry it in their block ids so they show the new value.
+    when: int = 0
 
     def window(self) -> Window | None:
         if self.start is None or self.end is None:

@@ -822,7 +822,13 @@ class Maintbot:
         """The dialog's window text changed: read it again and mark the collisions anew."""
         draft = load_draft(self.store, draft_id, by=by)
         draft = dataclasses.replace(
-            draft, text=text, start=None, end=None, error=None, revision=draft.revision + 1
+            draft,
+            text=text,
+            start=None,
+            end=None,
+            error=None,
+            revision=draft.revision + 1,
+            when=draft.when + 1,
         )
         draft = await self._fill_draft(draft, None)
         save_draft(self.store, draft)

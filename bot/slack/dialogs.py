@@ -15,13 +15,14 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.format import clock_time, length, window_name
 from bot.service.drafts import Draft, DraftTask, Filter, shown
 from bot.slack import blocks as bk
 from bot.slack.registry import ActionId
+from bot.zones import lookup_zone
 
 __all__ = [
     "CALLBACK",
@@ -93,9 +94,15 @@ def plan_view(
         ]
     blocks += [
         _text_input(
-            "window", "When", draft.text, "e.g. Saturday 2-4am", dispatch=True, hint=_ENTER
+            f"{WINDOW}.{draft.when}",
+            "When",
+            draft.text,
+            "e.g. Saturday 2-4am",
+            dispatch=True,
+            hint=_ENTER,
         ),
         bk.context(_echo(draft)),
+        *_pickers(draft),
     ]
     blocks += _scope_inputs(draft, scope)
     tasks = shown(draft, scope)
@@ -182,6 +189,66 @@ def _text_input(
     if hint:
         block["hint"] = bk.plain(hint, 2000)
     return block
+
+
+WINDOW, STARTS, ENDS = "window", "starts", "ends"
+
+
+def _pickers(draft: Draft) -> list[bk.Block]:
+    """The same window as dates and times (each person's own zone, as Slack shows them):
+    picking both writes the window's text, which is then read as if typed."""
+    window = draft.window()
+    blocks = []
+    for block, label, moment in (
+        (STARTS, "Or pick the start", window.start if window else None),
+        (ENDS, "and the end", window.end if window else None),
+    ):
+        element: dict[str, Any] = {
+            "type": "datetimepicker",
+            "action_id": ActionId.DIALOG_INPUT.value,
+        }
+        if moment is not None:
+            element["initial_date_time"] = int(moment.timestamp())
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": f"{block}.{draft.when}",
+                "label": bk.plain(label, 2000),
+                "element": element,
+                "optional": True,
+                "dispatch_action": True,
+            }
+        )
+    return blocks
+
+
+def picked_text(view: dict[str, Any], draft: Draft) -> str | None:
+    """The window the date pickers say, as text the grammar reads in the draft's zone
+    ("2026-11-21 02:00 to 2026-11-21 04:00"); ``None`` unless both are picked and the end
+    is after the start."""
+    values = (view.get("state") or {}).get("values") or {}
+    moments = []
+    for block in (STARTS, ENDS):
+        raw = _value(values, f"{block}.{draft.when}").get("selected_date_time")
+        if not isinstance(raw, int) or isinstance(raw, bool):
+            return None
+        moments.append(datetime.fromtimestamp(raw, UTC))
+    start, end = moments
+    if end <= start:
+        return None
+    found = lookup_zone(draft.tz)
+    zone = found[0] if found is not None else UTC
+    first, last = start.astimezone(zone), end.astimezone(zone)
+    return f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M}"
+
+
+def window_block(view: dict[str, Any]) -> str:
+    """The block id of the view's window text (it changes as the window is read anew)."""
+    for block in view.get("blocks") or []:
+        block_id = str(block.get("block_id", ""))
+        if block_id.split(".")[0] == WINDOW:
+            return block_id
+    return WINDOW
 
 
 def _echo(draft: Draft) -> str:
@@ -403,7 +470,7 @@ def read_input(view: dict[str, Any], draft: Draft) -> DialogInput:
     return DialogInput(
         title=text("title"),
         reason=text("reason"),
-        text=text("window"),
+        text=text(f"{WINDOW}.{draft.when}"),
         scope=Filter(
             systems=frozenset(s for s in picked("systems") if s in draft.systems),
             groups=frozenset(groups),
@@ -429,7 +496,7 @@ def first_task_block(view: dict[str, Any]) -> str:
     for block in view.get("blocks") or []:
         if str(block.get("block_id", "")).startswith(_TASKS):
             return str(block["block_id"])
-    return "window"
+    return window_block(view)
 
 
 def _value(values: dict[str, Any], block_id: str) -> dict[str, Any]:

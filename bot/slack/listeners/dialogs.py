@@ -162,7 +162,15 @@ async def redraw(
     draft = svc.bot.load_draft(_draft_id(view), by=user)
     entered = dialogs.read_input(view, draft)
     before = dialogs.shown_keys(view)
-    if action.get("block_id") == "window" and entered.text != draft.text:
+    block = str(action.get("block_id") or "").split(".")[0]
+    picked = dialogs.picked_text(view, draft) if block in (dialogs.STARTS, dialogs.ENDS) else None
+    if block in (dialogs.STARTS, dialogs.ENDS) and (picked is None or picked == draft.text):
+        return  # one picked, or an end before the start: nothing to read yet
+    if picked is not None:
+        # Both dates picked: that is the window now, written as text and read as typed.
+        draft = await svc.bot.redraft(draft.id, by=user, text=picked)
+        ticked = {t.key for t in shown(draft, entered.scope) if t.active_conflict}
+    elif block == dialogs.WINDOW and entered.text != draft.text:
         draft = await svc.bot.redraft(draft.id, by=user, text=entered.text)
         ticked = {t.key for t in shown(draft, entered.scope) if t.active_conflict}
     else:
@@ -189,7 +197,7 @@ async def submit(
     try:
         draft = svc.bot.load_draft(_draft_id(view), by=user)
     except DraftError as exc:
-        await ack(response_action="errors", errors={"window": _fit(str(exc))})
+        await ack(response_action="errors", errors={dialogs.window_block(view): _fit(str(exc))})
         return
     entered = dialogs.read_input(view, draft)
     if entered.text != draft.text:
@@ -197,8 +205,8 @@ async def submit(
         await ack(
             response_action="errors",
             errors={
-                "window": "Press Enter in this field first: the task list and its ticks are "
-                "still for the window as it read before."
+                dialogs.window_block(view): "Press Enter in this field first: the task list "
+                "and its ticks are still for the window as it read before."
             },
         )
         return
@@ -218,10 +226,10 @@ async def submit(
         await ack(response_action="errors", errors={"overlap": _fit(str(exc))})
         return
     except (WindowError, DraftError) as exc:
-        await ack(response_action="errors", errors={"window": _fit(str(exc))})
+        await ack(response_action="errors", errors={dialogs.window_block(view): _fit(str(exc))})
         return
     except LifecycleError as exc:
-        field = "window" if entered.ticked else dialogs.first_task_block(view)
+        field = dialogs.window_block(view) if entered.ticked else dialogs.first_task_block(view)
         await ack(response_action="errors", errors={field: _fit(str(exc))})
         return
     await ack(response_action="clear")
@@ -251,7 +259,7 @@ async def _submit_edit(
         await ack(response_action="errors", errors={"overlap": _fit(str(exc))})
         return
     except MaintbotError as exc:
-        await ack(response_action="errors", errors={"window": _fit(str(exc))})
+        await ack(response_action="errors", errors={dialogs.window_block(view): _fit(str(exc))})
         return
     await ack(response_action="clear")
     try:
