@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from slackclient import ALICE, APPROVALS, SlackUser, SlackWorld, blocks_text
 
+from bot.clock import ManualClock
 from bot.model import WindowState
 
 pytestmark = pytest.mark.slack_world(vendors=None)
@@ -278,3 +279,30 @@ def test_the_date_pickers_set_the_window_read_in_the_persons_zone(world: SlackWo
     (window,) = world.store.list_windows([WindowState.PLANNED])
     assert window.start == start
     assert window.end == start + timedelta(hours=3)
+
+
+def test_a_past_window_or_a_filter_that_matches_nothing_saves_nothing(
+    world: SlackWorld, clock: ManualClock
+) -> None:
+    alice = world.user("alice")
+    alice.slash("/maintenance plan Saturday 2-4am")
+    view = opened(alice)
+    # A name that no task has: the list says so, and submitting asks for a tick.
+    alice.type_in("name", "no task is called this", enter=True)
+    world.fake.wait_for(lambda: alice.modal().view["blocks"] != view["blocks"], what="redraw")
+    narrowed = alice.modal().view
+    assert not task_blocks(narrowed)
+    assert "No task matches this scope; widen it." in blocks_text({"blocks": narrowed["blocks"]})
+    answer = alice.submit().json()
+    assert answer["response_action"] == "errors"
+    assert "Tick at least one task" in next(iter(answer["errors"].values()))
+    # The window passes while the dialog is open: refused under the window field.
+    alice.type_in("name", "", enter=True)
+    world.fake.wait_for(lambda: bool(task_blocks(alice.modal().view)), what="the list back")
+    clock.advance(timedelta(days=7))
+    answer = alice.submit().json()
+    assert answer["response_action"] == "errors"
+    assert "in the past" in answer["errors"]["window.0"]
+    assert world.store.list_windows(None) == []
+    refused = [r for r in world.audit() if r.action == "plan" and r.outcome == "refused"]
+    assert len(refused) == 2
