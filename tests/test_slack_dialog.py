@@ -237,6 +237,14 @@ def test_edit_from_the_approval_request_moves_the_window_and_unticks_a_task(
         lambda: any("edited" in m["text"].lower() for m in world.fake.messages("D" + ALICE[1:])),
         what="the difference told to the editor",
     )
+    # The request still waiting is redrawn for the window as it is now, buttons and all.
+    (current,) = world.fake.messages(APPROVALS, replies=False)
+    assert f"asks to pause *{len(names)}* task(s)" in blocks_text(current)
+    assert f"<!date^{int(edited.end.timestamp())}^" in blocks_text(current)
+    buttons = [
+        e["action_id"] for b in current["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+    assert buttons == ["approve", "reject", "edit_window_dialog"]
 
 
 def test_someone_who_may_not_edit_gets_no_dialog(world: SlackWorld) -> None:

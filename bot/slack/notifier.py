@@ -121,20 +121,17 @@ class SlackNotifier:
             # (When the request itself heads the thread, it is redrawn below instead.)
             root = messages.window_thread_root(current, approval, tasks)
             redraws.append((thread.channel, thread.ts, root))
-        if (
-            kind not in _DECIDED
-            and approval is not None
-            and approval.channel
-            and approval.message_ts
-            and approval.state is not ApprovalState.PENDING
-        ):
-            redraws.append(
-                (
-                    approval.channel,
-                    approval.message_ts,
-                    messages.approval_decided(current, approval, tasks),
-                )
-            )
+        shown = approval is not None and approval.channel and approval.message_ts
+        if shown and approval is not None and kind not in _DECIDED:
+            if approval.state is not ApprovalState.PENDING:
+                request = messages.approval_decided(current, approval, tasks)
+            elif kind == "edited":
+                # Still waiting, but for the window as it is now: its times and tasks.
+                request = messages.approval_request(current, approval, tasks)
+            else:
+                request = None
+            if request is not None:
+                redraws.append((str(approval.channel), str(approval.message_ts), request))
         for channel, ts, message in redraws:
             try:
                 await self.client.chat_update(channel=channel, ts=ts, **message)
