@@ -869,6 +869,8 @@ HELP = (
     "collides with it.\n"
     f"• `{COMMAND} check Saturday 2-4am` — the runs that collide with a window (read in your "
     "Slack time zone unless the text names one, e.g. `Saturday 2-4am UTC`)\n"
+    f"• `{COMMAND} plan [Saturday 2-4am]` — the plan dialog: title, reason, the window, "
+    "the systems and groups, and the tasks to pause\n"
     f"• `{COMMAND} list` — planned and active windows\n"
     f"• `{COMMAND} status` — what the bot holds paused, and since when\n"
     f"• `{COMMAND} cancel &lt;window id&gt;` — cancel a planned window\n"
