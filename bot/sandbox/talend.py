@@ -28,6 +28,7 @@ import base64
 import functools
 import hashlib
 import heapq
+import importlib.util
 import itertools
 import json
 import logging
@@ -85,6 +86,12 @@ def spec_dir() -> Path | None:
         repo_root = Path(__file__).resolve().parents[2]
         path = repo_root.parent / "shared" / "vendor-specs" / "talend"
     return path if path.is_dir() else None
+
+
+def _validator_installed() -> bool:
+    """Whether openapi-core can be imported. It is a test dependency (``pip install -e
+    '.[test]'``), not a runtime one: the bot never validates, and the image leaves it out."""
+    return importlib.util.find_spec("openapi_core") is not None
 
 
 def _openapi_for(path: Path) -> Any:
@@ -239,6 +246,15 @@ class TalendSimulator(Simulator):
         self._spec_dir = spec_dir() if validate is not False else None
         if validate and self._spec_dir is None:
             raise FileNotFoundError("Talend OpenAPI files not found; set MAINTBOT_TALEND_SPECS")
+        if self._spec_dir is not None and not _validator_installed():
+            message = (
+                f"Talend OpenAPI files found in {self._spec_dir} but openapi-core is not "
+                "installed: install the test extra (pip install -e '.[test]')"
+            )
+            if validate:
+                raise ModuleNotFoundError(message)
+            log.info("%s; requests are not validated", message)
+            self._spec_dir = None
 
     # -- what the harness and tests use --------------------------------------------------------
     @property
