@@ -382,21 +382,10 @@ def test_compose_file_matches_the_compose_specification() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def _compose_plugin() -> bool:
-    docker = shutil.which("docker")
-    return docker is not None and _run(docker, "compose", "version").returncode == 0
-
-
-@pytest.mark.skipif(not _compose_plugin(), reason="no `docker compose` plugin on this machine")
-def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
-    env_file = tmp_path / ".env"
-    env_file.write_text(
-        ENV_EXAMPLE.read_text(encoding="utf-8").replace("PGPASSWORD=", "PGPASSWORD=x")
-    )
-    result = _run(
-        "docker", "compose", "--env-file", str(env_file), "-f", str(COMPOSE), "config", "--quiet"
-    )
-    assert result.returncode == 0, result.stderr
+# `docker compose config` would check the file too, but these machines have no compose
+# plugin, and a test that can only ever skip here proves nothing; the schema check above
+# runs everywhere. By hand, where the plugin is installed:
+#     docker compose --env-file deploy/maintbot.env.example -f deploy/compose.yaml config
 
 
 def test_compose_runs_two_replicas_on_postgresql() -> None:
