@@ -1,10 +1,13 @@
-"""The store: the SQLite schema, its migrations and every SQL statement maintbot runs.
+"""The store: the schema, its migrations and every SQL statement maintbot runs.
 
-One file (``MAINTBOT_DB``) in WAL mode so the Slack app, the window clock and the CLI can
-read while one of them writes. Every state change is a compare-and-set
-(``UPDATE … WHERE id = :id AND state = :expected``) whose row count says whether *this* caller won;
-callers act only when it did, which is what makes double clicks, duplicate deliveries and
-concurrent workers act once. The audit log is append-only, enforced by triggers.
+``MAINTBOT_DB`` is a SQLite file (in WAL mode so the Slack app, the window clock and the CLI
+can read while one of them writes) or a PostgreSQL database (a ``postgresql://`` URL, shared
+by any number of replicas); :mod:`bot.store_engines` runs the statements built here on
+either. Every state change is a compare-and-set (``UPDATE … WHERE id = :id AND state =
+:expected``) whose row count says whether *this* caller won; callers act only when it did,
+which is what makes double clicks, duplicate deliveries and concurrent workers act once. The
+audit log is append-only, enforced by the database (triggers on both engines, privileges too
+on PostgreSQL).
 
 Times are stored as ISO-8601 UTC strings with an explicit ``+00:00`` offset, which sort
 lexicographically in time order.
@@ -41,11 +44,13 @@ from bot.model import (
     WindowRecord,
     WindowState,
 )
-from bot.store_engines import Result, SqliteEngine, open_engine
+from bot.store_engines import PostgresEngine, Result, SqliteEngine, open_engine
 
 __all__ = [
     "SCHEMA_VERSION",
+    "TABLES",
     "Store",
+    "peek",
 ]
 
 SCHEMA_VERSION = 7
@@ -1188,6 +1193,67 @@ class Store:
             {**values, "new": new.value, "expected": expected.value},
         )
 
+    # -- whole tables: db copy ----------------------------------------------------------------
+    def table_counts(self) -> dict[str, int]:
+        """Rows per table, in :data:`TABLES` order."""
+        return {t: int(self._select(t, columns="count(*) AS n")[0]["n"]) for t in TABLES}
+
+    def copy_to(self, target: Store) -> dict[str, int]:
+        """Copy every row of every table (the audit trail included, ids kept) into
+        ``target``, in one transaction there; how many rows each table gave. The caller
+        checks that ``target`` is empty first (:func:`peek`)."""
+        copied: dict[str, int] = {}
+        with self._lock, target.transaction():
+            for table in TABLES:
+                rows = self._select(table, order_by=_TABLE_ORDER.get(table, "id"))
+                if rows:
+                    target._engine.execute_many(_insert_sql(table, rows[0]), rows)
+                if table in ("window_tasks", "audit") and isinstance(
+                    target._engine, PostgresEngine
+                ):
+                    target._engine.reset_identity(table)
+                copied[table] = len(rows)
+        return copied
+
+
+def peek(location: str | Path, *, busy_timeout: float = 5.0) -> tuple[int, dict[str, int]]:
+    """The schema version of the database ``location`` names and its rows per table,
+    read without migrating or writing anything (a database with no schema: ``(0, {})``)."""
+    engine = open_engine(str(location), busy_timeout)
+    try:
+        version = engine.schema_version()
+        if version == 0:
+            return 0, {}
+        counts: dict[str, int] = {}
+        for table in TABLES:
+            try:
+                rows = engine.execute(_select_sql(table, columns="count(*) AS n"), {}).rows
+            except Exception:  # a table a newer (or older) schema does not have
+                continue
+            counts[table] = int(rows[0]["n"])
+        return version, counts
+    finally:
+        engine.close()
+
+
+# Every table, parents before the rows that name them (db copy inserts in this order).
+TABLES = (
+    "windows",
+    "window_tasks",
+    "approvals",
+    "audit",
+    "alerts",
+    "checks",
+    "processed_events",
+    "kv",
+    "resume_requests",
+)
+# Tables without an ``id`` column, by their key.
+_TABLE_ORDER = {
+    "alerts": "window_id, kind",
+    "processed_events": "event_id",
+    "kv": "key",
+}
 
 # The columns each compare-and-set may write besides the state (what the callers pass as
 # keyword arguments); anything else is a programming error, refused before SQL is built.

@@ -71,6 +71,9 @@ class Engine:
     def execute(self, sql: str, params: Mapping[str, Any]) -> Result:
         raise NotImplementedError
 
+    def execute_many(self, sql: str, rows: list[dict[str, Any]]) -> None:
+        raise NotImplementedError
+
     def transaction(self) -> AbstractContextManager[None]:
         raise NotImplementedError
 
@@ -237,6 +240,9 @@ class SqliteEngine(Engine):
         # For a write with RETURNING, SQLite's rowcount is only known once it is read.
         return Result(cursor.rowcount if cursor.rowcount >= 0 else len(rows), rows)
 
+    def execute_many(self, sql: str, rows: list[dict[str, Any]]) -> None:
+        self.conn.executemany(sql, rows)
+
     @contextmanager
     def _transaction(self) -> Iterator[None]:
         with self.db.atomic():
@@ -325,7 +331,7 @@ def parse_postgres_url(url: str) -> PostgresTarget:
 def _reason(exc: BaseException, target: PostgresTarget) -> str:
     """libpq's reason on one line, after "failed:", without the password."""
     text = " ".join(str(exc).split())
-    text = text.split(" failed: ", 1)[-1].removeprefix("FATAL: ").strip()
+    text = text.rsplit(" failed: ", 1)[-1].removeprefix("FATAL: ").strip()
     return redact(text, target.password, target.url)
 
 
@@ -408,6 +414,22 @@ class PostgresEngine(Engine):
             raise self.failure(exc) from None
         rows = cursor.fetchall() if cursor.description is not None else []
         return Result(cursor.rowcount, rows)
+
+    def execute_many(self, sql: str, rows: list[dict[str, Any]]) -> None:
+        values = [{k: int(v) if isinstance(v, bool) else v for k, v in r.items()} for r in rows]
+        try:
+            with self.conn.cursor() as cursor:
+                cursor.executemany(pg_sql(sql), values)
+        except self._psycopg.OperationalError as exc:
+            raise self.failure(exc) from None
+
+    def reset_identity(self, table: str) -> None:
+        """After rows went in with their own ids: new rows continue after the largest."""
+        self.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"COALESCE((SELECT max(id) FROM {table}), 0) + 1, false)",
+            {},
+        )
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
