@@ -5,7 +5,7 @@
     ├── ConfigError                maintbot.toml / environment is wrong (exit code 2)
     ├── ConnectorError             a scheduler call failed (system, retryable)
     │   └── AuthError              credentials were refused or missing
-    ├── StoreError                 the SQLite store refused an operation
+    ├── StoreError                 the store (SQLite or PostgreSQL) refused an operation
     ├── ApprovalError              an approval was refused by policy or already decided
     ├── LifecycleError             a window transition is not allowed in its current state
     ├── OverlapError               a window overlaps another open one (exit code 2)

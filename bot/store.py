@@ -1,10 +1,13 @@
-"""The store: the SQLite schema, its migrations and every SQL statement maintbot runs.
+"""The store: the schema, its migrations and every SQL statement maintbot runs.
 
-One file (``MAINTBOT_DB``) in WAL mode so the Slack app, the window clock and the CLI can
-read while one of them writes. Every state change is a compare-and-set
-(``UPDATE … WHERE id = :id AND state = :expected``) whose row count says whether *this* caller won;
-callers act only when it did, which is what makes double clicks, duplicate deliveries and
-concurrent workers act once. The audit log is append-only, enforced by triggers.
+``MAINTBOT_DB`` is a SQLite file (in WAL mode so the Slack app, the window clock and the CLI
+can read while one of them writes) or a PostgreSQL database (a ``postgresql://`` URL, shared
+by any number of replicas); :mod:`bot.store_engines` runs the statements built here on
+either. Every state change is a compare-and-set (``UPDATE … WHERE id = :id AND state =
+:expected``) whose row count says whether *this* caller won; callers act only when it did,
+which is what makes double clicks, duplicate deliveries and concurrent workers act once. The
+audit log is append-only, enforced by the database (triggers on both engines, privileges too
+on PostgreSQL).
 
 Times are stored as ISO-8601 UTC strings with an explicit ``+00:00`` offset, which sort
 lexicographically in time order.
@@ -13,8 +16,8 @@ lexicographically in time order.
 from __future__ import annotations
 
 import json
+import re
 import secrets
-import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -41,10 +44,13 @@ from bot.model import (
     WindowRecord,
     WindowState,
 )
+from bot.store_engines import PostgresEngine, Result, SqliteEngine, open_engine
 
 __all__ = [
     "SCHEMA_VERSION",
+    "TABLES",
     "Store",
+    "peek",
 ]
 
 SCHEMA_VERSION = 7
@@ -229,159 +235,126 @@ _MIGRATIONS: dict[int, str] = {
     """,
 }
 
-_AUDIT_TRIGGERS = frozenset({"audit_no_update", "audit_no_delete", "audit_no_replace"})
+# PostgreSQL runs the same scripts, read by :func:`_postgres_statements`: SQLite's
+# AUTOINCREMENT keys become identity columns, text is compared byte by byte (COLLATE "C", as
+# SQLite's BINARY) so ISO times sort in time order whatever the database's locale, and
+# SQLite's triggers are replaced by these (a trigger that raises, and privileges).
+_POSTGRES_ONLY: dict[int, list[str]] = {
+    1: [
+        "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+        """CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'audit log is append-only';
+        END $$""",
+        "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+        " FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
+        "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+        " FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
+        "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit"
+        " FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()",
+        # The owner (maintbot's role) keeps INSERT and SELECT only; a superuser bypasses
+        # privileges but not the triggers.
+        "REVOKE UPDATE, DELETE, TRUNCATE ON audit FROM PUBLIC",
+        "REVOKE UPDATE, DELETE, TRUNCATE ON audit FROM CURRENT_USER",
+    ],
+}
 
 
-def _guard_audit(
-    action: int, arg1: str | None, arg2: str | None, _db: str | None, _inner: str | None
-) -> int:
-    """sqlite3 authorizer: the triggers refuse every row change to ``audit`` on any
-    connection; this refuses, on the store's own connection, the schema changes that would
-    remove them (dropping or altering the table, dropping its triggers, writable_schema).
-    A raw connection from another program can still run DDL: SQLite has no privileges."""
-    if action in (sqlite3.SQLITE_DROP_TABLE, sqlite3.SQLITE_ALTER_TABLE):
-        # DROP TABLE passes the table name first; ALTER TABLE passes it second.
-        if "audit" in (arg1, arg2):
-            return sqlite3.SQLITE_DENY
-    elif action == sqlite3.SQLITE_DROP_TRIGGER:
-        if arg1 in _AUDIT_TRIGGERS or arg2 == "audit":
-            return sqlite3.SQLITE_DENY
-    elif action == sqlite3.SQLITE_DELETE:
-        if arg1 == "audit":
-            return sqlite3.SQLITE_DENY
-    elif action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() == "writable_schema":
-        return sqlite3.SQLITE_DENY
-    return sqlite3.SQLITE_OK
-
-
-def _bad_path(message: str) -> StoreError:
-    error = StoreError(message)
-    # A path that can never hold a database is bad input, like a wrong config key.
-    error.exit_code = 2
-    return error
-
-
-def _check_location(path: str) -> None:
-    """Refuse, before SQLite creates anything, a path that cannot be a database file."""
-    if path in ("", ":memory:"):
-        return
-    file = Path(path)
-    if file.is_dir():
-        raise _bad_path(
-            f"the database path {path} is a directory; set MAINTBOT_DB to a file, e.g. "
-            f"{file / 'maintbot.db'}"
+def _postgres_statements(version: int) -> list[str]:
+    """Migration ``version`` for PostgreSQL: the shared script in PostgreSQL's types, then
+    what PostgreSQL does its own way."""
+    shared = [
+        re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', statement).replace(
+            "INTEGER PRIMARY KEY AUTOINCREMENT",
+            "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
         )
-    parent = file.parent
-    if not parent.is_dir():
-        problem = "is not a directory" if parent.exists() else "does not exist"
-        raise _bad_path(
-            f"cannot create the database {path}: the directory {parent} {problem}; create "
-            "it (mkdir -p) or set MAINTBOT_DB to a file in an existing directory"
-        )
-
-
-def _open_error(path: str, exc: sqlite3.Error, busy_timeout: float) -> StoreError:
-    """What a failed open means for the person running maintbot (SQLite's codes say)."""
-    code = (exc.sqlite_errorcode or 0) & 0xFF  # the primary code of an extended one
-    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-        return StoreError(
-            f"the database {path} stayed locked by another program for more than "
-            f"{busy_timeout:g} s; let it finish (a sqlite3 shell with an open transaction "
-            "holds the lock) and try again, or raise MAINTBOT_DB_BUSY_TIMEOUT"
-        )
-    if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM):
-        return StoreError(
-            f"the database {path} is read-only; make it, and its directory (SQLite writes "
-            f"{Path(path).name}-wal and -shm beside it), writable by the user running maintbot"
-        )
-    if code == sqlite3.SQLITE_NOTADB:
-        return _bad_path(
-            f"{path} is not a SQLite database; set MAINTBOT_DB to maintbot's database, or to "
-            "a new file to start an empty one"
-        )
-    if code == sqlite3.SQLITE_CORRUPT:
-        return StoreError(
-            f"the database {path} is damaged (SQLite: {exc}); move it aside and restore a "
-            "backup, or recover what is readable with `sqlite3 FILE .recover`"
-        )
-    if code == sqlite3.SQLITE_CANTOPEN:
-        return StoreError(
-            f"cannot open or create the database {path}; check that it and its directory "
-            "are readable and writable by the user running maintbot"
-        )
-    if code == sqlite3.SQLITE_FULL:
-        return StoreError(f"the disk holding the database {path} is full; free some space")
-    return StoreError(
-        f"cannot open the database {path} (SQLite {exc.sqlite_errorname or 'error'}: {exc}); "
-        "check the file and its disk"
-    )
+        for statement in _split(_MIGRATIONS[version])
+        # SQLite's INSERT OR REPLACE guard has no PostgreSQL counterpart to write: there a
+        # duplicate id is a primary-key violation and ON CONFLICT DO UPDATE fires the
+        # UPDATE trigger.
+        if not statement.lstrip().upper().startswith("CREATE TRIGGER")
+    ]
+    return [*shared, *_POSTGRES_ONLY.get(version, [])]
 
 
 class Store:
-    """Owns the SQLite file. Safe to share between threads (one connection, one lock)."""
+    """Owns the database: a SQLite file or a PostgreSQL database (see
+    :mod:`bot.store_engines`). Safe to share between threads (one connection, one lock)."""
 
     def __init__(
         self, path: str | Path, *, clock: Clock = system_clock, busy_timeout: float = 5.0
     ) -> None:
-        """Open (creating it if need be) and migrate the database at ``path``. Whatever
-        stops that (no such directory, read-only, locked for more than ``busy_timeout``
-        seconds, not a database, damaged) is a StoreError naming the path and what to do."""
+        """Open (creating it if need be) and migrate the database ``path`` names: a SQLite
+        file, or a ``postgresql://`` URL. Whatever stops that (no such directory, read-only,
+        locked for more than ``busy_timeout`` seconds, not a database, damaged; a URL that
+        is malformed, unreachable or refused; a schema newer than this code) is a StoreError
+        naming the file or the host and database (never a password) and what to do."""
         self.path = str(path)
         self.clock = clock
         self._lock = threading.RLock()
-        _check_location(self.path)
+        self._engine = open_engine(self.path, busy_timeout)
+        #: Where the store is, for messages: the file, or the URL without its password.
+        self.where = self._engine.where
         try:
-            # One connection shared across threads, serialised by ``_lock``; autocommit
-            # mode so every statement outside ``transaction()`` commits on its own.
-            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise _open_error(self.path, exc, busy_timeout) from None
-        try:
-            self.db = sqlite_utils.Database(conn)
-            self.db.execute(f"PRAGMA busy_timeout = {round(busy_timeout * 1000)}")
-            self.db.execute("PRAGMA foreign_keys = ON")
-            if self.path != ":memory:":
-                self.db.enable_wal()
-                # With WAL, NORMAL still never corrupts the file; it only risks the last
-                # transactions on power loss, and saves a disk sync on every audit row.
-                self.db.execute("PRAGMA synchronous = NORMAL")
             self.migrate()
-            # SQLite opens a file it may not write read-only without a word, and an
-            # up-to-date schema needs no write, so write once now (the version it already
-            # has): a read-only file is refused here, not halfway through a window.
-            self.db.execute(f"PRAGMA user_version = {self.schema_version()}")
-        except sqlite3.Error as exc:
-            conn.close()
-            raise _open_error(self.path, exc, busy_timeout) from None
-        except BaseException:
-            conn.close()
+            self._engine.opened()
+        except BaseException as exc:
+            self._engine.close()
+            error = self._engine.open_error(exc) if isinstance(exc, Exception) else None
+            if error is not None:
+                raise error from None
             raise
-        conn.set_authorizer(_guard_audit)
+
+    @property
+    def engine(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._engine.name
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """The sqlite-utils handle (SQLite only): for tests and diagnostics."""
+        if not isinstance(self._engine, SqliteEngine):
+            raise StoreError(f"{self.where} is not a SQLite database")
+        return self._engine.db
 
     def close(self) -> None:
-        self.db.close()
+        self._engine.close()
 
     # -- schema ------------------------------------------------------------------------------
     def schema_version(self) -> int:
-        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        with self._lock:
+            return self._engine.schema_version()
+
+    def _migration(self, version: int) -> list[str]:
+        if self._engine.name == "postgresql":
+            return _postgres_statements(version)
+        return _split(_MIGRATIONS[version])
 
     def migrate(self, target: int = SCHEMA_VERSION) -> None:
+        """Bring the schema to ``target``, one transaction a version; a schema newer than
+        this code is refused before anything is written. On PostgreSQL, replicas starting
+        together migrate one at a time (an advisory lock), the later ones finding it done."""
         with self._lock:
             current = self.schema_version()
             if current > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self.path} has schema version {current}, newer than this maintbot "
+                error = StoreError(
+                    f"{self.where} has schema version {current}, newer than this maintbot "
                     f"understands ({SCHEMA_VERSION}); upgrade maintbot"
                 )
+                error.exit_code = 2
+                raise error
             for version in range(current + 1, target + 1):
-                with self.db.atomic():
-                    for statement in _split(_MIGRATIONS[version]):
-                        self.db.execute(statement)
-                    self.db.execute(f"PRAGMA user_version = {version}")
+                with self._engine.transaction():
+                    self._engine.lock_migrations()
+                    if self._engine.schema_version() >= version:
+                        continue  # another replica got there first
+                    for statement in self._migration(version):
+                        self._engine.execute(statement, {})
+                    self._engine.set_schema_version(version)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        with self._lock, self.db.atomic():
+        with self._lock, self._engine.transaction():
             yield
 
     def _now(self) -> str:
@@ -390,10 +363,10 @@ class Store:
     # -- the one place each kind of statement is run -----------------------------------------
     # Every statement the store runs below is built by one of the ``_*_sql`` functions at the
     # end of this module, one clause a line; a method says only what its statement adds
-    # (its conditions, its assignments, its row) as data.
-    def _exec(self, sql: str, values: Mapping[str, Any]) -> sqlite3.Cursor:
+    # (its conditions, its assignments, its row) as data. The engine runs it.
+    def _exec(self, sql: str, values: Mapping[str, Any]) -> Result:
         with self._lock:
-            return self.db.execute(sql, dict(values))
+            return self._engine.execute(sql, values)
 
     def _select(
         self,
@@ -407,8 +380,7 @@ class Store:
     ) -> list[dict[str, Any]]:
         sql = _select_sql(table, where, columns=columns, order_by=order_by, limit=limit is not None)
         params = {**(values or {}), **({} if limit is None else {"limit": int(limit)})}
-        with self._lock:
-            return list(self.db.query(sql, params))
+        return self._exec(sql, params).rows
 
     def _by_id(self, table: str, row_id: str | int) -> dict[str, Any] | None:
         rows = self._select(table, ["id = :id"], {"id": row_id})
@@ -439,9 +411,8 @@ class Store:
         self, table: str, sets: Sequence[str], where: Sequence[str], values: Mapping[str, Any]
     ) -> list[Any]:
         """Run one ``UPDATE … RETURNING id``; the ids it changed."""
-        with self._lock:
-            cursor = self.db.execute(_update_sql(table, sets, where, returning="id"), dict(values))
-            return [row[0] for row in cursor.fetchall()]
+        result = self._exec(_update_sql(table, sets, where, returning="id"), values)
+        return [row["id"] for row in result.rows]
 
     def _compare_and_set(
         self,
@@ -488,7 +459,8 @@ class Store:
             "request_id": request_id,
             "detail": json.dumps(detail) if detail else None,
         }
-        return int(self._exec(_insert_sql("audit", row), row).lastrowid or 0)
+        result = self._exec(_insert_sql("audit", row, returning="id"), row)
+        return int(result.rows[0]["id"])
 
     def _audits(
         self,
@@ -872,12 +844,36 @@ class Store:
         """
         where = [
             "state = :seen_state",
-            "claimed_by IS :seen_owner",
-            "lease_until IS :seen_lease",
+            "claimed_by IS NOT DISTINCT FROM :seen_owner",
+            "lease_until IS NOT DISTINCT FROM :seen_lease",
             "(claimed_by IS NULL OR lease_until IS NULL OR lease_until <= :now)",
         ]
-        if exclusive:
-            where.append(f"NOT EXISTS ({_OTHER_WINDOW_MID_TRANSITION})")
+        if not exclusive:
+            return self._claim_task(
+                seen, new, where, owner, now, lease_until, count_attempt, fields
+            )
+        where.append(f"NOT EXISTS ({_OTHER_WINDOW_MID_TRANSITION})")
+        with self.transaction():
+            # SQLite has one writer, so the NOT EXISTS and the UPDATE are one step. On
+            # PostgreSQL two replicas claiming rows of two windows for one task would each
+            # see the other's claim as not yet committed: a lock on the task makes the
+            # second wait for the first's commit, then its statement sees that claim.
+            self._engine.lock(f"task {seen.system} {seen.kind.value} {seen.task_id}")
+            return self._claim_task(
+                seen, new, where, owner, now, lease_until, count_attempt, fields
+            )
+
+    def _claim_task(
+        self,
+        seen: PlannedTask,
+        new: PlannedTaskState,
+        where: Sequence[str],
+        owner: str | None,
+        now: datetime,
+        lease_until: datetime | None,
+        count_attempt: bool,
+        fields: Mapping[str, Any],
+    ) -> bool:
         return self._change_task(
             seen.id,
             new,
@@ -1132,25 +1128,26 @@ class Store:
         task = _ref_values(ref)
         with self.transaction():
             self._expire_pending("resume_requests", now, _SAME_TASK, task)
-            try:
-                self._insert(
-                    "resume_requests",
-                    {
-                        **task,
-                        "id": request_id,
-                        "task_name": task_name,
-                        "requested_by": requested_by,
-                        "paused_by": paused_by,
-                        "pause_reason": pause_reason,
-                        "paused_at": _iso_or_none(paused_at),
-                        "state": ResumeRequestState.PENDING.value,
-                        "expires_at": _iso(expires_at),
-                        "check_id": check_id,
-                        "created_at": _iso(now),
-                    },
-                )
-            except sqlite3.IntegrityError:
-                return None  # the partial unique index: one pending request per task
+            inserted = self._insert(
+                "resume_requests",
+                {
+                    **task,
+                    "id": request_id,
+                    "task_name": task_name,
+                    "requested_by": requested_by,
+                    "paused_by": paused_by,
+                    "pause_reason": pause_reason,
+                    "paused_at": _iso_or_none(paused_at),
+                    "state": ResumeRequestState.PENDING.value,
+                    "expires_at": _iso(expires_at),
+                    "check_id": check_id,
+                    "created_at": _iso(now),
+                },
+                # The partial unique index: one pending request per task.
+                or_ignore=True,
+            )
+            if not inserted:
+                return None
         return self.get_resume_request(request_id)
 
     def get_resume_request(self, request_id: str) -> ResumeRequestRecord:
@@ -1196,6 +1193,67 @@ class Store:
             {**values, "new": new.value, "expected": expected.value},
         )
 
+    # -- whole tables: db copy ----------------------------------------------------------------
+    def table_counts(self) -> dict[str, int]:
+        """Rows per table, in :data:`TABLES` order."""
+        return {t: int(self._select(t, columns="count(*) AS n")[0]["n"]) for t in TABLES}
+
+    def copy_to(self, target: Store) -> dict[str, int]:
+        """Copy every row of every table (the audit trail included, ids kept) into
+        ``target``, in one transaction there; how many rows each table gave. The caller
+        checks that ``target`` is empty first (:func:`peek`)."""
+        copied: dict[str, int] = {}
+        with self._lock, target.transaction():
+            for table in TABLES:
+                rows = self._select(table, order_by=_TABLE_ORDER.get(table, "id"))
+                if rows:
+                    target._engine.execute_many(_insert_sql(table, rows[0]), rows)
+                if table in ("window_tasks", "audit") and isinstance(
+                    target._engine, PostgresEngine
+                ):
+                    target._engine.reset_identity(table)
+                copied[table] = len(rows)
+        return copied
+
+
+def peek(location: str | Path, *, busy_timeout: float = 5.0) -> tuple[int, dict[str, int]]:
+    """The schema version of the database ``location`` names and its rows per table,
+    read without migrating or writing anything (a database with no schema: ``(0, {})``)."""
+    engine = open_engine(str(location), busy_timeout)
+    try:
+        version = engine.schema_version()
+        if version == 0:
+            return 0, {}
+        counts: dict[str, int] = {}
+        for table in TABLES:
+            try:
+                rows = engine.execute(_select_sql(table, columns="count(*) AS n"), {}).rows
+            except Exception:  # a table a newer (or older) schema does not have
+                continue
+            counts[table] = int(rows[0]["n"])
+        return version, counts
+    finally:
+        engine.close()
+
+
+# Every table, parents before the rows that name them (db copy inserts in this order).
+TABLES = (
+    "windows",
+    "window_tasks",
+    "approvals",
+    "audit",
+    "alerts",
+    "checks",
+    "processed_events",
+    "kv",
+    "resume_requests",
+)
+# Tables without an ``id`` column, by their key.
+_TABLE_ORDER = {
+    "alerts": "window_id, kind",
+    "processed_events": "event_id",
+    "kv": "key",
+}
 
 # The columns each compare-and-set may write besides the state (what the callers pass as
 # keyword arguments); anything else is a programming error, refused before SQL is built.
@@ -1307,19 +1365,28 @@ def _select_sql(
 
 
 def _insert_sql(
-    table: str, row: Mapping[str, Any], *, or_ignore: bool = False, upsert: str | None = None
+    table: str,
+    row: Mapping[str, Any],
+    *,
+    or_ignore: bool = False,
+    upsert: str | None = None,
+    returning: str | None = None,
 ) -> str:
     """``INSERT INTO table (col, …) VALUES (:col, …)`` for the columns of ``row``;
-    ``or_ignore`` skips a row whose key is taken, ``upsert`` names the key on which the
-    other columns are overwritten instead."""
+    ``or_ignore`` skips a row whose key is taken (``ON CONFLICT DO NOTHING``, on both
+    engines), ``upsert`` names the key on which the other columns are overwritten instead."""
     columns = list(row)
     lines = [
-        f"INSERT {'OR IGNORE ' if or_ignore else ''}INTO {table} ({', '.join(columns)})",
+        f"INSERT INTO {table} ({', '.join(columns)})",
         f"VALUES ({', '.join(f':{column}' for column in columns)})",
     ]
+    if or_ignore:
+        lines.append("ON CONFLICT DO NOTHING")
     if upsert:
         updated = ", ".join(f"{c} = excluded.{c}" for c in columns if c != upsert)
         lines.append(f"ON CONFLICT({upsert}) DO UPDATE SET {updated}")
+    if returning:
+        lines.append(f"RETURNING {returning}")
     return "\n".join(lines)
 
 

@@ -28,9 +28,39 @@ def clock() -> ManualClock:
     return ManualClock(REFERENCE_NOW)
 
 
+ENGINES = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests (or modules) marked ``engines(...)`` run once per engine named: their
+    ``db_location`` (and so their ``store``) is a SQLite file or a fresh PostgreSQL
+    database. Unmarked tests use SQLite alone."""
+    marker = metafunc.definition.get_closest_marker("engines")
+    if marker is None or "db_location" not in metafunc.fixturenames:
+        return
+    unknown = set(marker.args) - set(ENGINES)
+    if unknown:
+        raise ValueError(f"unknown engines {sorted(unknown)}")
+    metafunc.parametrize("db_location", marker.args, indirect=True)
+
+
 @pytest.fixture
-def store(tmp_path: Path, clock: ManualClock) -> Iterator[Store]:
-    db = Store(tmp_path / "maintbot.db", clock=clock)
+def db_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Where the test's store lives: ``tmp_path/maintbot.db``, or (engine ``postgresql``)
+    the URL of a database created for this test and dropped after it."""
+    engine = getattr(request, "param", "sqlite")
+    if engine == "sqlite":
+        yield str(tmp_path / "maintbot.db")
+        return
+    import pg
+
+    with pg.fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def store(db_location: str, clock: ManualClock) -> Iterator[Store]:
+    db = Store(db_location, clock=clock)
     yield db
     db.close()
 

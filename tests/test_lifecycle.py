@@ -51,6 +51,8 @@ from bot.store import Store
 S = PlannedTaskState
 POLICY = Policy(approvers=frozenset({"bob"}))
 VENDORS = tuple(SIMULATORS)
+# Every lifecycle test runs on both store engines (its `store` fixture, see conftest.py).
+pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
 
 # -- harness ---------------------------------------------------------------------------------

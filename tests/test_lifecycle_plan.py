@@ -43,6 +43,8 @@ from bot.store import _MIGRATIONS, SCHEMA_VERSION, Store, _split
 
 POLICY = Policy(approvers=frozenset({"bob"}))
 REF = TaskRef(system="talend", kind=TaskKind.TASK, id="t1")
+# The tests on a `store` run on both engines; those that build a SQLite file by hand do not.
+pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
 
 class Notes:

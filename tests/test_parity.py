@@ -76,9 +76,10 @@ CLI_VERBS = {
     "audit": {"audit"},
     "worker": {"run_clock"},
 }
-# Verbs that are no use case of the application: the pure grammar, the simulators, and
-# the Slack face itself (which runs the clock in-process, the worker's use case).
-CLI_NOT_USE_CASES = {"parse", "sandbox", "serve"}
+# Verbs that are no use case of the application: the pure grammar, the simulators, the
+# Slack face itself (which runs the clock in-process, the worker's use case) and the
+# operator's store maintenance (db migrate, db copy), which Slack has no business doing.
+CLI_NOT_USE_CASES = {"parse", "sandbox", "serve", "db"}
 # Use cases one face reaches inside another: the clock runs inside `serve`; the Slack
 # "Plan pause" button resolves its tasks from the report it was clicked on.
 # The plan dialog's drafts are how a dialog holds a plan between a person's clicks; the

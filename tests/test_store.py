@@ -1,4 +1,7 @@
-"""The store on a real SQLite file: migrations, append-only audit, compare-and-set."""
+"""The store on a real SQLite file and a real PostgreSQL database: migrations, append-only
+audit, compare-and-set. Tests marked ``engines("sqlite")`` are about SQLite itself (its
+pragmas, its raw connections, its authorizer); tests/test_store_postgres.py holds their
+PostgreSQL counterparts."""
 
 from __future__ import annotations
 
@@ -18,7 +21,11 @@ START = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 WINDOW = Window(start=START, end=START + timedelta(hours=2), tz="UTC", text="Saturday 10-12")
 REF = TaskRef(system="talend", kind=TaskKind.TASK, id="t-1")
 
+pytestmark = pytest.mark.engines("sqlite", "postgresql")
+SQLITE_ONLY = pytest.mark.engines("sqlite")
 
+
+@SQLITE_ONLY
 def test_new_database_is_at_the_current_schema_in_wal_mode(store: Store) -> None:
     assert store.schema_version() == SCHEMA_VERSION
     mode = store.db.execute("PRAGMA journal_mode").fetchone()[0]
@@ -104,6 +111,7 @@ _SCHEMA_REWRITES = [
 ]
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("statement", _ROW_REWRITES)
 def test_audit_rows_cannot_be_rewritten_by_any_statement(store: Store, statement: str) -> None:
     store.audit("alice", "pause", "ok", system="talend", task_id="t-1")
@@ -113,6 +121,7 @@ def test_audit_rows_cannot_be_rewritten_by_any_statement(store: Store, statement
     assert store.audit_rows() == before
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("statement", _ROW_REWRITES[:-1])
 def test_audit_triggers_hold_on_a_raw_connection_too(
     store: Store, tmp_path: Path, statement: str
@@ -128,6 +137,7 @@ def test_audit_triggers_hold_on_a_raw_connection_too(
     assert store.audit_rows() == before
 
 
+@SQLITE_ONLY
 @pytest.mark.parametrize("statement", _SCHEMA_REWRITES)
 def test_audit_schema_cannot_be_dropped_or_altered_through_the_store(
     store: Store, statement: str
@@ -145,6 +155,7 @@ def test_audit_schema_cannot_be_dropped_or_altered_through_the_store(
     assert len(store.audit_rows()) == 2
 
 
+@SQLITE_ONLY
 def test_other_tables_still_accept_schema_and_row_changes(store: Store) -> None:
     """The guard is for the audit trail alone: the store's own deletes keep working."""
     assert store.claim_alert("w_1", "start") is True
@@ -235,9 +246,11 @@ def test_concurrent_claims_have_exactly_one_winner(store: Store) -> None:
     assert store.get_planned_task(planned.id).attempts == 1
 
 
-def test_two_store_objects_on_one_file_see_one_winner(tmp_path: Path, clock: ManualClock) -> None:
-    # The Slack app and a separate worker process each open the file.
-    first, second = Store(tmp_path / "m.db", clock=clock), Store(tmp_path / "m.db", clock=clock)
+def test_two_store_objects_on_one_database_see_one_winner(
+    db_location: str, clock: ManualClock
+) -> None:
+    # The Slack app and a separate worker process (or two replicas) each open the database.
+    first, second = Store(db_location, clock=clock), Store(db_location, clock=clock)
     try:
         record = first.create_window(WINDOW, requested_by="alice", tasks=[])
         approval = first.create_approval(record.id, requested_by="alice", expires_at=START)
