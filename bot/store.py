@@ -1196,6 +1196,12 @@ class Store:
             {**values, "new": new.value, "expected": expected.value},
         )
 
+    # -- operations (GET /metrics) ------------------------------------------------------------
+    def window_counts(self) -> dict[str, int]:
+        """How many windows are in each state (states with none are absent)."""
+        rows = self._exec("SELECT state, COUNT(*) FROM windows GROUP BY state", {}).fetchall()
+        return {str(state): int(count) for state, count in rows}
+
 
 # The columns each compare-and-set may write besides the state (what the callers pass as
 # keyword arguments); anything else is a programming error, refused before SQL is built.

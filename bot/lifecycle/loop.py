@@ -38,6 +38,9 @@ from bot.model import (
 _S = PlannedTaskState
 _W = WindowState
 
+# Where the clock records its latest tick (read by /readyz and /metrics).
+HEARTBEAT_KEY = "clock.last_tick"
+
 
 def clock_deadlines(config: Config) -> dict[str, float]:
     """Per-call deadlines for the window clock: a scheduler table's own ``deadline_seconds``
@@ -83,6 +86,8 @@ class WindowClock(Pausing, Resuming, AlertTexts):
                     # One bad tick (a locked database, a bug on one row) must not end the
                     # loop: the next tick re-derives everything from the store.
                     log.exception("window clock: tick failed; trying again in %ss", interval)
+                    if self.metrics is not None:
+                        self.metrics.tick(None)
                 else:
                     if report.summary() != "nothing due":
                         log.info("window clock: %s", report.summary())
@@ -165,7 +170,9 @@ class WindowClock(Pausing, Resuming, AlertTexts):
                 # A heartbeat for people and health checks; not what any decision reads,
                 # so it need not cost a disk sync on every tick.
                 self._heartbeat = time.monotonic()
-                self.store.set_kv("clock.last_tick", now.isoformat())
+                self.store.set_kv(HEARTBEAT_KEY, now.isoformat())
+            if self.metrics is not None:
+                self.metrics.tick(report)
             return report
 
     def _expire_approvals(self, report: TickReport) -> None:
