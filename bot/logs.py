@@ -4,7 +4,8 @@ JSON object per line for a log collector.
 A JSON line has ``time`` (UTC, ISO 8601), ``level``, ``logger`` and ``message``, and the
 ids the code passes with ``extra=`` (``window_id``, ``request_id``, ``system``, …); a
 Slack request's id is also taken from :data:`REQUEST_ID`, which the HTTP server sets for
-the request and every task its listeners start. Every string in the line, the message
+the request and every task its listeners start, and a window clock job's window from
+:data:`WINDOW_ID`. Every string in the line, the message
 and a traceback included, goes through :func:`bot.errors.redact` and has the process's
 own secrets (the Slack tokens and signing secret) replaced: a secret never reaches a log
 collector even when a message quotes one.
@@ -22,7 +23,7 @@ from typing import Any, Literal
 
 from bot.errors import redact
 
-__all__ = ["REQUEST_ID", "JsonFormatter", "configure_logging"]
+__all__ = ["REQUEST_ID", "WINDOW_ID", "JsonFormatter", "configure_logging"]
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -30,6 +31,11 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # it inherit it, so a listener's log lines after the ack carry it too).
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "maintbot_request_id", default=None
+)
+
+# The window a clock job is working on (set for each job's task by the window clock).
+WINDOW_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "maintbot_window_id", default=None
 )
 
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
@@ -63,10 +69,10 @@ class JsonFormatter(logging.Formatter):
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_") and key not in line:
                 line[key] = self._value(value)
-        if "request_id" not in line:
-            request = REQUEST_ID.get()
-            if request is not None:
-                line["request_id"] = self._clean(request)
+        for key, var in (("request_id", REQUEST_ID), ("window_id", WINDOW_ID)):
+            current = var.get()
+            if key not in line and current is not None:
+                line[key] = self._clean(current)
         if record.exc_info:
             line["exception"] = self._clean(self.formatException(record.exc_info))
         elif record.exc_text:

@@ -403,3 +403,24 @@ def test_serve_exits_non_zero_when_slack_cannot_be_reached(tmp_path: Path, fake:
     assert done.returncode == 1
     assert "cannot reach Slack" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_json_lines_take_the_request_and_window_ids_from_their_context() -> None:
+    import contextvars
+
+    from bot.logs import REQUEST_ID, WINDOW_ID
+
+    formatter = JsonFormatter()
+    record = logging.getLogger("bot.lifecycle").makeRecord(
+        "bot.lifecycle", logging.INFO, __file__, 1, "paused %s", ("talend:t1",), None
+    )
+
+    def inside() -> dict[str, str]:
+        REQUEST_ID.set("slack:command:t.42")
+        WINDOW_ID.set("win_0042")
+        return dict(json.loads(formatter.format(record)))
+
+    line = contextvars.copy_context().run(inside)
+    assert line["request_id"] == "slack:command:t.42"
+    assert line["window_id"] == "win_0042"
+    assert "window_id" not in json.loads(formatter.format(record))  # outside: none

@@ -464,7 +464,10 @@ class ClockCore:
                 )
         except Exception:
             log.exception(
-                "could not deliver the %s alert of window %s; will retry", kind, record.id
+                "could not deliver the %s alert of window %s; will retry",
+                kind,
+                record.id,
+                extra={"window_id": record.id},
             )
             self.store.release_alert(record.id, key)
             return

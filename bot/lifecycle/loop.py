@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import time
 from collections.abc import Coroutine
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from bot.lifecycle.base import ACTOR, Lateness, TickReport, log, outcome
 from bot.lifecycle.pausing import Pausing
 from bot.lifecycle.people import require_text, window_or_error
 from bot.lifecycle.resuming import Resuming
+from bot.logs import WINDOW_ID
 from bot.model import (
     ApprovalState,
     PlannedTask,
@@ -215,7 +217,12 @@ class WindowClock(Pausing, Resuming, AlertTexts):
         return started
 
     def _start(self, row: PlannedTask, job: Coroutine[Any, Any, None]) -> int:
-        task = asyncio.create_task(self._in_lane(row.system, job), name=f"maintbot-{row.id}")
+        # The job's log lines name its window (bot.logs), whatever they say themselves.
+        context = contextvars.copy_context()
+        context.run(WINDOW_ID.set, row.window_id)
+        task = asyncio.create_task(
+            self._in_lane(row.system, job), name=f"maintbot-{row.id}", context=context
+        )
         self._jobs[row.id] = task
 
         def finished(_: asyncio.Task[None], planned_id: int = row.id) -> None:

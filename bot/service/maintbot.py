@@ -1201,7 +1201,12 @@ class Maintbot:
         try:
             await self.notifier.notify(record, kind, text, people=people)
         except Exception:  # a notifier's own failure must not undo or hide the change
-            log.exception("could not tell window %s's people about %s", record.id, kind)
+            log.exception(
+                "could not tell window %s's people about %s",
+                record.id,
+                kind,
+                extra={"window_id": record.id},
+            )
 
     async def _requester_or_approver(self, record: WindowRecord, by: str, action: str) -> None:
         what = action.replace("_", " ")
