@@ -327,11 +327,18 @@ class SlackService:
         self.app.slack_auth = auth
         return auth
 
+    async def listen(self) -> None:
+        """Bind the HTTP port (a port in use fails here, before anything else happens)."""
+        if self._served is None:
+            # In Socket Mode nothing reaches /slack/events, but the probes are still served.
+            self._served = await start_http(
+                self.app, self.host, self.port, events=not self.socket_mode
+            )
+
     async def start(self) -> None:
         if self.run_clock:
             self.bot.start_clock(self._stop_clock, self.clock_interval)
-        # In Socket Mode nothing reaches /slack/events, but /healthz still serves probes.
-        self._served = await start_http(self.app, self.host, self.port, events=not self.socket_mode)
+        await self.listen()
         if self.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -383,7 +390,14 @@ async def serve(
     service = SlackService(
         bot, slack, host=host, port=port, socket_mode=socket_mode, run_clock=run_clock
     )
-    auth = await service.verify_token()
+    # The port first (a local mistake is named as such), then the token, and only then the
+    # window clock: a refused token stops the process before any task is paused.
+    await service.listen()
+    try:
+        auth = await service.verify_token()
+    except BaseException:
+        await service.stop(drain=0)
+        raise
     if not bot.settings.maintbot_alert_channel:
         startup_log.warning(
             "MAINTBOT_ALERT_CHANNEL is not set: window starts, ends and failures are only "
