@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock
 from bot.config import Config
@@ -25,9 +27,15 @@ from bot.errors import ConfigError, ConnectorError
 from bot.model import ConflictReport, Run, RunningNow, SystemResult, Window
 from bot.vendors import vendor
 
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
+
 __all__ = ["Scheduler", "check_window", "open_schedulers", "snapshot"]
 
 log = logging.getLogger(__name__)
+
+# How a system's error begins when it did not answer within its deadline.
+_NO_ANSWER = "no answer within"
 
 
 @dataclass
@@ -87,7 +95,7 @@ async def snapshot(scheduler: Scheduler, window: Window, now: datetime) -> Syste
                 tasks = await connector.describe(list(refs.values())) if refs else []
     except TimeoutError:
         message = (
-            f"no answer within {scheduler.deadline:g} s; the scheduler is slow or down "
+            f"{_NO_ANSWER} {scheduler.deadline:g} s; the scheduler is slow or down "
             f"(raise deadline_seconds in maintbot.toml if it is just slow)"
         )
         return SystemSnapshot(SystemResult(**base, ok=False, error=message))
@@ -127,11 +135,16 @@ async def _both(
 
 
 async def check_window(
-    window: Window, schedulers: Sequence[Scheduler], clock: Clock
+    window: Window,
+    schedulers: Sequence[Scheduler],
+    clock: Clock,
+    *,
+    metrics: Metrics | None = None,
 ) -> ConflictReport:
-    """The conflict report for ``window`` across ``schedulers``, queried concurrently."""
+    """The conflict report for ``window`` across ``schedulers``, queried concurrently
+    (each system's outcome and time counted in ``metrics``)."""
     now = clock()
-    snapshots = list(await asyncio.gather(*(snapshot(s, window, now) for s in schedulers)))
+    snapshots = list(await asyncio.gather(*(_timed(s, window, now, metrics) for s in schedulers)))
     for snap in snapshots:
         if not snap.result.ok:
             log.warning("check: %s failed: %s", snap.result.system, snap.result.error)
@@ -141,6 +154,19 @@ async def check_window(
         # A value that breaks the arithmetic (a run in the year 9999 plus its duration)
         # must fail its own system only: find which, and build the report without it.
         return find_conflicts(window, now, _isolate(window, now, snapshots, schedulers))
+
+
+async def _timed(
+    scheduler: Scheduler, window: Window, now: datetime, metrics: Metrics | None
+) -> SystemSnapshot:
+    started = time.perf_counter()
+    snap = await snapshot(scheduler, window, now)
+    if metrics is not None:
+        error = snap.result.error or ""
+        timed_out = error.startswith(_NO_ANSWER)
+        outcome = "ok" if snap.result.ok else "timeout" if timed_out else "error"
+        metrics.system_checked(scheduler.name, outcome, time.perf_counter() - started)
+    return snap
 
 
 def _isolate(

@@ -316,6 +316,8 @@ class Settings(BaseSettings):
     # Resuming a task someone else paused needs an approver (bot/approvals.py Policy).
     maintbot_resume_others_needs_approval: bool = True
     maintbot_log_level: str = "INFO"
+    # "json": one JSON object per log line (bot/logs.py), for a log collector.
+    maintbot_log_format: Literal["text", "json"] = "text"
     # Who may end (or cancel) a window early, and who may extend it (bot/approvals.py):
     # "requester_or_approver" or "approver". A requester's extensions past the approved end
     # beyond MAINTBOT_EXTEND_LIMIT_MINUTES in total need an approver.

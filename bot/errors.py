@@ -49,6 +49,8 @@ _KEY_VALUE = re.compile(
     r"(?i)\b([\w-]*(?:secret|password|passwd|token|api_?key|access_key)[\w-]*)"
     r"(\"?\s*[:=]\s*\"?)[^\s\"',}&]+"
 )
+# Slack's tokens (bot xoxb-, user xoxp-, app-level xapp-, refresh xoxe-, …).
+_SLACK_TOKEN = re.compile(r"\bx(?:ox[abeoprs]|app)-[A-Za-z0-9-]{6,}")
 # The userinfo of a URL ("https://user:password@host"): a base_url or a redirect's Location.
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s/?#@]+@")
 
@@ -61,6 +63,7 @@ def redact(text: str, *secrets: str | None) -> str:
             text = text.replace(secret, "[redacted]")
     text = _BEARER.sub(r"\1 [redacted]", text)
     text = _JWT.sub("[redacted]", text)
+    text = _SLACK_TOKEN.sub("[redacted]", text)
     return _KEY_VALUE.sub(r"\1\2[redacted]", text)
 
 

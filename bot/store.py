@@ -1193,6 +1193,12 @@ class Store:
             {**values, "new": new.value, "expected": expected.value},
         )
 
+    # -- operations (GET /metrics) ------------------------------------------------------------
+    def window_counts(self) -> dict[str, int]:
+        """How many windows are in each state (states with none are absent)."""
+        rows = self._exec("SELECT state, COUNT(*) AS n FROM windows GROUP BY state", {}).rows
+        return {str(row["state"]): int(row["n"]) for row in rows}
+
     # -- whole tables: db copy ----------------------------------------------------------------
     def table_counts(self) -> dict[str, int]:
         """Rows per table, in :data:`TABLES` order."""
@@ -1254,6 +1260,7 @@ _TABLE_ORDER = {
     "processed_events": "event_id",
     "kv": "key",
 }
+
 
 # The columns each compare-and-set may write besides the state (what the callers pass as
 # keyword arguments); anything else is a programming error, refused before SQL is built.

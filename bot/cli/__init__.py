@@ -25,6 +25,7 @@ from bot.cli import check, db, scope, serve, tasks, windows
 from bot.cli.check import write_sandbox_config
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, MaintbotError
+from bot.logs import configure_logging
 
 __all__ = ["build_parser", "main", "write_sandbox_config"]
 
@@ -46,17 +47,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging() -> None:
+def _log_level() -> str:
     name = os.environ.get("MAINTBOT_LOG_LEVEL", "WARNING").strip().upper()
     if name not in logging.getLevelNamesMapping():
         raise ConfigError(
             "MAINTBOT_LOG_LEVEL is not a log level; use DEBUG, INFO, WARNING or ERROR"
         )
-    logging.basicConfig(
-        level=name,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    return name
+
+
+def _configure_logging(settings: Settings) -> None:
+    secrets = [
+        s.get_secret_value() if s is not None else None
+        for s in (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token)
+    ]
+    configure_logging(_log_level(), settings.maintbot_log_format, secrets=secrets)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,8 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
     verb: Verb = args.func
     try:
-        _configure_logging()
-        return verb(args, load_settings())
+        _log_level()  # a bad level is refused before anything else is read
+        settings = load_settings()
+        _configure_logging(settings)
+        return verb(args, settings)
     except MaintbotError as exc:
         print(f"maintbot {args.verb}: {exc}", file=sys.stderr)
         return exc.exit_code

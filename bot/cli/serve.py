@@ -16,6 +16,7 @@ from bot.cli.options import add_config_options, bounded, run_on_bot
 from bot.config import Settings
 from bot.errors import ConfigError, MaintbotError
 from bot.lifecycle import LogNotifier, Notifier
+from bot.logs import JsonFormatter
 from bot.service import Maintbot, open_maintbot
 
 __all__ = ["register"]
@@ -62,6 +63,10 @@ def register(sub: Any) -> None:
 # -- serve ----------------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     _require_secrets(settings, socket_mode=args.socket_mode)
+    # The token check and the configuration summary are shown unless asked not to.
+    startup = logging.getLogger("bot.startup")
+    if startup.getEffectiveLevel() > logging.INFO:
+        startup.setLevel(logging.INFO)
     try:
         asyncio.run(_serve(args, settings))
     except OSError as exc:
@@ -90,7 +95,12 @@ def _require_secrets(settings: Settings, *, socket_mode: bool) -> None:
 
 
 def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    """A progress line on stderr; a JSON log line when the logs are JSON (so a collector
+    reading stderr sees nothing but JSON)."""
+    if any(isinstance(h.formatter, JsonFormatter) for h in logging.getLogger().handlers):
+        logging.getLogger("bot.startup").info("%s", line)
+    else:
+        print(line, file=sys.stderr, flush=True)
 
 
 async def _serve(args: argparse.Namespace, settings: Settings) -> None:
@@ -133,7 +143,7 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> None:
 # -- worker ---------------------------------------------------------------------------------
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     # Alerts and per-tick summaries are the worker's output; show them unless asked not to.
-    for name in ("bot.alerts", "bot.lifecycle"):
+    for name in ("bot.alerts", "bot.lifecycle", "bot.startup"):
         if logging.getLogger(name).getEffectiveLevel() > logging.INFO:
             logging.getLogger(name).setLevel(logging.INFO)
     return run_on_bot(

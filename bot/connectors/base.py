@@ -55,6 +55,7 @@ __all__ = [
     "Setup",
     "SkippedRun",
     "VendorHttp",
+    "VendorObserver",
     "connector_factory",
     "deadline",
     "describe_validation",
@@ -96,6 +97,72 @@ _REQUEST_ERRORS: tuple[type[Exception], ...] = (
 _DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("deadline", default=None)
 
 
+# Set while a metered connector operation runs, so one that calls another (``describe``
+# over ``list_tasks``, an override calling ``super()``) is counted once, as the outer one.
+_METERED: contextvars.ContextVar[bool] = contextvars.ContextVar("metered", default=False)
+
+# The interface's operations, as ``maintbot_vendor_calls_total{operation}`` names them.
+OPERATIONS = (
+    "list_tasks",
+    "upcoming_runs",
+    "describe",
+    "running_now",
+    "read_state",
+    "pause",
+    "resume",
+    "skipped_runs",
+)
+
+
+class VendorObserver(Protocol):
+    """Where connectors report what they did (:class:`bot.metrics.Metrics` is one)."""
+
+    def vendor_call(self, system: str, operation: str, outcome: str, seconds: float) -> None: ...
+
+    def retry(self, system: str, reason: str) -> None: ...
+
+    def rate_limited(self, system: str, source: str, seconds: float) -> None: ...
+
+
+def _outcome(exc: BaseException | None) -> str:
+    if exc is None:
+        return "ok"
+    if isinstance(exc, AuthError):
+        return "auth"
+    if isinstance(exc, ConnectorError):
+        return "unavailable" if exc.retryable else "refused"
+    if isinstance(exc, asyncio.CancelledError | TimeoutError):
+        return "cancelled"
+    return "unexpected"
+
+
+def _metered(operation: str, method: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+    async def metered(self: Connector, *args: Any, **kwargs: Any) -> Any:
+        observer = self.observer
+        if observer is None or _METERED.get():
+            return await method(self, *args, **kwargs)
+        token = _METERED.set(True)
+        started = time.perf_counter()
+        error: BaseException | None = None
+        try:
+            return await method(self, *args, **kwargs)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            _METERED.reset(token)
+            observer.vendor_call(
+                self.system, operation, _outcome(error), time.perf_counter() - started
+            )
+
+    metered.__name__ = method.__name__
+    metered.__qualname__ = method.__qualname__
+    metered.__doc__ = method.__doc__
+    metered.__dict__.update(method.__dict__)  # keeps __isabstractmethod__
+    metered.__dict__["_maintbot_metered"] = True
+    return metered
+
+
 @contextlib.contextmanager
 def deadline(seconds: float | None) -> Iterator[None]:
     """Bound every retry loop inside the block to ``seconds`` from now (``None``: no bound)."""
@@ -130,11 +197,38 @@ class Connector(ABC):
 
     vendor: ClassVar[str]
     label: ClassVar[str]
+    # Where each operation's outcome and duration go (set by the application, see observe).
+    observer: VendorObserver | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Every implementation of an interface operation is metered, inherited ones too:
+        # a connector cannot forget to count its calls.
+        super().__init_subclass__(**kwargs)
+        for name in OPERATIONS:
+            method = getattr(cls, name)
+            if not getattr(method, "_maintbot_metered", False):
+                setattr(cls, name, _metered(name, method))
 
     def __init__(self, system: str, http: VendorHttp, clock: Clock) -> None:
         self.system = system
         self.http = http
         self.clock = clock
+
+    def observe(self, observer: VendorObserver | None) -> None:
+        """Report operations, retries and rate-limit waits to ``observer`` from now on."""
+        self.observer = observer
+        for http in self.http_clients():
+            http.observer = observer
+
+    def http_clients(self) -> list[VendorHttp]:
+        """Every :class:`VendorHttp` this connector sends through (some hold several)."""
+        found: dict[int, VendorHttp] = {}
+        for value in vars(self).values():
+            items = value if isinstance(value, list | tuple) else [value]
+            for item in items:
+                if isinstance(item, VendorHttp):
+                    found[id(item)] = item
+        return list(found.values())
 
     @abstractmethod
     async def list_tasks(self) -> list[Task]:
@@ -286,14 +380,18 @@ class RateLimiter:
         self._in_flight = 0
         self._freed = asyncio.Event()
 
-    async def acquire(self) -> None:
+    async def acquire(self) -> float:
+        """Take a slot, waiting for one if need be; returns the seconds waited."""
+        started: float | None = None
         while True:
             now = time.monotonic()
             while self._done and self._done[0] <= now - self.period:
                 self._done.popleft()
             if len(self._done) + self._in_flight < self.limit:
                 self._in_flight += 1
-                return
+                return 0.0 if started is None else now - started
+            if started is None:
+                started = now
             # Wait until the oldest stamp leaves the period, or a request in flight
             # finishes (when every slot is in flight there is no stamp to wait for).
             wait = self._done[0] + self.period - now if self._done else None
@@ -363,6 +461,7 @@ class VendorHttp:
         self.timeout = timeout
         self.max_response_mb = max_response_mb
         self.max_response_bytes = int(max_response_mb * 1024 * 1024)
+        self.observer: VendorObserver | None = None
         self.requests = 0  # attempts actually sent, for benchmarks and tests
         self.in_flight = 0
         self.peak_in_flight = 0
@@ -420,7 +519,9 @@ class VendorHttp:
             request = self._build(method, url, params, json_body, content, request_headers, what)
             limiter = self.limiter
             if limiter is not None:
-                await limiter.acquire()
+                waited = await limiter.acquire()
+                if waited > 0 and self.observer is not None:
+                    self.observer.rate_limited(self.system, "client", waited)
             self.requests += 1
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
@@ -443,6 +544,7 @@ class VendorHttp:
                         retryable=True,
                     ) from None
                 log.info("%s: %s failed to connect, retrying in %.2fs", self.system, what, delay)
+                self._retrying("connect")
                 attempt += 1
                 await asyncio.sleep(delay)
                 continue
@@ -456,6 +558,7 @@ class VendorHttp:
                         "if it is just slow)",
                         retryable=True,
                     ) from None
+                self._retrying("timeout")
                 attempt += 1
                 await asyncio.sleep(delay)
                 continue
@@ -473,6 +576,7 @@ class VendorHttp:
                 # Tokens expire early or get revoked; one fresh login settles which it is.
                 self.auth.invalidate()
                 reauthed = True
+                self._retrying("reauth")
                 continue
             if status in self.retry.retry_statuses:
                 delay = self._next_delay(attempt, _retry_after(response, self.clock))
@@ -480,10 +584,17 @@ class VendorHttp:
                     log.info(
                         "%s: %s answered %s, retrying in %.2fs", self.system, what, status, delay
                     )
+                    self._retrying(f"http_{status}")
+                    if status == 429 and self.observer is not None:
+                        self.observer.rate_limited(self.system, "vendor", delay)
                     attempt += 1
                     await asyncio.sleep(delay)
                     continue
             raise self.status_error(response, what)
+
+    def _retrying(self, reason: str) -> None:
+        if self.observer is not None:
+            self.observer.retry(self.system, reason)
 
     def _build(
         self,

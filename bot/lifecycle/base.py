@@ -15,7 +15,7 @@ import socket
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.clock import Clock
 from bot.connectors.base import Connector, deadline
@@ -33,6 +33,9 @@ from bot.model import (
     WindowState,
 )
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +235,8 @@ class ClockCore:
         self._running: dict[str, list[RunningNow] | str] = {}
         self._wake: asyncio.Event | None = None
         self._heartbeat = float("-inf")
+        # Where each tick's outcome is counted (bot.metrics.Metrics; the application sets it).
+        self.metrics: Metrics | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         # Jobs in flight, by planned-task id (so no tick starts a second one), one semaphore
         # per system, alerts being sent (chained per window, so they arrive in order), and
@@ -459,7 +464,10 @@ class ClockCore:
                 )
         except Exception:
             log.exception(
-                "could not deliver the %s alert of window %s; will retry", kind, record.id
+                "could not deliver the %s alert of window %s; will retry",
+                kind,
+                record.id,
+                extra={"window_id": record.id},
             )
             self.store.release_alert(record.id, key)
             return

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import time
 from collections.abc import Coroutine
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from bot.lifecycle.base import ACTOR, Lateness, TickReport, log, outcome
 from bot.lifecycle.pausing import Pausing
 from bot.lifecycle.people import require_text, window_or_error
 from bot.lifecycle.resuming import Resuming
+from bot.logs import WINDOW_ID
 from bot.model import (
     ApprovalState,
     PlannedTask,
@@ -37,6 +39,9 @@ from bot.model import (
 
 _S = PlannedTaskState
 _W = WindowState
+
+# Where the clock records its latest tick (read by /readyz and /metrics).
+HEARTBEAT_KEY = "clock.last_tick"
 
 
 def clock_deadlines(config: Config) -> dict[str, float]:
@@ -83,6 +88,8 @@ class WindowClock(Pausing, Resuming, AlertTexts):
                     # One bad tick (a locked database, a bug on one row) must not end the
                     # loop: the next tick re-derives everything from the store.
                     log.exception("window clock: tick failed; trying again in %ss", interval)
+                    if self.metrics is not None:
+                        self.metrics.tick(None)
                 else:
                     if report.summary() != "nothing due":
                         log.info("window clock: %s", report.summary())
@@ -165,7 +172,9 @@ class WindowClock(Pausing, Resuming, AlertTexts):
                 # A heartbeat for people and health checks; not what any decision reads,
                 # so it need not cost a disk sync on every tick.
                 self._heartbeat = time.monotonic()
-                self.store.set_kv("clock.last_tick", now.isoformat())
+                self.store.set_kv(HEARTBEAT_KEY, now.isoformat())
+            if self.metrics is not None:
+                self.metrics.tick(report)
             return report
 
     def _expire_approvals(self, report: TickReport) -> None:
@@ -208,7 +217,12 @@ class WindowClock(Pausing, Resuming, AlertTexts):
         return started
 
     def _start(self, row: PlannedTask, job: Coroutine[Any, Any, None]) -> int:
-        task = asyncio.create_task(self._in_lane(row.system, job), name=f"maintbot-{row.id}")
+        # The job's log lines name its window (bot.logs), whatever they say themselves.
+        context = contextvars.copy_context()
+        context.run(WINDOW_ID.set, row.window_id)
+        task = asyncio.create_task(
+            self._in_lane(row.system, job), name=f"maintbot-{row.id}", context=context
+        )
         self._jobs[row.id] = task
 
         def finished(_: asyncio.Task[None], planned_id: int = row.id) -> None:

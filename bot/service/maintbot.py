@@ -38,6 +38,7 @@ from bot.errors import (
 from bot.format import instant, length
 from bot.lifecycle import (
     ACTOR,
+    HEARTBEAT_KEY,
     Decision,
     LogNotifier,
     Notifier,
@@ -53,6 +54,7 @@ from bot.lifecycle import (
     request_approval,
 )
 from bot.lifecycle.notify import Alert, KeepsThreads
+from bot.metrics import Metrics
 from bot.model import (
     OPEN_WINDOW_STATES,
     ApprovalRecord,
@@ -101,7 +103,7 @@ from bot.service.scope import Candidates, Scope, gather, list_system
 from bot.service.tasks import TaskChoice, colliding, every_active, named
 from bot.service.threads import StoreThreads
 from bot.service.wiring import Need, scheduler_config
-from bot.store import Store
+from bot.store import SCHEMA_VERSION, Store
 
 log = logging.getLogger(__name__)
 
@@ -197,8 +199,11 @@ class Maintbot:
     # The command line: with no approvers configured, any second name approves (see Policy).
     command_line: bool = False
     deadlines: dict[str, float] = field(default_factory=dict)
+    # GET /metrics: this bot's own registry (several bots in one process keep theirs apart).
+    metrics: Metrics = field(default_factory=Metrics)
     window_clock: WindowClock = field(init=False)
     clock_task: asyncio.Task[Any] | None = field(default=None, init=False)
+    clock_interval: float = field(default=5.0, init=False)
     # Task keys with a pause/resume in flight in this process: a double click acts once.
     _inflight: set[str] = field(default_factory=set, init=False)
     _checks: dict[tuple[datetime, datetime], asyncio.Future[ConflictReport]] = field(
@@ -213,6 +218,10 @@ class Maintbot:
         self.window_clock = WindowClock(
             self.store, connectors, self.clock, self.notifier, deadlines=self.deadlines
         )
+        self.window_clock.metrics = self.metrics
+        for connector in connectors.values():
+            connector.observe(self.metrics)
+        self.metrics.bind(self)
 
     @classmethod
     def from_config(
@@ -273,6 +282,8 @@ class Maintbot:
         report = await self._joined_check(window)
         stored = save_check(self.store, report, user=by, channel=channel)
         failed = [s.system for s in report.systems if not s.ok]
+        everything = bool(report.systems) and len(failed) == len(report.systems)
+        self.metrics.check_done("failed" if everything else "partial" if failed else "ok")
         self.store.audit(
             by,
             "check",
@@ -298,7 +309,9 @@ class Maintbot:
         key = (window.start, window.end)
         running = self._checks.get(key)
         if running is None:
-            running = asyncio.ensure_future(check_window(window, self.schedulers, self.clock))
+            running = asyncio.ensure_future(
+                check_window(window, self.schedulers, self.clock, metrics=self.metrics)
+            )
             self._checks[key] = running
 
             def finished(done: asyncio.Future[ConflictReport]) -> None:
@@ -481,7 +494,9 @@ class Maintbot:
         """``all``, ``SYSTEM:ID,...``, or (``None``) the tasks colliding with ``window``;
         with warnings for systems that could not be checked."""
         if spec is None:
-            return colliding(await check_window(window, self.schedulers, self.clock))
+            return colliding(
+                await check_window(window, self.schedulers, self.clock, metrics=self.metrics)
+            )
         if spec.strip().lower() == "all":
             return await every_active(self.schedulers), []
         return [(t.ref, t.name) for t in await named(spec, self.schedulers)], []
@@ -1186,7 +1201,12 @@ class Maintbot:
         try:
             await self.notifier.notify(record, kind, text, people=people)
         except Exception:  # a notifier's own failure must not undo or hide the change
-            log.exception("could not tell window %s's people about %s", record.id, kind)
+            log.exception(
+                "could not tell window %s's people about %s",
+                record.id,
+                kind,
+                extra={"window_id": record.id},
+            )
 
     async def _requester_or_approver(self, record: WindowRecord, by: str, action: str) -> None:
         what = action.replace("_", " ")
@@ -1271,6 +1291,7 @@ class Maintbot:
 
     def start_clock(self, stop: asyncio.Event, interval: float = 5.0) -> asyncio.Task[Any]:
         """Run the window clock on this loop until ``stop``; health reports on it."""
+        self.clock_interval = interval
         self.clock_task = asyncio.create_task(
             self.run_clock(stop, interval), name="maintbot-window-clock"
         )
@@ -1296,6 +1317,73 @@ class Maintbot:
         else:
             detail["clock"] = "running"
         return ok, detail
+
+    # -- operations: what /metrics reads at scrape time and /readyz checks ------------------
+    def window_counts(self) -> dict[str, int]:
+        return self.store.window_counts()
+
+    def clock_leader(self) -> bool:
+        """This process runs the window clock (and it has not stopped)."""
+        return self.clock_task is not None and not self.clock_task.done()
+
+    def heartbeat(self) -> datetime | None:
+        """When a window clock on this store last recorded a tick (``None``: never)."""
+        value = self.store.get_kv(HEARTBEAT_KEY)
+        if value is None:
+            return None
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+
+    def heartbeat_age(self) -> float | None:
+        beat = self.heartbeat()
+        return None if beat is None else (self.clock() - beat).total_seconds()
+
+    def heartbeat_limit(self) -> timedelta:
+        """How old the heartbeat may be on the process running the clock: it is written
+        at most every 30 s of ticking, and ticks come every ``clock_interval``."""
+        return max(timedelta(seconds=90), timedelta(seconds=3 * self.clock_interval + 30))
+
+    def readiness(self) -> dict[str, str]:
+        """Each readiness check's verdict: ``"ok"`` or what is wrong (for ``/readyz``)."""
+        checks: dict[str, str] = {}
+        try:
+            version = self.store.schema_version()
+        except Exception as exc:  # any failure means not ready; say which kind
+            checks["store"] = f"unreachable: {type(exc).__name__}"
+            checks["migrations"] = "unknown: the store did not answer"
+        else:
+            checks["store"] = "ok"
+            checks["migrations"] = (
+                "ok"
+                if version == SCHEMA_VERSION
+                else f"schema version {version}, this maintbot runs {SCHEMA_VERSION}"
+                + ("; upgrade maintbot" if version > SCHEMA_VERSION else "; restart to migrate")
+            )
+        checks["clock"] = self._clock_readiness(store_ok=checks["store"] == "ok")
+        return checks
+
+    def _clock_readiness(self, *, store_ok: bool) -> str:
+        task = self.clock_task
+        if task is None:
+            return "ok (not run by this process)"
+        if task.done():
+            return "stopped"
+        if not store_ok:
+            return "unknown: the store did not answer"
+        try:
+            beat = self.heartbeat()
+        except Exception as exc:
+            return f"unknown: {type(exc).__name__}"
+        if beat is None:
+            return "no heartbeat yet"
+        age = self.clock() - beat
+        limit = self.heartbeat_limit()
+        if age > limit:
+            seconds, most = round(age.total_seconds()), round(limit.total_seconds())
+            return f"heartbeat stale: last tick {seconds} s ago (limit {most} s)"
+        return "ok"
 
 
 def _still_ahead(window: Window, now: datetime) -> None:

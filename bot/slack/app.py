@@ -14,20 +14,24 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.approvals import parse_approvers
 from bot.config import Settings
 from bot.errors import ApprovalError, ConfigError, MaintbotError
+from bot.metrics import Metrics
 from bot.service import Maintbot
 from bot.slack import blocks as bk
 from bot.slack import messages
@@ -39,8 +43,11 @@ from bot.slack.registry import Registrar
 from bot.slack.services import CONTEXT_KEY, Services
 
 __all__ = [
+    "TOKEN_ERRORS",
     "VERIFIED_KEY",
     "MaintbotApp",
+    "MeteredWebClient",
+    "SlackAuth",
     "SlackWiring",
     "create_app",
     "make_client",
@@ -55,14 +62,59 @@ log = logging.getLogger(__name__)
 VERIFIED_KEY = "maintbot_verified"
 
 
+@dataclass
+class SlackAuth:
+    """What ``auth.test`` said of the bot token at start-up (``checked`` false: not run)."""
+
+    checked: bool = False
+    team: str = ""
+    user: str = ""
+
+
 class MaintbotApp(AsyncApp):
-    """An ``AsyncApp`` that also carries the application and what it registered."""
+    """An ``AsyncApp`` that also carries the application, what it registered, and what
+    Slack said of the token at start-up (``bot.slack.server.SlackAuth``)."""
 
     services: Services
     registrar: Registrar
+    slack_auth: SlackAuth
 
 
-def make_client(settings: Settings) -> AsyncWebClient:
+# What Slack answers when the bot token itself is no good (revoked, app uninstalled, …).
+TOKEN_ERRORS = frozenset(
+    {"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"}
+)
+
+
+class MeteredWebClient(AsyncWebClient):
+    """The Web API client that counts every call by method and outcome (``metrics``, set
+    when the app is served) and remembers a refusal of the token itself (``/readyz``)."""
+
+    metrics: Metrics | None = None
+    token_refused: str | None = None
+
+    async def api_call(self, api_method: str, **kwargs: Any) -> AsyncSlackResponse:
+        outcome = "ok"
+        try:
+            return await super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            outcome = "ratelimited" if exc.response.status_code == 429 else "error"
+            if error in TOKEN_ERRORS:
+                self.token_refused = str(error)
+            raise
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            outcome = "unreachable"
+            raise
+        except BaseException:
+            outcome = "error"
+            raise
+        finally:
+            if self.metrics is not None:
+                self.metrics.slack_call(api_method, outcome)
+
+
+def make_client(settings: Settings) -> MeteredWebClient:
     """The Web API client: base URL from ``SLACK_API_URL``; 429s are retried after
     ``Retry-After`` (twice at most), connection resets once."""
     if settings.slack_bot_token is None:
@@ -72,7 +124,7 @@ def make_client(settings: Settings) -> AsyncWebClient:
         if settings.slack_api_url.endswith("/")
         else (settings.slack_api_url + "/")
     )
-    return AsyncWebClient(
+    return MeteredWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=base_url,
         timeout=10,
@@ -128,6 +180,7 @@ def create_app(
         logger=_bolt_logger(),
     )
     app.services = Services(bot=bot, directory=slack.directory)
+    app.slack_auth = SlackAuth()
     _warm_up()
 
     async def inject(

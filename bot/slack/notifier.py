@@ -136,7 +136,14 @@ class SlackNotifier:
             try:
                 await self.client.chat_update(channel=channel, ts=ts, **message)
             except SLACK_ERRORS as exc:
-                log.warning("window %s: could not redraw %s/%s: %s", window_id, channel, ts, exc)
+                log.warning(
+                    "window %s: could not redraw %s/%s: %s",
+                    window_id,
+                    channel,
+                    ts,
+                    exc,
+                    extra={"window_id": window_id},
+                )
 
     async def _scattered(
         self, window: WindowRecord, kind: str, text: str | Alert, payload: dict[str, Any]

@@ -1,6 +1,15 @@
-"""Serving the app: aiohttp for HTTP mode (``POST /slack/events``, ``GET /healthz``), the
-aiohttp Socket Mode handler for ``--socket-mode``, and :func:`serve`, which runs the app and
-the window clock on one event loop until told to stop."""
+"""Serving the app: aiohttp for HTTP mode (``POST /slack/events``), the probes and metrics
+(``GET /healthz``, ``/readyz``, ``/metrics``, in both modes), the aiohttp Socket Mode
+handler for ``--socket-mode``, and :func:`serve`, which checks the token (``auth.test``),
+then runs the app and the window clock on one event loop until told to stop.
+
+``/healthz`` says the process is alive: the store answers and the window clock (when this
+process runs it) has not died; 200 or 503. ``/readyz`` says it should be sent traffic: the
+store answers, its schema is the one this maintbot runs, Slack accepted the bot token at
+start-up (and has not refused it since), and, on the process that runs the window clock,
+its heartbeat in the store is fresh; 200, or 503 with ``failing`` naming each check that
+is not ok. ``/metrics`` is the Prometheus text format (:mod:`bot.metrics`).
+"""
 
 from __future__ import annotations
 
@@ -11,33 +20,81 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import aiohttp
 from aiohttp import ClientPayloadError, web
 from aiohttp.http_exceptions import HttpProcessingError
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
-from bot.errors import ConfigError
+from bot.errors import ConfigError, MaintbotError, redact
+from bot.logs import REQUEST_ID
+from bot.metrics import CONTENT_TYPE
 from bot.service import Maintbot
-from bot.slack.app import VERIFIED_KEY, MaintbotApp, SlackWiring, create_app
+from bot.slack.app import (
+    TOKEN_ERRORS,
+    VERIFIED_KEY,
+    MaintbotApp,
+    MeteredWebClient,
+    SlackAuth,
+    SlackWiring,
+    create_app,
+)
 from bot.slack.verify import MAX_BODY_BYTES, request_identity, unverified_reason
 from bot.store import Store
 
 __all__ = [
     "EVENTS_PATH",
     "HEALTH_PATH",
+    "METRICS_PATH",
+    "READY_PATH",
     "DeliveryLedger",
     "Served",
+    "SlackAuth",
     "SlackService",
     "serve",
     "start_http",
+    "startup_summary",
+    "verify_token",
     "web_app",
 ]
 
 log = logging.getLogger(__name__)
+# Start-up lines (the token check, the configuration summary): shown at the default level.
+startup_log = logging.getLogger("bot.startup")
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
+METRICS_PATH = "/metrics"
+
+
+async def verify_token(client: AsyncWebClient, api_url: str) -> SlackAuth:
+    """``auth.test`` on the bot token. Slack refusing it is a ConfigError (exit 2) that
+    says where to get a good one; Slack unreachable is a MaintbotError (exit 1)."""
+    try:
+        answer = await client.auth_test()
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
+        if error in TOKEN_ERRORS:
+            raise ConfigError(
+                f"Slack refused SLACK_BOT_TOKEN (auth.test: {error}); copy the Bot User OAuth "
+                "Token (xoxb-…) from your app's OAuth & Permissions page, export it and start "
+                "again (reinstall the app if it was uninstalled)"
+            ) from None
+        raise MaintbotError(
+            f"Slack did not accept auth.test ({redact(error)}); try again in a minute"
+        ) from None
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        raise MaintbotError(
+            f"cannot reach Slack at {redact(api_url)} to check SLACK_BOT_TOKEN "
+            f"({type(exc).__name__}); check SLACK_API_URL and the network, then start again"
+        ) from None
+    return SlackAuth(
+        checked=True, team=str(answer.get("team") or ""), user=str(answer.get("user") or "")
+    )
 
 
 class DeliveryLedger:
@@ -75,6 +132,7 @@ def web_app(app: MaintbotApp, *, events: bool = True) -> web.Application:
     nothing is ever sent to a ``response_url`` a stranger wrote.
     """
     bot = app.services.bot
+    metrics = bot.metrics
     secret = bot.settings.slack_signing_secret
     key = secret.get_secret_value().encode() if secret is not None else b""
     ledger = DeliveryLedger(bot.store, bot.clock)
@@ -89,18 +147,23 @@ def web_app(app: MaintbotApp, *, events: bool = True) -> web.Application:
             )
         if body is None or reason is not None:
             log.info("refused a Slack request that could not be verified: %s", reason)
+            metrics.slack_request("refused")
             return web.json_response(_REFUSED, status=401)
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
+            metrics.slack_request("bad_request")
             return web.json_response({"error": "body is not UTF-8"}, status=400)
         identity = request_identity(body, request.content_type)
+        # This request's log lines (and those of the tasks its listeners start) carry it.
+        REQUEST_ID.set(f"slack:{identity}" if identity is not None else None)
         if identity is not None and not ledger.first_delivery(identity):
             retry = request.headers.get("X-Slack-Retry-Num")
             log.info(
                 "ignored a repeated Slack delivery (%s)",
                 "retry" if retry is not None else "replay",
             )
+            metrics.slack_request("repeated")
             return web.Response(status=200)
         bolt_request = AsyncBoltRequest(
             body=text,
@@ -109,17 +172,43 @@ def web_app(app: MaintbotApp, *, events: bool = True) -> web.Application:
             context={VERIFIED_KEY: True},
         )
         bolt_response = await app.async_dispatch(bolt_request)
+        metrics.slack_request("handled" if bolt_response.status < 400 else "failed")
         return await to_aiohttp_response(bolt_response)
 
     async def handle_health(request: web.Request) -> web.Response:
         ok, detail = bot.health()
         return web.json_response({"ok": ok, **detail}, status=200 if ok else 503)
 
+    async def handle_ready(request: web.Request) -> web.Response:
+        # In a thread: a store that hangs must not hold up the loop that serves Slack.
+        checks = await asyncio.to_thread(bot.readiness)
+        checks["slack"] = slack_readiness(app)
+        failing = [name for name, verdict in checks.items() if not verdict.startswith("ok")]
+        body = {"ok": not failing, "checks": checks, "failing": failing}
+        return web.json_response(body, status=503 if failing else 200)
+
+    async def handle_metrics(request: web.Request) -> web.Response:
+        text = await asyncio.to_thread(metrics.render)
+        return web.Response(body=text, headers={"Content-Type": CONTENT_TYPE})
+
     web_application = web.Application(client_max_size=MAX_BODY_BYTES + 1)
     if events:
         web_application.router.add_post(EVENTS_PATH, handle_events)
     web_application.router.add_get(HEALTH_PATH, handle_health)
+    web_application.router.add_get(READY_PATH, handle_ready)
+    web_application.router.add_get(METRICS_PATH, handle_metrics)
     return web_application
+
+
+def slack_readiness(app: MaintbotApp) -> str:
+    """``ok`` when Slack accepted the token at start-up and has not refused it since."""
+    refused = getattr(app.client, "token_refused", None)
+    if refused is not None:
+        return f"token refused by Slack since start-up ({refused})"
+    auth = app.slack_auth
+    if not auth.checked:
+        return "token not checked (auth.test has not run in this process)"
+    return "ok"
 
 
 async def _read_capped(request: web.Request) -> tuple[bytes | None, str | None]:
@@ -213,6 +302,8 @@ class SlackService:
         self.run_clock = run_clock
         self.clock_interval = clock_interval
         self.client = slack.client
+        if isinstance(self.client, MeteredWebClient):
+            self.client.metrics = bot.metrics
         self.app = create_app(bot, slack=slack, socket_mode=socket_mode)
         self._stop_clock = asyncio.Event()
         self._served: Served | None = None
@@ -230,11 +321,24 @@ class SlackService:
             return f"Socket Mode; health on {self.url}{HEALTH_PATH}"
         return f"{self.url}{EVENTS_PATH}"
 
+    async def verify_token(self) -> SlackAuth:
+        """``auth.test`` on the bot token (see :func:`verify_token`); ``/readyz`` reads it."""
+        auth = await verify_token(self.client, self.settings.slack_api_url)
+        self.app.slack_auth = auth
+        return auth
+
+    async def listen(self) -> None:
+        """Bind the HTTP port (a port in use fails here, before anything else happens)."""
+        if self._served is None:
+            # In Socket Mode nothing reaches /slack/events, but the probes are still served.
+            self._served = await start_http(
+                self.app, self.host, self.port, events=not self.socket_mode
+            )
+
     async def start(self) -> None:
         if self.run_clock:
             self.bot.start_clock(self._stop_clock, self.clock_interval)
-        # In Socket Mode nothing reaches /slack/events, but /healthz still serves probes.
-        self._served = await start_http(self.app, self.host, self.port, events=not self.socket_mode)
+        await self.listen()
         if self.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -286,6 +390,27 @@ async def serve(
     service = SlackService(
         bot, slack, host=host, port=port, socket_mode=socket_mode, run_clock=run_clock
     )
+    # The port first (a local mistake is named as such), then the token, and only then the
+    # window clock: a refused token stops the process before any task is paused.
+    await service.listen()
+    try:
+        auth = await service.verify_token()
+    except BaseException:
+        await service.stop(drain=0)
+        raise
+    if not bot.settings.maintbot_alert_channel:
+        startup_log.warning(
+            "MAINTBOT_ALERT_CHANNEL is not set: window starts, ends and failures are only "
+            "logged, not posted to Slack; set it to a channel id (C…) the bot is in"
+        )
+    summary = startup_summary(
+        bot,
+        auth,
+        run_clock=run_clock,
+        socket_mode=socket_mode,
+        clock_interval=service.clock_interval,
+    )
+    startup_log.info("%s", summary)
     await service.start()
     try:
         if on_ready is not None:
@@ -293,3 +418,38 @@ async def serve(
         await stop.wait()
     finally:
         await service.stop()
+
+
+def startup_summary(
+    bot: Maintbot,
+    auth: SlackAuth,
+    *,
+    run_clock: bool,
+    socket_mode: bool,
+    clock_interval: float = 5.0,
+) -> str:
+    """The configuration in one line: systems, zones, clock role, Slack, channels, store."""
+    settings = bot.settings
+    systems = (
+        ", ".join(
+            f"{s.name} ({s.vendor})" if s.connector is not None else f"{s.name} (unusable)"
+            for s in bot.schedulers
+        )
+        or "none"
+    )
+    clock = (
+        f"runs in this process every {clock_interval:g} s"
+        if run_clock
+        else "off in this process (--no-clock)"
+    )
+    slack = f"team {auth.team} as {auth.user}" if auth.checked else "token not checked"
+    parts = [
+        f"systems: {systems}",
+        f"zone: {settings.maintbot_tz} (when Slack gives none)",
+        f"window clock: {clock}",
+        f"slack: {slack}, {'Socket Mode' if socket_mode else 'HTTP'}",
+        f"alerts: {settings.maintbot_alert_channel or 'log only'}",
+        f"approvals: {settings.maintbot_approval_channel or 'direct messages'}",
+        f"store: {bot.store.path}",
+    ]
+    return redact("maintbot serve: " + "; ".join(parts))
