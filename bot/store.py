@@ -21,7 +21,7 @@ import secrets
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -53,7 +53,7 @@ __all__ = [
     "peek",
 ]
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 def _iso(moment: datetime) -> str:
@@ -232,6 +232,15 @@ _MIGRATIONS: dict[int, str] = {
     7: """
     ALTER TABLE windows ADD COLUMN title TEXT;
     ALTER TABLE windows ADD COLUMN reason TEXT;
+    """,
+    # One window clock among the replicas: who leads, until when (renewed on every tick).
+    8: """
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        since TEXT NOT NULL
+    );
     """,
 }
 
@@ -1085,6 +1094,43 @@ class Store:
         result: dict[str, Any] = json.loads(row["report"])
         return result
 
+    # -- leadership: one window clock among many ----------------------------------------------
+    def try_lead(self, name: str, owner: str, *, now: datetime, ttl: timedelta) -> bool:
+        """Take or renew the lease ``name`` for ``owner`` until ``now + ttl``; ``True`` when
+        ``owner`` holds it afterwards. One statement, so of several replicas asking at once
+        exactly one wins; another owner's lease is taken only once it has run out."""
+        values = {
+            "name": name,
+            "owner": owner,
+            "expires": _iso(now + ttl),
+            "now": _iso(now),
+        }
+        self._exec(
+            "INSERT INTO leases (name, owner, expires_at, since) "
+            "VALUES (:name, :owner, :expires, :now) "
+            "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, "
+            "expires_at = excluded.expires_at, "
+            "since = CASE WHEN leases.owner = excluded.owner THEN leases.since "
+            "ELSE excluded.since END "
+            "WHERE leases.owner = excluded.owner OR leases.expires_at <= excluded.since",
+            values,
+        )
+        holder = self.leader(name)
+        return holder is not None and holder[0] == owner
+
+    def leader(self, name: str) -> tuple[str, datetime, datetime] | None:
+        """Who holds the lease ``name``: (owner, held since, until), expired or not."""
+        rows = self._select("leases", ["name = :name"], {"name": name})
+        if not rows:
+            return None
+        row = rows[0]
+        since = datetime.fromisoformat(row["since"])
+        return str(row["owner"]), since, datetime.fromisoformat(row["expires_at"])
+
+    def release_lead(self, name: str, owner: str) -> None:
+        """Give the lease up (a clean stop), so a standby takes over at its next try."""
+        self._delete("leases", ["name = :name", "owner = :owner"], {"name": name, "owner": owner})
+
     # -- small key/value state (e.g. the clock's last tick) ----------------------------------
     def get_kv(self, key: str) -> str | None:
         rows = self._select("kv", ["key = :key"], {"key": key}, columns="value")
@@ -1244,6 +1290,7 @@ def peek(location: str | Path, *, busy_timeout: float = 5.0) -> tuple[int, dict[
 
 # Every table, parents before the rows that name them (db copy inserts in this order).
 TABLES = (
+    "leases",
     "windows",
     "window_tasks",
     "approvals",
@@ -1259,6 +1306,7 @@ _TABLE_ORDER = {
     "alerts": "window_id, kind",
     "processed_events": "event_id",
     "kv": "key",
+    "leases": "name",
 }
 
 

@@ -229,6 +229,9 @@ class ClockCore:
         self.vendor_deadline = vendor_deadline
         self.deadlines = dict(deadlines or {})
         self.owner = owner or new_owner_id()
+        # Whether this clock holds the window-clock lease (only its run() loop takes it).
+        self.leading = False
+        self._standby_said = False
         self._lock = asyncio.Lock()
         # What each system has running, asked once per tick however many windows start in
         # it (for some vendors that is one request per task); dropped at the next tick.

@@ -42,6 +42,9 @@ _W = WindowState
 
 # Where the clock records its latest tick (read by /readyz and /metrics).
 HEARTBEAT_KEY = "clock.last_tick"
+# The lease that says which running clock ticks (one among the replicas on a database).
+LEAD = "window-clock"
+LEAD_TTL = timedelta(seconds=30)
 
 
 def clock_deadlines(config: Config) -> dict[str, float]:
@@ -73,15 +76,31 @@ class WindowClock(Pausing, Resuming, AlertTexts):
     """
 
     # -- the loop ----------------------------------------------------------------------------
-    async def run(self, stop: asyncio.Event, interval: float = 5.0, drain: float = 5.0) -> None:
+    async def run(
+        self,
+        stop: asyncio.Event,
+        interval: float = 5.0,
+        drain: float = 5.0,
+        lead_ttl: timedelta = LEAD_TTL,
+    ) -> None:
         """Tick every ``interval`` seconds (sooner after a person's retry, or when a lane
         finishes its work) until ``stop``; then let calls in flight finish for up to
-        ``drain`` seconds before abandoning them (their leases let another clock take over)."""
+        ``drain`` seconds before abandoning them (their leases let another clock take over).
+
+        **One clock among replicas.** Each turn first takes or renews the ``window-clock``
+        lease in the store for ``lead_ttl``; a clock that does not hold it waits as a
+        standby and tries again next turn. A leader that dies stops renewing, so a standby
+        takes over within ``lead_ttl`` plus one ``interval``; a clean stop gives the lease
+        up at once. Claims on each task (above) still decide who may touch a task, so a
+        leader cut off from the store acts on nothing it no longer holds."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         stopper = asyncio.ensure_future(stop.wait())
         try:
             while not stop.is_set():
+                if not self._lead(lead_ttl):
+                    await self._wait(stopper, interval)
+                    continue
                 try:
                     report = await self.tick(wait=False)
                 except Exception:
@@ -93,14 +112,7 @@ class WindowClock(Pausing, Resuming, AlertTexts):
                 else:
                     if report.summary() != "nothing due":
                         log.info("window clock: %s", report.summary())
-                waker = asyncio.ensure_future(self._wake.wait())
-                await asyncio.wait(
-                    {stopper, waker}, timeout=interval, return_when="FIRST_COMPLETED"
-                )
-                waker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await waker
-                self._wake.clear()
+                await self._wait(stopper, interval)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(drain):
                     await self.settle()
@@ -109,6 +121,41 @@ class WindowClock(Pausing, Resuming, AlertTexts):
             with contextlib.suppress(asyncio.CancelledError):
                 await stopper
             await self.aclose()
+            if self.leading:
+                self.leading = False
+                with contextlib.suppress(Exception):  # a store that is gone: the lease lapses
+                    self.store.release_lead(LEAD, self.owner)
+
+    async def _wait(self, stopper: asyncio.Future[Any], interval: float) -> None:
+        """Until ``interval`` has passed, someone wakes the clock, or it is stopped."""
+        assert self._wake is not None  # set by run()
+        waker = asyncio.ensure_future(self._wake.wait())
+        await asyncio.wait({stopper, waker}, timeout=interval, return_when="FIRST_COMPLETED")
+        waker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await waker
+        self._wake.clear()
+
+    def _lead(self, ttl: timedelta) -> bool:
+        """Take or renew the lead; say so when it changes hands. A store that does not
+        answer makes this clock a standby (it could not renew, so it may not tick)."""
+        try:
+            leading = self.store.try_lead(LEAD, self.owner, now=self.clock(), ttl=ttl)
+            holder = None if leading else self.store.leader(LEAD)
+        except Exception:
+            log.exception("window clock: could not reach the store to lead; standing by")
+            leading, holder = False, None
+        if leading and not self.leading:
+            log.info("window clock: leading now (owner %s)", self.owner)
+        elif not leading and self.leading:
+            log.warning("window clock: lost the lead; standing by (owner %s)", self.owner)
+        elif not leading and holder is not None and not self._standby_said:
+            log.info(
+                "window clock: standing by; %s leads until %s", holder[0], holder[2].isoformat()
+            )
+        self._standby_said = not leading
+        self.leading = leading
+        return leading
 
     def _poke(self) -> None:
         if self._loop is not None and self._wake is not None and not self._loop.is_closed():

@@ -1323,8 +1323,9 @@ class Maintbot:
         return self.store.window_counts()
 
     def clock_leader(self) -> bool:
-        """This process runs the window clock (and it has not stopped)."""
-        return self.clock_task is not None and not self.clock_task.done()
+        """This process's window clock runs and holds the lead among the replicas."""
+        running = self.clock_task is not None and not self.clock_task.done()
+        return running and self.window_clock.leading
 
     def heartbeat(self) -> datetime | None:
         """When a window clock on this store last recorded a tick (``None``: never)."""
@@ -1370,6 +1371,8 @@ class Maintbot:
             return "ok (not run by this process)"
         if task.done():
             return "stopped"
+        if not self.window_clock.leading:
+            return "ok (standby: another replica's clock leads)"
         if not store_ok:
             return "unknown: the store did not answer"
         try:
