@@ -326,6 +326,9 @@ class Settings(BaseSettings):
     maintbot_extend_limit_minutes: int = Field(default=60, ge=0, le=14 * 24 * 60)
     # How long an open waits for another process's lock on the database before giving up.
     maintbot_db_busy_timeout: float = Field(default=5.0, ge=0, le=600, allow_inf_nan=False)
+    # The window clock's lead among replicas (bot/lifecycle/loop.py): renewed on every turn,
+    # so a dead leader's standby takes over within this plus one interval.
+    maintbot_clock_lease_seconds: float = Field(default=30.0, ge=1, le=3600, allow_inf_nan=False)
 
 
 def load_settings() -> Settings:

@@ -1287,7 +1287,8 @@ class Maintbot:
         return await self.window_clock.tick()
 
     async def run_clock(self, stop: asyncio.Event, interval: float = 5.0) -> None:
-        await self.window_clock.run(stop, interval)
+        lease = timedelta(seconds=self.settings.maintbot_clock_lease_seconds)
+        await self.window_clock.run(stop, interval, lead_ttl=lease)
 
     def start_clock(self, stop: asyncio.Event, interval: float = 5.0) -> asyncio.Task[Any]:
         """Run the window clock on this loop until ``stop``; health reports on it."""
