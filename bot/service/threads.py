@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from bot.lifecycle.notify import WindowThread
 from bot.model import ApprovalRecord, PlannedTask, WindowRecord
@@ -13,6 +14,8 @@ __all__ = ["StoreThreads"]
 
 # A window changes while its thread is posted (the clock moving it on): try again this often.
 _ATTEMPTS = 5
+# How long a claim to post a window's thread holds before another process may take it over.
+_CLAIM_FOR = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,31 @@ class StoreThreads:
         if window.alert_channel and window.alert_ts:
             return WindowThread(window.alert_channel, window.alert_ts)
         return None
+
+    def claim_thread(self, window_id: str) -> bool:
+        """Be the one process to post the window's thread (replicas alerting about the same
+        window at once would otherwise each post one). A claim whose holder has not
+        recorded a thread within :data:`_CLAIM_FOR` is taken over: it died on the way."""
+        key = f"thread-claim:{window_id}"
+        now = self.store.clock()
+        if self.store.claim_kv(key, now.isoformat()):
+            return True
+        held = self.store.get_kv(key)
+        try:
+            stale = held is not None and now - datetime.fromisoformat(held) > _CLAIM_FOR
+        except ValueError:
+            stale = True
+        if not stale or held is None:
+            return False
+        self.store.release_kv(key, held)
+        return self.store.claim_kv(key, now.isoformat())
+
+    def unclaim_thread(self, window_id: str) -> None:
+        """The thread could not be posted: let the next alert (here or elsewhere) try."""
+        key = f"thread-claim:{window_id}"
+        held = self.store.get_kv(key)
+        if held is not None:
+            self.store.release_kv(key, held)
 
     def thread_posted(self, window_id: str, thread: WindowThread) -> None:
         """Record the thread; the first one recorded stays (a second is never posted by

@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 # Alerts that also go to the channel itself, not only into the window's thread: the window
 # opening and closing, and what a person has to act on.
 _BROADCAST = frozenset({"start", "end", "pause_failed", "resume_failed", "late", "not_approved"})
+# How long an alert waits for a thread another replica is posting (10 × 0.2 s).
+_THREAD_WAITS, _THREAD_WAIT = 10, 0.2
 # Kinds whose listener already redrew the approval message.
 _DECIDED = frozenset({"approved", "rejected"})
 
@@ -80,6 +82,9 @@ class SlackNotifier:
         payload = messages.alert(window, kind, text, actions, people=people)
         if self.alert_channel and self.book is not None:
             thread = await self._thread(window, self.book, self.alert_channel)
+            if thread is None:
+                await self.client.chat_postMessage(channel=self.alert_channel, **payload)
+                return
             await self.client.chat_postMessage(
                 channel=thread.channel,
                 thread_ts=thread.ts,
@@ -90,24 +95,49 @@ class SlackNotifier:
             return
         await self._scattered(window, kind, text, payload)
 
-    async def _thread(self, window: WindowRecord, book: ThreadBook, channel: str) -> WindowThread:
-        """The window's thread, posting its first message if it has none yet (once: the
-        lock makes a second alert for the same window wait for the first's thread)."""
+    async def _thread(
+        self, window: WindowRecord, book: ThreadBook, channel: str
+    ) -> WindowThread | None:
+        """The window's thread, posting its first message if it has none yet: once in this
+        process (a lock per window) and once among replicas (a claim in the store). While
+        another replica is posting it, ``None``: this alert goes to the channel itself."""
         lock = self._posting.setdefault(window.id, asyncio.Lock())
         async with lock:
             thread = book.thread(window.id)
             if thread is not None:
                 return thread
+            if not book.claim_thread(window.id):
+                thread = await self._thread_from_another(window.id, book)
+                if thread is None:
+                    log.warning(
+                        "window %s: another replica is starting its thread; this alert goes "
+                        "to the channel",
+                        window.id,
+                    )
+                return thread
             current = book.window(window.id)
-            posted = await self.client.chat_postMessage(
-                channel=channel,
-                **messages.window_thread_root(
-                    current, book.approval(window.id), book.tasks(window.id)
-                ),
-            )
+            try:
+                posted = await self.client.chat_postMessage(
+                    channel=channel,
+                    **messages.window_thread_root(
+                        current, book.approval(window.id), book.tasks(window.id)
+                    ),
+                )
+            except BaseException:
+                book.unclaim_thread(window.id)  # the next alert tries again
+                raise
             thread = WindowThread(str(posted["channel"]), str(posted["ts"]))
             book.thread_posted(window.id, thread)
             return thread
+
+    async def _thread_from_another(self, window_id: str, book: ThreadBook) -> WindowThread | None:
+        """Wait a little for the replica that claimed the thread to record it."""
+        for _ in range(_THREAD_WAITS):
+            await asyncio.sleep(_THREAD_WAIT)
+            thread = book.thread(window_id)
+            if thread is not None:
+                return thread
+        return None
 
     async def _redraw(
         self, window_id: str, kind: str, book: ThreadBook, thread: WindowThread
