@@ -412,7 +412,8 @@ class ClockCore:
             window_id=row.window_id,
             reason=reason,
             error=error,
-            detail=detail,
+            # Which replica did it: among several, the trail names the clock that acted.
+            detail={"owner": self.owner, **detail},
         )
 
     def _alert(

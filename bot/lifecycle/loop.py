@@ -510,7 +510,9 @@ class WindowClock(Pausing, Resuming, AlertTexts):
             return
         if not self.store.transition_window(record.id, _W.ACTIVE, final, finished_at=now):
             return
-        self.store.audit(ACTOR, "finish", final.value, window_id=record.id)
+        self.store.audit(
+            ACTOR, "finish", final.value, window_id=record.id, detail={"owner": self.owner}
+        )
         report.finished.append((record.id, final))
         self._ends_seen.discard(record.id)
         if "end" in sent_before:
