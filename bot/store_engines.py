@@ -16,6 +16,7 @@ import functools
 import re
 import sqlite3
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -61,36 +62,36 @@ class Result:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
-class Engine:
+class Engine(ABC):
     """The interface :class:`bot.store.Store` runs its SQL through."""
 
     name: str
     #: For messages: the file, or the URL without its password.
     where: str
 
-    def execute(self, sql: str, params: Mapping[str, Any]) -> Result:
-        raise NotImplementedError
+    @abstractmethod
+    def execute(self, sql: str, params: Mapping[str, Any]) -> Result: ...
 
-    def execute_many(self, sql: str, rows: list[dict[str, Any]]) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def execute_many(self, sql: str, rows: list[dict[str, Any]]) -> None: ...
 
-    def transaction(self) -> AbstractContextManager[None]:
-        raise NotImplementedError
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]: ...
 
-    def schema_version(self) -> int:
-        raise NotImplementedError
+    @abstractmethod
+    def schema_version(self) -> int: ...
 
-    def set_schema_version(self, version: int) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def set_schema_version(self, version: int) -> None: ...
 
-    def lock_migrations(self) -> None:
+    def lock_migrations(self) -> None:  # noqa: B027 (a single writer has nothing to lock)
         """Inside a transaction: wait until no other process is migrating."""
 
-    def lock(self, key: str) -> None:
+    def lock(self, key: str) -> None:  # noqa: B027 (a single writer has nothing to lock)
         """Inside a transaction: serialise with every other holder of ``key`` until commit."""
 
-    def close(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def close(self) -> None: ...
 
 
 def _bad_location(message: str) -> StoreError:
