@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
-import pytest
+from ci import not_here
 
 ADMIN_URL = os.environ.get(
     "MAINTBOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -52,9 +52,7 @@ def require() -> None:
         "was not run. Start it (pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) "
         "main start) or point MAINTBOT_TEST_POSTGRES at a server"
     )
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    not_here(message)
 
 
 @contextmanager
