@@ -44,6 +44,7 @@ from bot.lifecycle.people import (
     extend_window,
     plan_window,
     request_approval,
+    window_refusal,
 )
 
 __all__ = [
@@ -73,4 +74,5 @@ __all__ = [
     "plan_window",
     "request_approval",
     "window_id_in",
+    "window_refusal",
 ]

@@ -53,6 +53,27 @@ def require_text(name: str, what: str) -> str:
     return name.strip()
 
 
+def window_refusal(
+    window: Window, now: datetime, *, verb: str = "plan", which: str = "window"
+) -> LifecycleError | None:
+    """Why ``window`` cannot be planned (or an edit moved to it), ``None`` when it can:
+    it ends before it starts, lasts over 14 days, or is over already. ``verb`` and
+    ``which`` fit the words to who asks ("plan one…", "give one…"; "the new window")."""
+    if window.end <= window.start:
+        return LifecycleError("The window ends before it starts; give an end after the start.")
+    if window.end - window.start > MAX_WINDOW:
+        return LifecycleError(
+            f"The window lasts {length(window.end - window.start)}, longer than the 14 days "
+            f"maintbot will hold tasks paused; {verb} a shorter window."
+        )
+    if window.end <= now:
+        return LifecycleError(
+            f"The {which} ended at {instant(window.end, window.tz)}, which is in the "
+            f"past; {verb} one that is still ahead, e.g. 'tomorrow 2-4am'."
+        )
+    return None
+
+
 def plan_window(
     store: Store,
     window: Window,
@@ -67,18 +88,9 @@ def plan_window(
 ) -> WindowRecord:
     """Record a window and the tasks (ref, display name) to pause in it, as ``planned``."""
     requested_by = require_text(requested_by, "requested_by")
-    if window.end <= window.start:
-        raise LifecycleError("The window ends before it starts; give an end after the start.")
-    if window.end - window.start > MAX_WINDOW:
-        raise LifecycleError(
-            f"The window lasts {length(window.end - window.start)}, longer than the 14 days "
-            "maintbot will hold tasks paused; plan a shorter window."
-        )
-    if window.end <= now:
-        raise LifecycleError(
-            f"The window ended at {instant(window.end, window.tz)}, which is in the "
-            "past; plan one that is still ahead, e.g. 'tomorrow 2-4am'."
-        )
+    refusal = window_refusal(window, now)
+    if refusal is not None:
+        raise refusal
     if drain_lead < timedelta(0) or drain_lead >= window.end - window.start + timedelta(days=1):
         raise LifecycleError("The drain lead must be zero or a positive time before the start.")
     unique: dict[str, tuple[TaskRef, str]] = {}

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from bot.approvals import Policy
 from bot.errors import ApprovalError, LifecycleError, MaintbotError, OverlapError
 from bot.format import instant, length, window_name
-from bot.lifecycle import MAX_WINDOW, request_approval
+from bot.lifecycle import request_approval, window_refusal
 from bot.model import (
     OPEN_WINDOW_STATES,
     ApprovalRecord,
@@ -256,22 +256,6 @@ def _state_refusal(record: WindowRecord, now: datetime) -> LifecycleError | None
     return None
 
 
-def _window_refusal(window: Window, now: datetime) -> LifecycleError | None:
-    if window.end <= window.start:
-        return LifecycleError("The window ends before it starts; give an end after the start.")
-    if window.end - window.start > MAX_WINDOW:
-        return LifecycleError(
-            f"The window lasts {length(window.end - window.start)}, longer than the 14 days "
-            "maintbot will hold tasks paused; give a shorter window."
-        )
-    if window.end <= now:
-        return LifecycleError(
-            f"The new window ended at {instant(window.end, window.tz)}, which is in the past; "
-            "give one that is still ahead, e.g. 'tomorrow 2-4am'."
-        )
-    return None
-
-
 async def edit_window(
     bot: Maintbot,
     window_id: object,
@@ -339,7 +323,7 @@ async def edit_window(
             parsed = bot.parse(text, tz or record.tz)
         except MaintbotError as exc:
             raise refuse(exc) from None
-        refused = _window_refusal(parsed, now)
+        refused = window_refusal(parsed, now, verb="give", which="new window")
         if refused is not None:
             raise refuse(refused)
         new_window = parsed

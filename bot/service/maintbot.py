@@ -35,7 +35,7 @@ from bot.errors import (
     ScopeError,
     WindowError,
 )
-from bot.format import instant, length
+from bot.format import length
 from bot.lifecycle import (
     ACTOR,
     HEARTBEAT_KEY,
@@ -52,6 +52,7 @@ from bot.lifecycle import (
     extend_window,
     plan_window,
     request_approval,
+    window_refusal,
 )
 from bot.lifecycle.notify import Alert, KeepsThreads
 from bot.metrics import Metrics
@@ -507,7 +508,9 @@ class Maintbot:
         """The tasks ``scope`` matches on the systems in it, each saying whether it
         conflicts with ``window`` (see :mod:`bot.service.scope`). Reads only: a spec that
         names nothing there is, or a scope matching no task, is a :class:`ScopeError`."""
-        _still_ahead(window, self.clock())
+        refusal = window_refusal(window, self.clock())
+        if refusal is not None:
+            raise refusal
         found, _ = await gather(
             window, scope, self.schedulers, self.clock, conflicts_only=conflicts_only
         )
@@ -1388,15 +1391,6 @@ class Maintbot:
             seconds, most = round(age.total_seconds()), round(limit.total_seconds())
             return f"heartbeat stale: last tick {seconds} s ago (limit {most} s)"
         return "ok"
-
-
-def _still_ahead(window: Window, now: datetime) -> None:
-    """A window that has ended cannot be scoped or planned (``plan_window``'s own words)."""
-    if window.end <= now:
-        raise LifecycleError(
-            f"The window ended at {instant(window.end, window.tz)}, which is in the past; "
-            "plan one that is still ahead, e.g. 'tomorrow 2-4am'."
-        )
 
 
 @asynccontextmanager
