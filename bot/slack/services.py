@@ -4,11 +4,13 @@ the application, and the Slack directory (each user's zone)."""
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import MaintbotError
 from bot.service import Maintbot
@@ -19,12 +21,15 @@ __all__ = [
     "Services",
     "button_value",
     "channel_of",
+    "direct_message",
     "request_id",
     "services",
     "user_of",
 ]
 
 CONTEXT_KEY = "maintbot"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -83,3 +88,15 @@ async def reply_text(respond: AsyncRespond, text: str, *, replace: bool = False)
     from bot.slack.messages import text_message  # messages imports the service layer too
 
     await reply(respond, text_message(text), replace=replace)
+
+
+async def direct_message(client: AsyncWebClient, user: str, text: str) -> None:
+    """Tell ``user`` something in the app's direct messages (a user id as the channel);
+    best effort: what it reports is done already, so a failure is logged, not raised."""
+    from bot.slack.errors import SLACK_ERRORS
+    from bot.slack.messages import text_message
+
+    try:
+        await client.chat_postMessage(channel=user, **text_message(text))
+    except SLACK_ERRORS as exc:
+        log.warning("could not message %s: %s", user, exc)

@@ -24,10 +24,17 @@ from bot.service import PlanResult
 from bot.service.drafts import Draft, DraftError, Filter, shown
 from bot.slack import blocks as bk
 from bot.slack import dialogs, messages
-from bot.slack.errors import SLACK_ERRORS
+from bot.slack.errors import SLACK_ERRORS, slack_error
 from bot.slack.listeners.actions.report import post_approval
 from bot.slack.listeners.editing import post_edit
-from bot.slack.services import Services, button_value, channel_of, services, user_of
+from bot.slack.services import (
+    Services,
+    button_value,
+    channel_of,
+    direct_message,
+    services,
+    user_of,
+)
 
 __all__ = ["from_button", "from_command", "from_edit_button", "redraw", "submit"]
 
@@ -113,7 +120,7 @@ async def _open_loading(
             trigger_id=str(body.get("trigger_id") or ""), view=dialogs.loading_view()
         )
     except SLACK_ERRORS as exc:
-        log.warning("could not open the plan dialog: %s", _error(exc))
+        log.warning("could not open the plan dialog: %s", slack_error(exc))
         if respond is not None:
             await respond(
                 response_type="ephemeral",
@@ -265,13 +272,13 @@ async def _submit_edit(
     try:
         asked_in = await post_edit(svc, client, result, draft.channel)
     except MaintbotError as exc:
-        await _dm(client, user, f":warning: {bk.escape(str(exc))}")
+        await direct_message(client, user, f":warning: {bk.escape(str(exc))}")
         return
     said = messages.edit_result(result, asked_in=asked_in)
     try:
         await client.chat_postMessage(channel=user, **said)
     except SLACK_ERRORS as exc:
-        log.warning("could not message %s: %s", user, _error(exc))
+        log.warning("could not message %s: %s", user, slack_error(exc))
 
 
 async def _announce(
@@ -285,10 +292,10 @@ async def _announce(
     try:
         channel = await post_approval(svc, client, planned, draft.channel)
     except MaintbotError as exc:
-        await _dm(client, user, f":warning: {bk.escape(str(exc))}")
+        await direct_message(client, user, f":warning: {bk.escape(str(exc))}")
         return
     count = len(planned.window.tasks)
-    await _dm(
+    await direct_message(
         client,
         user,
         f":white_check_mark: Asked for approval in <#{bk.escape(channel)}>: {count} task(s), "
@@ -296,21 +303,14 @@ async def _announce(
     )
 
 
-async def _dm(client: AsyncWebClient, user: str, text: str) -> None:
-    try:
-        await client.chat_postMessage(channel=user, text=text)
-    except SLACK_ERRORS as exc:
-        log.warning("could not message %s: %s", user, _error(exc))
-
-
 async def _update(client: AsyncWebClient, view: dict[str, Any], form: dict[str, Any]) -> None:
     """Replace ``view`` unless someone changed it meanwhile (then theirs is newer)."""
     try:
         await client.views_update(view_id=str(view.get("id")), hash=view.get("hash"), view=form)
     except SLACK_ERRORS as exc:
-        if _error(exc) == "hash_conflict":
+        if slack_error(exc) == "hash_conflict":
             return  # a later redraw already replaced it
-        log.warning("could not update the plan dialog: %s", _error(exc))
+        log.warning("could not update the plan dialog: %s", slack_error(exc))
 
 
 def _draft_id(view: dict[str, Any]) -> object:
@@ -323,11 +323,3 @@ def _draft_id(view: dict[str, Any]) -> object:
 
 def _fit(text: str) -> str:
     return bk.fit(text, 300, escaped=False)
-
-
-def _error(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    try:
-        return str(response["error"]) if response is not None else type(exc).__name__
-    except (KeyError, TypeError):
-        return type(exc).__name__

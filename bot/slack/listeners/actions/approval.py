@@ -26,6 +26,7 @@ from bot.slack.services import (
     Services,
     button_value,
     channel_of,
+    direct_message,
     reply,
     reply_text,
     request_id,
@@ -129,12 +130,12 @@ async def reject_submitted(
             metadata["a"], by=user, approve=False, reason=reason, request_id=request_id(body)
         )
     except MaintbotError as exc:
-        await _dm(client, user, f":no_entry: {bk.escape(str(exc))}")
+        await direct_message(client, user, f":no_entry: {bk.escape(str(exc))}")
         return
     assert not isinstance(decision, ResumeDecision)
     approval, window = decision.approval, decision.window
     if not decision.acted:
-        await _dm(client, user, messages.already_decided(approval)["text"])
+        await direct_message(client, user, messages.already_decided(approval)["text"])
         return
     await _dm_requester(client, window, approval, user)
     payload = messages.approval_decided(window, approval, svc.bot.store.window_tasks(window.id))
@@ -144,13 +145,6 @@ async def reject_submitted(
         await client.chat_update(channel=channel, ts=ts, **payload)
     except SLACK_ERRORS as exc:
         log.warning("chat.update of approval %s failed: %s", approval.id, exc)
-
-
-async def _dm(client: AsyncWebClient, user: str, text: str) -> None:
-    try:
-        await client.chat_postMessage(channel=user, **messages.text_message(text))
-    except SLACK_ERRORS as exc:
-        log.warning("could not message %s: %s", user, exc)
 
 
 async def _dm_requester(

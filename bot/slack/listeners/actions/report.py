@@ -22,7 +22,7 @@ from bot.render import PauseNote
 from bot.service import InProgress, PlanResult, ReportRow, ResumeAsked
 from bot.slack import blocks as bk
 from bot.slack import messages, notifier
-from bot.slack.errors import SLACK_ERRORS
+from bot.slack.errors import SLACK_ERRORS, slack_error
 from bot.slack.notifier import action_announcement
 from bot.slack.services import (
     Services,
@@ -173,9 +173,9 @@ async def _ask_to_resume(
         posted = await client.chat_postMessage(channel=channel, **notifier.resume_request(request))
     except SLACK_ERRORS as exc:
         # Nobody could see or decide it: withdraw it rather than leave it blocking the task.
-        svc.bot.withdraw_resume_request(request.id, error=_slack_error(exc))
+        svc.bot.withdraw_resume_request(request.id, error=slack_error(exc))
         raise MaintbotError(
-            f"Could not post the resume request in channel {channel} ({_slack_error(exc)}); "
+            f"Could not post the resume request in channel {channel} ({slack_error(exc)}); "
             "nothing was resumed. Invite the bot to that channel or set "
             "MAINTBOT_APPROVAL_CHANNEL, then click Resume again."
         ) from None
@@ -293,18 +293,8 @@ async def post_approval(
         svc.bot.withdraw_window(window.id)
         raise MaintbotError(
             f"Could not post the approval request in channel {channel} "
-            f"({_slack_error(exc)}); the window was withdrawn. Invite the bot to that channel "
+            f"({slack_error(exc)}); the window was withdrawn. Invite the bot to that channel "
             "or set MAINTBOT_APPROVAL_CHANNEL, then plan again."
         ) from None
     svc.bot.approval_posted(approval.id, window.id, posted_channel, ts)
     return posted_channel
-
-
-def _slack_error(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    if response is not None:
-        try:
-            return str(response["error"])
-        except (KeyError, TypeError):
-            pass
-    return type(exc).__name__
