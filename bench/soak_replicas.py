@@ -1,16 +1,19 @@
-"""Replicas soak: three ``maintbot worker`` processes on one PostgreSQL database, the leader
-SIGKILLed at each window's start and at its end, many rounds (prints figures, asserts
-nothing).
+"""Replicas soak: three ``maintbot serve`` processes (or ``--mode worker``) on one PostgreSQL
+database, the leader SIGKILLed at a random moment of each window's start and of its end,
+many rounds (prints figures, asserts nothing).
 
 Run from the repository root (PostgreSQL at 127.0.0.1:5432 with trust auth, as on these
 machines, or MAINTBOT_TEST_POSTGRES)::
 
     .venv/bin/python bench/soak_replicas.py [--rounds 5] [--seed N] [--ticks 200]
+        [--mode serve|worker]
 
 The scenario is tests/test_replicas.py's ``run_replicas``: per round two windows over two
 tasks of each of the four simulators (in-process), 1.5 s ahead and 5 s long, a 2 s clock
 lease, 1 s per-call deadlines (2 s claim leases), a clock turn of 0.2 s; after each kill a
-new worker is started. Takeover time runs from the SIGKILL to the moment the store shows
+new replica is started. ``serve`` replicas alert to a fake Slack on loopback and are each
+sent a signed ``/maintenance status`` once per round, leader and standbys alike. Takeover
+time runs from the SIGKILL to the moment the store shows
 another owner's ``window-clock`` lease (polled every 10 ms), so its bound is the lease
 plus one turn plus the poll.
 
@@ -79,10 +82,10 @@ async def tick_cost(location: str, n: int) -> list[float]:
 
 async def main_async(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp, pg.fresh_database() as url:
-        out = await run_replicas(Path(tmp), url, rounds=args.rounds, seed=args.seed)
+        out = await run_replicas(Path(tmp), url, rounds=args.rounds, seed=args.seed, mode=args.mode)
     print(
-        f"replicas soak: {out.rounds} rounds, 3 workers on PostgreSQL, {out.tasks} tasks "
-        f"(4 systems), {out.seconds:.0f} s"
+        f"replicas soak: {out.rounds} rounds, 3 `maintbot {args.mode}` replicas on PostgreSQL, "
+        f"{out.tasks} tasks (4 systems), {out.seconds:.0f} s"
     )
     print(
         f"  leader kills survived: {out.kills} ({out.kills_mid_claim} while it held a task "
@@ -103,7 +106,14 @@ async def main_async(args: argparse.Namespace) -> None:
         "(bound: lease 2 s + turn 0.2 s)"
     )
     print(f"  owners named in the audit (pause/resume/finish): {len(out.owners)}")
-    print(f"  tracebacks in the workers' output: {out.tracebacks}")
+    print(f"  tracebacks in the replicas' output: {out.tracebacks}")
+    if args.mode == "serve":
+        roots = sorted(set(out.thread_roots.values()))
+        print(
+            f"  Slack: {out.slack_answered} of {out.slack_asked} signed commands answered "
+            f"(leader and standbys); thread roots per window in the alerts channel: {roots}; "
+            f"{out.alert_posts} alert messages there"
+        )
     with tempfile.TemporaryDirectory() as tmp, pg.fresh_database() as url:
         sqlite = await tick_cost(str(Path(tmp) / "tick.db"), args.ticks)
         postgres = await tick_cost(url, args.ticks)
@@ -122,6 +132,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=20261211)
     parser.add_argument("--ticks", type=int, default=200)
+    parser.add_argument("--mode", choices=("serve", "worker"), default="serve")
     asyncio.run(main_async(parser.parse_args()))
 
 

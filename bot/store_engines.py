@@ -13,9 +13,9 @@ transaction-scoped advisory locks; SQLite has a single writer already).
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import sqlite3
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
@@ -40,6 +40,8 @@ __all__ = [
     "open_engine",
     "pg_sql",
 ]
+
+log = logging.getLogger("bot.store")
 
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _ANY_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
@@ -360,24 +362,31 @@ class PostgresEngine(Engine):
 
     def __init__(self, url: str, busy_timeout: float) -> None:
         import psycopg
-        from psycopg.rows import dict_row
 
         self.target = parse_postgres_url(url)
         self.where = self.target.where
         self._psycopg = psycopg
-        self._local = threading.local()
+        self._url = url
+        self._busy_timeout = busy_timeout
+        self._depth = 0  # open transactions: never reconnect inside one
+        self.conn = self._connect()
+
+    def _connect(self) -> psycopg.Connection[dict[str, Any]]:
+        from psycopg.rows import dict_row
+
+        driver = self._psycopg
         try:
-            self.conn: psycopg.Connection[dict[str, Any]] = psycopg.connect(
-                url,
+            conn: psycopg.Connection[dict[str, Any]] = driver.connect(
+                self._url,
                 autocommit=True,
                 row_factory=dict_row,
-                connect_timeout=max(2, round(busy_timeout)),
+                connect_timeout=max(2, round(self._busy_timeout)),
                 application_name="maintbot",
             )
-        except psycopg.Error as exc:
+        except driver.Error as exc:
             raise _connect_error(exc, self.target) from None
         try:
-            version = self.conn.info.server_version
+            version = conn.info.server_version
             if version < MIN_POSTGRES:
                 shown = f"{version // 10000}.{version % 10000}"
                 raise _bad_location(
@@ -385,10 +394,23 @@ class PostgresEngine(Engine):
                     f"{shown}; maintbot needs PostgreSQL 12 or newer"
                 )
             # Lock waits (another replica mid-claim) end in an error, never a hang.
-            self.conn.execute(f"SET lock_timeout = '{max(1, round(busy_timeout * 1000))}ms'")
+            conn.execute(f"SET lock_timeout = '{max(1, round(self._busy_timeout * 1000))}ms'")
         except BaseException:
-            self.conn.close()
+            conn.close()
             raise
+        return conn
+
+    def _live(self) -> psycopg.Connection[dict[str, Any]]:
+        """The connection, opened again if the server or the network ended it.
+
+        Only between transactions: a statement that failed is never retried (its caller
+        got the error and acted on nothing), and what a later call reads comes from the
+        database as it is now, so no claim or lease is trusted from before the cut. A
+        reconnection that fails raises the same clear error as a first connection."""
+        if self.conn.closed and self._depth == 0:
+            self.conn = self._connect()
+            log.warning("reconnected to the PostgreSQL %s", self.target.described)
+        return self.conn
 
     def opened(self) -> None:
         pass
@@ -410,7 +432,7 @@ class PostgresEngine(Engine):
     def execute(self, sql: str, params: Mapping[str, Any]) -> Result:
         values = {k: int(v) if isinstance(v, bool) else v for k, v in params.items()}
         try:
-            cursor = self.conn.execute(pg_sql(sql), values)
+            cursor = self._live().execute(pg_sql(sql), values)
         except self._psycopg.OperationalError as exc:
             raise self.failure(exc) from None
         rows = cursor.fetchall() if cursor.description is not None else []
@@ -419,7 +441,7 @@ class PostgresEngine(Engine):
     def execute_many(self, sql: str, rows: list[dict[str, Any]]) -> None:
         values = [{k: int(v) if isinstance(v, bool) else v for k, v in r.items()} for r in rows]
         try:
-            with self.conn.cursor() as cursor:
+            with self._live().cursor() as cursor:
                 cursor.executemany(pg_sql(sql), values)
         except self._psycopg.OperationalError as exc:
             raise self.failure(exc) from None
@@ -434,8 +456,18 @@ class PostgresEngine(Engine):
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        with self.conn.transaction():
-            yield
+        try:
+            conn = self._live()
+        except self._psycopg.OperationalError as exc:
+            raise self.failure(exc) from None
+        self._depth += 1
+        try:
+            with conn.transaction():
+                yield
+        except self._psycopg.OperationalError as exc:
+            raise self.failure(exc) from None
+        finally:
+            self._depth -= 1
 
     def transaction(self) -> AbstractContextManager[None]:
         return self._transaction()

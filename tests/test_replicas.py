@@ -1,9 +1,11 @@
-"""Three ``maintbot worker`` processes on one PostgreSQL database, the leader SIGKILLed at
-each window's start and again at its end (a new worker started after each kill): every task
-is paused once and resumed once per window, none is left paused, every window completes, and
-the audit trail names the replica behind each step (more than one of them).
+"""Three ``maintbot serve`` processes on one PostgreSQL database, the leader SIGKILLed at a
+random moment of each window's start and again of its end (a new replica started after each
+kill): every task is paused once and resumed once per window, none is left paused, every
+window completes, the audit trail names the replica behind each step (more than one of
+them), every live replica answers signed Slack requests, and each window has exactly one
+thread in the alerts channel of the fake Slack.
 
-The workers run on the real clock against the four simulators (in-process, one
+The replicas run on the real clock against the four simulators (in-process, one
 :class:`SandboxServer`), with a 2 s clock lease and 1 s per-call deadlines (so 2 s claim
 leases): a kill is taken over in about 2 s and a round lasts about 10 s. The same scenario,
 with more rounds, is ``bench/soak_replicas.py``.
@@ -15,6 +17,7 @@ import asyncio
 import contextlib
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -24,8 +27,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlencode
 
+import httpx
 import pg
+from fakeslack import FakeSlack
+from slackclient import ALERTS, ALICE, BOT_TOKEN, OPS, SIGNING_SECRET, sign
 from test_multi_clock import sim_paused, writes
 from test_soak import _steady
 
@@ -64,11 +71,19 @@ class Replicas:
     final_states: Counter[str] = field(default_factory=Counter)
     owners: set[str] = field(default_factory=set)  # who paused, resumed or finished
     tracebacks: int = 0
+    slack_answered: int = 0  # signed slash commands answered 200, leader or standby
+    slack_asked: int = 0
+    thread_roots: Counter[str] = field(default_factory=Counter)  # per window, in ALERTS
+    alert_posts: int = 0  # every message the replicas posted in ALERTS, roots and replies
     output: str = ""
     seconds: float = 0.0
 
 
-def _worker(config: Path, url: str, home: Path, log: IO[bytes]) -> subprocess.Popen[bytes]:
+def _replica(
+    mode: str, config: Path, url: str, home: Path, log: IO[bytes], slack_api: str | None
+) -> subprocess.Popen[bytes]:
+    """A ``maintbot worker`` (the clock alone, alerts to the log) or a ``maintbot serve``
+    (Slack on an ephemeral port, alerts to the fake Slack, and the clock)."""
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(home),
@@ -77,7 +92,17 @@ def _worker(config: Path, url: str, home: Path, log: IO[bytes]) -> subprocess.Po
         "MAINTBOT_CONFIG": str(config),
         "MAINTBOT_CLOCK_LEASE_SECONDS": f"{CLOCK_LEASE:g}",
     }
-    argv = [sys.executable, "-m", "bot", "worker", "--config", str(config)]
+    argv = [sys.executable, "-m", "bot", mode, "--config", str(config)]
+    if mode == "serve":
+        assert slack_api is not None
+        env.update(
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=slack_api,
+            MAINTBOT_ALERT_CHANNEL=ALERTS,
+            MAINTBOT_TZ="UTC",
+        )
+        argv += ["--port", "0"]
     return subprocess.Popen(
         [*argv, "--interval", str(INTERVAL)],
         cwd=home,
@@ -105,19 +130,34 @@ async def _sleep_until(moment: datetime) -> None:
     await asyncio.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()))
 
 
-class Cluster:
-    """The worker processes, each with its own log file."""
+_SERVING = re.compile(rb"serving on (http://127\.0\.0\.1:\d+)/slack/events")
 
-    def __init__(self, tmp: Path, config: Path, url: str) -> None:
+
+class Cluster:
+    """The replica processes, each with its own log file."""
+
+    def __init__(self, tmp: Path, config: Path, url: str, mode: str, slack_api: str | None) -> None:
         self.tmp, self.config, self.url = tmp, config, url
+        self.mode, self.slack_api = mode, slack_api
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
         self.logs: list[IO[bytes]] = []
+        self.log_of: dict[int, int] = {}  # pid → its log's index
 
     def start(self) -> None:
-        log = (self.tmp / f"worker{len(self.logs)}.log").open("wb")
+        log = (self.tmp / f"replica{len(self.logs)}.log").open("wb")
+        proc = _replica(self.mode, self.config, self.url, self.tmp, log, self.slack_api)
+        self.log_of[proc.pid] = len(self.logs)
         self.logs.append(log)
-        proc = _worker(self.config, self.url, self.tmp, log)
         self.procs[proc.pid] = proc
+
+    def base_url(self, pid: int) -> str | None:
+        """Where a ``serve`` replica listens, once it has said so."""
+        text = (self.tmp / f"replica{self.log_of[pid]}.log").read_bytes()
+        found = _SERVING.search(text)
+        return found.group(1).decode() if found else None
+
+    def alive(self) -> list[int]:
+        return [pid for pid, proc in self.procs.items() if proc.poll() is None]
 
     def stop(self) -> None:
         for proc in self.procs.values():
@@ -134,7 +174,8 @@ class Cluster:
 
     def output(self) -> str:
         return "".join(
-            (self.tmp / f"worker{i}.log").read_text(errors="replace") for i in range(len(self.logs))
+            (self.tmp / f"replica{i}.log").read_text(errors="replace")
+            for i in range(len(self.logs))
         )
 
 
@@ -179,12 +220,72 @@ async def _kill_leader(
     out.takeovers.append(time.monotonic() - killed)
 
 
+async def _ask_every_replica(cluster: Cluster, fake: FakeSlack, out: Replicas) -> None:
+    """A signed ``/maintenance status`` to each live replica: leader and standbys alike
+    answer Slack."""
+    async with httpx.AsyncClient(timeout=15) as http:
+        for pid in cluster.alive():
+            base = cluster.base_url(pid)
+            if base is None:  # just started, not listening yet
+                continue
+            out.slack_asked += 1
+            form = urlencode(
+                {
+                    "command": "/maintenance",
+                    "text": "status",
+                    "user_id": ALICE,
+                    "channel_id": OPS,
+                    "response_url": fake.response_url(f"status-{pid}-{out.slack_asked}"),
+                    "trigger_id": f"t.{pid}.{out.slack_asked}",
+                }
+            )
+            with contextlib.suppress(httpx.TransportError):  # killed while we asked
+                answer = await http.post(
+                    f"{base}/slack/events",
+                    content=form.encode(),
+                    headers={"Content-Type": "application/x-www-form-urlencoded", **sign(form)},
+                )
+                out.slack_answered += answer.status_code == 200
+
+
 async def run_replicas(
-    tmp: Path, url: str, *, rounds: int, seed: int, replicas: int = 3, per_system: int = 2
+    tmp: Path,
+    url: str,
+    *,
+    rounds: int,
+    seed: int,
+    replicas: int = 3,
+    per_system: int = 2,
+    mode: str = "serve",
 ) -> Replicas:
     """``rounds`` times: two windows over ``per_system`` tasks of each of the four systems
     (one window over the even ones, one over the odd ones, starting 0.5 s apart), the
-    leader killed at the start and at the end."""
+    leader killed at the start and at the end. ``mode`` is the replicas' verb: ``serve``
+    (Slack and the clock; alerts to a fake Slack) or ``worker``."""
+    with FakeSlack() as fake:
+        return await _run_replicas(
+            tmp,
+            url,
+            rounds=rounds,
+            seed=seed,
+            replicas=replicas,
+            per_system=per_system,
+            mode=mode,
+            fake=fake,
+        )
+
+
+async def _run_replicas(
+    tmp: Path,
+    url: str,
+    *,
+    rounds: int,
+    seed: int,
+    replicas: int,
+    per_system: int,
+    mode: str,
+    fake: FakeSlack,
+) -> Replicas:
     began = time.monotonic()
     rng = random.Random(seed)
     out = Replicas(rounds=rounds)
@@ -205,7 +306,7 @@ async def run_replicas(
         config_path = tmp / "maintbot.toml"
         write_sandbox_config(config_path, config)
         store = Store(url)
-        cluster = Cluster(tmp, config_path, url)
+        cluster = Cluster(tmp, config_path, url, mode, fake.api_url)
         records: list[WindowRecord] = []
         try:
             schedulers = open_schedulers(config, store.clock)
@@ -241,6 +342,8 @@ async def run_replicas(
                 ]
                 records += batch
                 await _kill_leader(store, cluster, batch, rng, start, out)
+                if mode == "serve":
+                    await _ask_every_replica(cluster, fake, out)
                 await _kill_leader(store, cluster, batch, rng, end, out)
                 await _until(
                     lambda: not store.open_windows(), 30, "every window of the round ended"
@@ -274,16 +377,27 @@ async def run_replicas(
         for a in audit
         if a.action in ("pause", "resume", "finish") and a.detail and "owner" in a.detail
     }
+    if mode == "serve":
+        posted = fake.messages(ALERTS)
+        out.alert_posts = len(posted)
+        roots = [m for m in posted if not m.get("thread_ts")]
+        for record in records:
+            out.thread_roots[record.id] = sum(record.id in str(m) for m in roots)
     out.output = cluster.output()
     out.tracebacks = out.output.count("Traceback")
     out.seconds = time.monotonic() - began
     return out
 
 
-async def test_three_workers_on_postgresql_survive_leader_kills(tmp_path: Path) -> None:
+async def test_three_serve_replicas_on_postgresql_survive_leader_kills(tmp_path: Path) -> None:
     with pg.fresh_database() as url:
         out = await run_replicas(tmp_path, url, rounds=2, seed=20261211)
     tail = out.output[-4000:]
+    # Every live replica answered Slack, and each window has one thread in the alerts
+    # channel, however many replicas alerted about it.
+    assert out.slack_asked >= 2 * 2, tail
+    assert out.slack_answered == out.slack_asked, tail
+    assert set(out.thread_roots.values()) == {1}, (out.thread_roots, tail)
     assert out.kills == 4
     assert out.final_states == Counter({WindowState.COMPLETED.value: out.windows}), tail
     assert out.left_paused == 0, tail

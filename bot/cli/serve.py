@@ -44,20 +44,25 @@ def register(sub: Any) -> None:
         action="store_true",
         help="serve Slack only; pauses and resumes are left to a `maintbot worker`",
     )
+    _add_interval(p)
     add_config_options(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run the window clock: pause at starts, resume at ends")
     add_config_options(p)
+    _add_interval(p)
+    p.add_argument("--once", action="store_true", help="one tick, then exit")
+    p.set_defaults(func=cmd_worker)
+
+
+def _add_interval(p: Any) -> None:
     p.add_argument(
         "--interval",
         type=bounded(float, 0, 3600, low_open=True, unit="seconds", example="--interval 5"),
         default=5.0,
         metavar="SECONDS",
-        help="seconds between ticks",
+        help="seconds between window-clock turns (default 5)",
     )
-    p.add_argument("--once", action="store_true", help="one tick, then exit")
-    p.set_defaults(func=cmd_worker)
 
 
 # -- serve ----------------------------------------------------------------------------------
@@ -135,6 +140,7 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> None:
             port=args.port,
             socket_mode=args.socket_mode,
             run_clock=not args.no_clock,
+            clock_interval=args.interval,
             stop=stop,
             on_ready=lambda where: _say(f"maintbot: serving on {where}"),
         )

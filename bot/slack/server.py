@@ -384,11 +384,18 @@ async def serve(
     stop: asyncio.Event,
     on_ready: Callable[[str], None] | None = None,
     run_clock: bool = True,
+    clock_interval: float = 5.0,
 ) -> None:
     """Run the Slack app and (unless ``run_clock`` is false) the window clock on this loop
     until ``stop`` is set."""
     service = SlackService(
-        bot, slack, host=host, port=port, socket_mode=socket_mode, run_clock=run_clock
+        bot,
+        slack,
+        host=host,
+        port=port,
+        socket_mode=socket_mode,
+        run_clock=run_clock,
+        clock_interval=clock_interval,
     )
     # The port first (a local mistake is named as such), then the token, and only then the
     # window clock: a refused token stops the process before any task is paused.
