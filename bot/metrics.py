@@ -26,7 +26,7 @@ from prometheus_client.registry import Collector
 if TYPE_CHECKING:
     from bot.lifecycle.base import TickReport
 
-__all__ = ["CONTENT_TYPE", "VENDOR_OUTCOMES", "Metrics", "ScrapeSource"]
+__all__ = ["CONTENT_TYPE", "RESPONSE_URL", "VENDOR_OUTCOMES", "Metrics", "ScrapeSource"]
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -60,6 +60,8 @@ _SECONDS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 # How late a start or end fired: the clock ticks every few seconds, a backlog takes minutes.
 _LAG = (1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
 
+# The label of answers posted to a request's response_url (no Web API method is named).
+RESPONSE_URL = "response_url"
 _SLACK_METHOD = re.compile(r"[a-z]+(?:\.[a-zA-Z]+){1,3}")
 
 
@@ -211,7 +213,8 @@ class Metrics:
         )
         self.slack_calls = Counter(
             "maintbot_slack_api_calls",
-            "Slack Web API calls (messages, updates, lookups), by method and outcome "
+            "Slack Web API calls (messages, updates, lookups) and answers to response_url "
+            "(method response_url), by method and outcome "
             "(ok, error, ratelimited, unreachable)",
             ["method", "outcome"],
             registry=r,
@@ -264,5 +267,8 @@ class Metrics:
 
 
 def slack_method(method: str) -> str:
-    """A Slack API method name as a label: ``chat.postMessage``, or ``other``."""
+    """A Slack API method name as a label: ``chat.postMessage``, :data:`RESPONSE_URL`, or
+    ``other``."""
+    if method == RESPONSE_URL:
+        return method
     return method if len(method) <= 48 and _SLACK_METHOD.fullmatch(method) else "other"

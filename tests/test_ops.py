@@ -5,28 +5,34 @@ parsed back (secrets redacted), and `maintbot serve` refusing a token Slack refu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import httpx
 import pytest
 from fakeslack import FakeSlack
 from prometheus_client.parser import text_string_to_metric_families
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slackclient import ALICE, BOB, BOT_TOKEN, CAROL, SIGNING_SECRET, SlackWorld
 from test_slack_serve import Served, serve_env
 
 from bot.clock import ManualClock
 from bot.config import Settings
+from bot.lifecycle import HEARTBEAT_KEY, Heartbeat
+from bot.lifecycle.loop import LEAD
 from bot.logs import JsonFormatter
 from bot.metrics import Metrics
 from bot.service import Maintbot
-from bot.slack.app import SlackWiring
+from bot.slack.app import MeteredRespond, SlackWiring
 from bot.slack.server import SlackService
 from bot.store import Store
 
@@ -37,8 +43,12 @@ def scrape(url: str) -> Samples:
     answer = httpx.get(f"{url}/metrics", timeout=10)
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain")
+    return parse(answer.content)
+
+
+def parse(exposition: bytes) -> Samples:
     samples: Samples = {}
-    for family in text_string_to_metric_families(answer.text):
+    for family in text_string_to_metric_families(exposition.decode()):
         for sample in family.samples:
             samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
     return samples
@@ -85,6 +95,11 @@ def test_a_check_moves_the_check_vendor_and_slack_counters_by_one(world: SlackWo
     }
     assert calls <= {"upcoming_runs", "running_now", "describe"}
     assert moved(before, after, "maintbot_slack_requests_total", outcome="handled") == 1
+    # The report went to the command's response_url: a delivery, counted as one.
+    assert (
+        moved(before, after, "maintbot_slack_api_calls_total", method="response_url", outcome="ok")
+        == 1
+    )
     assert (
         moved(before, after, "maintbot_vendor_retries_total", system="talend", reason="connect")
         == 0
@@ -134,6 +149,31 @@ def test_retries_rate_limits_and_refusals_are_counted(world: SlackWorld) -> None
     again = scrape(world.bot.url)
     assert moved(after, again, "maintbot_slack_requests_total", outcome="refused") == 1
     assert moved(after, again, "maintbot_slack_requests_total", outcome="handled") == 0
+
+
+async def test_answers_to_response_url_that_fail_are_counted_by_outcome(
+    fake: FakeSlack,
+) -> None:
+    metrics = Metrics()
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}/response/x"
+    cases = [
+        (fake.response_url("fine"), "ok"),
+        (f"{fake.url}/no-such-path", "error"),  # what an expired response_url gets: 404
+        (nowhere, "unreachable"),
+    ]
+    for url, _ in cases:
+        respond = MeteredRespond(AsyncRespond(response_url=url), metrics)
+        with contextlib.suppress(aiohttp.ClientError, OSError):
+            await respond(text="the report")
+    counted = {
+        dict(labels)["outcome"]: count
+        for (name, labels), count in parse(metrics.render()).items()
+        if name == "maintbot_slack_api_calls_total" and dict(labels)["method"] == "response_url"
+    }
+    assert counted == {"ok": 1.0, "error": 1.0, "unreachable": 1.0}
+    assert fake.responses("fine") == [{"text": "the report"}]
 
 
 def test_windows_by_state_are_read_from_the_store_at_scrape(world: SlackWorld) -> None:
@@ -215,6 +255,50 @@ async def test_readyz_fails_on_a_stale_heartbeat_where_the_clock_runs(
         await service.stop()
         await bot.aclose()
         store.close()
+
+
+async def test_a_standby_is_ready_and_says_which_replica_leads(
+    fake: FakeSlack, tmp_path: Path, clock: ManualClock
+) -> None:
+    store = Store(tmp_path / "ready.db", clock=clock)
+    # Another replica's clock leads and has ticked: its lease and heartbeat are in the store.
+    assert store.try_lead(LEAD, "host-b:4242:ab12", now=clock(), ttl=timedelta(minutes=10))
+    store.set_kv(
+        HEARTBEAT_KEY, Heartbeat(clock() - timedelta(seconds=7), "host-b:4242:ab12").encode()
+    )
+    settings = _settings(fake, tmp_path)
+    slack = SlackWiring.from_settings(settings)
+    bot = Maintbot(settings, store, [], clock, notifier=slack.notifier)
+    service = SlackService(bot, slack, run_clock=True, clock_interval=0.05)
+    await service.verify_token()
+    await service.start()
+    try:
+        async with httpx.AsyncClient(base_url=service.url, timeout=10) as client:
+            status, body = await _ready(client)
+            for _ in range(100):  # the clock's first turn finds the lease taken
+                if "standby" in str(body["checks"]):
+                    break
+                await asyncio.sleep(0.02)
+                status, body = await _ready(client)
+            assert status == 200, body
+            assert body["checks"]["clock"] == (  # type: ignore[index]
+                "ok (standby: host-b:4242:ab12 leads; last tick 7 s ago by host-b:4242:ab12)"
+            )
+            assert "maintbot_clock_leader 0.0" in (await client.get("/metrics")).text
+    finally:
+        await service.stop()
+        await bot.aclose()
+        store.close()
+
+
+def test_a_heartbeat_says_whose_clock_ticked_and_an_unreadable_one_is_none() -> None:
+    at = datetime(2026, 12, 4, 20, 0, tzinfo=UTC)
+    beat = Heartbeat(at, "host-a:1:ff")
+    assert Heartbeat.decode(beat.encode()) == beat
+    # As maintbot wrote it before owners were recorded: the instant alone.
+    assert Heartbeat.decode(at.isoformat()) == Heartbeat(at, None)
+    for unreadable in (None, "", "{", '{"owner": "x"}', '{"at": "2026-12-04T20:00:00"}', "soon"):
+        assert Heartbeat.decode(unreadable) is None, unreadable
 
 
 async def test_readyz_fails_when_the_store_is_gone_or_the_token_unchecked(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from test_vendor_groups import wide_config
 
 from bot.cli import main, write_sandbox_config
@@ -98,6 +99,26 @@ async def test_the_whole_scope_is_every_task_once_conflicts_first(bot: Maintbot)
     assert found.groups["bmc"] == {}
     assert {"ETL", "PRINTING"} <= set(found.groups["pyramid"]["schedule type"])
     assert found.groups["huawei-dr"]["project"] == ("ap-southeast-1_dr",)
+
+
+async def test_checks_behind_a_scope_and_a_plan_count_in_the_check_metrics(
+    bot: Maintbot,
+) -> None:
+    def checks() -> float:
+        counted = [
+            sample.value
+            for family in text_string_to_metric_families(bot.metrics.render().decode())
+            for sample in family.samples
+            if sample.name == "maintbot_checks_total" and sample.labels == {"outcome": "ok"}
+        ]
+        return sum(counted)
+
+    window = bot.parse(TEXT, "UTC")
+    assert checks() == 0
+    await bot.candidates(window, Scope())  # what the plan dialog's scope step asks
+    assert checks() == 1
+    await bot.resolve_tasks(None, window)  # a plan without --tasks: the conflicting ones
+    assert checks() == 2
 
 
 async def test_groups_match_any_case_insensitively_and_by_system(bot: Maintbot) -> None:

@@ -31,7 +31,7 @@ resumes. A task someone else paused, resumed or re-paused is left alone and repo
 """
 
 from bot.lifecycle.base import ACTIONS, ACTOR, ClockCore, Lateness, TickReport, new_owner_id
-from bot.lifecycle.loop import HEARTBEAT_KEY, WindowClock, clock_deadlines
+from bot.lifecycle.loop import HEARTBEAT_KEY, Heartbeat, WindowClock, clock_deadlines
 from bot.lifecycle.notify import Alert, AlertItem, AlertList, LogNotifier, Notifier, plain_text
 from bot.lifecycle.ownership import pause_reason, window_id_in
 from bot.lifecycle.people import (
@@ -57,6 +57,7 @@ __all__ = [
     "AlertList",
     "ClockCore",
     "Decision",
+    "Heartbeat",
     "Lateness",
     "LogNotifier",
     "Notifier",

@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import json
 import time
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,6 +47,36 @@ HEARTBEAT_KEY = "clock.last_tick"
 # The lease that says which running clock ticks (one among the replicas on a database).
 LEAD = "window-clock"
 LEAD_TTL = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """The clock's latest recorded tick, and which replica's clock made it."""
+
+    at: datetime
+    owner: str | None  # None: written by a maintbot from before owners were recorded
+
+    def encode(self) -> str:
+        return json.dumps({"at": self.at.isoformat(), "owner": self.owner})
+
+    @classmethod
+    def decode(cls, value: str | None) -> Heartbeat | None:
+        """``None`` for no heartbeat or one that cannot be read (never a guess)."""
+        if value is None:
+            return None
+        owner: object = None
+        try:
+            if not value.startswith("{"):
+                at = datetime.fromisoformat(value)  # written before owners were recorded
+            else:
+                data = json.loads(value)
+                at = datetime.fromisoformat(str(data["at"]))
+                owner = data.get("owner")
+        except (ValueError, KeyError, TypeError):
+            return None
+        if at.tzinfo is None:
+            return None
+        return cls(at, owner if isinstance(owner, str) else None)
 
 
 def clock_deadlines(config: Config) -> dict[str, float]:
@@ -219,7 +251,7 @@ class WindowClock(Pausing, Resuming, AlertTexts):
                 # A heartbeat for people and health checks; not what any decision reads,
                 # so it need not cost a disk sync on every tick.
                 self._heartbeat = time.monotonic()
-                self.store.set_kv(HEARTBEAT_KEY, now.isoformat())
+                self.store.set_kv(HEARTBEAT_KEY, Heartbeat(now, self.owner).encode())
             if self.metrics is not None:
                 self.metrics.tick(report)
             return report

@@ -40,6 +40,7 @@ from bot.lifecycle import (
     ACTOR,
     HEARTBEAT_KEY,
     Decision,
+    Heartbeat,
     LogNotifier,
     Notifier,
     TickReport,
@@ -54,6 +55,7 @@ from bot.lifecycle import (
     request_approval,
     window_refusal,
 )
+from bot.lifecycle.loop import LEAD
 from bot.lifecycle.notify import Alert, KeepsThreads
 from bot.metrics import Metrics
 from bot.model import (
@@ -283,8 +285,6 @@ class Maintbot:
         report = await self._joined_check(window)
         stored = save_check(self.store, report, user=by, channel=channel)
         failed = [s.system for s in report.systems if not s.ok]
-        everything = bool(report.systems) and len(failed) == len(report.systems)
-        self.metrics.check_done("failed" if everything else "partial" if failed else "ok")
         self.store.audit(
             by,
             "check",
@@ -322,8 +322,16 @@ class Maintbot:
 
             running.add_done_callback(finished)
         report = await asyncio.shield(running)
+        self._count(report)
         # Same instants, but each person's own text, zone and notes in their echo.
         return report.model_copy(update={"window": window})
+
+    def _count(self, report: ConflictReport) -> None:
+        """One check asked for (a command, a dialog, an edit, a plan), by its outcome; a
+        joined check counts for each who asked, as each got an answer."""
+        failed = [s.system for s in report.systems if not s.ok]
+        everything = bool(report.systems) and len(failed) == len(report.systems)
+        self.metrics.check_done("failed" if everything else "partial" if failed else "ok")
 
     def report(self, check_id: object) -> StoredCheck:
         """A stored check by id (its pages are the face's to draw)."""
@@ -495,9 +503,7 @@ class Maintbot:
         """``all``, ``SYSTEM:ID,...``, or (``None``) the tasks colliding with ``window``;
         with warnings for systems that could not be checked."""
         if spec is None:
-            return colliding(
-                await check_window(window, self.schedulers, self.clock, metrics=self.metrics)
-            )
+            return colliding(await self._joined_check(window))
         if spec.strip().lower() == "all":
             return await every_active(self.schedulers), []
         return [(t.ref, t.name) for t in await named(spec, self.schedulers)], []
@@ -511,9 +517,15 @@ class Maintbot:
         refusal = window_refusal(window, self.clock())
         if refusal is not None:
             raise refusal
-        found, _ = await gather(
-            window, scope, self.schedulers, self.clock, conflicts_only=conflicts_only
+        found, report = await gather(
+            window,
+            scope,
+            self.schedulers,
+            self.clock,
+            conflicts_only=conflicts_only,
+            metrics=self.metrics,
         )
+        self._count(report)
         return found
 
     async def _scoped(
@@ -1331,19 +1343,14 @@ class Maintbot:
         running = self.clock_task is not None and not self.clock_task.done()
         return running and self.window_clock.leading
 
-    def heartbeat(self) -> datetime | None:
-        """When a window clock on this store last recorded a tick (``None``: never)."""
-        value = self.store.get_kv(HEARTBEAT_KEY)
-        if value is None:
-            return None
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            return None
+    def heartbeat(self) -> Heartbeat | None:
+        """When a window clock on this store last recorded a tick, and whose (``None``:
+        never)."""
+        return Heartbeat.decode(self.store.get_kv(HEARTBEAT_KEY))
 
     def heartbeat_age(self) -> float | None:
         beat = self.heartbeat()
-        return None if beat is None else (self.clock() - beat).total_seconds()
+        return None if beat is None else (self.clock() - beat.at).total_seconds()
 
     def heartbeat_limit(self) -> timedelta:
         """How old the heartbeat may be on the process running the clock: it is written
@@ -1369,6 +1376,20 @@ class Maintbot:
         checks["clock"] = self._clock_readiness(store_ok=checks["store"] == "ok")
         return checks
 
+    def _leader_text(self, *, store_ok: bool) -> str:
+        """Which replica's clock leads, and when a clock last ticked, for a standby."""
+        if not store_ok:
+            return "another replica's clock leads"
+        try:
+            holder, beat = self.store.leader(LEAD), self.heartbeat()
+        except Exception:  # readiness reports; it never fails on a detail
+            return "another replica's clock leads"
+        text = f"{holder[0]} leads" if holder is not None else "no clock leads right now"
+        if beat is not None:
+            ago = round((self.clock() - beat.at).total_seconds())
+            text += f"; last tick {ago} s ago by {beat.owner or 'an older maintbot'}"
+        return text
+
     def _clock_readiness(self, *, store_ok: bool) -> str:
         task = self.clock_task
         if task is None:
@@ -1376,7 +1397,7 @@ class Maintbot:
         if task.done():
             return "stopped"
         if not self.window_clock.leading:
-            return "ok (standby: another replica's clock leads)"
+            return "ok (standby: " + self._leader_text(store_ok=store_ok) + ")"
         if not store_ok:
             return "unknown: the store did not answer"
         try:
@@ -1385,7 +1406,7 @@ class Maintbot:
             return f"unknown: {type(exc).__name__}"
         if beat is None:
             return "no heartbeat yet"
-        age = self.clock() - beat
+        age = self.clock() - beat.at
         limit = self.heartbeat_limit()
         if age > limit:
             seconds, most = round(age.total_seconds()), round(limit.total_seconds())

@@ -42,6 +42,7 @@ from bot.check import Scheduler, check_window
 from bot.clock import Clock
 from bot.connectors.base import deadline
 from bot.errors import ConnectorError, ScopeError
+from bot.metrics import Metrics
 from bot.model import ConflictReport, Task, TaskKind, TaskRef, Window
 
 __all__ = [
@@ -439,6 +440,7 @@ async def gather(
     clock: Clock,
     *,
     conflicts_only: bool = False,
+    metrics: Metrics | None = None,
 ) -> tuple[Candidates, ConflictReport]:
     """Check ``window`` on the systems in scope and list their tasks, at once; then
     :func:`select`. Everything about the scope's own text is checked before any system is
@@ -451,7 +453,7 @@ async def gather(
     # two run side by side without one outliving the other.
     answers, report = await asyncio.gather(
         asyncio.gather(*(list_system(by_name[s]) for s in listed)),
-        check_window(window, checked, clock),
+        check_window(window, checked, clock, metrics=metrics),
     )
     listings = dict(zip(listed, answers, strict=True))
     return select(scope, configured, listings, report, conflicts_only=conflicts_only), report

@@ -31,7 +31,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from bot.approvals import parse_approvers
 from bot.config import Settings
 from bot.errors import ApprovalError, ConfigError, MaintbotError
-from bot.metrics import Metrics
+from bot.metrics import RESPONSE_URL, Metrics
 from bot.service import Maintbot
 from bot.slack import blocks as bk
 from bot.slack import messages
@@ -114,6 +114,34 @@ class MeteredWebClient(AsyncWebClient):
                 self.metrics.slack_call(api_method, outcome)
 
 
+class MeteredRespond(AsyncRespond):
+    """Bolt's ``respond`` (a POST to the request's ``response_url``, not a Web API call)
+    counted like the Web API calls, as ``method="response_url"``: every answer to a command
+    or a click goes this way, so its failures are Slack delivery failures too."""
+
+    def __init__(self, respond: AsyncRespond, metrics: Metrics) -> None:
+        super().__init__(response_url=respond.response_url, proxy=respond.proxy, ssl=respond.ssl)
+        self.metrics = metrics
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        outcome = "error"
+        try:
+            answer = await super().__call__(*args, **kwargs)
+            outcome = (
+                "ok"
+                if answer.status_code == 200
+                else "ratelimited"
+                if answer.status_code == 429
+                else "error"
+            )
+            return answer
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            outcome = "unreachable"
+            raise
+        finally:
+            self.metrics.slack_call(RESPONSE_URL, outcome)
+
+
 def make_client(settings: Settings) -> MeteredWebClient:
     """The Web API client: base URL from ``SLACK_API_URL``; 429s are retried after
     ``Retry-After`` (twice at most), connection resets once."""
@@ -194,6 +222,9 @@ def create_app(
             log.info("refused a request that did not come through signature verification")
             return BoltResponse(status=401, body={"error": "invalid request"})
         context[CONTEXT_KEY] = app.services
+        respond = context.get("respond")
+        if isinstance(respond, AsyncRespond) and not isinstance(respond, MeteredRespond):
+            context["respond"] = MeteredRespond(respond, bot.metrics)
         await next()
         return None
 
