@@ -14,8 +14,15 @@
 # MAINTBOT_DB defaults to a SQLite file in the /data volume (one replica); for two or more
 # replicas set it to a postgresql:// URL (README, "Running in production").
 
+# The base image, by tag. A release build pins it by digest so that a rebuild months later gets
+# the same system libraries: `--build-arg PYTHON_IMAGE=python:3.11-slim@sha256:<digest>`
+# (`docker buildx imagetools inspect python:3.11-slim` prints it). The digest is not written
+# here because no machine this project is developed on can reach a container registry to
+# read it; a wrong digest would fail every build.
+ARG PYTHON_IMAGE=python:3.11-slim
+
 # -- build: a virtual environment with the locked dependencies and maintbot itself ----------
-FROM python:3.11-slim AS build
+FROM ${PYTHON_IMAGE} AS build
 
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -36,7 +43,7 @@ RUN /opt/maintbot/bin/pip install --no-deps . \
     && /opt/maintbot/bin/pip check
 
 # -- runtime: the environment alone, run by a numeric non-root user ------------------------
-FROM python:3.11-slim
+FROM ${PYTHON_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

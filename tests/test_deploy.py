@@ -85,12 +85,33 @@ def _instructions() -> list[tuple[str, str]]:
 
 
 def _stages() -> list[list[tuple[str, str]]]:
+    """The build stages' instructions (the global ARGs before the first FROM are not a
+    stage's: see :func:`_global_args`)."""
     stages: list[list[tuple[str, str]]] = []
     for word, rest in _instructions():
         if word == "FROM":
             stages.append([])
-        stages[-1].append((word, rest))
+        if stages:
+            stages[-1].append((word, rest))
     return stages
+
+
+def _global_args() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for word, rest in _instructions():
+        if word == "FROM":
+            break
+        if word == "ARG":
+            name, _, default = rest.partition("=")
+            found[name] = default
+    return found
+
+
+def test_both_stages_start_from_one_base_image_that_a_build_can_pin() -> None:
+    bases = [stage[0][1].split()[0] for stage in _stages()]
+    assert bases == ["${PYTHON_IMAGE}", "${PYTHON_IMAGE}"]
+    # The default is a tag of the Python the project supports; a release passes a digest.
+    assert _global_args() == {"PYTHON_IMAGE": "python:3.11-slim"}
 
 
 def test_hadolint_finds_nothing() -> None:
