@@ -140,3 +140,28 @@ def test_a_reconnection_that_fails_says_why_and_names_no_password(
         finally:
             with contextlib.suppress(StoreError):
                 store.close()
+
+
+def test_an_older_replica_keeps_reading_after_a_newer_one_adds_a_column(
+    db_location: str, clock: ManualClock
+) -> None:
+    """A rolling upgrade: the new version's migration adds a column while replicas of the
+    old one run the same queries they ran a hundred times before."""
+    old = Store(db_location, clock=clock)
+    try:
+        ref = TaskRef(system="talend", kind=TaskKind.TASK, id="t1")
+        start = clock() + timedelta(hours=1)
+        old.create_window(
+            Window(start=start, end=start + timedelta(hours=1), tz="UTC"),
+            requested_by="alice",
+            tasks=[(ref, "nightly load")],
+        )
+        for _ in range(20):  # far past psycopg's default threshold for preparing a query
+            assert len(old.open_windows()) == 1
+        with psycopg.connect(db_location, autocommit=True) as newer:
+            newer.execute("ALTER TABLE windows ADD COLUMN from_a_newer_version TEXT")
+            newer.execute("ALTER TABLE window_tasks ADD COLUMN from_a_newer_version TEXT")
+        assert len(old.open_windows()) == 1
+        assert len(old.window_tasks(old.open_windows()[0].id)) == 1
+    finally:
+        old.close()
