@@ -529,7 +529,12 @@ def _read_date(text: str, zone_name: str, now: datetime) -> date | None:
     try:
         window = parse_window(text, tz=zone_name, now=midnight)
     except WindowError:
-        return None
+        # A date already past ("until 2026-11-01") is still a date: the caller says the
+        # series would end before it starts, which is clearer than "no end".
+        try:
+            window = parse_window(text, tz=zone_name, now=midnight - timedelta(days=400))
+        except WindowError:
+            return None
     local_start, local_end = window.start.astimezone(zone), window.end.astimezone(zone)
     if local_start.time() != time(0) or local_end.time() != time(0):
         return None
