@@ -954,21 +954,19 @@ def _first_occurrence(
     search = (
         rule if rule.sub_daily else _Rule(rule.freq, 1, rule.byday, rule.bymonthday, rule.bymonth)
     )
-    from_wall -= timedelta(days=1)  # an occurrence that rolls past midnight still counts
     problems: list[str] = []
-    for index, wall in enumerate(_wall_starts(search.text(), from_wall)):
-        if index >= GAP_SCAN:
-            break
-        if _wall_instant(wall, zone) < now - timedelta(days=1):
+    for wall in _wall_starts(search.text(), from_wall):
+        # An occurrence that exists starts at its wall clock's instant (the grammar reads an
+        # ambiguous time as the first, as this does): one before now is past, unread.
+        if _wall_instant(wall, zone) < now:
             continue
         occurrence = _resolve(series, wall)
-        if occurrence.window is None:
-            assert occurrence.problem is not None
-            problems.append(occurrence.problem)
-            continue
-        if occurrence.window.start < now:
-            continue
-        return occurrence, problems[0] if problems else None
+        if occurrence.window is not None:
+            return occurrence, problems[0] if problems else None
+        assert occurrence.problem is not None
+        problems.append(occurrence.problem)
+        if len(problems) >= GAP_SCAN:
+            break
     if problems:
         _fail(
             f"Every occurrence I looked at ({len(problems)}) cannot happen; the first: "
