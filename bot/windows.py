@@ -32,6 +32,7 @@ __all__ = [
     "DEFAULT_MAX_LENGTH",
     "FIXED_ABBREVIATIONS",
     "MAX_TEXT_LENGTH",
+    "RECURRING_WORDS",
     "echo_lines",
     "parse_length",
     "parse_window",
@@ -91,6 +92,8 @@ _RECURRING: Final = frozenset({
     "fortnightly", "biweekly", "everyday", "weekdays", "weekends", "weeknights", "recurring",
     "repeat", "repeating", "repeatedly", "alternate",
 }) | {name.lower() + "s" for name in _DAY_FULL}
+RECURRING_WORDS: Final = _RECURRING
+"""Words that make a text a series (:mod:`bot.series` reads those; this grammar refuses them)."""
 _RANGE_WORDS: Final = frozenset({"to", "until", "till", "til", "through", "thru"})
 _FILLERS: Final = frozenset({"on", "at", "the", "from", "between"})
 _TODAY_WORDS: Final = frozenset({"today", "tonight"})

@@ -122,7 +122,7 @@ def test_empty_audit(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_console_entry_point_runs_as_a_module(isolated: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "parse", "every Saturday", "--json", "--now", NOW],
+        [sys.executable, "-m", "bot", "parse", "every 0 days 1-2am", "--json", "--now", NOW],
         capture_output=True,
         text=True,
         cwd=isolated,
@@ -130,7 +130,7 @@ def test_console_entry_point_runs_as_a_module(isolated: Path) -> None:
         check=False,
     )
     assert result.returncode == 2
-    assert "recurring" in json.loads(result.stdout)["error"]
+    assert "repeats nothing" in json.loads(result.stdout)["error"]
 
 
 def test_check_reports_a_failing_scheduler_in_one_line_and_still_shows_the_others(

@@ -5,16 +5,22 @@ from __future__ import annotations
 import argparse
 import json
 import threading
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tomli_w
 
 from bot.cli.options import add_by, add_config_options, bounded, clock_from, run_on_bot, the_name
 from bot.config import Config, Settings
 from bot.errors import ConfigError, WindowError
+from bot.model import Window
 from bot.render import conflict_table
 from bot.service import Maintbot, StoredCheck
+
+if TYPE_CHECKING:
+    # Imported where used: the grammar and dateutil's rrule stay out of the other verbs.
+    from bot.series import Series
 
 __all__ = [
     "cmd_check",
@@ -26,12 +32,17 @@ __all__ = [
 ]
 
 
+MAX_SHOWN = 100
+"""The most occurrences ``--occurrences`` shows or checks at once."""
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("parse", help="show how a window text is read")
     p.add_argument("text")
     p.add_argument("--tz", help="IANA zone the text is read in (default MAINTBOT_TZ or UTC)")
     p.add_argument("--now", help="reference instant, ISO-8601 with offset (default: now)")
     p.add_argument("--json", action="store_true")
+    _add_occurrences(p)
     p.set_defaults(func=cmd_parse)
 
     p = sub.add_parser("check", help="list the task runs that collide with a window")
@@ -41,6 +52,7 @@ def register(sub: Any) -> None:
     add_config_options(p)
     add_by(p, required=False)
     _add_all(p)
+    _add_occurrences(p)
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("report", help="a stored check again, by its id (c_…; Slack's pages)")
@@ -77,17 +89,45 @@ def _add_all(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_occurrences(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--occurrences",
+        type=bounded(int, 1, MAX_SHOWN, example="--occurrences 5"),
+        default=3,
+        metavar="N",
+        help="on a recurring text, how many occurrences to show (default 3)",
+    )
+
+
+def _read(text: str, tz: str, now: datetime) -> Window | Series:
+    """A one-off window or, for a recurring text, a series."""
+    from bot.series import parse_series
+    from bot.windows import parse_window
+
+    series = parse_series(text, tz=tz, now=now)
+    return series if series is not None else parse_window(text, tz=tz, now=now)
+
+
 def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.windows import echo_lines, parse_window
+    from bot.series import occurrences, series_json, series_lines
+    from bot.windows import echo_lines
 
     tz = args.tz or settings.maintbot_tz
+    now = clock_from(args)()
     try:
-        window = parse_window(args.text, tz=tz, now=clock_from(args)())
+        window = _read(args.text, tz, now)
     except WindowError as exc:
         if args.json:
             print(json.dumps({"error": str(exc)}))
             return 2
         raise
+    if not isinstance(window, Window):
+        shown = occurrences(window, after=now, count=args.occurrences)
+        if args.json:
+            print(json.dumps(series_json(window, shown)))
+        else:
+            print("\n".join(series_lines(window, shown)))
+        return 0
     if args.json:
         print(
             json.dumps(
@@ -105,12 +145,15 @@ def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.windows import echo_lines, parse_window, warm_up
+    from bot.windows import echo_lines, warm_up
 
     warm_up()
     by = the_name(args)
+    now = clock_from(args)()
     # Read before any scheduler or the store is opened: a bad text costs nothing.
-    window = parse_window(args.text, tz=args.tz or settings.maintbot_tz, now=clock_from(args)())
+    window = _read(args.text, args.tz or settings.maintbot_tz, now)
+    if not isinstance(window, Window):
+        return _check_series(args, settings, window, now, by)
 
     async def check(bot: Maintbot) -> StoredCheck:
         return await bot.check(window, by=by)
@@ -123,6 +166,46 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         print(conflict_table(stored.report, echo_lines(window), show_unknown=args.all, again=again))
         print(f"\nreport {stored.id}")
     return 0 if all(s.ok for s in stored.systems) else 1
+
+
+def _check_series(
+    args: argparse.Namespace, settings: Settings, series: Series, now: datetime, by: str
+) -> int:
+    """The check once per occurrence, one after another (not at once: each asks every
+    scheduler, and their rate limits are per minute). An occurrence that cannot happen is
+    reported with its reason and not checked."""
+    from bot.series import occurrences, series_json, series_lines
+    from bot.windows import echo_lines
+
+    shown = occurrences(series, after=now, count=args.occurrences)
+
+    async def check(bot: Maintbot) -> list[StoredCheck | None]:
+        return [await bot.check(o.window, by=by) if o.window is not None else None for o in shown]
+
+    stored = run_on_bot(args, settings, check, need="demo", doing="checking")
+    ok = all(s.ok for one in stored if one is not None for s in one.systems)
+    if args.json:
+        document = series_json(series, shown)
+        for item, one in zip(document["occurrences"], stored, strict=True):
+            if one is not None:
+                report = one.report.to_json()
+                item.update(check=one.id, systems=report["systems"], conflicts=report["conflicts"])
+        print(json.dumps(document, indent=2))
+        return 0 if ok else 1
+    print("\n".join(series_lines(series, shown)))
+    for number, (occurrence, one) in enumerate(zip(shown, stored, strict=True), start=1):
+        print(f"\n## Occurrence {number} of {len(shown)}")
+        if one is None or occurrence.window is None:
+            print(f"{occurrence.day:%a %-d %b %Y}: not checked: {occurrence.problem}")
+            continue
+        again = f"`maintbot report {one.id} --all`"
+        print(
+            conflict_table(
+                one.report, echo_lines(occurrence.window), show_unknown=args.all, again=again
+            )
+        )
+        print(f"\nreport {one.id}")
+    return 0 if ok else 1
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
