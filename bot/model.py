@@ -265,6 +265,22 @@ class WindowState(StrEnum):
 OPEN_WINDOW_STATES = (WindowState.PLANNED, WindowState.APPROVED, WindowState.ACTIVE)
 
 
+class SeriesState(StrEnum):
+    """A recurring maintenance (a series of windows, one per occurrence of its rule)."""
+
+    PLANNED = "planned"  # recorded; its first occurrence's approval decides the series
+    APPROVED = "approved"  # occurrences are planned ahead of time, approved already
+    ENDED = "ended"  # no further occurrence (its end came, or someone ended it)
+    CANCELLED = "cancelled"  # refused, or cancelled before it ran out
+
+    @property
+    def label(self) -> str:
+        return self.value
+
+
+OPEN_SERIES_STATES = (SeriesState.PLANNED, SeriesState.APPROVED)
+
+
 class PlannedTaskState(StrEnum):
     PLANNED = "planned"  # nothing done yet
     PAUSING = "pausing"  # claimed: a pause call is (or was, before a crash) in flight
@@ -294,6 +310,33 @@ class _Record(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class SeriesRecord(_Record):
+    """A stored series: its rule as RFC 5545 knows it (``rrule``, ``dtstart`` the first
+    occurrence's start, ``tz`` the zone every occurrence is read in), and what each
+    occurrence pauses (``tasks``: the plan's spec, re-resolved for every occurrence)."""
+
+    id: str
+    text: str
+    title: str | None = None
+    tz: str
+    rrule: str
+    dtstart: Instant
+    until: Instant | None = None
+    count: int | None = None
+    duration: timedelta
+    occurrence_text: str
+    state: SeriesState
+    requested_by: str
+    approved_by: str | None = None
+    tasks: dict[str, Any]
+    plan_ahead: timedelta
+    skipped: tuple[Instant, ...] = ()  # occurrence starts taken out of the series
+    channel: str | None = None
+    created_at: Instant
+    updated_at: Instant
+    version: int
+
+
 class WindowRecord(_Record):
     id: str
     text: str
@@ -321,6 +364,10 @@ class WindowRecord(_Record):
     # Migration 7: what the requester called it and why (a reason or change number).
     title: str | None = None
     reason: str | None = None
+    # Migration 9: the series this window is an occurrence of, and which (its nominal start,
+    # which stays the occurrence's key when the window itself is moved).
+    series_id: str | None = None
+    occurrence: Instant | None = None
 
     @property
     def window(self) -> Window:

@@ -31,6 +31,7 @@ import sqlite_utils
 from bot.clock import Clock, system_clock
 from bot.errors import StoreError, redact
 from bot.model import (
+    OPEN_SERIES_STATES,
     OPEN_WINDOW_STATES,
     ApprovalRecord,
     ApprovalState,
@@ -39,6 +40,8 @@ from bot.model import (
     PlannedTaskState,
     ResumeRequestRecord,
     ResumeRequestState,
+    SeriesRecord,
+    SeriesState,
     TaskRef,
     Window,
     WindowRecord,
@@ -53,7 +56,7 @@ __all__ = [
     "peek",
 ]
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 def _iso(moment: datetime) -> str:
@@ -241,6 +244,38 @@ _MIGRATIONS: dict[int, str] = {
         expires_at TEXT NOT NULL,
         since TEXT NOT NULL
     );
+    """,
+    # 9: recurring maintenance. A series holds its RFC 5545 rule and what each occurrence
+    # pauses; each occurrence, once planned, is an ordinary window that names its series and
+    # its nominal start. The unique index makes planning an occurrence idempotent: two clocks
+    # planning the same one at once (a leadership change) record it once.
+    9: """
+    CREATE TABLE series (
+        id TEXT PRIMARY KEY,
+        text TEXT NOT NULL,
+        title TEXT,
+        tz TEXT NOT NULL,
+        rrule TEXT NOT NULL,
+        dtstart TEXT NOT NULL,
+        until_at TEXT,
+        count INTEGER,
+        duration_seconds INTEGER NOT NULL,
+        occurrence_text TEXT NOT NULL,
+        state TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        approved_by TEXT,
+        tasks TEXT NOT NULL,
+        plan_ahead_seconds INTEGER NOT NULL,
+        skipped TEXT NOT NULL DEFAULT '[]',
+        channel TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE INDEX series_state ON series(state);
+    ALTER TABLE windows ADD COLUMN series_id TEXT;
+    ALTER TABLE windows ADD COLUMN occurrence TEXT;
+    CREATE UNIQUE INDEX windows_series_occurrence ON windows(series_id, occurrence);
     """,
 }
 
@@ -559,10 +594,66 @@ class Store:
         reason: str | None = None,
     ) -> WindowRecord:
         """Record a window and the tasks (ref, name) to pause in it, in one transaction."""
+        made = self._create_window(
+            window,
+            requested_by=requested_by,
+            tasks=tasks,
+            drain_lead_seconds=drain_lead_seconds,
+            channel=channel,
+            state=state,
+            approved_by=approved_by,
+            title=title,
+            reason=reason,
+        )
+        assert made is not None  # a window without a series is never a duplicate
+        return made
+
+    def create_occurrence(
+        self,
+        series: SeriesRecord,
+        occurrence: datetime,
+        window: Window,
+        *,
+        tasks: Iterable[tuple[TaskRef, str]],
+        state: WindowState,
+        approved_by: str | None,
+        channel: str | None = None,
+    ) -> WindowRecord | None:
+        """Record the window of one occurrence of ``series`` (``occurrence``: its nominal
+        start, the key); ``None`` if that occurrence has a window already."""
+        return self._create_window(
+            window,
+            requested_by=series.requested_by,
+            tasks=tasks,
+            drain_lead_seconds=0,
+            channel=channel if channel is not None else series.channel,
+            state=state,
+            approved_by=approved_by,
+            title=series.title,
+            reason=None,
+            series_id=series.id,
+            occurrence=occurrence,
+        )
+
+    def _create_window(
+        self,
+        window: Window,
+        *,
+        requested_by: str,
+        tasks: Iterable[tuple[TaskRef, str]],
+        drain_lead_seconds: int,
+        channel: str | None,
+        state: WindowState,
+        approved_by: str | None,
+        title: str | None,
+        reason: str | None,
+        series_id: str | None = None,
+        occurrence: datetime | None = None,
+    ) -> WindowRecord | None:
         window_id = new_id("w")
         now = self._now()
         with self.transaction():
-            self._insert(
+            went_in = self._insert(
                 "windows",
                 {
                     "id": window_id,
@@ -580,8 +671,17 @@ class Store:
                     "notes": json.dumps(list(window.notes)),
                     "title": title,
                     "reason": reason,
+                    "series_id": series_id,
+                    "occurrence": _iso_or_none(occurrence),
+                    # An occurrence planned approved: what its series' approver agreed to.
+                    "approved_end": _iso(window.end)
+                    if series_id is not None and state is WindowState.APPROVED
+                    else None,
                 },
+                or_ignore=series_id is not None,
             )
+            if not went_in:
+                return None
             for ref, name in tasks:
                 # OR IGNORE: a task named twice is planned once (the UNIQUE constraint).
                 self._insert(
@@ -595,6 +695,133 @@ class Store:
                     or_ignore=True,
                 )
         return self.get_window(window_id)
+
+    # -- series ------------------------------------------------------------------------------
+    def create_series(
+        self,
+        *,
+        text: str,
+        title: str | None,
+        tz: str,
+        rrule: str,
+        dtstart: datetime,
+        until: datetime | None,
+        count: int | None,
+        duration: timedelta,
+        occurrence_text: str,
+        requested_by: str,
+        tasks: Mapping[str, Any],
+        plan_ahead: timedelta,
+        state: SeriesState = SeriesState.PLANNED,
+        approved_by: str | None = None,
+        channel: str | None = None,
+    ) -> SeriesRecord:
+        series_id = new_id("s")
+        now = self._now()
+        self._insert(
+            "series",
+            {
+                "id": series_id,
+                "text": text,
+                "title": title,
+                "tz": tz,
+                "rrule": rrule,
+                "dtstart": _iso(dtstart),
+                "until_at": _iso_or_none(until),
+                "count": count,
+                "duration_seconds": int(duration.total_seconds()),
+                "occurrence_text": occurrence_text,
+                "state": state.value,
+                "requested_by": requested_by,
+                "approved_by": approved_by,
+                "tasks": json.dumps(dict(tasks), sort_keys=True),
+                "plan_ahead_seconds": int(plan_ahead.total_seconds()),
+                "skipped": "[]",
+                "channel": channel,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        return self.get_series(series_id)
+
+    @staticmethod
+    def _series(row: dict[str, Any]) -> SeriesRecord:
+        fields = _decoded(row, times=_SERIES_TIMES, json_columns=("tasks",))
+        fields["until"] = fields.pop("until_at")
+        fields["duration"] = timedelta(seconds=int(fields.pop("duration_seconds")))
+        fields["plan_ahead"] = timedelta(seconds=int(fields.pop("plan_ahead_seconds")))
+        fields["skipped"] = tuple(
+            datetime.fromisoformat(value) for value in json.loads(row["skipped"] or "[]")
+        )
+        return SeriesRecord(**fields)
+
+    def find_series(self, series_id: str) -> SeriesRecord | None:
+        row = self._by_id("series", series_id)
+        return self._series(row) if row else None
+
+    def get_series(self, series_id: str) -> SeriesRecord:
+        found = self.find_series(series_id)
+        if found is None:
+            raise StoreError(f"no maintenance series with id {series_id!r}")
+        return found
+
+    def list_series(
+        self, states: Sequence[SeriesState] | None = None, *, limit: int = 100
+    ) -> list[SeriesRecord]:
+        """Series in ``states`` (every one when ``None``), first start first."""
+        where: list[str] = []
+        values: dict[str, Any] = {}
+        if states:
+            in_states, values = _in("state", [s.value for s in states])
+            where = [in_states]
+        rows = self._select("series", where, values, order_by="dtstart, id", limit=limit)
+        return [self._series(r) for r in rows]
+
+    def open_series(self) -> list[SeriesRecord]:
+        """Every planned or approved series, without a limit (the clock plans from them)."""
+        return self.list_series(OPEN_SERIES_STATES, limit=1_000_000)
+
+    def transition_series(
+        self,
+        series_id: str,
+        expected: SeriesState | Sequence[SeriesState],
+        new: SeriesState,
+        **fields: Any,
+    ) -> bool:
+        """Compare-and-set a series' state (``approved_by``, ``until_at`` alongside)."""
+        sets, values = _assignments(fields, _SERIES_TRANSITION_COLUMNS, "a series")
+        in_expected, expected_values = _in("state", _states(expected), name="expected")
+        return self._compare_and_set(
+            "series",
+            series_id,
+            ["state = :new", *sets, "updated_at = :now", "version = version + 1"],
+            [in_expected],
+            {**values, **expected_values, "new": new.value, "now": self._now()},
+        )
+
+    def skip_occurrence(self, series_id: str, version: int, occurrence: datetime) -> bool:
+        """Take ``occurrence`` (its nominal start) out of the series, if the series is
+        still at ``version``; ``True`` only for the caller that did."""
+        current = self.get_series(series_id)
+        skipped = sorted({*(_iso(s) for s in current.skipped), _iso(occurrence)})
+        return self._compare_and_set(
+            "series",
+            series_id,
+            ["skipped = :skipped", "updated_at = :now", "version = version + 1"],
+            ["version = :version"],
+            {"skipped": json.dumps(skipped), "version": version, "now": self._now()},
+        )
+
+    def series_windows(self, series_id: str) -> list[WindowRecord]:
+        """The planned occurrences of a series, by nominal start."""
+        rows = self._select(
+            "windows", ["series_id = :series"], {"series": series_id}, order_by="occurrence, id"
+        )
+        return [self._window(r) for r in rows]
+
+    def series_counts(self) -> dict[str, int]:
+        rows = self._exec("SELECT state, COUNT(*) AS n FROM series GROUP BY state", {}).rows
+        return {str(row["state"]): int(row["n"]) for row in rows}
 
     @staticmethod
     def _window(row: dict[str, Any]) -> WindowRecord:
@@ -1291,6 +1518,7 @@ def peek(location: str | Path, *, busy_timeout: float = 5.0) -> tuple[int, dict[
 # Every table, parents before the rows that name them (db copy inserts in this order).
 TABLES = (
     "leases",
+    "series",
     "windows",
     "window_tasks",
     "approvals",
@@ -1363,7 +1591,10 @@ _WINDOW_TIMES = (
     "started_at",
     "finished_at",
     "approved_end",
+    "occurrence",
 )
+_SERIES_TIMES = ("dtstart", "until_at", "created_at", "updated_at")
+_SERIES_TRANSITION_COLUMNS = frozenset({"approved_by", "until_at", "count"})
 _TASK_TIMES = (
     "claimed_at",
     "paused_at",

@@ -211,11 +211,98 @@ def test_plan_refuses_past_and_unparsable_windows(
 ) -> None:
     before = _snapshot(home["db"])
     past = (system_clock() - timedelta(days=3)).strftime("%Y-%m-%d")
-    for text in (f"{past} 2-4am", "every Saturday 2-4am", ""):
+    for text in (f"{past} 2-4am", "every 0 days 1-2am", ""):
         code, _, err = _run(capsys, "plan", text, "--requested-by", "a", "--tasks", "all")
         assert code == 2, text
         assert err.startswith("maintbot plan: ")
+    # Options a series does not take yet, and a plan-ahead that is no length, are refused
+    # before anything is asked or written.
+    for extra, says in (
+        (["--drain-lead", "15"], "--drain-lead cannot be given for a series"),
+        (["--reason", "CHG-1"], "--reason cannot be given for a series"),
+        (["--plan-ahead", "soon"], "--plan-ahead: "),
+    ):
+        code, _, err = _run(
+            capsys, "plan", "every Saturday 2-4am", "--requested-by", "a", "--tasks", "all", *extra
+        )
+        assert code == 2, extra
+        assert says in err, err
+    code, _, err = _run(
+        capsys, "plan", "tomorrow 2-4am", "--requested-by", "a", "--plan-ahead", "1d"
+    )
+    assert code == 2
+    assert "--plan-ahead is for a recurring text" in err
     assert _snapshot(home["db"]) == before
+
+
+def test_a_series_from_the_command_line(
+    home: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run(
+        capsys,
+        "plan",
+        "every Saturday 2-4am for 4 weeks",
+        "--tz",
+        "Europe/Berlin",
+        "--requested-by",
+        "a",
+        "--tasks",
+        "all",
+        "--title",
+        "patch night",
+        "--json",
+    )
+    assert code == 0, err
+    planned = json.loads(out)
+    sid = planned["series"]["id"]
+    assert planned["series"]["state"] == "planned"
+    assert planned["series"]["series"]["tz"] == "Europe/Berlin"
+    assert planned["series"]["series"]["rrule"].startswith("FREQ=WEEKLY;")
+    assert planned["series"]["title"] == "patch night"
+    assert planned["window"]["series_id"] == sid
+    assert planned["window"]["tasks"]
+
+    code, out, err = _run(capsys, "approve", sid, "--by", "b")
+    assert code == 0, err
+    code, out, err = _run(capsys, "series", "show", sid, "--json")
+    assert code == 0, err
+    shown = json.loads(out)
+    assert shown["state"] == "approved"
+    assert shown["approved_by"] == "b"
+    assert len(shown["upcoming"]) == 3
+    second = shown["upcoming"][0]["start"][:10]
+
+    code, out, err = _run(capsys, "series", "skip", sid, second, "--by", "a")
+    assert code == 0, err
+    assert f"the {second} occurrence is skipped" in out
+    code, out, err = _run(capsys, "windows", "--json")
+    listed = json.loads(out)
+    assert [s["id"] for s in listed["series"]] == [sid]
+    assert listed["series"][0]["skipped"][0][:10] == second
+    code, out, _ = _run(capsys, "windows")
+    assert f"Series {sid}" in out
+    assert "RRULE:FREQ=WEEKLY" in out
+
+    for argv, says in (
+        (
+            ["series", "skip", sid, "12/5"],
+            "is not a date; give the occurrence's date as YYYY-MM-DD",
+        ),
+        (["series", "show", "s_nothing"], "No series with id 's_nothing'"),
+        (["approve", sid, "--by", "b"], "only a planned series can be approved"),
+    ):
+        code, _, err = _run(
+            capsys, *argv, *([] if "--by" in argv or "show" in argv else ["--by", "a"])
+        )
+        assert code == 2, argv
+        assert says in err, err
+
+    code, out, err = _run(capsys, "series", "end", sid, "--by", "a")
+    assert code == 0, err
+    assert f"Series {sid} is ended." in out
+    code, _, err = _run(capsys, "series", "cancel", sid, "--by", "a")
+    assert code == 2
+    assert "ended already" in err
 
 
 def test_plan_without_approvers_configured_needs_a_second_name(

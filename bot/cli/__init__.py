@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from bot import __version__
-from bot.cli import check, db, scope, serve, tasks, windows
+from bot.cli import check, db, scope, series, serve, tasks, windows
 from bot.cli.check import write_sandbox_config
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, MaintbotError
@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"maintbot {__version__}")
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    for group in (check, windows, scope, tasks, serve, db):
+    for group in (check, windows, series, scope, tasks, serve, db):
         group.register(sub)
     return parser
 

@@ -11,18 +11,24 @@ import argparse
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.options import add_by, add_config_options, bounded, print_json, run_on_bot, the_name
 from bot.cli.scope import add_scope_options, scope_of
+from bot.cli.series import plan_lines, series_json, view_lines
 from bot.config import Settings
+from bot.errors import ConfigError, WindowError
 from bot.format import instant
 from bot.lifecycle import Decision
 from bot.model import Conflict, PlannedTask, WindowRecord
 from bot.render import table
 from bot.service import EditResult, Maintbot, PlanResult, ResumeDecision, TakeOver, WindowView
 from bot.service.editing import overlap_lines
+from bot.service.series import PLAN_AHEAD, SeriesPlan, SeriesView
 from bot.service.wiring import Need
+
+if TYPE_CHECKING:
+    from bot.series import Series
 
 __all__ = ["edit_json", "edit_lines", "register", "window_json"]
 
@@ -57,6 +63,12 @@ def register(sub: Any) -> None:
         "--overlap-ok",
         action="store_true",
         help="plan it even though it overlaps another planned, approved or active window",
+    )
+    p.add_argument(
+        "--plan-ahead",
+        metavar="LENGTH",
+        help="for a recurring text: how long before each occurrence it is planned and "
+        "checked (default 1d, e.g. 12h)",
     )
     add_config_options(p)
     p.add_argument("--json", action="store_true")
@@ -131,7 +143,15 @@ def register(sub: Any) -> None:
 def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
     from bot.windows import echo_lines
 
-    async def plan(bot: Maintbot) -> PlanResult:
+    async def plan(bot: Maintbot) -> PlanResult | SeriesPlan:
+        series = bot.parse_series(args.text, args.tz)
+        if series is not None:
+            return await _plan_series(args, bot, series)
+        if args.plan_ahead is not None:
+            raise ConfigError(
+                "--plan-ahead is for a recurring text (e.g. 'every Saturday 2-4am'); this "
+                "one is a single window"
+            )
         return await bot.plan(
             args.text,
             by=args.requested_by,
@@ -148,6 +168,17 @@ def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
     result = run_on_bot(args, settings, plan, need="configured", doing="planning against")
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if isinstance(result, SeriesPlan):
+        if args.json:
+            print_json(
+                {
+                    "series": series_json(SeriesView(result.series, (result.first,), ())),
+                    "window": window_json(result.first, result.tasks),
+                }
+            )
+        else:
+            print("\n".join(plan_lines(result)))
+        return 0
     record, rows = result.window.record, result.window.tasks
     if args.json:
         print_json(window_json(record, rows))
@@ -168,6 +199,40 @@ def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  {line}")
     print(_task_table(rows))
     return 0
+
+
+async def _plan_series(args: argparse.Namespace, bot: Maintbot, series: Series) -> SeriesPlan:
+    from bot.windows import parse_length
+
+    refused = [
+        option
+        for option, given in (
+            ("--drain-lead", args.drain_lead),
+            ("--reason", args.reason),
+            ("--overlap-ok", args.overlap_ok),
+        )
+        if given
+    ]
+    if refused:
+        raise ConfigError(
+            f"{', '.join(refused)} cannot be given for a series yet; plan it without, or plan "
+            "one occurrence as a single window"
+        )
+    ahead = PLAN_AHEAD
+    if args.plan_ahead is not None:
+        try:
+            ahead = parse_length(args.plan_ahead)
+        except WindowError as exc:
+            raise ConfigError(f"--plan-ahead: {exc}") from None
+    return await bot.series.plan(
+        series,
+        by=args.requested_by,
+        tasks=args.tasks,
+        scope=scope_of(args),
+        approved_by=args.approved_by,
+        plan_ahead=ahead,
+        title=args.title,
+    )
 
 
 # -- edit ---------------------------------------------------------------------------------------
@@ -272,15 +337,24 @@ def edit_lines(result: EditResult) -> list[str]:
 
 # -- windows ------------------------------------------------------------------------------------
 def cmd_windows(args: argparse.Namespace, settings: Settings) -> int:
-    async def windows(bot: Maintbot) -> list[WindowView]:
-        return bot.windows(recent=args.limit)
+    async def windows(bot: Maintbot) -> tuple[list[WindowView], list[SeriesView]]:
+        return bot.windows(recent=args.limit), bot.series.list(recent=args.limit)
 
-    shown = run_on_bot(args, settings, windows, need="store")
+    shown, series = run_on_bot(args, settings, windows, need="store")
     if args.json:
-        print_json({"windows": [window_json(w.record, w.tasks) for w in shown]})
+        print_json(
+            {
+                "windows": [window_json(w.record, w.tasks) for w in shown],
+                "series": [series_json(v) for v in series],
+            }
+        )
         return 0
+    for view in series:
+        print("\n".join(view_lines(view)))
+        print()
     if not shown:
-        print("No maintenance windows yet; `maintbot plan TEXT --requested-by NAME` makes one.")
+        if not series:
+            print("No maintenance windows yet; `maintbot plan TEXT --requested-by NAME` makes one.")
         return 0
     print(
         table(
@@ -319,6 +393,8 @@ def window_json(record: WindowRecord, rows: Sequence[PlannedTask]) -> dict[str, 
         "drain_lead_seconds": record.drain_lead_seconds,
         "title": record.title,
         "reason": record.reason,
+        "series_id": record.series_id,
+        "occurrence": when(record.occurrence),
         "requested_by": record.requested_by,
         "approved_by": record.approved_by,
         "created_at": record.created_at.isoformat(),

@@ -240,6 +240,9 @@ class ClockCore:
         self._heartbeat = float("-inf")
         # Where each tick's outcome is counted (bot.metrics.Metrics; the application sets it).
         self.metrics: Metrics | None = None
+        # Run by the leader before each tick of the loop (the application plans the series'
+        # next occurrences here; they need a conflict check, which the clock cannot do).
+        self.planner: Callable[[], Awaitable[object]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         # Jobs in flight, by planned-task id (so no tick starts a second one), one semaphore
         # per system, alerts being sent (chained per window, so they arrive in order), and

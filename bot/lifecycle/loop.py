@@ -134,6 +134,8 @@ class WindowClock(Pausing, Resuming, AlertTexts):
                     await self._wait(stopper, interval)
                     continue
                 try:
+                    if self.planner is not None:
+                        await self.planner()
                     report = await self.tick(wait=False)
                 except Exception:
                     # One bad tick (a locked database, a bug on one row) must not end the

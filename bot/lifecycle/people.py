@@ -16,6 +16,8 @@ from bot.format import instant, length
 from bot.model import (
     ApprovalRecord,
     ApprovalState,
+    SeriesRecord,
+    SeriesState,
     TaskRef,
     Window,
     WindowRecord,
@@ -85,8 +87,12 @@ def plan_window(
     drain_lead: timedelta = timedelta(0),
     title: str | None = None,
     reason: str | None = None,
+    series: SeriesRecord | None = None,
+    occurrence: datetime | None = None,
 ) -> WindowRecord:
-    """Record a window and the tasks (ref, display name) to pause in it, as ``planned``."""
+    """Record a window and the tasks (ref, display name) to pause in it, as ``planned``.
+    With ``series``, it is that series' occurrence starting (nominally) at ``occurrence``;
+    an occurrence may have no task to pause (its check found none), a one-off window not."""
     requested_by = require_text(requested_by, "requested_by")
     refusal = window_refusal(window, now)
     if refusal is not None:
@@ -96,19 +102,34 @@ def plan_window(
     unique: dict[str, tuple[TaskRef, str]] = {}
     for ref, name in tasks:
         unique.setdefault(ref.key, (ref, name or ref.id))
-    if not unique:
+    if not unique and series is None:
         raise LifecycleError(
             "No tasks to pause in this window; name them (SYSTEM:ID) or pick conflicting ones."
         )
-    record = store.create_window(
-        window,
-        requested_by=requested_by,
-        tasks=list(unique.values()),
-        drain_lead_seconds=int(drain_lead.total_seconds()),
-        channel=channel,
-        title=(title or "").strip() or None,
-        reason=(reason or "").strip() or None,
-    )
+    if series is not None:
+        assert occurrence is not None
+        made = store.create_occurrence(
+            series,
+            occurrence,
+            window,
+            tasks=list(unique.values()),
+            state=_W.PLANNED,
+            approved_by=None,
+            channel=channel,
+        )
+        if made is None:
+            raise LifecycleError("That occurrence of the series is planned already.")
+        record = made
+    else:
+        record = store.create_window(
+            window,
+            requested_by=requested_by,
+            tasks=list(unique.values()),
+            drain_lead_seconds=int(drain_lead.total_seconds()),
+            channel=channel,
+            title=(title or "").strip() or None,
+            reason=(reason or "").strip() or None,
+        )
     store.audit(
         requested_by,
         "plan",
@@ -229,6 +250,7 @@ def decide(
                     )
                     if not moved:
                         raise _WindowMoved
+                    _decide_series(store, approval.window_id, approve=approve, user=user)
                     acted = True
         except _WindowMoved:
             acted = False
@@ -241,6 +263,30 @@ def decide(
         window=store.get_window(approval.window_id),
         acted=acted,
     )
+
+
+def _decide_series(store: Store, window_id: str, *, approve: bool, user: str) -> None:
+    """The first occurrence's approval is its series' approval: approving it approves the
+    series (its later occurrences are planned approved by the same person), rejecting it
+    cancels the series. Later occurrences are approved already, so this acts only once."""
+    window = store.get_window(window_id)
+    if window.series_id is None:
+        return
+    if approve:
+        if store.transition_series(
+            window.series_id, SeriesState.PLANNED, SeriesState.APPROVED, approved_by=user
+        ):
+            store.audit(
+                user,
+                "approve_series",
+                "ok",
+                window_id=window_id,
+                detail={"series": window.series_id},
+            )
+    elif store.transition_series(window.series_id, SeriesState.PLANNED, SeriesState.CANCELLED):
+        store.audit(
+            user, "reject_series", "ok", window_id=window_id, detail={"series": window.series_id}
+        )
 
 
 def approve_now(

@@ -74,6 +74,7 @@ from bot.model import (
     WindowState,
 )
 from bot.render import PauseNote, plain_pause
+from bot.series import Series, parse_series
 from bot.service.audit import AuditFilters, AuditTrail, parse_moment, read_trail
 from bot.service.drafts import (
     Draft,
@@ -103,6 +104,7 @@ from bot.service.pauses import (
 )
 from bot.service.reports import StoredCheck, load_check, save_check
 from bot.service.scope import Candidates, Scope, gather, list_system
+from bot.service.series import SeriesDesk
 from bot.service.tasks import TaskChoice, colliding, every_active, named
 from bot.service.threads import StoreThreads
 from bot.service.wiring import Need, scheduler_config
@@ -205,6 +207,7 @@ class Maintbot:
     # GET /metrics: this bot's own registry (several bots in one process keep theirs apart).
     metrics: Metrics = field(default_factory=Metrics)
     window_clock: WindowClock = field(init=False)
+    series: SeriesDesk = field(init=False)
     clock_task: asyncio.Task[Any] | None = field(default=None, init=False)
     clock_interval: float = field(default=5.0, init=False)
     # Task keys with a pause/resume in flight in this process: a double click acts once.
@@ -222,6 +225,9 @@ class Maintbot:
             self.store, connectors, self.clock, self.notifier, deadlines=self.deadlines
         )
         self.window_clock.metrics = self.metrics
+        self.series = SeriesDesk(self)
+        # The clock's leader plans each series' next occurrences before every tick.
+        self.window_clock.planner = self.series.plan_due
         for connector in connectors.values():
             connector.observe(self.metrics)
         self.metrics.bind(self)
@@ -269,6 +275,10 @@ class Maintbot:
         from bot.windows import parse_window
 
         return parse_window(text, tz=tz or self.settings.maintbot_tz, now=self.clock())
+
+    def parse_series(self, text: str, tz: str | None = None) -> Series | None:
+        """``text`` as a recurring window, or ``None`` when it is not recurring."""
+        return parse_series(text, tz=tz or self.settings.maintbot_tz, now=self.clock())
 
     async def check(
         self,
@@ -1040,7 +1050,10 @@ class Maintbot:
     def _approval_of(self, request: str, *, by: str, approve: bool, policy: Policy) -> str:
         """The approval request to decide: the one named, or the window's pending one. A
         window planned without one (``maintbot plan`` with no ``--approved-by``) gets one
-        now, once the decider is known to be allowed (a refusal leaves nothing waiting)."""
+        now, once the decider is known to be allowed (a refusal leaves nothing waiting). A
+        series (``s_…``) is decided through its first occurrence's window."""
+        if request.startswith("s_"):
+            request = self.series.first_window(request).id
         if not request.startswith("w_"):
             return request
         window = self._window(request)
@@ -1299,6 +1312,9 @@ class Maintbot:
 
     # -- the window clock ---------------------------------------------------------------
     async def tick(self) -> TickReport:
+        """One turn of the clock by hand (tests, ``worker --once``): plan the occurrences
+        that are due, then tick."""
+        await self.series.plan_due()
         return await self.window_clock.tick()
 
     async def run_clock(self, stop: asyncio.Event, interval: float = 5.0) -> None:
