@@ -18,6 +18,7 @@ plus a clock time and converted once, which is where DST gaps and overlaps are d
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
@@ -26,6 +27,7 @@ from typing import Final, Literal, NoReturn
 from bot.errors import WindowError
 from bot.format import length
 from bot.model import Window
+from bot.vocabulary import to_grammar
 from bot.zones import lookup_zone, offset_name
 
 __all__ = [
@@ -1443,15 +1445,28 @@ def parse_window(
     tz: str,
     now: datetime,
     max_length: timedelta = DEFAULT_MAX_LENGTH,
+    languages: Sequence[str] = (),
 ) -> Window:
     """Read ``text`` as one maintenance window, following ``window-conventions.md``.
 
     ``tz`` is the user's zone (IANA name or UTC) used unless the text names one; ``now`` is
-    the aware reference instant. Raises :class:`WindowError` with a message that says what
-    was wrong and shows a text that works.
+    the aware reference instant. ``languages`` are the user's (a Slack locale such as
+    ``fr-FR``), tried first when the text is French, German, Spanish, Portuguese or
+    Japanese (:mod:`bot.vocabulary` rewrites it into this grammar's words). Raises
+    :class:`WindowError` with a message that says what was wrong and shows a text that works.
     """
     try:
-        return _parse(text, tz, now, max_length)
+        reading = to_grammar(text, languages)
+        if reading.language is None:
+            return _parse(text, tz, now, max_length)
+        try:
+            window = _parse(reading.text, tz, now, max_length)
+        except WindowError as err:
+            raise WindowError(
+                f'I read "{_short(text.strip())}" ({reading.language_name}) as '
+                f'"{_short(reading.text)}". {err}'
+            ) from None
+        return window.model_copy(update={"text": text})
     except OverflowError:
         # Dates past year 9999 (e.g. "in 999999 weeks") cannot be represented at all.
         raise WindowError(f"That date is too far away for a window. {_EXAMPLE}") from None
