@@ -37,6 +37,7 @@ __all__ = [
     "LANGUAGE_NAMES",
     "Translated",
     "day_formatter",
+    "known_words",
     "language_of",
     "to_grammar",
 ]
@@ -145,7 +146,8 @@ _OWN: Final[Mapping[str, Mapping[str, tuple[str, Role]]]] = {
     "fr": {
         "ce soir": ("tonight", "day"), "cette nuit": ("tonight", "day"),
         "à": ("to", "closer"), "a": ("to", "closer"), "de": ("from", "of_from"),
-        "du": ("from", "from"), "jusqu'à": ("until", "to"), "jusqu'a": ("until", "to"),
+        "du": ("from", "from"), "au": ("to", "closer"),
+        "jusqu'à": ("until", "to"), "jusqu'a": ("until", "to"),
         "entre": ("between", "between"), "et": ("and", "and"),
         "pendant": ("for", "for"), "pour": ("for", "for"), "durant": ("for", "for"),
         "le": ("", "drop"), "la": ("", "drop"), "tôt": ("early", "word"),
@@ -172,8 +174,8 @@ _OWN: Final[Mapping[str, Mapping[str, tuple[str, Role]]]] = {
         "desde": ("from", "from"), "a": ("to", "closer"), "hasta": ("until", "to"),
         "entre": ("between", "between"), "y": ("and", "and"),
         "durante": ("for", "for"), "por": ("for", "for"),
-        "el": ("", "drop"), "la": ("", "drop"), "las": ("", "drop"), "a las": ("", "drop"),
-        "a la": ("", "drop"), "temprano": ("early", "word"),
+        "el": ("", "drop"), "del": ("", "drop"), "la": ("", "drop"), "las": ("", "drop"),
+        "temprano": ("early", "word"),
         "todos los": ("every", "word"), "cada": ("every", "word"),
         "hacia": ("around", "word"), "alrededor de": ("around", "word"),
         "aproximadamente": ("approximately", "word"), "excepto": ("except", "word"),
@@ -286,8 +288,11 @@ def _cldr_entries(language: str) -> Iterator[tuple[str, _Entry]]:
 
 
 def _cldr_periods(locale: Any) -> Iterator[tuple[str, _Entry]]:
-    """Day periods as am/pm: CLDR's rules give each period's span of the day, and a period
-    that lies wholly before or after noon says am or pm ("de la mañana" is 06:00–12:00)."""
+    """Day periods as am/pm. Morning periods say am and afternoon or evening ones pm, for
+    any hour of that half ("4 de la mañana" is 04:00, though CLDR's morning starts at 06:00).
+    Night periods differ by language (French "du matin" before 04:00, Spanish "de la noche"
+    from 20:00), so a time after one must lie in its CLDR span: "2 Uhr nachts" is 02:00, and
+    "11 Uhr nachts" is refused rather than read as 11:00."""
     rules = locale.day_period_rules.get(None, {})
     periods = locale.day_periods
     for context in ("format", "stand-alone"):
@@ -301,16 +306,27 @@ def _cldr_periods(locale: Any) -> Iterator[tuple[str, _Entry]]:
                 if period in ("noon", "midnight"):
                     yield normalize(name), _Entry(period, "word", shown=name)
                     continue
-                for rule in rules.get(period, ()):
-                    span = (int(rule.get("from", 0)), int(rule.get("before", 0)))
+                span = (0, 0)
+                if period.startswith("morning"):
+                    english = "am"
+                elif period.startswith(("afternoon", "evening")):
+                    english = "pm"
+                else:
+                    spans = [
+                        (int(rule.get("from", 0)), int(rule.get("before", 0)))
+                        for rule in rules.get(period, ())
+                    ]
+                    if len(spans) != 1 or not spans[0][0] < spans[0][1]:
+                        continue  # a night across midnight (Japanese 夜中) says neither
+                    span = spans[0]
                     if span[1] <= 43200:
                         english = "am"
                     elif span[0] >= 43200:
                         english = "pm"
                     else:
                         continue
-                    for form in _forms(name):
-                        yield form, _Entry(english, "period", span=span, shown=name)
+                for form in _forms(name):
+                    yield form, _Entry(english, "period", span=span, shown=name)
 
 
 def _cldr_units(language: str, locale: Any) -> Iterator[tuple[str, _Entry]]:
@@ -361,7 +377,8 @@ def _vocabulary(language: str) -> _Vocabulary:
         }:
             entries = {e for e in entries if e.role == "unit"}
         if len({(e.english, e.role) for e in entries}) == 1:
-            words[key] = min(entries, key=lambda e: e.shown)
+            # The same am/pm from a morning and a night period: no span to check wins.
+            words[key] = min(entries, key=lambda e: (e.span != (0, 0), e.shown))
         else:
             # Spanish "mar" is both martes and marzo: neither reading is safe to pick.
             shown = " or ".join(sorted({e.shown for e in entries}))
@@ -410,6 +427,7 @@ class _Attempt:
     items: list[_Item] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     content: int = 0
+    passed_words: int = 0  # ASCII words left for the grammar ("utc", or one not known here)
     unknown_end: int = -1  # where the last unknown Japanese character ended
 
 
@@ -447,6 +465,7 @@ def _scan(text: str, vocabulary: _Vocabulary) -> _Attempt:
                 attempt.unknown.append(char)
             i += 1
         space = False
+    attempt.passed_words = sum(1 for item in items if item.kind == "pass" and item.text.isalpha())
     # Words spelt as in English ("am", "pm" in French) do not make a text French.
     attempt.content = sum(
         1
@@ -500,9 +519,11 @@ def _scan_number(
         )
         return match.end()
     previous = _last_meaningful(items)
-    lengthy = previous is not None and previous.entry is not None and previous.entry.role in (
-        "for", "in",
-    )  # fmt: skip
+    lengthy = previous is not None and (
+        previous.text in ("for", "in")
+        if previous.entry is None
+        else previous.entry.role in ("for", "in")
+    )
     for pattern in clock_forms:
         if (match := pattern.match(text, i)) is not None:
             if lengthy and pattern is _CLOCK_H:
@@ -620,12 +641,19 @@ def _resolve(attempt: _Attempt) -> list[_Item]:
             else:
                 opened = True
         elif role == "closer":
+            # "22h às 23h", "minuit à 2h", "23h à dimanche 4h": between two times it joins them.
             prev = out[-1] if out else None
+            nxt_item = next(
+                (i for i in items[k + 1 :] if i.entry is None or i.entry.role != "drop"), None
+            )
             between_times = (
                 prev is not None
-                and prev.kind in ("num", "clock")
-                and k + 1 < len(items)
-                and items[k + 1].kind in ("num", "clock")
+                and _time_like(prev)
+                and nxt_item is not None
+                and (
+                    _time_like(nxt_item)
+                    or (nxt_item.entry is not None and nxt_item.entry.role == "day")
+                )
             )
             if not opened and not between_times:
                 continue  # "à 14h", "a las 2": "at", which the grammar does not need
@@ -647,6 +675,12 @@ def _resolve(attempt: _Attempt) -> list[_Item]:
                 _prefix_length(out, "for")
         out.append(item)
     return out
+
+
+def _time_like(item: _Item) -> bool:
+    return item.kind in ("num", "clock") or (
+        item.entry is not None and item.entry.english in ("noon", "midnight")
+    )
 
 
 def _next_entry(items: list[_Item], k: int) -> _Entry | None:
@@ -700,12 +734,17 @@ def _apply_period(out: list[_Item], item: _Item, entry: _Entry) -> _Item:
         hour, minute = prev.hour, prev.minute
     if hour > 23 or minute > 59:
         _fail(f'"{prev.text}" is not a clock time. Try "2 {item.shown}".')
+    pm = entry.english == "pm"
     if 1 <= hour <= 12:
-        clock = (hour % 12 + (12 if entry.english == "pm" else 0)) * 3600 + minute * 60
+        clock = (hour % 12 + (12 if pm else 0)) * 3600 + minute * 60
+    elif (hour > 12) == pm:
+        clock = hour * 3600 + minute * 60  # "14 de la tarde", "0 Uhr nachts"
     else:
-        clock = hour * 3600 + minute * 60
+        _fail(
+            f'{prev.text} is not "{item.shown}". Write the time on the 24-hour clock, e.g. "23:00".'
+        )
     start, end = entry.span
-    if not start <= clock < end:
+    if end and not start <= clock < end:
         _fail(
             f'{prev.text} is not "{item.shown}", which runs {start // 3600:02d}:00–'
             f'{end // 3600:02d}:00. Write the time on the 24-hour clock, e.g. "23:00".'
@@ -752,14 +791,18 @@ def to_grammar(text: str, languages: Sequence[str] = ()) -> Translated:
     if not _foreign(text) and (not preferred or preferred[0] not in LANGUAGES):
         return Translated(text)
     order = [code for code in preferred if code in LANGUAGES]
-    order += [code for code in LANGUAGES if code not in order]
+    if _foreign(text):
+        order += [code for code in LANGUAGES if code not in order]
+    # An ASCII text is tried only in the user's own languages: English words that are
+    # abbreviations elsewhere ("Mar" is mardi in French) keep their English meaning.
     normalized = normalize(text)
-    attempts: list[_Attempt] = []
-    for language in order:
-        attempt = _scan(normalized, _vocabulary(language))
-        if not attempt.unknown and attempt.content:
-            return Translated(_join(_resolve(attempt)), language)
-        attempts.append(attempt)
+    attempts = [_scan(normalized, _vocabulary(language)) for language in order]
+    readable = [a for a in attempts if not a.unknown and a.content]
+    if readable:
+        # The language that leaves the fewest words unread ("hoje à noite" is Portuguese,
+        # though French knows "à" and "23h"); on a tie, the user's language, then the order.
+        best = min(readable, key=lambda a: a.passed_words)
+        return Translated(_join(_resolve(best)), best.language)
     if not _foreign(normalized):
         return Translated(text)
     best = attempts[0] if order[0] in preferred else min(attempts, key=lambda a: len(a.unknown))
@@ -817,3 +860,8 @@ def day_formatter(locale: str | None) -> Callable[[date], str] | None:
         return str(format_skeleton("yMMMEd", day, locale=parsed))
 
     return name
+
+
+def known_words(language: str) -> frozenset[str]:
+    """Every word and phrase ``language`` knows (normalised), for tests and benchmarks."""
+    return frozenset(_vocabulary(language).words)

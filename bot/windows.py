@@ -18,7 +18,7 @@ plus a clock time and converted once, which is where DST gaps and overlaps are d
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
@@ -27,7 +27,7 @@ from typing import Final, Literal, NoReturn
 from bot.errors import WindowError
 from bot.format import length
 from bot.model import Window
-from bot.vocabulary import to_grammar
+from bot.vocabulary import day_formatter, to_grammar
 from bot.zones import lookup_zone, offset_name
 
 __all__ = [
@@ -1505,34 +1505,45 @@ def parse_length(text: str) -> timedelta:
 # Echo
 
 
-def echo_lines(window: Window, *, user_tz: str | None = None) -> list[str]:
+def echo_lines(
+    window: Window, *, user_tz: str | None = None, locale: str | None = None
+) -> list[str]:
     """The human echo: the window in its zone, in UTC, its real length and any notes.
 
     With ``user_tz`` (the person's own zone) the window is also shown there when the text
-    was read in another zone, so "Saturday 2-4am UTC" says what that is locally.
+    was read in another zone, so "Saturday 2-4am UTC" says what that is locally. With
+    ``locale`` (the Slack user's, e.g. ``fr-FR``) the days and months are that locale's
+    words ("sam. 21 nov. 2026"); English otherwise.
     """
     found = _lookup_zone(window.tz)
     zone, zone_name = found if found is not None else (UTC, "UTC")
-    lines = [_range_text(window.start, window.end, zone, zone_name)]
+    day_text = day_formatter(locale) or _day_text
+    lines = [_range_text(window.start, window.end, zone, zone_name, day_text)]
     mine = _lookup_zone(user_tz) if user_tz else None
     if mine is not None and mine[1] not in (zone_name, "UTC"):
-        lines.append(_range_text(window.start, window.end, *mine))
+        lines.append(_range_text(window.start, window.end, *mine, day_text))
     if zone_name != "UTC":
-        lines.append(_range_text(window.start, window.end, UTC, "UTC"))
+        lines.append(_range_text(window.start, window.end, UTC, "UTC", day_text))
     lines.append(f"Length: {length(window.end - window.start, exact=True)}")
     lines.extend(window.notes)
     return lines
 
 
-def _range_text(start: datetime, end: datetime, zone: tzinfo, zone_name: str) -> str:
+def _range_text(
+    start: datetime,
+    end: datetime,
+    zone: tzinfo,
+    zone_name: str,
+    day_text: Callable[[date], str] = _day_text,
+) -> str:
     a, b = start.astimezone(zone), end.astimezone(zone)
     name_a, name_b = a.tzname() or zone_name, b.tzname() or zone_name
-    first = f"{_day_text(a.date())} {_clock_text(a)}"
+    first = f"{day_text(a.date())} {_clock_text(a)}"
     if name_a != name_b:
         first += f" {name_a}"
     second = _clock_text(b)
     if b.date() != a.date():
-        second = f"{_day_text(b.date())} {second}"
+        second = f"{day_text(b.date())} {second}"
     line = f"{first} – {second} {name_b}"
     if zone_name not in (name_a, name_b):
         line += f" ({zone_name})"
