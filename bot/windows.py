@@ -18,6 +18,7 @@ plus a clock time and converted once, which is where DST gaps and overlaps are d
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
@@ -26,6 +27,7 @@ from typing import Final, Literal, NoReturn
 from bot.errors import WindowError
 from bot.format import length
 from bot.model import Window
+from bot.vocabulary import day_formatter, to_grammar
 from bot.zones import lookup_zone, offset_name
 
 __all__ = [
@@ -1446,15 +1448,28 @@ def parse_window(
     tz: str,
     now: datetime,
     max_length: timedelta = DEFAULT_MAX_LENGTH,
+    languages: Sequence[str] = (),
 ) -> Window:
     """Read ``text`` as one maintenance window, following ``window-conventions.md``.
 
     ``tz`` is the user's zone (IANA name or UTC) used unless the text names one; ``now`` is
-    the aware reference instant. Raises :class:`WindowError` with a message that says what
-    was wrong and shows a text that works.
+    the aware reference instant. ``languages`` are the user's (a Slack locale such as
+    ``fr-FR``), tried first when the text is French, German, Spanish, Portuguese or
+    Japanese (:mod:`bot.vocabulary` rewrites it into this grammar's words). Raises
+    :class:`WindowError` with a message that says what was wrong and shows a text that works.
     """
     try:
-        return _parse(text, tz, now, max_length)
+        reading = to_grammar(text, languages)
+        if reading.language is None:
+            return _parse(text, tz, now, max_length)
+        try:
+            window = _parse(reading.text, tz, now, max_length)
+        except WindowError as err:
+            raise WindowError(
+                f'I read "{_short(text.strip())}" ({reading.language_name}) as '
+                f'"{_short(reading.text)}". {err}'
+            ) from None
+        return window.model_copy(update={"text": text})
     except OverflowError:
         # Dates past year 9999 (e.g. "in 999999 weeks") cannot be represented at all.
         raise WindowError(f"That date is too far away for a window. {_EXAMPLE}") from None
@@ -1493,34 +1508,45 @@ def parse_length(text: str) -> timedelta:
 # Echo
 
 
-def echo_lines(window: Window, *, user_tz: str | None = None) -> list[str]:
+def echo_lines(
+    window: Window, *, user_tz: str | None = None, locale: str | None = None
+) -> list[str]:
     """The human echo: the window in its zone, in UTC, its real length and any notes.
 
     With ``user_tz`` (the person's own zone) the window is also shown there when the text
-    was read in another zone, so "Saturday 2-4am UTC" says what that is locally.
+    was read in another zone, so "Saturday 2-4am UTC" says what that is locally. With
+    ``locale`` (the Slack user's, e.g. ``fr-FR``) the days and months are that locale's
+    words ("sam. 21 nov. 2026"); English otherwise.
     """
     found = _lookup_zone(window.tz)
     zone, zone_name = found if found is not None else (UTC, "UTC")
-    lines = [_range_text(window.start, window.end, zone, zone_name)]
+    day_text = day_formatter(locale) or _day_text
+    lines = [_range_text(window.start, window.end, zone, zone_name, day_text)]
     mine = _lookup_zone(user_tz) if user_tz else None
     if mine is not None and mine[1] not in (zone_name, "UTC"):
-        lines.append(_range_text(window.start, window.end, *mine))
+        lines.append(_range_text(window.start, window.end, *mine, day_text))
     if zone_name != "UTC":
-        lines.append(_range_text(window.start, window.end, UTC, "UTC"))
+        lines.append(_range_text(window.start, window.end, UTC, "UTC", day_text))
     lines.append(f"Length: {length(window.end - window.start, exact=True)}")
     lines.extend(window.notes)
     return lines
 
 
-def _range_text(start: datetime, end: datetime, zone: tzinfo, zone_name: str) -> str:
+def _range_text(
+    start: datetime,
+    end: datetime,
+    zone: tzinfo,
+    zone_name: str,
+    day_text: Callable[[date], str] = _day_text,
+) -> str:
     a, b = start.astimezone(zone), end.astimezone(zone)
     name_a, name_b = a.tzname() or zone_name, b.tzname() or zone_name
-    first = f"{_day_text(a.date())} {_clock_text(a)}"
+    first = f"{day_text(a.date())} {_clock_text(a)}"
     if name_a != name_b:
         first += f" {name_a}"
     second = _clock_text(b)
     if b.date() != a.date():
-        second = f"{_day_text(b.date())} {second}"
+        second = f"{day_text(b.date())} {second}"
     line = f"{first} – {second} {name_b}"
     if zone_name not in (name_a, name_b):
         line += f" ({zone_name})"
@@ -1531,8 +1557,11 @@ def warm_up() -> None:
     """Exercise the parser once so the first real call does not pay for lazy set-up.
 
     The grammar has no heavy dependency (no dateparser), so this only primes the zone cache
-    and the code paths; it is cheap.
+    and the code paths; it is cheap. The other languages' words (CLDR, through Babel) are
+    loaded here too, about 30 ms, so the first French or Japanese text is not the one to
+    pay for it.
     """
     reference = datetime(2026, 1, 7, 12, tzinfo=UTC)
     for name in ("UTC", "America/Los_Angeles", "Europe/Berlin"):
         parse_window("tomorrow 2-4am", tz=name, now=reference)
+    parse_window("土曜日 2時から4時", tz="UTC", now=reference)

@@ -59,10 +59,13 @@ class FakeSlack:
         users: dict[str, str | None] | None = None,
         groups: dict[str, tuple[str, list[str]]] | None = None,
         default_tz: str | None = "America/Los_Angeles",
+        locales: dict[str, str] | None = None,
     ) -> None:
         # user id → tz (None: Slack's "tz": null); unknown users get ``default_tz``.
         self.users = dict(users or {})
         self.default_tz = default_tz
+        # user id → Slack locale; as in Slack, sent only when asked with include_locale.
+        self.locales = dict(locales or {})
         # handle → (group id, member user ids)
         self.groups = dict(groups or {})
         self.calls: list[Call] = []
@@ -383,10 +386,10 @@ class FakeSlack:
         if method == "users.info":
             user = params.get("user", "")
             tz = self.users.get(user, self.default_tz)
-            return {
-                "ok": True,
-                "user": {"id": user, "name": user.lower(), "tz": tz, "tz_offset": 0},
-            }
+            profile: dict[str, Any] = {"id": user, "name": user.lower(), "tz": tz, "tz_offset": 0}
+            if str(params.get("include_locale", "")).lower() in ("true", "1"):
+                profile["locale"] = self.locales.get(user, "en-US")
+            return {"ok": True, "user": profile}
         if method == "usergroups.list":
             return {
                 "ok": True,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from fakeslack import FakeSlack
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.approvals import parse_approvers
-from bot.slack.directory import TtlCache
+from bot.slack.directory import TtlCache, UserDirectory
 
 
 def test_approvers_accept_ids_handles_group_ids_and_pasted_mentions() -> None:
@@ -54,3 +56,22 @@ async def test_a_failed_load_is_not_cached() -> None:
     with pytest.raises(ConnectionError):
         await cache.get("k", flaky)
     assert await cache.get("k", flaky) == "ok"
+
+
+async def test_the_locale_comes_with_the_zone_in_one_users_info_call() -> None:
+    with FakeSlack(users={"U0AMELIE1": "Europe/Paris"}, locales={"U0AMELIE1": "fr-FR"}) as fake:
+        client = AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
+        directory = UserDirectory(client, default_tz="UTC", approvers=parse_approvers(""))
+        assert await directory.locale("U0AMELIE1") == "fr-FR"
+        assert await directory.tz("U0AMELIE1") == "Europe/Paris"
+        assert await directory.locale("U0NOBODY1") == "en-US"
+        calls = fake.calls_to("users.info")
+        assert [c.params["user"] for c in calls] == ["U0AMELIE1", "U0NOBODY1"]
+        assert all(c.params["include_locale"] in (True, "true", "1") for c in calls)
+
+
+async def test_without_include_locale_slack_sends_no_locale() -> None:
+    with FakeSlack(locales={"U0AMELIE1": "fr-FR"}) as fake:
+        client = AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
+        response = await client.users_info(user="U0AMELIE1")
+        assert "locale" not in response["user"]

@@ -77,7 +77,7 @@ def _valid_zone(name: Any) -> str | None:
 
 
 class UserDirectory:
-    """Time zones (``users.info``) and approvers (``usergroups.*``), cached."""
+    """Time zones and locales (``users.info``) and approvers (``usergroups.*``), cached."""
 
     def __init__(
         self,
@@ -92,7 +92,7 @@ class UserDirectory:
         self.client = client
         self.default_tz = default_tz
         self.spec = approvers
-        self._tz: TtlCache[str] = TtlCache(tz_ttl, monotonic)
+        self._profile: TtlCache[tuple[str, str | None]] = TtlCache(tz_ttl, monotonic)
         self._groups: TtlCache[frozenset[str]] = TtlCache(group_ttl, monotonic)
 
     async def tz(self, user_id: str) -> str:
@@ -100,20 +100,30 @@ class UserDirectory:
 
         A failed lookup is not cached, so a Slack hiccup costs one request its zone, not an
         hour of them."""
+        return (await self._user(user_id))[0]
+
+    async def locale(self, user_id: str) -> str | None:
+        """The user's Slack locale (``fr-FR``, ``ja-JP``), which says the language their
+        window texts are tried in first and the echo's; None when Slack gives none. The
+        same ``users.info`` call as the zone, so asking costs no request."""
+        return (await self._user(user_id))[1]
+
+    async def _user(self, user_id: str) -> tuple[str, str | None]:
         try:
-            return await self._tz.get(user_id, lambda: self._load_tz(user_id))
+            return await self._profile.get(user_id, lambda: self._load_user(user_id))
         except SLACK_ERRORS as exc:
             log.warning("users.info for %s failed (%s); using %s", user_id, exc, self.default_tz)
-            return self.default_tz
+            return self.default_tz, None
 
-    async def _load_tz(self, user_id: str) -> str:
-        response = await self.client.users_info(user=user_id)
+    async def _load_user(self, user_id: str) -> tuple[str, str | None]:
+        response = await self.client.users_info(user=user_id, include_locale=True)
         user = response.get("user") or {}
+        locale = user.get("locale")
         zone = _valid_zone(user.get("tz"))
         if zone is None:
             log.info("user %s has no usable tz in Slack; using %s", user_id, self.default_tz)
-            return self.default_tz
-        return zone
+            zone = self.default_tz
+        return zone, locale if isinstance(locale, str) and locale else None
 
     async def approvers(self) -> frozenset[str]:
         """User ids allowed to approve: the listed users plus the members of listed groups.
