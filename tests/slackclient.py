@@ -184,6 +184,8 @@ class SlackWorld:
         }
     )
     groups: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    # user id → Slack locale (users.info with include_locale); en-US for anyone else.
+    user_locale: dict[str, str] = field(default_factory=lambda: {CAROL: "ja-JP", DAVE: "fr-FR"})
     vendors: Sequence[str] | None = None
     scale: int = 1
     latency_ms: float = 0.0
@@ -191,7 +193,7 @@ class SlackWorld:
     socket_mode: bool = False
 
     def __post_init__(self) -> None:
-        self.fake = FakeSlack(users=self.user_tz, groups=self.groups)
+        self.fake = FakeSlack(users=self.user_tz, groups=self.groups, locales=self.user_locale)
         self.db_path = self.tmp_path / "maintbot.db"
         self._users: dict[str, SlackUser] = {}
         self._ids = itertools.count(1)

@@ -71,6 +71,27 @@ def test_check_acks_with_the_real_scheduler_count_then_replaces_it_with_the_repo
     assert row.outcome == "ok"
 
 
+def test_a_users_slack_locale_says_which_language_their_window_is_read_in(
+    world: SlackWorld,
+) -> None:
+    # Dave's Slack is in French (fr-FR), Carol's in Japanese: their own words, the same
+    # window as the English text in their zones.
+    dave, carol = world.user("dave"), world.user("carol")
+    french = blocks_text(dave.slash("/maintenance check samedi 2h-4h").wait())
+    english = blocks_text(dave.slash("/maintenance check Saturday 2-4am").wait())
+    assert "in UTC: Sat 21 Nov 2026 07:00 → Sat 21 Nov 2026 09:00" in french
+    assert french.split("in UTC:")[1].split("\n")[0] == english.split("in UTC:")[1].split("\n")[0]
+    assert "“samedi 2h-4h”" in french  # the echo says what they typed
+    japanese = blocks_text(carol.slash("/maintenance check 土曜日 2時から4時").wait())
+    assert "in UTC: Fri 20 Nov 2026 17:00 → Fri 20 Nov 2026 19:00" in japanese
+    # A word no language knows is named, not guessed.
+    refused = dave.slash("/maintenance check samedi 2h-4h peut-être").wait()
+    assert "peut" in blocks_text(refused)
+    # One users.info per user, locale and zone together.
+    asked = [c.params.get("user") for c in world.fake.calls_to("users.info")]
+    assert asked.count(world.user("dave").id) == 1
+
+
 def test_users_info_is_cached_per_user(world: SlackWorld) -> None:
     alice = world.user("alice")
     alice.slash("/maintenance check Saturday 2-4am").wait()

@@ -271,10 +271,14 @@ class Maintbot:
         )
 
     # -- check and report ---------------------------------------------------------------
-    def parse(self, text: str, tz: str | None = None) -> Window:
+    def parse(self, text: str, tz: str | None = None, languages: Sequence[str] = ()) -> Window:
+        """``text`` as one window in ``tz``; ``languages`` (a Slack locale such as ``fr-FR``)
+        are tried first when the text is not English."""
         from bot.windows import parse_window
 
-        return parse_window(text, tz=tz or self.settings.maintbot_tz, now=self.clock())
+        return parse_window(
+            text, tz=tz or self.settings.maintbot_tz, now=self.clock(), languages=languages
+        )
 
     def parse_series(self, text: str, tz: str | None = None) -> Series | None:
         """``text`` as a recurring window, or ``None`` when it is not recurring."""
@@ -288,10 +292,12 @@ class Maintbot:
         tz: str | None = None,
         channel: str | None = None,
         request_id: str | None = None,
+        languages: Sequence[str] = (),
     ) -> StoredCheck:
-        """Check a window (or a text read in ``tz``), store the report and audit it."""
+        """Check a window (or a text read in ``tz``, in ``languages`` first), store the
+        report and audit it."""
         if isinstance(window, str):
-            window = self.parse(window, tz)
+            window = self.parse(window, tz, languages)
         report = await self._joined_check(window)
         stored = save_check(self.store, report, user=by, channel=channel)
         failed = [s.system for s in report.systems if not s.ok]

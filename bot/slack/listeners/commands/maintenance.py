@@ -66,12 +66,15 @@ async def _check(
         text=f"Checking {count} scheduler{'s' if count != 1 else ''}…", response_type="ephemeral"
     )
     user = str(command.get("user_id") or "")
+    # The locale comes from the same cached users.info call as the zone.
+    locale = await svc.directory.locale(user)
     stored = await svc.bot.check(  # WindowError → the error handler
         text,
         by=user,
         tz=await svc.directory.tz(user),
         channel=command.get("channel_id"),
         request_id=request_id(command),
+        languages=(locale,) if locale else (),
     )
     await reply(
         respond,
