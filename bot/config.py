@@ -329,6 +329,32 @@ class Settings(BaseSettings):
     # The window clock's lead among replicas (bot/lifecycle/loop.py): renewed on every turn,
     # so a dead leader's standby takes over within this plus one interval.
     maintbot_clock_lease_seconds: float = Field(default=30.0, ge=1, le=3600, allow_inf_nan=False)
+    # Where `maintbot serve` is reached from outside (https://maintbot.example.com): the
+    # base of the calendar feed's address that `maintbot calendar --url` and Slack give out.
+    maintbot_public_url: str | None = None
+
+    @field_validator("maintbot_public_url")
+    @classmethod
+    def _public_base(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        value = value.strip()
+        try:
+            parts = urlsplit(value)
+            host = parts.hostname
+        except ValueError:
+            host = None
+        example = "e.g. https://maintbot.example.com"
+        if host is None or parts.scheme not in ("http", "https"):
+            raise PydanticCustomError(
+                "public_url", f"must be an http:// or https:// address with a host name, {example}"
+            )
+        if "@" in parts.netloc or parts.query or parts.fragment:
+            raise PydanticCustomError(
+                "public_url",
+                f"must be a plain address (no user name, ? query or # fragment), {example}",
+            )
+        return value.rstrip("/")
 
 
 def load_settings() -> Settings:

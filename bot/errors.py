@@ -53,11 +53,15 @@ _KEY_VALUE = re.compile(
 _SLACK_TOKEN = re.compile(r"\bx(?:ox[abeoprs]|app)-[A-Za-z0-9-]{6,}")
 # The userinfo of a URL ("https://user:password@host"): a base_url or a redirect's Location.
 _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^\s/?#@]+@")
+# The calendar feed's secret address (/calendar/<token>.ics), wherever a URL is quoted:
+# Slack's and Bolt's DEBUG lines carry the bodies that give it to a person.
+_CALENDAR_FEED = re.compile(r"(/calendar/)[^\s/?#\"'<>|]+(\.ics)")
 
 
 def redact(text: str, *secrets: str | None) -> str:
     """Remove known secrets and token-shaped strings from ``text``."""
     text = _URL_USERINFO.sub(r"\1[redacted]@", text)
+    text = _CALENDAR_FEED.sub(r"\1[redacted]\2", text)
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "[redacted]")

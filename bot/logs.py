@@ -8,7 +8,7 @@ the request and every task its listeners start, and a window clock job's window 
 :data:`WINDOW_ID`. Every string in the line, the message
 and a traceback included, goes through :func:`bot.errors.redact` and has the process's
 own secrets (the Slack tokens and signing secret) replaced: a secret never reaches a log
-collector even when a message quotes one.
+collector even when a message quotes one. A text line is scrubbed the same way.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from bot.errors import redact
 
-__all__ = ["REQUEST_ID", "WINDOW_ID", "JsonFormatter", "configure_logging"]
+__all__ = ["REQUEST_ID", "WINDOW_ID", "JsonFormatter", "TextFormatter", "configure_logging"]
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -42,6 +42,18 @@ WINDOW_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 _STANDARD = frozenset(
     vars(logging.LogRecord("x", logging.INFO, "x", 0, "x", None, None)).keys()
 ) | {"message", "asctime", "taskName"}
+
+
+class TextFormatter(logging.Formatter):
+    """A text line, traceback included, scrubbed like a JSON line (:func:`redact` and the
+    process's own ``secrets``)."""
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        super().__init__(TEXT_FORMAT)
+        self.secrets = tuple(s for s in secrets if s)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record), *self.secrets)
 
 
 class JsonFormatter(logging.Formatter):
@@ -101,7 +113,7 @@ def configure_logging(
     root.setLevel(level)
     for handler in ours:
         handler.setFormatter(
-            JsonFormatter(secrets) if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+            JsonFormatter(secrets) if log_format == "json" else TextFormatter(secrets)
         )
 
 

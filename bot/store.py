@@ -863,6 +863,18 @@ class Store:
         the window clock must see all of them to know what is due."""
         return self._windows_in(OPEN_WINDOW_STATES)
 
+    def closed_windows_since(self, since: datetime) -> list[WindowRecord]:
+        """Windows that ended, failed or were cancelled at or after ``since`` (when they
+        finished, or, for one that never started, their last change), soonest start first."""
+        not_open, values = _in("state", [s.value for s in OPEN_WINDOW_STATES])
+        rows = self._select(
+            "windows",
+            [f"NOT {not_open}", "COALESCE(finished_at, updated_at) >= :since"],
+            {**values, "since": _iso(since)},
+            order_by="start_at, id",
+        )
+        return [self._window(r) for r in rows]
+
     def _change_window(
         self, window_id: str, sets: Sequence[str], where: Sequence[str], values: Mapping[str, Any]
     ) -> bool:

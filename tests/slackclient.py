@@ -191,6 +191,7 @@ class SlackWorld:
     latency_ms: float = 0.0
     tune: Callable[[list[Simulator]], None] | None = None
     socket_mode: bool = False
+    public_url: str | None = None
 
     def __post_init__(self) -> None:
         self.fake = FakeSlack(users=self.user_tz, groups=self.groups, locales=self.user_locale)
@@ -223,6 +224,7 @@ class SlackWorld:
             maintbot_approval_channel=self.approval_channel,
             maintbot_approvers=self.approvers,
             maintbot_allow_self_approval=self.allow_self_approval,
+            maintbot_public_url=self.public_url,
         )
         self.bot = BotServer(
             self.settings,

@@ -391,6 +391,8 @@ def bot_messages(store: Store) -> Iterator[tuple[str, dict[str, Any]]]:
     yield "audit trail", messages.audit_trail(read_trail(store, [], 200, AuditFilters()))
     yield "help", messages.help_message()
     yield "help after an error", messages.help_message(HOSTILE)
+    yield "calendar", messages.calendar_link("https://m.example.com/calendar/" + "x" * 43 + ".ics")
+    yield "calendar, no address", messages.calendar_link(None)
     yield "text", messages.text_message(HOSTILE * 5)
 
 

@@ -52,6 +52,7 @@ SLACK_SUBCOMMANDS = {
     "end": {"end"},
     "plan": {"draft"},
     "edit": {"edit"},
+    "calendar": {"calendar_url"},
 }
 # The Home tab shows the windows and what is held paused.
 SLACK_EVENTS = {"app_home_opened": {"windows", "status"}}
@@ -75,6 +76,7 @@ CLI_VERBS = {
     "windows": {"windows"},
     "audit": {"audit"},
     "worker": {"run_clock"},
+    "calendar": {"calendar", "calendar_url", "rotate_calendar_url"},
 }
 # Verbs that are no use case of the application: the pure grammar, the simulators, the
 # Slack face itself (which runs the clock in-process, the worker's use case) and the
@@ -93,6 +95,9 @@ ONE_FACE_BY_DESIGN = {
     # The dialog lists a window's candidates through its draft (which keeps what it
     # offered between clicks); `maintbot scope` asks for them in one call.
     "candidates": "the plan dialog lists them through draft()",
+    # Slack gives the feed's address; the feed itself is read there, from `maintbot serve`.
+    "calendar": "served at its address (GET /calendar/<token>.ics); Slack gives the address",
+    "rotate_calendar_url": "the operator's act on the installation's secret",
 }
 
 # design.md, "Additions of version 2": each of these verbs takes --by NAME and --json.

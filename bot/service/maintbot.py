@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.approvals import ManageAction, Policy
+from bot.calendar import SeriesEvent
 from bot.check import Scheduler, check_window, open_schedulers
 from bot.clock import Clock, system_clock
 from bot.config import Config, Settings
@@ -76,6 +77,14 @@ from bot.model import (
 from bot.render import PauseNote, plain_pause
 from bot.series import Series, parse_series
 from bot.service.audit import AuditFilters, AuditTrail, parse_moment, read_trail
+from bot.service.calendar import feed as calendar_feed
+from bot.service.calendar import (
+    feed_path,
+    feed_token,
+    public_base,
+    rotate_token,
+    token_matches,
+)
 from bot.service.drafts import (
     Draft,
     DraftError,
@@ -1315,6 +1324,36 @@ class Maintbot:
             parse_moment(until, tz, now, option="until") if until else None,
         )
         return read_trail(self.store, [s.name for s in self.schedulers], limit, filters)
+
+    # -- the calendar feed ----------------------------------------------------------------
+    def calendar(self) -> bytes:
+        """The calendar feed (RFC 5545) of the windows and series as they are now."""
+        return calendar_feed(self.store, self.clock(), self.calendar_series())
+
+    def calendar_series(self) -> list[SeriesEvent]:
+        """The series the feed shows, as :class:`bot.calendar.SeriesEvent`. The series
+        store is built apart from the feed; until it is wired here there are none."""
+        return []
+
+    def served_calendar(self, token: str) -> bytes | None:
+        """The feed for a request to its address, or ``None`` when ``token`` is not the
+        installation's (nothing is written either way)."""
+        return self.calendar() if token_matches(self.store, token) else None
+
+    def calendar_url(self) -> str:
+        """The feed's address (``MAINTBOT_PUBLIC_URL`` + its secret path); the secret is
+        made on first need. ConfigError when MAINTBOT_PUBLIC_URL is not set."""
+        base = public_base(self.settings.maintbot_public_url)
+        return base + feed_path(feed_token(self.store))
+
+    def rotate_calendar_url(self, *, by: str) -> str | None:
+        """Replace the feed's secret, so every old subscription stops working; the new
+        address, or ``None`` when MAINTBOT_PUBLIC_URL is not set to make one. Audited
+        without the secret."""
+        token = rotate_token(self.store)
+        self.store.audit(by, "calendar_rotate", "ok")
+        base = self.settings.maintbot_public_url
+        return public_base(base) + feed_path(token) if base else None
 
     # -- the window clock ---------------------------------------------------------------
     async def tick(self) -> TickReport:

@@ -880,8 +880,25 @@ HELP = (
     f"• `{COMMAND} end &lt;window id&gt;` — end an active window now and resume its tasks\n"
     f"• `{COMMAND} audit [n] [window &lt;id&gt;] [by @person] [system &lt;name&gt;] "
     "[since 2h] [until 2026-11-18]` — the audit trail, newest first (default 20 lines)\n"
+    f"• `{COMMAND} calendar` — the address to subscribe to the maintenance calendar "
+    "(Google Calendar, Outlook)\n"
     f"• `{COMMAND} help` — this text"
 )
+
+
+def calendar_link(url: str | None) -> dict[str, Any]:
+    """The feed's address for the person who asked (the command's answer is theirs alone:
+    whoever has the address reads the calendar), or why there is none."""
+    if url is None:
+        return text_message(
+            "The maintenance calendar has no address yet: whoever runs maintbot sets "
+            "`MAINTBOT_PUBLIC_URL` to where it is reached (e.g. https://maintbot.example.com)."
+        )
+    return text_message(
+        f":spiral_calendar_pad: Subscribe to the maintenance calendar at <{url}> (Google "
+        "Calendar: Other calendars → From URL; Outlook: Add calendar → Subscribe from web). "
+        "Keep it to your team: anyone with the address can read the calendar."
+    )
 
 
 def help_message(error: str | None = None) -> dict[str, Any]:

@@ -9,11 +9,14 @@ store answers, its schema is the one this maintbot runs, Slack accepted the bot 
 start-up (and has not refused it since), and, on the process that runs the window clock,
 its heartbeat in the store is fresh; 200, or 503 with ``failing`` naming each check that
 is not ok. ``/metrics`` is the Prometheus text format (:mod:`bot.metrics`).
+``/calendar/<token>.ics`` is the calendar feed at its secret address; any other token is a
+plain 404.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,11 +31,13 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.calendar import CONTENT_TYPE as CALENDAR_CONTENT_TYPE
 from bot.clock import Clock
 from bot.errors import ConfigError, MaintbotError, redact
 from bot.logs import REQUEST_ID
 from bot.metrics import CONTENT_TYPE
 from bot.service import Maintbot
+from bot.service.calendar import FEED_PREFIX, FEED_SUFFIX
 from bot.slack.app import (
     TOKEN_ERRORS,
     VERIFIED_KEY,
@@ -46,6 +51,7 @@ from bot.slack.verify import MAX_BODY_BYTES, request_identity, unverified_reason
 from bot.store import Store
 
 __all__ = [
+    "CALENDAR_PATH",
     "EVENTS_PATH",
     "HEALTH_PATH",
     "METRICS_PATH",
@@ -69,6 +75,9 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
 METRICS_PATH = "/metrics"
+# The calendar feed at its secret address (bot/service/calendar.py makes the token).
+CALENDAR_PATH = FEED_PREFIX + "{token}" + FEED_SUFFIX
+CALENDAR_FILENAME = "maintenance.ics"
 
 
 async def verify_token(client: AsyncWebClient, api_url: str) -> SlackAuth:
@@ -191,12 +200,38 @@ def web_app(app: MaintbotApp, *, events: bool = True) -> web.Application:
         text = await asyncio.to_thread(metrics.render)
         return web.Response(body=text, headers={"Content-Type": CONTENT_TYPE})
 
+    async def handle_calendar(request: web.Request) -> web.StreamResponse:
+        # The token is a credential: it is in no log line, no error and no audit row here.
+        # The access log is off (start_http), and a failure is logged by its type only.
+        try:
+            feed = await asyncio.to_thread(bot.served_calendar, request.match_info["token"])
+        except Exception as exc:
+            log.error("the calendar feed could not be built (%s)", type(exc).__name__)
+            return web.Response(status=503, text="calendar unavailable, try again later")
+        if feed is None:
+            # The same answer as for any address that does not exist: nothing to learn.
+            raise web.HTTPNotFound()
+        etag = '"' + hashlib.sha256(feed).hexdigest()[:32] + '"'
+        headers = {
+            "Content-Type": CALENDAR_CONTENT_TYPE,
+            "Content-Disposition": f'attachment; filename="{CALENDAR_FILENAME}"',
+            "ETag": etag,
+            # The address is the secret: no shared cache keeps it, no page passes it on.
+            "Cache-Control": "private, max-age=300",
+            "Referrer-Policy": "no-referrer",
+            "X-Robots-Tag": "noindex",
+        }
+        if etag in request.headers.get("If-None-Match", ""):
+            return web.Response(status=304, headers={"ETag": etag})
+        return web.Response(body=feed, headers=headers)
+
     web_application = web.Application(client_max_size=MAX_BODY_BYTES + 1)
     if events:
         web_application.router.add_post(EVENTS_PATH, handle_events)
     web_application.router.add_get(HEALTH_PATH, handle_health)
     web_application.router.add_get(READY_PATH, handle_ready)
     web_application.router.add_get(METRICS_PATH, handle_metrics)
+    web_application.router.add_get(CALENDAR_PATH, handle_calendar)
     return web_application
 
 

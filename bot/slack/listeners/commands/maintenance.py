@@ -12,7 +12,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import FilterError, WindowError
+from bot.errors import ConfigError, FilterError, WindowError
 from bot.slack import blocks as bk
 from bot.slack import messages
 from bot.slack.listeners import dialogs
@@ -258,6 +258,16 @@ async def _edit(
     await reply(respond, messages.edit_result(result, asked_in=asked_in))
 
 
+async def _calendar(
+    svc: Services, rest: str, command: dict[str, Any], ack: AsyncAck, respond: AsyncRespond
+) -> None:
+    try:
+        url: str | None = svc.bot.calendar_url()
+    except ConfigError:  # MAINTBOT_PUBLIC_URL unset: the operator's to fix, said so
+        url = None
+    await ack(**messages.calendar_link(url))
+
+
 _SUBCOMMANDS: dict[str, Subcommand] = {
     "check": _check,
     "list": _list,
@@ -267,6 +277,7 @@ _SUBCOMMANDS: dict[str, Subcommand] = {
     "extend": _extend,
     "end": _end,
     "edit": _edit,
+    "calendar": _calendar,
 }
 # Every subcommand with a use case (help has none); the parity test reads this.
 SUBCOMMANDS = (*_SUBCOMMANDS, "plan")
