@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,7 +22,9 @@ from bot.config import Settings
 from bot.errors import ApprovalError, LifecycleError, WindowError
 from bot.model import SeriesState, Task, WindowState
 from bot.sandbox import SandboxServer, Simulator, make_simulators, sandbox_config
+from bot.series import occurrences
 from bot.service import Maintbot
+from bot.service.series import series_of
 from bot.store import Store
 
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
@@ -99,8 +101,6 @@ async def world(clock: ManualClock, db_location: str) -> AsyncIterator[World]:
 
 
 def at(clock: ManualClock, day: date, hour: int, minute: int = 0) -> None:
-    from datetime import UTC, datetime
-
     clock.set(datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC))
 
 
@@ -354,3 +354,54 @@ def test_store_records_each_occurrence_once(store: Store, clock: ManualClock) ->
     assert store.skip_occurrence(record.id, record.version, start + timedelta(days=7))
     assert not store.skip_occurrence(record.id, record.version, start)  # stale version
     assert store.series_counts() == {"planned": 1}
+
+
+async def test_the_calendar_feed_shows_the_series_as_the_bot_runs_it(world: World) -> None:
+    """Read back by independent readers (icalendar, then recurring-ical-events expanding
+    the RRULE with its EXDATEs): the same occurrences as the bot's, a moved one at its new
+    time, a skipped one gone, and an ended series stopping where it was ended."""
+    import icalendar
+    import recurring_ical_events
+
+    bot = world.bot
+    assert bot is not None
+    tasks = await world.tasks()
+    series = bot.parse_series("every Saturday 2-4am", "Europe/Berlin")
+    assert series is not None
+    plan = await bot.series.plan(series, by="alice", tasks=tasks[0].ref.key, approved_by="bob")
+    sid = plan.series.id
+    bot.series.skip(sid, SECOND, by="alice")
+    moved = await bot.series.move(sid, THIRD, bot.parse("Dec 5 5-7am", "Europe/Berlin"), by="alice")
+
+    def starts(feed: bytes, until_days: int = 40) -> list[str]:
+        calendar = icalendar.Calendar.from_ical(feed)
+        begin = world.clock()
+        found = recurring_ical_events.of(calendar).between(
+            begin, begin + timedelta(days=until_days)
+        )
+        return sorted(e["DTSTART"].dt.astimezone(UTC).isoformat() for e in found)
+
+    expected = [
+        o.window.start.astimezone(UTC).isoformat()
+        for o in occurrences(series_of(bot.store.get_series(sid)), after=world.clock(), count=6)
+        if o.window is not None
+        and o.window.start.date() not in (SECOND, THIRD)
+        and o.window.start <= world.clock() + timedelta(days=40)
+    ]
+    expected.append(moved.start.astimezone(UTC).isoformat())
+    assert starts(bot.calendar()) == sorted(expected)
+    # Berlin's 02:00 local, whatever UTC offset the date has.
+    calendar = icalendar.Calendar.from_ical(bot.calendar())
+    event = next(e for e in calendar.walk("VEVENT") if sid in str(e["UID"]))
+    assert event["DTSTART"].params["TZID"] == "Europe/Berlin"
+    assert str(event["STATUS"]) == "CONFIRMED"
+
+    # Ended now: the feed's rule stops here, and the planned occurrences after now are gone.
+    bot.series.end(sid, by="alice")
+    assert starts(bot.calendar()) == []
+    ended = next(
+        e
+        for e in icalendar.Calendar.from_ical(bot.calendar()).walk("VEVENT")
+        if sid in str(e["UID"])
+    )
+    assert "UNTIL" in ended["RRULE"]

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from bot.calendar import FEED_HISTORY, SeriesEvent, build_feed
 from bot.errors import ConfigError
+from bot.model import WindowRecord, WindowState
 from bot.store import Store
 
 __all__ = [
@@ -39,7 +40,18 @@ def feed(store: Store, now: datetime, series: Sequence[SeriesEvent] = ()) -> byt
     """The feed of what the store holds now: open windows and those closed within
     :data:`FEED_HISTORY`, each with its tasks, and ``series``."""
     records = store.open_windows() + store.closed_windows_since(now - FEED_HISTORY)
-    return build_feed(((r, store.window_tasks(r.id)) for r in records), series, now=now)
+    # A series' occurrence is one of its RRULE's dates: only one moved off its date is an
+    # event of its own (its usual date is an EXDATE of the series).
+    shown = [r for r in records if r.series_id is None or _moved(r)]
+    return build_feed(((r, store.window_tasks(r.id)) for r in shown), series, now=now)
+
+
+def _moved(record: WindowRecord) -> bool:
+    return (
+        record.occurrence is not None
+        and record.start != record.occurrence
+        and record.state is not WindowState.CANCELLED
+    )
 
 
 def feed_token(store: Store) -> str:

@@ -113,7 +113,7 @@ from bot.service.pauses import (
 )
 from bot.service.reports import StoredCheck, load_check, save_check
 from bot.service.scope import Candidates, Scope, gather, list_system
-from bot.service.series import SeriesDesk
+from bot.service.series import SeriesDesk, calendar_events
 from bot.service.tasks import TaskChoice, colliding, every_active, named
 from bot.service.threads import StoreThreads
 from bot.service.wiring import Need, scheduler_config
@@ -1331,9 +1331,9 @@ class Maintbot:
         return calendar_feed(self.store, self.clock(), self.calendar_series())
 
     def calendar_series(self) -> list[SeriesEvent]:
-        """The series the feed shows, as :class:`bot.calendar.SeriesEvent`. The series
-        store is built apart from the feed; until it is wired here there are none."""
-        return []
+        """The series the feed shows, as :class:`bot.calendar.SeriesEvent` (see
+        :func:`bot.service.series.calendar_events`)."""
+        return calendar_events(self.store, self.clock())
 
     def served_calendar(self, token: str) -> bytes | None:
         """The feed for a request to its address, or ``None`` when ``token`` is not the

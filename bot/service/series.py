@@ -26,9 +26,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.calendar import SeriesEvent
 from bot.errors import ApprovalError, LifecycleError, MaintbotError, ScopeError, WindowError
 from bot.lifecycle import approve_now, cancel_window, plan_window
 from bot.lifecycle.people import require_text
@@ -46,16 +47,17 @@ from bot.model import (
 )
 from bot.series import Occurrence, Series, occurrences
 from bot.service.scope import Scope
+from bot.store import Store
 
 if TYPE_CHECKING:
     from bot.service.maintbot import Maintbot
-    from bot.store import Store
 
 __all__ = [
     "PLAN_AHEAD",
     "SeriesDesk",
     "SeriesPlan",
     "SeriesView",
+    "calendar_events",
     "series_of",
 ]
 
@@ -577,6 +579,52 @@ class SeriesDesk:
             closed = [s for s in self.store.list_series(None) if s.state not in OPEN_SERIES_STATES]
             shown += closed[-recent:]
         return [self._view(s) for s in shown]
+
+
+def calendar_events(store: Store, now: datetime) -> list[SeriesEvent]:
+    """Every series as the calendar feed shows it: its rule (with an UNTIL once a person
+    ended it), its skipped and cancelled occurrences and the usual dates of moved ones as
+    EXDATEs, and the tasks its latest occurrence pauses."""
+    events: list[SeriesEvent] = []
+    for record in store.list_series(None, limit=1_000_000):
+        windows = store.series_windows(record.id)
+        gone = {
+            w.occurrence
+            for w in windows
+            if w.occurrence is not None
+            and (w.state is WindowState.CANCELLED or w.start != w.occurrence)
+        }
+        latest = windows[-1] if windows else None
+        tasks = store.window_tasks(latest.id) if latest is not None else []
+        events.append(
+            SeriesEvent(
+                id=record.id,
+                title=record.title,
+                text=record.text,
+                tz=record.tz,
+                dtstart=record.dtstart,
+                duration=record.duration,
+                rrule=_feed_rule(record),
+                exdates=tuple(sorted(gone | set(record.skipped))),
+                state=record.state.value,
+                tasks=tuple((t.system, t.task_id, t.task_name) for t in tasks),
+                version=record.version,
+                updated_at=record.updated_at,
+            )
+        )
+    return events
+
+
+def _feed_rule(record: SeriesRecord) -> str:
+    """The stored rule, with the series' current end: a person's end (``until``) replaces
+    whatever end the rule was written with."""
+    if record.until is None:
+        return record.rrule
+    parts = [
+        p for p in record.rrule.split(";") if p.split("=", 1)[0].upper() not in ("UNTIL", "COUNT")
+    ]
+    parts.append("UNTIL=" + record.until.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"))
+    return ";".join(parts)
 
 
 def _first_possible(series: Series, now: datetime) -> Occurrence:
