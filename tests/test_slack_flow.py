@@ -357,3 +357,23 @@ def test_alerts_read_in_each_readers_zone_and_a_window_that_could_not_pause_says
     # Which task, and why.
     assert f"(`talend`): could not pause after 1 attempt(s): {bk.escape(first.last_error)}" in said
     assert world.fake.violations == []
+
+
+def test_series_are_listed_and_on_app_home(world: SlackWorld) -> None:
+    running = world.bot
+    assert running.bot is not None
+    bot = running.bot
+    series = bot.parse_series("patch night every Saturday 2-4am", "UTC")
+    assert series is not None
+    plan = running.call(bot.series.plan(series, by=ALICE, tasks="all", approved_by=BOB))
+    alice = world.user("alice")
+    listing = blocks_text(alice.slash("/maintenance list").json())
+    assert "and 1 series" in listing
+    assert f"`{plan.series.id}` · *patch night* · *approved*" in listing
+    assert "“patch night every Saturday 2-4am” in UTC · next <!date^" in listing
+    assert f"`{plan.first.id}` · *approved*" in listing  # its first occurrence, a window
+    alice.open_home(event_id="Ev0HOMESERIES")
+    (publish,) = world.fake.wait_calls("views.publish")
+    text = json.dumps(publish.params["view"])
+    assert "*Recurring*" in text
+    assert plan.series.id in text

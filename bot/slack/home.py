@@ -1,4 +1,5 @@
-"""The App Home tab: upcoming and active windows, and what the bot holds paused."""
+"""The App Home tab: upcoming and active windows, recurring series, and what the bot holds
+paused."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from bot.model import WindowState
 from bot.service.pauses import held_paused
+from bot.service.series import SeriesView
 from bot.slack import blocks as bk
 from bot.slack import messages
 from bot.slack.registry import ActionId
@@ -43,6 +45,15 @@ def home_view(store: Store, user: str) -> dict[str, Any]:
             )
             blocks.append(bk.section(messages.window_line(window, count), accessory=edit))
         if len(windows) > _SECTION_ROWS:
+            blocks.append(bk.context("…and more; `/maintenance list` shows them all."))
+        blocks.append(bk.divider())
+    series = store.open_series()
+    if series:
+        blocks.append(bk.section("*Recurring*"))
+        for record in series[:_SECTION_ROWS]:
+            view = SeriesView(record, tuple(store.series_windows(record.id)), ())
+            blocks.append(bk.section(messages.series_line(view)))
+        if len(series) > _SECTION_ROWS:
             blocks.append(bk.context("…and more; `/maintenance list` shows them all."))
         blocks.append(bk.divider())
     lines = messages.status_lines(held_paused(store))

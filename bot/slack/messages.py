@@ -42,6 +42,7 @@ from bot.service.audit import AuditEntry, AuditTrail
 from bot.service.editing import EditResult
 from bot.service.pauses import ActionResult, HeldPaused
 from bot.service.reports import StoredCheck
+from bot.service.series import SeriesView
 from bot.slack import blocks as bk
 from bot.slack.registry import COMMAND, ActionId
 
@@ -58,6 +59,7 @@ __all__ = [
     "overlap_warning",
     "page_count",
     "report_page",
+    "series_line",
     "status",
     "text_message",
     "windows_list",
@@ -778,11 +780,37 @@ def window_line(window: WindowRecord, task_count: int) -> str:
     )
 
 
-def windows_list(rows: Sequence[tuple[WindowRecord, int]]) -> dict[str, Any]:
-    if not rows:
+def series_line(view: SeriesView) -> str:
+    """A series in a list: its id, state, rule as typed, zone, and its next occurrence."""
+    r = view.record
+    name = f"*{bk.fit(r.title, 150)}* · " if r.title else ""
+    upcoming = view.next_window
+    if upcoming is not None:
+        nxt = f"next {_span(upcoming.start, upcoming.end)}"
+    else:
+        first = next((o.window for o in view.upcoming if o.window is not None), None)
+        nxt = (
+            f"next {_span(first.start, first.end)}"
+            if first is not None
+            else "next occurrence not planned yet"
+        )
+    return (
+        f"`{r.id}` · {name}*{r.state.label}* · “{bk.fit(r.text, 150)}” in "
+        f"{bk.fit(r.tz, 64)} · {nxt} · requested by {who(r.requested_by)}"
+        + (f", approved by {who(r.approved_by)}" if r.approved_by else "")
+    )
+
+
+def windows_list(
+    rows: Sequence[tuple[WindowRecord, int]], series: Sequence[SeriesView] = ()
+) -> dict[str, Any]:
+    if not rows and not series:
         return text_message("No planned or active maintenance windows.")
-    lines = [window_line(w, n) for w, n in rows]
-    return _listing(f"{len(rows)} planned or active window(s)", lines)
+    lines = [series_line(v) for v in series] + [window_line(w, n) for w, n in rows]
+    title = f"{len(rows)} planned or active window(s)"
+    if series:
+        title += f" and {len(series)} series"
+    return _listing(title, lines)
 
 
 def status_lines(held: HeldPaused) -> list[str]:

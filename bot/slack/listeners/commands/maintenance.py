@@ -88,7 +88,11 @@ async def _check(
 async def _list(
     svc: Services, rest: str, command: dict[str, Any], ack: AsyncAck, respond: AsyncRespond
 ) -> None:
-    await ack(**messages.windows_list([(w.record, len(w.tasks)) for w in svc.bot.windows()]))
+    await ack(
+        **messages.windows_list(
+            [(w.record, len(w.tasks)) for w in svc.bot.windows()], svc.bot.series.list()
+        )
+    )
 
 
 async def _status(
