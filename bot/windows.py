@@ -936,7 +936,7 @@ class _SideParser:
                 # "Tuesday next week"
                 self.side.date = _DateSpec("next", f"{date.raw} {raw}", weekday=date.weekday)
             else:
-                self._set_date(_DateSpec("week", raw))
+                self._set_date(_DateSpec("week", raw, following=True))
             self.i += 2
             return
         week = "" if low == "this" else ' or "next week"'
@@ -1101,7 +1101,12 @@ class _SideParser:
                 self._nth_weekday(tok, _day_value(tok))
                 return
             previous = self.at(self.i - 1)
-            if previous is not None and previous.low == "the" and self.side.date is None:
+            date = self.side.date
+            if (
+                previous is not None
+                and previous.low == "the"
+                and (date is None or date.kind == "weekday")
+            ):
                 day = _day_value(tok)
                 if not 1 <= day <= 31:
                     _fail(f'"{tok.raw}" is not a day of the month: they run 1–31. {_EXAMPLE}')
@@ -1840,6 +1845,11 @@ def _split_title(tokens: list[_Tok], text: str) -> tuple[list[_Tok], str | None]
         marks[trail_start - 1] or tokens[trail_start - 1].kind == _COLON
     ):
         trail_start -= 1
+    # A run of soft words alone is no title: "now for an" keeps its "for an".
+    if not any(t.kind != _COLON and t.low not in _SOFT_WORDS for t in tokens[:lead_end]):
+        lead_end = 0
+    if not any(t.kind != _COLON and t.low not in _SOFT_WORDS for t in tokens[trail_start:]):
+        trail_start = n
     lead, body, trail = tokens[:lead_end], tokens[lead_end:trail_start], tokens[trail_start:]
     # Soft words at the inner edges are the window's, or nobody's.
     given: list[_Tok] = []
@@ -2299,10 +2309,10 @@ def _parse(text: str, tz: str, now: datetime, max_length: timedelta) -> Window:
         elif side.date.kind in ("weekend", "week") and side.date.following:
             day = _calendar_date(side.date, ctx.today, ctx)
             span = 2 if side.date.kind == "weekend" else 7
-            what = "weekend" if side.date.kind == "weekend" else "week"
+            what = "the weekend of next week" if span == 2 else "the week after this one"
             notes.append(
-                f'"{side.date.raw}" is read as the {what} of next week (Monday to Sunday): '
-                f"{_day_text(day)} to {_day_text(day + timedelta(days=span))}."
+                f'"{side.date.raw}" is read as {what} (weeks run Monday to Sunday): '
+                f"{_day_text(day)} 00:00 to {_day_text(day + timedelta(days=span))} 00:00."
             )
     return Window(
         start=start.instant, end=end, tz=zone_name, text=text, notes=tuple(notes), title=title
