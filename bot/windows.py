@@ -4,12 +4,21 @@ Pure: no I/O and no clock. ``now`` and the user's zone are always passed in, so 
 text said at the same instant always gives the same window.
 
 The grammar is the project's own. A tokenizer made of anchored, non-nested regular
-expressions turns the text into tokens; a small hand-written parser splits them at the one
-range word into a start side and an end side and reads each side's day and clock time;
+expressions turns the text into tokens; courtesy words are dropped, an ISO 8601 interval is
+expanded into "START to END" or "START for LENGTH", zone mentions are marked, and the words
+around the window expression become its title (the rule is written above ``_split_title``:
+a run at the beginning or the end holding no date, time, zone or range token and no word of
+the grammar). A small hand-written parser then splits the rest at the one range word into
+a start side and an end side and reads each side's day and clock time;
 ``_resolve_start`` and ``_resolve_end`` turn those into instants with :mod:`zoneinfo`.
 dateparser is not used: the contract decides every case it covers, and a general-purpose
 parser both reads some of them differently and can take seconds on hostile input. Leftover
-words are errors that name the word rather than guesses.
+words inside the expression are errors that name the word rather than guesses, and so are
+words that would change the window ("not", "or", "around"), wherever they stand.
+
+This module reads the English of ``window-conventions.md`` including its "Version 2
+additions" (titles, US zone words and "<City> time", ISO intervals, weekends, ordinal days,
+number words); recurring texts are refused here, and other languages are not read here.
 
 All arithmetic happens on UTC instants; wall clocks are only ever built from a calendar date
 plus a clock time and converted once, which is where DST gaps and overlaps are detected.
@@ -1870,6 +1879,11 @@ def _split_title(tokens: list[_Tok], text: str) -> tuple[list[_Tok], str | None]
         word = trail.pop(0)
         if word.low == "to":
             body.append(word)  # "Sat 2am to whenever" still lacks an end
+    # "db failover - Sat 2-4am", "Sat 2-4am - db failover": that dash only sets the title off.
+    if lead and body and body[0].kind == _DASH:
+        body = body[1:]
+    if trail and body and body[-1].kind == _DASH:
+        body = body[:-1]
     if not any(t.kind not in (_ZONE, _COLON) for t in body):
         _fail(f'I found no date or time in "{_short(text.strip())}". {_EXAMPLE}')
     _check_title_words(lead, text, at_edge=False)
@@ -2172,6 +2186,8 @@ def _parse(text: str, tz: str, now: datetime, max_length: timedelta) -> Window:
 
     tokens, zones = _extract_zones(tokens)
     tokens, title = _split_title(tokens, normalized)
+    # Where the expression ends: a suggested length goes there, before a trailing title.
+    expression_end = tokens[-1].end if tokens else len(normalized)
     names = {z.name for z in zones}
     if len(names) > 1:
         listed = " and ".join(sorted(names))
@@ -2260,7 +2276,9 @@ def _parse(text: str, tz: str, now: datetime, max_length: timedelta) -> Window:
         elif start.date_only and start.end_day is not None:
             end = _wall_to_instant(start.end_day, time(0), ctx, res)
         else:
-            example = f"{_short(text.strip())} for 2h"
+            example = _short(
+                f"{normalized[:expression_end]} for 2h{normalized[expression_end:]}".strip()
+            )
             hint = ""
             if zones and zones[0].raw.startswith("-"):
                 hint = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -838,6 +839,17 @@ VOCABULARY = [
     "90m", "2 hours", "3 days", "1.5h", "an", "half", "hour", "week", "every", "o'clock",
     "5th", "31st", ",", "!", "@", "x", "999999", "1e9",
 ]
+# Version 2: titles, courtesy and meaning words, zone words, intervals, weekends, ordinals.
+VOCABULARY_V2 = [
+    "db", "failover", "Planned", "maintenance:", ":", "please", "pls", "thanks", "can", "we",
+    "do", "?", '"', "\u201c", "\u201d", "not", "or", "after", "around", "EOD", "end", "night",
+    "early", "morning", "evening", "tonite", "late", "PT", "ET", "et", "Pacific", "Eastern",
+    "time", "local", "London", "New", "York", "Gotham", "Sydney", "AEST", "NZDT", "JST",
+    "UTC+2", "GMT-5", "UTC+05:30", "Etc/GMT+2", "2026-12-24T22:00Z/PT2H", "2026-12-24/P1D",
+    "2026-12-24T22:00/23:30", "PT2H", "P1M", "/", "weekend", "week", "over", "first", "last",
+    "second", "month", "Sunday", "January", "in", "two", "forty-five", "half", "Saturady",
+    "money", "re-index", "db2",
+]
 # fmt: on
 
 
@@ -854,6 +866,26 @@ def test_vocabulary_texts_give_a_window_or_a_window_error(
     words: list[str], glue: str, tz: str, now: datetime
 ) -> None:
     _check_total(glue.join(words), tz, now)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    words=st.lists(st.sampled_from(VOCABULARY + VOCABULARY_V2), min_size=0, max_size=14),
+    glue=st.sampled_from([" ", "", " - ", ", "]),
+    tz=st.sampled_from([LA, BERLIN, SYDNEY, "Pacific/Auckland", "Australia/Lord_Howe", "UTC"]),
+    now=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2060, 1, 1), timezones=st.just(UTC)
+    ),
+)
+def test_v2_vocabulary_texts_give_a_window_or_a_window_error_in_bounded_work(
+    words: list[str], glue: str, tz: str, now: datetime
+) -> None:
+    text = glue.join(words)[:MAX_TEXT_LENGTH]
+    started = time.perf_counter()
+    _check_total(text, tz, now)
+    # Bounded work: generous for a loaded CI machine, far below anything a user would notice
+    # (a typical text takes tens of microseconds; bench/bench_parse.py measures it).
+    assert time.perf_counter() - started < 0.25, text
 
 
 @settings(max_examples=400, deadline=None)
@@ -886,7 +918,12 @@ def _check_total(text: str, tz: str, now: datetime) -> None:
         assert window.start >= now
         assert window.end - window.start <= timedelta(days=14)
         resolve_zone(window.tz)
-        assert echo_lines(window)
+        lines = echo_lines(window)
+        assert lines
+        if window.title is not None:
+            # A title is words of the text, never empty, and echoed first.
+            assert window.title.strip()
+            assert lines[0].startswith(f'"{window.title}": ')
         return
     # Every rejection shows something to type instead.
     assert re.search(r'(Try|e\.g\.|For example) "', message), message

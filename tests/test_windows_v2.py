@@ -909,3 +909,27 @@ def test_parse_json_has_the_title(capsys: pytest.CaptureFixture[str]) -> None:
     }
     assert main(["parse", "db failover tmrw 22:00-23:00", "--tz", LA, "--now", now]) == 0
     assert capsys.readouterr().out.startswith('"db failover": Thu 19 Nov 2026 22:00 – 23:00')
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [("Sat 2am db failover", "db failover"), ("Sat 2am - db failover", "db failover")],
+)
+def test_the_no_end_suggestion_goes_before_the_title(text: str, title: str) -> None:
+    message = rejection(text)
+    window = parse(examples(message)[0])
+    assert (window.start, window.duration, window.title) == (
+        la(11, 21, 2),
+        timedelta(hours=2),
+        title,
+    )
+
+
+def test_a_dash_setting_a_title_off_is_no_range() -> None:
+    for text in ("Saturday 2-4am - db failover", "db failover - Sat 2-4am"):
+        window = parse(text)
+        assert (window.start, window.end, window.title) == (
+            la(11, 21, 2),
+            la(11, 21, 4),
+            "db failover",
+        )
