@@ -185,6 +185,7 @@ _NOT_A_TIME_PHRASES: Final = (
 # Dropped wherever they stand: they say nothing about the window.
 _COURTESY: Final = frozenset({"please", "pls", "plz", "thanks", "thx"})
 _COURTESY_PHRASES: Final = (("can", "we", "do"), ("could", "we", "do"), ("thank", "you"))
+_COURTESY_STARTS: Final = frozenset(phrase[0] for phrase in _COURTESY_PHRASES)
 # Words of the grammar that may also stand inside a title ("Patch the db on Saturday"); at
 # the edge of a title next to the window they are the window's (see _split_title).
 _SOFT_WORDS: Final = frozenset(
@@ -1701,15 +1702,27 @@ def _drop_courtesy(tokens: list[_Tok]) -> list[_Tok]:
     out: list[_Tok] = []
     i = 0
     while i < len(tokens):
-        for phrase in _COURTESY_PHRASES:
-            if tuple(t.low for t in tokens[i : i + len(phrase)]) == phrase:
-                i += len(phrase)
-                break
-        else:
-            if tokens[i].low not in _COURTESY:
-                out.append(tokens[i])
+        low = tokens[i].low
+        if low in _COURTESY:
             i += 1
+            continue
+        if low in _COURTESY_STARTS:
+            phrase = _phrase_at(tokens, i, _COURTESY_PHRASES)
+            if phrase is not None:
+                i += len(phrase)
+                continue
+        out.append(tokens[i])
+        i += 1
     return out
+
+
+def _phrase_at(
+    tokens: list[_Tok], i: int, phrases: tuple[tuple[str, ...], ...]
+) -> tuple[str, ...] | None:
+    for phrase in phrases:
+        if tuple(t.low for t in tokens[i : i + len(phrase)]) == phrase:
+            return phrase
+    return None
 
 
 def _check_words(tokens: list[_Tok]) -> None:
@@ -1725,10 +1738,7 @@ def _check_words(tokens: list[_Tok]) -> None:
                 f'"{tok.raw}" {_MEANING_WORDS[low]}, so I won\'t guess the window. Give '
                 f'exact times for one window, e.g. "Saturday 2-4am" or "now until 17:00".'
             )
-        phrase = next(
-            (p for p in _NOT_A_TIME_PHRASES if tuple(t.low for t in tokens[i : i + len(p)]) == p),
-            None,
-        )
+        phrase = _phrase_at(tokens, i, _NOT_A_TIME_PHRASES) if low in ("end", "close") else None
         if low in _NOT_A_TIME or phrase is not None:
             shown = " ".join(t.raw for t in tokens[i : i + len(phrase)]) if phrase else tok.raw
             _fail(
