@@ -59,7 +59,8 @@ class Window(_Frozen):
     """A maintenance window: ``start`` inclusive, ``end`` exclusive, both UTC instants.
 
     ``tz`` is the zone the text was read in (IANA name, ``UTC`` or a fixed offset such as
-    ``+05:30``); ``notes`` carry DST warnings and similar remarks for the echo.
+    ``+05:30``); ``notes`` carry DST warnings and similar remarks for the echo; ``title`` is
+    what the words around the window expression called it ("db failover"), if anything.
     """
 
     start: Instant
@@ -67,6 +68,7 @@ class Window(_Frozen):
     tz: str
     text: str = ""
     notes: tuple[str, ...] = ()
+    title: str | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -214,6 +216,7 @@ class ConflictReport(_Frozen):
                 "end": self.window.end.isoformat(),
                 "tz": self.window.tz,
                 "notes": list(self.window.notes),
+                **({"title": self.window.title} if self.window.title else {}),
             },
             "systems": [
                 {
@@ -371,7 +374,14 @@ class WindowRecord(_Record):
 
     @property
     def window(self) -> Window:
-        return Window(start=self.start, end=self.end, tz=self.tz, text=self.text, notes=self.notes)
+        return Window(
+            start=self.start,
+            end=self.end,
+            tz=self.tz,
+            text=self.text,
+            notes=self.notes,
+            title=self.title,
+        )
 
 
 class PlannedTask(_Record):

@@ -37,6 +37,7 @@ __all__ = [
     "LANGUAGE_NAMES",
     "Translated",
     "day_formatter",
+    "foreign_day_word",
     "known_words",
     "language_of",
     "to_grammar",
@@ -860,6 +861,29 @@ def day_formatter(locale: str | None) -> Callable[[date], str] | None:
         return str(format_skeleton("yMMMEd", day, locale=parsed))
 
     return name
+
+
+def foreign_day_word(word: str) -> tuple[str, str] | None:
+    """``(language name, English word)`` when ``word`` (ASCII, accents dropped) is a day or
+    month name or a relative day in one of :data:`LANGUAGES` and not a short abbreviation;
+    else ``None``. The English grammar asks this of the words it would take as a title, so
+    "samedi 2-4am" typed without a French locale is refused, not read as "2-4am" titled
+    "samedi"."""
+    low = _strip_accents(normalize(word))
+    if len(low) < 5 or not low.isascii() or not low.isalpha():
+        return None
+    return _foreign_days().get(low)
+
+
+@lru_cache(maxsize=1)
+def _foreign_days() -> dict[str, tuple[str, str]]:
+    found: dict[str, tuple[str, str]] = {}
+    for language in LANGUAGES:
+        for phrase, entry in _vocabulary(language).words.items():
+            key = _strip_accents(phrase)
+            if entry.role in ("day", "month") and " " not in key and len(key) >= 5:
+                found.setdefault(key, (LANGUAGE_NAMES[language], entry.english))
+    return found
 
 
 def known_words(language: str) -> frozenset[str]:

@@ -4,12 +4,21 @@ Pure: no I/O and no clock. ``now`` and the user's zone are always passed in, so 
 text said at the same instant always gives the same window.
 
 The grammar is the project's own. A tokenizer made of anchored, non-nested regular
-expressions turns the text into tokens; a small hand-written parser splits them at the one
-range word into a start side and an end side and reads each side's day and clock time;
+expressions turns the text into tokens; courtesy words are dropped, an ISO 8601 interval is
+expanded into "START to END" or "START for LENGTH", zone mentions are marked, and the words
+around the window expression become its title (the rule is written above ``_split_title``:
+a run at the beginning or the end holding no date, time, zone or range token and no word of
+the grammar). A small hand-written parser then splits the rest at the one range word into
+a start side and an end side and reads each side's day and clock time;
 ``_resolve_start`` and ``_resolve_end`` turn those into instants with :mod:`zoneinfo`.
 dateparser is not used: the contract decides every case it covers, and a general-purpose
 parser both reads some of them differently and can take seconds on hostile input. Leftover
-words are errors that name the word rather than guesses.
+words inside the expression are errors that name the word rather than guesses, and so are
+words that would change the window ("not", "or", "around"), wherever they stand.
+
+This module reads the English of ``window-conventions.md`` including its "Version 2
+additions" (titles, US zone words and "<City> time", ISO intervals, weekends, ordinal days,
+number words); recurring texts are refused here, and other languages are not read here.
 
 All arithmetic happens on UTC instants; wall clocks are only ever built from a calendar date
 plus a clock time and converted once, which is where DST gaps and overlaps are detected.
@@ -22,13 +31,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
+from itertools import pairwise
 from typing import Final, Literal, NoReturn
 
 from bot.errors import WindowError
 from bot.format import length
 from bot.model import Window
-from bot.vocabulary import day_formatter, to_grammar
-from bot.zones import lookup_zone, offset_name
+from bot.vocabulary import day_formatter, foreign_day_word, to_grammar
+from bot.zones import city_zone, lookup_zone, offset_name
 
 __all__ = [
     "DEFAULT_MAX_LENGTH",
@@ -60,8 +70,43 @@ FIXED_ABBREVIATIONS: Final[dict[str, int]] = {
     "CEST": 2 * 60,
     "BST": 60,
     "IST": 5 * 60 + 30,
+    "AEST": 10 * 60,
+    "AEDT": 11 * 60,
+    "JST": 9 * 60,
+    "SGT": 8 * 60,
+    "HKT": 8 * 60,
+    "NZST": 12 * 60,
+    "NZDT": 13 * 60,
 }
 """The only abbreviations the contract accepts, as fixed offsets in minutes (not zones)."""
+
+# The zones whose clocks the fixed abbreviations are halves of: typing "PST" in July is a
+# fixed -08:00 while Los Angeles is on -07:00, which the echo points out.
+_ABBREVIATION_HOMES: Final[dict[str, tuple[str, str, str]]] = {
+    # abbreviation: (the zone in words, its IANA name, what to type for its local clock)
+    **dict.fromkeys(("PST", "PDT"), ("Pacific time", "America/Los_Angeles", "PT")),
+    **dict.fromkeys(("MST", "MDT"), ("Mountain time", "America/Denver", "MT")),
+    **dict.fromkeys(("CST", "CDT"), ("Central time", "America/Chicago", "CT")),
+    **dict.fromkeys(("EST", "EDT"), ("Eastern time", "America/New_York", "ET")),
+    **dict.fromkeys(("CET", "CEST"), ("Berlin time", "Europe/Berlin", "Europe/Berlin")),
+    "BST": ("London time", "Europe/London", "London time"),
+    **dict.fromkeys(("AEST", "AEDT"), ("Sydney time", "Australia/Sydney", "Sydney time")),
+    **dict.fromkeys(("NZST", "NZDT"), ("New Zealand time", "Pacific/Auckland", "Auckland time")),
+}
+# US zone words are real zones with daylight-saving time. The two-letter forms only in
+# capitals: lower-case "et" is a word in other languages ("entre 2h et 4h").
+_US_ZONE_WORDS: Final[dict[str, str]] = {
+    "pacific": "America/Los_Angeles",
+    "mountain": "America/Denver",
+    "central": "America/Chicago",
+    "eastern": "America/New_York",
+}
+_US_ZONE_LETTERS: Final[dict[str, str]] = {
+    "PT": "America/Los_Angeles",
+    "MT": "America/Denver",
+    "CT": "America/Chicago",
+    "ET": "America/New_York",
+}
 
 _EXAMPLE: Final = 'Try "Saturday 2-4am" or "tomorrow 22:00 for 2h".'
 
@@ -98,22 +143,83 @@ RECURRING_WORDS: Final = _RECURRING
 """Words that make a text a series (:mod:`bot.series` reads those; this grammar refuses them)."""
 _RANGE_WORDS: Final = frozenset({"to", "until", "till", "til", "through", "thru"})
 _FILLERS: Final = frozenset({"on", "at", "the", "from", "between"})
-_TODAY_WORDS: Final = frozenset({"today", "tonight"})
+_TODAY_WORDS: Final = frozenset({"today", "tonight", "tonite"})
+_TONIGHT_WORDS: Final = frozenset({"tonight", "tonite"})
 _TOMORROW_WORDS: Final = frozenset({"tomorrow", "tmrw", "tmr", "tomorow"})
 _UNIT_WORDS: Final[dict[str, str]] = {
     "week": "w", "weeks": "w", "day": "d", "days": "d", "hour": "h", "hours": "h", "hr": "h",
     "hrs": "h", "minute": "m", "minutes": "m", "min": "m", "mins": "m",
 }
+_ONES: Final[dict[str, int]] = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9,
+}
+_TENS: Final[dict[str, int]] = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50}
+_NUMBER_WORDS: Final[dict[str, int]] = {
+    **_ONES, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "eighteen": 18,
+    **_TENS, "sixty": 60, "ninety": 90,
+    # "forty-five" is one word once the tokenizer has joined it (_join_number_words).
+    **{f"{tens}-{ones}": t + o for tens, t in _TENS.items() for ones, o in _ONES.items()},
+}
+_ORDINAL_WORDS: Final[dict[str, int]] = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1,
+}
+# Words that say which part of the day a clock time is in, next to a day.
+_QUALIFIERS: Final = frozenset({"night", "evening", "morning", "early", "afternoon"})
+_ORDINAL_NAMES: Final[dict[int, str]] = {
+    1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", -1: "last",
+}
 _DATE_TIME_WORDS: Final = (
     frozenset(_WEEKDAYS) | frozenset(_MONTHS) | _TODAY_WORDS | _TOMORROW_WORDS
-    | {"now", "noon", "midday", "midnight"} | frozenset(_UNIT_WORDS)
+    | {"now", "noon", "midday", "midnight", "weekend"} | frozenset(_UNIT_WORDS)
+)
+# Words that can change what the window means: an error wherever they stand, never a title.
+_MEANING_WORDS: Final[dict[str, str]] = {
+    **dict.fromkeys(("not", "no", "except", "unless", "or", "either", "nor", "neither",
+                     "without"), "changes which window is meant"),
+    **dict.fromkeys(("before", "after"), "makes the time relative to another one"),
+    **dict.fromkeys(("around", "about", "approximately", "approx", "roughly", "circa",
+                     "maybe", "perhaps", "ish"), "makes the time approximate"),
+}
+_NOT_A_TIME: Final = frozenset({"eod", "cob", "eob"})
+_NOT_A_TIME_PHRASES: Final = (
+    ("end", "of", "day"), ("end", "of", "the", "day"), ("end", "of", "business"),
+    ("close", "of", "business"),
+)
+# Dropped wherever they stand: they say nothing about the window.
+_COURTESY: Final = frozenset({"please", "pls", "plz", "thanks", "thx"})
+_COURTESY_PHRASES: Final = (("can", "we", "do"), ("could", "we", "do"), ("thank", "you"))
+_COURTESY_STARTS: Final = frozenset(phrase[0] for phrase in _COURTESY_PHRASES)
+# Words of the grammar that may also stand inside a title ("Patch the db on Saturday"); at
+# the edge of a title next to the window they are the window's (see _split_title).
+_SOFT_WORDS: Final = frozenset(
+    {"the", "a", "an", "of", "on", "at", "in", "for", "to", "and", "with", "from", "over"}
+)
+# Words a title never takes: the grammar's own, and time-of-day words it does not read
+# ("late", "overnight"), so a text such as "late Saturday 11-1" is refused, not titled.
+_GRAMMAR_WORDS: Final = (
+    _DATE_TIME_WORDS | frozenset(_NUMBER_WORDS) | frozenset(_ORDINAL_WORDS) | _QUALIFIERS
+    | _RANGE_WORDS | frozenset(_MEANING_WORDS) | _NOT_A_TIME
+    | {"this", "next", "between", "half", "o'clock", "utc", "gmt", "z", "late", "overnight",
+       "lunchtime", "lunch", "dawn", "dusk", "tonite", "am", "pm", "wk", "wks", "month",
+       "months", "year", "years"}
+) - _SOFT_WORDS
+# What a title word that is not the grammar's may be a typo of ("Saturady 2-4am" must not
+# become a window titled "Saturady" today).
+_TYPO_TARGETS: Final = tuple(
+    sorted(
+        {name.lower() for name in _DAY_FULL}
+        | {name.lower() for name in _MONTH_FULL if len(name) >= 5}
+        | {"today", "tonight", "tomorrow", "midnight", "weekend", "morning", "evening",
+           "afternoon"}
+    )
 )
 # Abbreviations people type that the contract deliberately does not accept: reported as
 # unknown zones (not unknown words) so the user knows to write an IANA name or an offset.
 _OTHER_ABBREVIATIONS: Final = frozenset({
-    "aest", "aedt", "acst", "acdt", "awst", "akst", "akdt", "hst", "hdt", "jst", "kst", "nzst",
-    "nzdt", "eet", "eest", "wet", "west", "msk", "sgt", "hkt", "pht", "wib", "ict", "cat",
-    "eat", "wat", "sast", "brt", "art", "ast", "adt", "nst", "ndt", "pt", "et", "ct", "mt",
+    "acst", "acdt", "awst", "akst", "akdt", "hst", "hdt", "kst", "eet", "eest", "wet", "west",
+    "msk", "pht", "wib", "ict", "cat", "eat", "wat", "sast", "brt", "art", "ast", "adt", "nst",
+    "ndt",
 })
 # fmt: on
 
@@ -132,6 +238,11 @@ _MER: Final = "mer"
 _IANA: Final = "iana"
 _WORD: Final = "word"
 _DASH: Final = "dash"
+_COLON: Final = "colon"
+_ISOIV: Final = "isoiv"
+# Made by the parser, not the tokenizer: a quoted title, and where a zone was named.
+_QUOTED: Final = "quoted"
+_ZONE: Final = "zone"
 
 # One alternative per token kind, tried in order at each position. No alternative nests a
 # quantifier inside another, the zone name's segments are possessive (no backtracking into
@@ -140,6 +251,8 @@ _DASH: Final = "dash"
 _TOKEN_RE: Final = re.compile(
     r"""
       (?P<ws>\s+)
+    | (?P<isoiv>(?:\d{4}-\d{1,2}-\d{1,2}[\dt:.z+-]{0,30}|p[\dt][\d.ymwdths]{0,30})
+                /[\da-z:.+-]{1,40}(?![a-z\d]))
     | (?P<isodt>\d{4}-\d{1,2}-\d{1,2}t\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?
                 (?:z|[+-]\d{2}(?::?\d{2})?(?![\d:-]))?(?![a-z\d]))
     | (?P<isodate>\d{4}-\d{1,2}-\d{1,2}(?![\d-]))
@@ -155,6 +268,7 @@ _TOKEN_RE: Final = re.compile(
     | (?P<iana>[a-z_]++(?:/[a-z0-9_+-]++)+)
     | (?P<word>[a-z]+(?:'[a-z]+)?)
     | (?P<dash>[-\u2013\u2014\u2012\u2212])
+    | (?P<colon>:)
     | (?P<punct>[,;.!?@()\[\]"'\u201c\u201d\u2018\u2019])
     | (?P<bad>.)
     """,
@@ -243,6 +357,10 @@ def _tokenize(text: str) -> tuple[list[_Tok], list[str]]:
         raw = match.group()
         if kind in ("ws", "punct"):
             continue
+        if kind == _COLON:
+            # Kept only to find a "Label:" title; everywhere else it is punctuation.
+            tokens.append(_Tok(_COLON, raw, raw, match.start(), match.end()))
+            continue
         if kind == "bad" or kind is None:
             bad.append(raw)
             continue
@@ -262,7 +380,31 @@ def _tokenize(text: str) -> tuple[list[_Tok], list[str]]:
             ):
                 kind, low = _MER, low + "m"
         tokens.append(_Tok(kind, raw, low, match.start(), match.end()))
-    return tokens, bad
+    return _join_number_words(tokens), bad
+
+
+def _join_number_words(tokens: list[_Tok]) -> list[_Tok]:
+    """Join "forty-five" into one word: its hyphen is not a range."""
+    out: list[_Tok] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if (
+            tok.low in _TENS
+            and i + 2 < len(tokens)
+            and tokens[i + 1].kind == _DASH
+            and tokens[i + 1].start == tok.end
+            and tokens[i + 2].low in _ONES
+            and tokens[i + 2].start == tokens[i + 1].end
+        ):
+            last = tokens[i + 2]
+            raw = f"{tok.raw}-{last.raw}"
+            out.append(_Tok(_WORD, raw, raw.lower(), tok.start, last.end))
+            i += 3
+            continue
+        out.append(tok)
+        i += 1
+    return out
 
 
 def _is_clock_like(tok: _Tok) -> bool:
@@ -290,8 +432,38 @@ class _NamedZone:
     raw: str
 
 
+def _named_zone(name: str, raw: str) -> _NamedZone:
+    return _NamedZone(*_zone_with_name(name), raw=raw)
+
+
+def _city_before_time(tokens: list[_Tok], i: int) -> tuple[str, int] | None:
+    """``(IANA name, tokens used)`` for "New York time" starting at ``tokens[i]``."""
+    for span in (3, 2, 1):
+        k = i + span
+        if k >= len(tokens) or tokens[k].low != "time":
+            continue
+        words = tokens[i:k]
+        if all(w.kind == _WORD for w in words):
+            zone = city_zone(" ".join(w.low for w in words))
+            if zone is not None:
+                return zone, span + 1
+    return None
+
+
+def _is_anchor(tok: _Tok | None) -> bool:
+    """Whether ``tok`` is part of a date or time (so a word right after it is at the edge
+    of the window expression, where a zone would stand)."""
+    if tok is None:
+        return False
+    return tok.kind in (_NUM, _TIME, _MER, _ISODT, _ISODATE, _SLASH, _ORD, _DUR, _H30) or (
+        tok.kind == _WORD and tok.low in _DATE_TIME_WORDS
+    )
+
+
 def _extract_zones(tokens: list[_Tok]) -> tuple[list[_Tok], list[_NamedZone]]:
-    """Remove the zone mentions from ``tokens``; unknown IANA-looking names are errors."""
+    """Replace the zone mentions in ``tokens`` by one ``_ZONE`` token each (which the title
+    rule treats as part of the window, and the parser then drops); unknown IANA-looking
+    names and unknown cities before "time" are errors."""
     kept: list[_Tok] = []
     zones: list[_NamedZone] = []
     i = 0
@@ -301,7 +473,36 @@ def _extract_zones(tokens: list[_Tok]) -> tuple[list[_Tok], list[_NamedZone]]:
         nxt = tokens[i + 1] if i + 1 < n else None
         found: _NamedZone | None = None
         used = 1
-        if tok.kind == _WORD and tok.low in ("utc", "gmt", "z"):
+        city = _city_before_time(tokens, i) if tok.kind == _WORD else None
+        if tok.kind == _WORD and tok.low in _US_ZONE_WORDS:
+            if nxt is not None and nxt.low in ("european", "europe"):
+                _fail(_unknown_zone_message(f"{tok.raw} {nxt.raw}"))
+            found = _named_zone(_US_ZONE_WORDS[tok.low], tok.raw)
+        elif tok.kind == _WORD and tok.raw in _US_ZONE_LETTERS:
+            found = _named_zone(_US_ZONE_LETTERS[tok.raw], tok.raw)
+        elif city is not None:
+            found = _named_zone(city[0], " ".join(t.raw for t in tokens[i : i + city[1]]))
+            used = city[1]
+        elif tok.low == "local" and nxt is not None and nxt.low == "time":
+            # "local time" is the user's own zone: nothing to name.
+            kept.append(_Tok(_ZONE, tok.raw, tok.low, tok.start, nxt.end))
+            i += 2
+            continue
+        elif (
+            tok.kind == _WORD
+            and nxt is not None
+            and nxt.low == "time"
+            and tok.low not in _GRAMMAR_WORDS
+            and tok.low not in _SOFT_WORDS
+            and _is_anchor(kept[-1] if kept else None)
+        ):
+            # "Saturday 2-4am Gotham time": a city that names no zone.
+            _fail(
+                f'I don\'t know a time zone for the city "{tok.raw}". Name a city with its '
+                'own zone, e.g. "Saturday 2-4am London time", or an IANA name such as '
+                '"Saturday 2-4am Europe/Berlin".'
+            )
+        elif tok.kind == _WORD and tok.low in ("utc", "gmt", "z"):
             found = _NamedZone(*_zone_with_name(tok.low), raw=tok.raw)
             # "UTC+5", "GMT-08:00": the offset glued to the word belongs to it.
             if nxt is not None and nxt.start == tok.end and tok.low != "z":
@@ -357,7 +558,12 @@ def _extract_zones(tokens: list[_Tok]) -> tuple[list[_Tok], list[_NamedZone]]:
         # "in Europe/Berlin": the "in" belongs to the zone, not to a duration.
         if kept and kept[-1].low == "in":
             kept.pop()
+        # "PT time", "UTC time", "Europe/London time": the word "time" is the zone's.
+        if i + used < n and tokens[i + used].low == "time":
+            used += 1
         zones.append(found)
+        last = tokens[i + used - 1]
+        kept.append(_Tok(_ZONE, found.raw, found.raw.lower(), tok.start, last.end))
         i += used
     return kept, zones
 
@@ -407,6 +613,9 @@ def _after_month_day(tokens: list[_Tok], i: int) -> bool:
         return True
     if p1.low in _MONTHS and (_is_day_number(p2) or (p2.low == "of" and p3 and _is_day_number(p3))):
         return True
+    # "first Sunday of January 2027"
+    if p1.low in _MONTHS and p2.low in ("of", "in") and p3 is not None and p3.low in _WEEKDAYS:
+        return True
     # "Dec 24-26 2026"
     return bool(
         _is_day_number(p1)
@@ -435,7 +644,9 @@ class _TimeSpec:
 
 @dataclass(frozen=True, slots=True)
 class _DateSpec:
-    kind: Literal["weekday", "next", "rel", "md", "exact"]
+    # weekend and week: whole days from a Saturday or a Monday ("this weekend", "next week");
+    # dom: a day of the month ("the 5th"); nth: "first Sunday of January".
+    kind: Literal["weekday", "next", "rel", "md", "exact", "weekend", "week", "dom", "nth"]
     raw: str
     weekday: int = 0
     days: int = 0
@@ -443,6 +654,8 @@ class _DateSpec:
     day: int = 0
     year: int | None = None
     from_slash: bool = False
+    nth: int = 0  # 1-5, or -1 for "last"
+    following: bool = False  # "next weekend", "of next month": of the next week or month
 
 
 @dataclass(slots=True)
@@ -453,6 +666,7 @@ class _Side:
     instant: datetime | None = None
     instant_raw: str = ""
     date_after_time: bool = False
+    qualifier: _Tok | None = None  # "night", "early", ... next to the day
 
     @property
     def empty(self) -> bool:
@@ -467,6 +681,7 @@ class _Ctx:
     today: date  # in the interpretation zone
     text: str
     max_length: timedelta
+    zone_suffix: str = ""  # " Europe/Berlin" when the text named the zone: for examples
 
 
 @dataclass(slots=True)
@@ -516,6 +731,23 @@ def _read_duration(tokens: list[_Tok], i: int) -> tuple[list[tuple[float, str]],
         elif tok.low in ("a", "an") and nxt is not None and _unit_of(nxt.low):
             parts.append((1.0, _unit_of(nxt.low) or "h"))
             i += 2
+        elif tok.low in _NUMBER_WORDS and nxt is not None and _unit_of(nxt.low):
+            parts.append((float(_NUMBER_WORDS[tok.low]), _unit_of(nxt.low) or "h"))
+            i += 2
+        elif (
+            # "two and a half hours", "1 and a half days"
+            (tok.low in _NUMBER_WORDS or (tok.kind == _NUM and len(tok.raw) <= 3))
+            and _and_a_half(tokens, i + 1)
+            and i + 4 < n
+            and (unit := _unit_of(tokens[i + 4].low)) is not None
+        ):
+            whole = _NUMBER_WORDS.get(tok.low) or int(tok.raw)
+            parts.append((whole + 0.5, unit))
+            i += 5
+        elif parts and _and_a_half(tokens, i):
+            # "an hour and a half": half of the unit just read.
+            parts.append((0.5, parts[-1][1]))
+            i += 3
         elif tok.low == "half" and nxt is not None:
             # "half an hour", "half hour"
             k = i + 1
@@ -526,11 +758,25 @@ def _read_duration(tokens: list[_Tok], i: int) -> tuple[list[tuple[float, str]],
                 break
             parts.append((0.5, unit))
             i = k + 1
-        elif tok.low == "and" and parts and nxt is not None and nxt.kind in (_DUR, _H30):
+        elif (
+            tok.low == "and"
+            and parts
+            and nxt is not None
+            and (nxt.kind in (_DUR, _H30) or nxt.low in _NUMBER_WORDS or nxt.low in ("a", "an"))
+        ):
             i += 1
         else:
             break
     return parts, i
+
+
+def _and_a_half(tokens: list[_Tok], i: int) -> bool:
+    return (
+        i + 2 < len(tokens)
+        and tokens[i].low == "and"
+        and tokens[i + 1].low == "a"
+        and tokens[i + 2].low == "half"
+    )
 
 
 def _elapsed(parts: list[tuple[float, str]]) -> timedelta:
@@ -582,15 +828,25 @@ class _SideParser:
                 self._set_date(_DateSpec("weekday", tok.raw, weekday=_WEEKDAYS[low]))
                 self.i += 1
             elif low in ("this", "next"):
-                if nxt is None or nxt.low not in _WEEKDAYS:
+                self._this_or_next(tok, nxt)
+            elif low == "weekend":
+                self._set_date(_DateSpec("weekend", tok.raw))
+                self.i += 1
+            elif low == "over" and self._weekend_after(self.i + 1):
+                self.i += 1  # "over the weekend" is this weekend
+            elif low in _ORDINAL_WORDS:
+                self._nth_weekday(tok, _ORDINAL_WORDS[low])
+            elif low in _QUALIFIERS:
+                if self.side.qualifier is not None and {self.side.qualifier.low, low} != {
+                    "early",
+                    "morning",
+                }:
                     _fail(
-                        f'"{tok.raw}" needs a weekday after it, e.g. "{low} Saturday 2-4am". '
-                        f"{_EXAMPLE}"
+                        f'"{self.side.qualifier.raw}" and "{tok.raw}" say two parts of the '
+                        f'day. Give one, e.g. "Saturday night 11pm-1am".'
                     )
-                kind: Literal["weekday", "next"] = "next" if low == "next" else "weekday"
-                raw = f"{tok.raw} {nxt.raw}"
-                self._set_date(_DateSpec(kind, raw, weekday=_WEEKDAYS[nxt.low]))
-                self.i += 2
+                self.side.qualifier = tok
+                self.i += 1
             elif low in _TODAY_WORDS:
                 self._set_date(_DateSpec("rel", tok.raw, days=0))
                 self.i += 1
@@ -661,8 +917,104 @@ class _SideParser:
 
     # -- pieces ---------------------------------------------------------------------------
 
+    def _weekend_after(self, k: int) -> bool:
+        tok = self.at(k)
+        if tok is not None and tok.low == "the":
+            tok = self.at(k + 1)
+        return tok is not None and tok.low == "weekend"
+
+    def _this_or_next(self, tok: _Tok, nxt: _Tok | None) -> None:
+        low = tok.low
+        if nxt is not None and nxt.low in _WEEKDAYS:
+            kind: Literal["weekday", "next"] = "next" if low == "next" else "weekday"
+            raw = f"{tok.raw} {nxt.raw}"
+            self._set_date(_DateSpec(kind, raw, weekday=_WEEKDAYS[nxt.low]))
+            self.i += 2
+            return
+        if nxt is not None and nxt.low == "weekend":
+            self._set_date(_DateSpec("weekend", f"{tok.raw} {nxt.raw}", following=low == "next"))
+            self.i += 2
+            return
+        if low == "next" and nxt is not None and nxt.low == "week":
+            after = self.at(self.i + 2)
+            raw = f"{tok.raw} {nxt.raw}"
+            if after is not None and after.low in _WEEKDAYS:
+                # "next week Tuesday" is the Tuesday of next week, as "next Tuesday" is.
+                self._set_date(
+                    _DateSpec("next", f"{raw} {after.raw}", weekday=_WEEKDAYS[after.low])
+                )
+                self.i += 3
+                return
+            date = self.side.date
+            if date is not None and date.kind == "weekday" and date.raw.lower() in _WEEKDAYS:
+                # "Tuesday next week"
+                self.side.date = _DateSpec("next", f"{date.raw} {raw}", weekday=date.weekday)
+            else:
+                self._set_date(_DateSpec("week", raw, following=True))
+            self.i += 2
+            return
+        week = "" if low == "this" else ' or "next week"'
+        _fail(
+            f'"{tok.raw}" needs a weekday or "weekend" after it, e.g. "{low} Saturday 2-4am" '
+            f'or "{low} weekend"{week}. {_EXAMPLE}'
+        )
+
+    def _nth_weekday(self, tok: _Tok, nth: int) -> None:
+        """Read "first Sunday of January [2027]" or "the last Friday of the month"."""
+        day_tok = self.at(self.i + 1)
+        of = self.at(self.i + 2)
+        example = f'e.g. "{tok.raw} Sunday of January 2-6am" or "last Sunday of the month"'
+        if day_tok is None or day_tok.low not in _WEEKDAYS:
+            _fail(f'"{tok.raw}" needs a weekday and a month after it, {example}.')
+        if of is None or of.low not in ("of", "in"):
+            if nth == -1:
+                _fail(
+                    f'"{tok.raw} {day_tok.raw}" is already past. For the coming one write '
+                    f'"{day_tok.raw} 2-4am"; for a month\'s last one, {example}.'
+                )
+            _fail(f'"{tok.raw} {day_tok.raw}" needs a month, {example}.')
+        weekday = _WEEKDAYS[day_tok.low]
+        month_tok = self.at(self.i + 3)
+        raw = f"{tok.raw} {day_tok.raw} {of.raw}"
+        if month_tok is not None and month_tok.low in _MONTHS:
+            self.i += 4
+            year = self._year_at(self.i)
+            if year is not None:
+                self.i += 1
+            spec = _DateSpec(
+                "nth",
+                f"{raw} {month_tok.raw}",
+                weekday=weekday,
+                month=_MONTHS[month_tok.low],
+                year=year,
+                nth=nth,
+            )
+        elif (
+            month_tok is not None
+            and month_tok.low in ("the", "this", "next")
+            and (word := self.at(self.i + 4)) is not None
+            and word.low == "month"
+        ):
+            self.i += 5
+            spec = _DateSpec(
+                "nth",
+                f"{raw} {month_tok.raw} month",
+                weekday=weekday,
+                nth=nth,
+                following=month_tok.low == "next",
+            )
+        else:
+            _fail(f'"{raw}" needs a month after it, {example}.')
+        self._set_date(spec)
+
     def _set_date(self, spec: _DateSpec) -> None:
         side = self.side
+        spans = ("weekend", "week")
+        if side.date is not None and (side.date.kind in spans or spec.kind in spans):
+            _fail(
+                f'"{side.date.raw}" and "{spec.raw}" are two days for one end of the window. '
+                f'Give one, e.g. "this weekend" or "Saturday 2-4am".'
+            )
         if side.date is None:
             side.date = spec
         elif side.weekday_check is None and spec.kind == "weekday" and side.date.kind != "weekday":
@@ -758,9 +1110,26 @@ class _SideParser:
             self._set_date(_month_day(context_month, day, year or context_year, tok.raw))
             return
         if tok.kind == _ORD:
+            following = self.at(self.i + 1)
+            if following is not None and following.low in _WEEKDAYS:
+                self._nth_weekday(tok, _day_value(tok))
+                return
+            previous = self.at(self.i - 1)
+            date = self.side.date
+            if (
+                previous is not None
+                and previous.low == "the"
+                and (date is None or date.kind == "weekday")
+            ):
+                day = _day_value(tok)
+                if not 1 <= day <= 31:
+                    _fail(f'"{tok.raw}" is not a day of the month: they run 1–31. {_EXAMPLE}')
+                self._set_date(_DateSpec("dom", f"the {tok.raw}", day=day))
+                self.i += 1
+                return
             _fail(
-                f'"{tok.raw}" needs a month, e.g. "Dec {tok.raw}" or "{tok.raw} of December". '
-                f"{_EXAMPLE}"
+                f'"{tok.raw}" needs a month, e.g. "Dec {tok.raw}" or "{tok.raw} of December", '
+                f'or "the", e.g. "the {tok.raw} 2-4am". {_EXAMPLE}'
             )
         digits = tok.raw
         if len(digits) <= 2:
@@ -997,7 +1366,8 @@ def _carry(start: _TimeSpec, end: _TimeSpec) -> tuple[_TimeSpec, _TimeSpec]:
         return carried, end
     if start.mer is not None and _carryable(end):
         carried = replace(end, mer=start.mer)
-        if _minutes_of_day(start) > _minutes_of_day(carried):
+        # v2: the end is the first such clock time after the start ("2pm-2" ends at 02:00).
+        if _minutes_of_day(start) >= _minutes_of_day(carried):
             carried = replace(end, mer=_other_half(start.mer))
         return start, carried
     return start, end
@@ -1033,6 +1403,10 @@ def _wall_to_instant(day: date, clock: time, ctx: _Ctx, res: _Resolution | None)
     if res is None:
         return instant
     if instant.astimezone(ctx.zone).replace(tzinfo=None) != naive:
+        if max(instant, naive.replace(tzinfo=ctx.zone, fold=1).astimezone(UTC)) < ctx.now:
+            # A past time in a gap is past first: suggesting the gap's way out would
+            # suggest a window that cannot be planned either.
+            _fail(_past_message(instant, ctx))
         _fail(_gap_message(naive, ctx))
     if first.utcoffset() != naive.replace(tzinfo=ctx.zone, fold=1).utcoffset():
         res.ambiguous.append(first)
@@ -1051,7 +1425,9 @@ def _gap_message(naive: datetime, ctx: _Ctx) -> str:
     gap_end = change.astimezone(zone).replace(tzinfo=None)
     last_minute = gap_end - timedelta(minutes=1)
     valid = gap_end.strftime("%H:%M")
-    example = f"{_MONTH_ABBR[gap_end.month - 1]} {gap_end.day} {valid} for 1h"
+    year = f" {gap_end.year}" if _needs_year(gap_end.date(), ctx) else ""
+    example = f"{_MONTH_ABBR[gap_end.month - 1]} {gap_end.day}{year} {valid} for 1h"
+    example += ctx.zone_suffix
     return (
         f"{_clock_text(naive)} on {_day_text(naive.date())} does not exist in {ctx.zone_name}: "
         f"the clocks jump from {gap_start:%H:%M} to {valid} for daylight-saving time (the DST "
@@ -1065,19 +1441,86 @@ def _gap_message(naive: datetime, ctx: _Ctx) -> str:
 
 
 def _start_date(spec: _DateSpec, clock: time, ctx: _Ctx) -> date:
+    def ahead(day: date) -> bool:
+        return day > ctx.today or (
+            day == ctx.today and _wall_to_instant(day, clock, ctx, None) >= ctx.now
+        )
+
     if spec.kind == "weekday":
         # The next such weekday whose window has not started: today only if still ahead.
         day = ctx.today + timedelta(days=(spec.weekday - ctx.today.weekday()) % 7)
-        if day == ctx.today and _wall_to_instant(day, clock, ctx, None) < ctx.now:
+        if not ahead(day):
             day += timedelta(days=7)
         return day
+    if spec.kind in ("dom", "nth"):
+        # The next one whose window has not started: this month (or year) if still ahead.
+        return _first_such_day(spec, ctx.today, ahead)
     return _calendar_date(spec, ctx.today, ctx)
+
+
+def _nth_weekday_of(year: int, month: int, weekday: int, nth: int) -> date | None:
+    if nth == -1:
+        last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+        return last - timedelta(days=(last.weekday() - weekday) % 7)
+    first = date(year, month, 1)
+    day = first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (nth - 1))
+    return day if day.month == month else None
+
+
+def _first_such_day(spec: _DateSpec, base: date, ahead: Callable[[date], bool]) -> date:
+    """The first date of a "the 5th" or "first Sunday of ..." that ``ahead`` accepts, looking
+    from ``base``'s month (or, for a named month, ``base``'s year) on."""
+    if spec.kind == "dom":
+        # "the 31st" skips the months that have no 31st; a year always has one.
+        for step in range(13):
+            year, month = divmod(base.month - 1 + step, 12)
+            try:
+                day = date(base.year + year, month + 1, spec.day)
+            except ValueError:
+                continue
+            if ahead(day):
+                return day
+        _fail(f'"{spec.raw}" is not a day of any month. {_EXAMPLE}')
+    candidates: list[tuple[int, int]]
+    if spec.month:
+        # A month already over this year is next year's.
+        first = base.year + (spec.month < base.month)
+        years = [spec.year] if spec.year is not None else [first, first + 1]
+        candidates = [(year, spec.month) for year in years]
+    elif spec.following:
+        year, month = divmod(base.month, 12)
+        candidates = [(base.year + year, month + 1)]
+    else:
+        candidates = [
+            (base.year + (base.month - 1 + step) // 12, (base.month - 1 + step) % 12 + 1)
+            for step in range(2)
+        ]
+    for year, month in candidates:
+        found = _nth_weekday_of(year, month, spec.weekday, spec.nth)
+        if found is None:
+            _fail(
+                f"{_MONTH_FULL[month - 1]} {year} has no {_ORDINAL_NAMES[spec.nth]} "
+                f'{_DAY_FULL[spec.weekday]}. Try "last {_DAY_FULL[spec.weekday]} of '
+                f'{_MONTH_FULL[month - 1]}" or "first Sunday of January 2-6am".'
+            )
+        if ahead(found):
+            return found
+    # An explicit year that is past: the past check names it.
+    year, month = candidates[-1]
+    return _nth_weekday_of(year, month, spec.weekday, spec.nth) or date(year, month, 1)
 
 
 def _calendar_date(spec: _DateSpec, base: date, ctx: _Ctx) -> date:
     """The date of ``spec``; weekdays and year-less dates are the first on or after ``base``."""
     if spec.kind == "weekday":
         return base + timedelta(days=(spec.weekday - base.weekday()) % 7)
+    if spec.kind in ("dom", "nth"):
+        return _first_such_day(spec, base, lambda day: day >= base)
+    if spec.kind in ("weekend", "week"):
+        monday = ctx.today - timedelta(days=ctx.today.weekday())
+        if spec.following or spec.kind == "week":
+            monday += timedelta(days=7)
+        return monday + timedelta(days=5 if spec.kind == "weekend" else 0)
     if spec.kind == "next":
         # The weekday of the following ISO week (Monday to Sunday), whatever today is.
         next_monday = ctx.today + timedelta(days=7 - ctx.today.weekday())
@@ -1097,14 +1540,26 @@ def _calendar_date(spec: _DateSpec, base: date, ctx: _Ctx) -> date:
     _fail(f'"{spec.raw}" is not a date. {_EXAMPLE}')  # pragma: no cover - checked at parse
 
 
-def _check_weekday(side: _Side, day: date) -> None:
+def _check_weekday(side: _Side, day: date, ctx: _Ctx) -> None:
     check = side.weekday_check
     if check is not None and check.weekday != day.weekday():
         _fail(
             f"{_day_text(day)} is a {_DAY_FULL[day.weekday()]}, not a "
             f'{_DAY_FULL[check.weekday]}. Check the date, e.g. "{_DAY_ABBR[day.weekday()]} '
-            f'{day.day} {_MONTH_ABBR[day.month - 1]} 2-4am".'
+            f'{_day_month(day, ctx)} 2-4am{ctx.zone_suffix}".'
         )
+
+
+def _day_month(day: date, ctx: _Ctx) -> str:
+    """The day as "5 Dec", or "5 Dec 2027" when "5 Dec" said now would be another year's:
+    a suggested text must give the very day the message names."""
+    text = f"{day.day} {_MONTH_ABBR[day.month - 1]}"
+    return f"{text} {day.year}" if _needs_year(day, ctx) else text
+
+
+def _needs_year(day: date, ctx: _Ctx) -> bool:
+    nearest = _calendar_date(_DateSpec("md", "", month=day.month, day=day.day), ctx.today, ctx)
+    return nearest != day
 
 
 @dataclass(frozen=True, slots=True)
@@ -1113,6 +1568,7 @@ class _Start:
     local_date: date
     local_clock: time
     date_only: bool
+    end_day: date | None = None  # a date-only start ends at this day's 00:00
 
 
 def _resolve_start(left: _Side, shared: _DateSpec | None, ctx: _Ctx, res: _Resolution) -> _Start:
@@ -1120,6 +1576,15 @@ def _resolve_start(left: _Side, shared: _DateSpec | None, ctx: _Ctx, res: _Resol
         local = left.instant.astimezone(ctx.zone)
         return _Start(left.instant, local.date(), local.time(), False)
     spec = left.date or shared
+    if spec is not None and spec.kind in ("weekend", "week"):
+        day = _calendar_date(spec, ctx.today, ctx)
+        end_day = day + timedelta(days=2 if spec.kind == "weekend" else 7)
+        instant = _wall_to_instant(day, time(0), ctx, res)
+        if instant < ctx.now and spec.kind == "weekend":
+            # The weekend under way: from now.
+            local = ctx.now.astimezone(ctx.zone)
+            return _Start(ctx.now, local.date(), local.time(), True, end_day)
+        return _Start(instant, day, time(0), True, end_day)
     if spec is None and left.time is None:
         _fail(f'The window needs a start before "to" or "-". {_EXAMPLE}')
     clock = _clock(left.time, end=False)[0] if left.time is not None else time(0)
@@ -1130,9 +1595,9 @@ def _resolve_start(left: _Side, shared: _DateSpec | None, ctx: _Ctx, res: _Resol
             day += timedelta(days=1)
     else:
         day = _start_date(spec, clock, ctx)
-    _check_weekday(left, day)
+    _check_weekday(left, day, ctx)
     instant = _wall_to_instant(day, clock, ctx, res)
-    return _Start(instant, day, clock, left.time is None)
+    return _Start(instant, day, clock, left.time is None, day + timedelta(days=1))
 
 
 def _resolve_end(
@@ -1144,10 +1609,10 @@ def _resolve_end(
     if right.date is not None and not shared:
         # A weekday or year-less date at the end is the first such day on or after the
         # start's day: "Dec 30 - Jan 2" crosses the new year, and a range never wraps twice.
+        # v2: a year-less date is never read as before the start: "Dec 20 to Jan 5" is 17
+        # days (refused as too long), "Dec 5 to Dec 3" a year (the same).
         day = _calendar_date(right.date, start.local_date, ctx)
-        if right.date.kind == "md":
-            _check_reversed_dates(right.date, day, start, ctx)
-        _check_weekday(right, day)
+        _check_weekday(right, day, ctx)
         if right.time is None:
             # A date-only end includes its whole day.
             return _wall_to_instant(day + timedelta(days=1), time(0), ctx, res)
@@ -1163,22 +1628,6 @@ def _resolve_end(
     if end_of_day or clock < start.local_clock:
         day += timedelta(days=1)
     return _wall_to_instant(day, clock, ctx, res)
-
-
-def _check_reversed_dates(end: _DateSpec, day: date, start: _Start, ctx: _Ctx) -> None:
-    """Reject "Dec 5 to Dec 3" as an end before its start, not as a year-long window."""
-    if day.year == start.local_date.year or day - start.local_date <= ctx.max_length:
-        return
-    try:
-        same_year = date(start.local_date.year, end.month, end.day)
-    except ValueError:
-        return
-    if same_year < start.local_date:
-        _fail(
-            f"The end ({_day_text(same_year)}) is before the start "
-            f"({_day_text(start.local_date)}). Put the end after the start, e.g. "
-            f'"Friday 11pm to Saturday 1am" or "Dec 24-26".'
-        )
 
 
 def _local_text(instant: datetime, zone: tzinfo) -> str:
@@ -1223,6 +1672,441 @@ def _dst_notes(start: datetime, end: datetime, ctx: _Ctx, res: _Resolution) -> l
             note += f", not the {length(wall, exact=True)} the clock shows"
         notes.append(note + ".")
     return notes
+
+
+# --------------------------------------------------------------------------------------------
+# Words around the window (version 2)
+#
+# The rule for a title: after courtesy words are dropped and zone mentions are marked, the
+# title is the longest run of tokens at the *beginning* and the longest run at the *end* of
+# the text that holds no date, time, zone or range token and no word of the grammar (see
+# _GRAMMAR_WORDS); a few grammar words ("the", "on", "for", "to" ... _SOFT_WORDS) may stand
+# inside such a run. A leading "Label:" is a title too, and so is a run in double quotes,
+# taken literally. Everything between the first and the last token of the window
+# expression must still be understood, so "sat db 2-4am" names "db" as unknown. Title
+# words that look like a misspelt day or month, a place or a zone abbreviation are
+# refused, not titled: "Saturady 2-4am" must not become a window titled "Saturady" today.
+
+_QUOTED_RE: Final = re.compile(r'"([^"]{1,100})"|\u201c([^\u201d]{1,100})\u201d')
+
+
+def _quoted_titles(text: str) -> tuple[str, list[_Tok]]:
+    """``text`` with each quoted run blanked out, and one ``_QUOTED`` token per run."""
+    found: list[_Tok] = []
+    for match in _QUOTED_RE.finditer(text):
+        inner = (match.group(1) or match.group(2) or "").strip()
+        if inner:
+            found.append(_Tok(_QUOTED, inner, inner.lower(), match.start(), match.end()))
+    for tok in found:
+        text = text[: tok.start] + " " * (tok.end - tok.start) + text[tok.end :]
+    return text, found
+
+
+def _drop_courtesy(tokens: list[_Tok]) -> list[_Tok]:
+    out: list[_Tok] = []
+    i = 0
+    while i < len(tokens):
+        low = tokens[i].low
+        if low in _COURTESY:
+            i += 1
+            continue
+        if low in _COURTESY_STARTS:
+            phrase = _phrase_at(tokens, i, _COURTESY_PHRASES)
+            if phrase is not None:
+                i += len(phrase)
+                continue
+        out.append(tokens[i])
+        i += 1
+    return out
+
+
+def _phrase_at(
+    tokens: list[_Tok], i: int, phrases: tuple[tuple[str, ...], ...]
+) -> tuple[str, ...] | None:
+    for phrase in phrases:
+        if tuple(t.low for t in tokens[i : i + len(phrase)]) == phrase:
+            return phrase
+    return None
+
+
+def _check_words(tokens: list[_Tok]) -> None:
+    """Words that would change the window, and end-of-day words, are errors anywhere."""
+    for i, tok in enumerate(tokens):
+        if tok.kind != _WORD:
+            continue
+        low = tok.low
+        if low == "after" and i > 0 and tokens[i - 1].low == "day":
+            continue  # "day after tomorrow"
+        if low in _MEANING_WORDS:
+            _fail(
+                f'"{tok.raw}" {_MEANING_WORDS[low]}, so I won\'t guess the window. Give '
+                f'exact times for one window, e.g. "Saturday 2-4am" or "now until 17:00".'
+            )
+        phrase = _phrase_at(tokens, i, _NOT_A_TIME_PHRASES) if low in ("end", "close") else None
+        if low in _NOT_A_TIME or phrase is not None:
+            shown = " ".join(t.raw for t in tokens[i : i + len(phrase)]) if phrase else tok.raw
+            _fail(
+                f'"{shown}" is not a clock time: say when the window ends, e.g. '
+                f'"now until 17:00" or "today 2-5pm".'
+            )
+
+
+_ISO_DURATION_RE: Final = re.compile(
+    r"p(?:(\d+)y)?(?:(\d+)m)?(?:(\d+)w)?(?:(\d+)d)?"
+    r"(?:t(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?)?",
+    re.IGNORECASE | re.ASCII,
+)
+_ISO_INTERVAL_EXAMPLE: Final = (
+    'Write an ISO interval as START/END or START/DURATION, e.g. "2026-12-24T22:00Z/PT2H" or '
+    '"2026-12-24T22:00/2026-12-25T01:00".'
+)
+
+
+def _single_token(raw: str, kinds: tuple[str, ...]) -> str | None:
+    match = _TOKEN_RE.fullmatch(raw)
+    return match.lastgroup if match is not None and match.lastgroup in kinds else None
+
+
+def _expand_intervals(tokens: list[_Tok]) -> list[_Tok]:
+    """An ISO 8601 interval becomes the tokens of "START to END" or "START for DURATION"."""
+    out: list[_Tok] = []
+    for tok in tokens:
+        if tok.kind != _ISOIV:
+            out.append(tok)
+            continue
+        left, right = tok.raw.split("/")
+        middle = tok.start + len(left)
+        left_kind = _single_token(left, (_ISODT, _ISODATE))
+        if left_kind is None:
+            _fail(f'"{tok.raw}" does not start with a date or date-time. {_ISO_INTERVAL_EXAMPLE}')
+        out.append(_Tok(left_kind, left, left.lower(), tok.start, middle))
+        if right[:1].lower() == "p":
+            out.append(_Tok(_WORD, "/", "for", middle, middle + 1))
+            out.extend(_iso_duration(right, tok, middle + 1))
+            continue
+        right_kind = _single_token(right, (_ISODT, _ISODATE, _TIME))
+        if right_kind is None:
+            _fail(f'"{tok.raw}" does not end with a date, time or length. {_ISO_INTERVAL_EXAMPLE}')
+        out.append(_Tok(_WORD, "/", "to", middle, middle + 1))
+        out.append(_Tok(right_kind, right, right.lower(), middle + 1, tok.end))
+    return out
+
+
+def _iso_duration(raw: str, whole: _Tok, at: int) -> list[_Tok]:
+    match = _ISO_DURATION_RE.fullmatch(raw)
+    if match is None or not any(match.groups()) or raw.lower().endswith("t"):
+        _fail(f'"{raw}" in "{whole.raw}" is not an ISO length. {_ISO_INTERVAL_EXAMPLE}')
+    years, months, weeks, days, hours, minutes, seconds = match.groups()
+    if years or months:
+        _fail(
+            f'"{raw}" counts years or months, which are no fixed length. Count days, e.g. '
+            f'"{whole.raw.split("/")[0]}/P3D".'
+        )
+    parts = [
+        f"{value}{unit}"
+        for value, unit in ((weeks, "w"), (days, "d"), (hours, "h"), (minutes, "m"))
+        if value
+    ]
+    if seconds:
+        parts.append(f"{float(seconds) / 60:.6f}m")
+    return [_Tok(_DUR, part, part, at, whole.end) for part in parts]
+
+
+def _word_is_plain(tok: _Tok) -> bool:
+    """A word the grammar does not use (nor its possessive: "tomorrow's")."""
+    low = tok.low
+    stem = low[:-2] if low.endswith("'s") else low
+    return (
+        low not in _GRAMMAR_WORDS
+        and stem not in _GRAMMAR_WORDS
+        and low not in _RECURRING
+        and low not in _US_ZONE_WORDS
+        and tok.raw.upper() not in FIXED_ABBREVIATIONS
+    )
+
+
+def _titleable(tokens: list[_Tok]) -> list[bool]:
+    """Which tokens may belong to a title run (see the rule above)."""
+    marks = [False] * len(tokens)
+    for i, tok in enumerate(tokens):
+        previous = tokens[i - 1] if i else None
+        glued_to_title = previous is not None and marks[i - 1] and previous.end == tok.start
+        if tok.kind == _QUOTED:
+            marks[i] = True
+        elif tok.kind == _WORD:
+            marks[i] = _word_is_plain(tok)
+        elif tok.kind == _NUM and glued_to_title and previous is not None:
+            marks[i] = previous.kind == _WORD  # "db2", "pg14"
+        elif tok.kind == _DASH and glued_to_title and i + 1 < len(tokens):
+            following = tokens[i + 1]  # "db-failover", "re-index"
+            marks[i] = (
+                following.kind == _WORD and following.start == tok.end and _word_is_plain(following)
+            )
+    return marks
+
+
+# At the inner edge of a leading title these go back to the window ("Patch the db in 2
+# hours": "in" is the window's); the others are dropped ("Maintenance for Saturday").
+_GIVE_BACK_LEADING: Final = frozenset({"in", "to", "on", "at", "the", "from", "a", "an", "over"})
+
+
+def _split_title(tokens: list[_Tok], text: str) -> tuple[list[_Tok], str | None]:
+    """The tokens of the window expression, and the title around it (or None)."""
+    marks = _titleable(tokens)
+    n = len(tokens)
+    lead_end = 0
+    colons = [i for i, t in enumerate(tokens) if t.kind == _COLON]
+    if colons and colons[0] > 0:
+        # "CHG0042 release 4: Saturday 2-4am": a label may hold numbers too.
+        label = tokens[: colons[0]]
+        if all(marks[i] or t.kind == _NUM for i, t in enumerate(label)):
+            lead_end = colons[0] + 1
+    while lead_end < n and (marks[lead_end] or tokens[lead_end].kind == _COLON):
+        lead_end += 1
+    trail_start = n
+    while trail_start > lead_end and (
+        marks[trail_start - 1] or tokens[trail_start - 1].kind == _COLON
+    ):
+        trail_start -= 1
+    # A run of soft words alone is no title: "now for an" keeps its "for an".
+    if not any(t.kind != _COLON and t.low not in _SOFT_WORDS for t in tokens[:lead_end]):
+        lead_end = 0
+    if not any(t.kind != _COLON and t.low not in _SOFT_WORDS for t in tokens[trail_start:]):
+        trail_start = n
+    lead, body, trail = tokens[:lead_end], tokens[lead_end:trail_start], tokens[trail_start:]
+    # Soft words at the inner edges are the window's, or nobody's.
+    given: list[_Tok] = []
+    while lead and (lead[-1].kind == _COLON or lead[-1].low in _SOFT_WORDS):
+        word = lead.pop()
+        if word.kind == _COLON:
+            continue
+        following = (given or body)[0] if given or body else None
+        duration_next = following is not None and (
+            following.kind in (_DUR, _H30)
+            or following.low in ("a", "an", "half")
+            or following.low in _NUMBER_WORDS
+        )
+        if word.low in _GIVE_BACK_LEADING or (word.low == "for" and duration_next):
+            given.insert(0, word)
+    body = given + body
+    while trail and (trail[0].kind == _COLON or trail[0].low in _SOFT_WORDS):
+        word = trail.pop(0)
+        if word.low == "to":
+            body.append(word)  # "Sat 2am to whenever" still lacks an end
+    # "db failover - Sat 2-4am", "Sat 2-4am - db failover": that dash only sets the title off.
+    if lead and body and body[0].kind == _DASH:
+        body = body[1:]
+    if trail and body and body[-1].kind == _DASH:
+        body = body[:-1]
+    if not any(t.kind not in (_ZONE, _COLON) for t in body):
+        _fail(f'I found no date or time in "{_short(text.strip())}". {_EXAMPLE}')
+    _check_title_words(lead, text, at_edge=False)
+    _check_title_words(trail, text, at_edge=True)
+    parts = [_title_text(run, text) for run in (lead, trail) if run]
+    title = " – ".join(part for part in parts if part) or None
+    return [t for t in body if t.kind not in (_COLON, _ZONE)], title
+
+
+def _title_text(run: list[_Tok], text: str) -> str:
+    if len(run) == 1 and run[0].kind == _QUOTED:
+        return run[0].raw
+    pieces: list[str] = []
+    for k, tok in enumerate(run):
+        if k:
+            gap = text[run[k - 1].end : tok.start]
+            pieces.append(gap if not any(ch.isalnum() for ch in gap) else " ")
+        pieces.append(tok.raw if tok.kind == _QUOTED else text[tok.start : tok.end])
+    return "".join(pieces).strip().strip(":").strip().strip('"\u201c\u201d').strip()
+
+
+def _check_title_words(run: list[_Tok], text: str, *, at_edge: bool) -> None:
+    """Refuse title words that are more likely a mistyped part of the window. ``at_edge``:
+    the run follows the window, where a zone would stand."""
+    words = [t for t in run if t.kind == _WORD]
+    if not words:
+        return
+    # The way out the messages offer: the same text with the title in quotes.
+    first, last = run[0].start, run[-1].end
+    quoted = _short(f"{text[:first]}\u201c{text[first:last]}\u201d{text[last:]}".strip())
+    for k, tok in enumerate(words):
+        raw, low = tok.raw, tok.low
+        if low in ("pt", "mt", "ct", "et"):
+            _fail(
+                f'Is "{raw}" a US time zone? Write it in capitals, "{raw.upper()}", or as '
+                f'a word, e.g. "Saturday 2-4am Eastern".'
+            )
+        zone_like = raw.isupper() and raw.isalpha() and 3 <= len(raw) <= 5 and raw.endswith("T")
+        if (low in _OTHER_ABBREVIATIONS and (raw.isupper() or len(raw) >= 4)) or (
+            at_edge and k == 0 and zone_like
+        ):
+            _fail(_unknown_zone_message(raw))
+        for span in (3, 2, 1):
+            group = words[k : k + span]
+            if len(group) < span or any(b.start - a.end != 1 for a, b in pairwise(group)):
+                continue
+            place = " ".join(t.raw for t in group)
+            zone = city_zone(place) if len(group[0].raw) >= 3 else None
+            # A capitalised city anywhere; a lower-case one only where a zone would stand.
+            if zone is not None and (group[0].raw[:1].isupper() or (at_edge and k == 0)):
+                _fail(
+                    f'"{place}" looks like a place. For the time there write "{place} time" '
+                    f'or "{zone}", e.g. "Saturday 2-4am {place} time"; to keep it as a title, '
+                    f'put the title in quotes, e.g. "{quoted}".'
+                )
+        foreign = foreign_day_word(raw) if not raw.isupper() else None
+        if foreign is not None:
+            language, english = foreign
+            _fail(
+                f'"{raw}" is {language} for "{english}", which I only read from people whose '
+                f'Slack is set to {language}; write it in English, e.g. "{english.capitalize()} '
+                f'2-4am", or put a title in quotes, e.g. "{quoted}".'
+            )
+        target = _typo_of(low)
+        if target is not None:
+            _fail(
+                f'I don\'t understand "{raw}" in "{_short(text)}": did you mean '
+                f'"{target.capitalize()}"? If it is part of the title, put the title in quotes, '
+                f'e.g. "{quoted}".'
+            )
+
+
+@lru_cache(maxsize=4096)
+def _typo_of(word: str) -> str | None:
+    """The day or month word that ``word`` is one or two slips away from, if any."""
+    if len(word) < 4 or not word.isalpha():
+        return None
+    for target in _TYPO_TARGETS:
+        limit = 1 if len(target) <= 5 or word[:2] != target[:2] else 2
+        if abs(len(word) - len(target)) > limit or (word[0] != target[0] and word[1] != target[1]):
+            continue
+        if _slips(word, target) <= limit:
+            return target
+    return None
+
+
+def _slips(a: str, b: str) -> int:
+    """Edits (insert, delete, substitute, swap two neighbours) between two short words."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        row = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], previous2[j - 2] + 1)
+        previous2, previous = previous, row
+    return previous[-1]
+
+
+# --------------------------------------------------------------------------------------------
+# Parts of the day next to a day: "Saturday night 11pm-1am", "Sunday early 1-3"
+
+# The clock hours (24-hour, from inclusive, to exclusive) each word allows.
+_QUALIFIER_HOURS: Final[dict[str, tuple[int, int]]] = {
+    "morning": (0, 12),
+    "early": (0, 12),
+    "afternoon": (12, 18),
+    "evening": (16, 24),
+    "night": (18, 24),
+}
+
+
+def _qualify(side: _Side, implicit_night: bool) -> None:
+    """Give a bare clock time the half of the day its word says ("night 11" is 23:00)."""
+    word = side.qualifier.low if side.qualifier is not None else ("night" if implicit_night else "")
+    spec = side.time
+    if not word or spec is None or not _carryable(spec):
+        return
+    if word in ("morning", "early"):
+        side.time = replace(spec, mer="am")
+    elif word == "night" and not 6 <= spec.hour <= 11:
+        return  # "night 2": which night? _check_qualifier says so
+    else:
+        side.time = replace(spec, mer="pm")
+
+
+def _check_qualifier(side: _Side, implicit_night: bool, ctx: _Ctx) -> None:
+    qualifier = side.qualifier
+    if qualifier is None and not implicit_night:
+        return
+    word = qualifier.low if qualifier is not None else "night"
+    shown = qualifier.raw if qualifier is not None else "tonight"
+    if qualifier is not None and side.date is None:
+        _fail(
+            f'"{shown}" needs a day next to it, e.g. "Saturday night 11pm-1am" or '
+            f'"Sunday early 1-3".'
+        )
+    if side.time is None:
+        if qualifier is None:
+            return  # "tonight" alone is today, as in the first contract
+        day = side.date.raw if side.date is not None else "Saturday"
+        _fail(
+            f'"{day} {shown}" is not a time: give the clock time, e.g. '
+            f'"{day} {shown} 11pm-1am" or "{day} 22:00 for 2h".'
+        )
+    spec = side.time
+    clock, end_of_day = _clock(spec, end=True)
+    hour = 24 if end_of_day else clock.hour
+    low, high = _QUALIFIER_HOURS[word]
+    if low <= hour < high or (word == "night" and hour == 24):
+        return
+    day = side.date.raw if side.date is not None else "today"
+    if word == "night" and hour < 6:
+        _fail(
+            f'"{day} {shown} {spec.raw}" could be the early hours of {day} or of the day '
+            f'after. Name the day the time is on, e.g. "Sunday 2-4am" or "Saturday 11pm-1am".'
+        )
+    _fail(
+        f'"{spec.raw}" is not in the {word}. Give a time that is, or leave "{shown}" out, '
+        f'e.g. "Saturday night 11pm-1am" or "Sunday early 1-3".'
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Notes about the zone named
+
+
+def _zone_notes(zones: list[_NamedZone], start: datetime, end: datetime) -> list[str]:
+    notes: list[str] = []
+    if not zones:
+        return notes
+    named = zones[0]
+    home = _ABBREVIATION_HOMES.get(named.name)
+    if home is not None:
+        words, iana, write = home
+        fixed = timedelta(minutes=FIXED_ABBREVIATIONS[named.name])
+        real_zone = resolve_zone(iana)
+        for instant in (start, end - timedelta(microseconds=1)):
+            real = instant.astimezone(real_zone).utcoffset()
+            if real is not None and real != fixed:
+                local_day = instant.astimezone(real_zone).date()
+                notes.append(
+                    f"{named.name} is a fixed {_offset_text(fixed)}; {words} ({iana}) is on "
+                    f"{_offset_text(real)} on {_day_text(local_day)}. For the local clock "
+                    f'there, write "{write}" instead of "{named.raw}".'
+                )
+                break
+    elif named.name.upper().startswith("ETC/GMT") and named.name[7:8] in ("+", "-"):
+        offset = start.astimezone(named.zone).utcoffset() or timedelta(0)
+        written = named.name[7:]
+        notes.append(
+            f"{named.name} is UTC{_offset_text(offset)}: IANA's Etc/GMT names reverse the "
+            f'sign. For UTC{written} as written, write "UTC{written}".'
+        )
+    return notes
+
+
+def _offset_text(offset: timedelta) -> str:
+    minutes = int(offset.total_seconds() // 60)
+    return offset_name(minutes).replace("-", "\u2212")
+
+
+def _past_message(instant: datetime, ctx: _Ctx) -> str:
+    return (
+        f"The window would start {_local_text(instant, ctx.zone)}, which is already "
+        f"past (it is now {_local_text(ctx.now, ctx.zone)}). Start now or later, e.g. "
+        f'"now for 2h" or "tomorrow 2-4am".'
+    )
 
 
 def _split_range(tokens: list[_Tok], text: str) -> tuple[list[_Tok], list[_Tok] | None, _Tok]:
@@ -1301,15 +2185,20 @@ def _parse(text: str, tz: str, now: datetime, max_length: timedelta) -> Window:
 
     # Slack and phones bring non-breaking spaces and curly apostrophes.
     normalized = " ".join(text.split()).replace("\u2019", "'")
-    tokens, bad = _tokenize(normalized)
+    unquoted, quoted = _quoted_titles(normalized)
+    tokens, bad = _tokenize(unquoted)
+    if quoted:
+        tokens = sorted(tokens + quoted, key=lambda t: t.start)
+    tokens = _expand_intervals(_drop_courtesy(tokens))
     for tok in tokens:
         if tok.low in _RECURRING:
             _fail(
                 f'"{tok.raw}" makes this a recurring window; maintbot plans one window at a '
                 f'time. Give one occurrence, e.g. "Saturday 2-4am".'
             )
+    _check_words(tokens)
     if not any(
-        tok.kind not in (_WORD, _MER, _DASH, _IANA) or tok.low in _DATE_TIME_WORDS
+        tok.kind not in (_WORD, _MER, _DASH, _IANA, _QUOTED, _COLON) or tok.low in _DATE_TIME_WORDS
         for tok in tokens
         if tok.kind != _OFFSET
     ):
@@ -1318,6 +2207,9 @@ def _parse(text: str, tz: str, now: datetime, max_length: timedelta) -> Window:
         _fail(f'I can\'t read "{bad[0]}" in "{_short(text.strip())}". {_EXAMPLE}')
 
     tokens, zones = _extract_zones(tokens)
+    tokens, title = _split_title(tokens, normalized)
+    # Where the expression ends: a suggested length goes there, before a trailing title.
+    expression_end = tokens[-1].end if tokens else len(normalized)
     names = {z.name for z in zones}
     if len(names) > 1:
         listed = " and ".join(sorted(names))
@@ -1334,7 +2226,9 @@ def _parse(text: str, tz: str, now: datetime, max_length: timedelta) -> Window:
                     zone, zone_name = _iso_offset_zone(match.group(8), tok.raw)
                 break
     now_utc = now.astimezone(UTC)
-    ctx = _Ctx(zone, zone_name, now_utc, now_utc.astimezone(zone).date(), text, max_length)
+    suffix = f" {zone_name}" if zone_name != user_zone_name else ""
+    today = now_utc.astimezone(zone).date()
+    ctx = _Ctx(zone, zone_name, now_utc, today, text, max_length, suffix)
 
     tokens = _mark_years(tokens)
     duration: timedelta | None = None
@@ -1363,6 +2257,14 @@ def _parse(text: str, tz: str, now: datetime, max_length: timedelta) -> Window:
         _fail('Give an end or a length, not both: e.g. "Saturday 2-4am" or "Saturday 2am for 2h".')
 
     left, right = _parse_sides(left_toks, right_toks, ctx)
+    _check_spans(left, right, duration, text)
+    tonight = [
+        side is not None and side.date is not None and side.date.raw.lower() in _TONIGHT_WORDS
+        for side in (left, right)
+    ]
+    _qualify(left, tonight[0])
+    if right is not None:
+        _qualify(right, tonight[1])
     if (
         right is not None
         and left.time is not None
@@ -1371,6 +2273,9 @@ def _parse(text: str, tz: str, now: datetime, max_length: timedelta) -> Window:
         and right.instant is None
     ):
         left.time, right.time = _carry(left.time, right.time)
+    _check_qualifier(left, tonight[0], ctx)
+    if right is not None:
+        _check_qualifier(right, tonight[1], ctx)
 
     # A day written after the end's time with no day on the start ("2-4am Saturday") is
     # the day of the whole range, not the end's own day.
@@ -1385,15 +2290,17 @@ def _parse(text: str, tz: str, now: datetime, max_length: timedelta) -> Window:
     res = _Resolution()
     start = _resolve_start(left, right.date if shared and right else None, ctx, res)
     if shared and right is not None:
-        _check_weekday(right, start.local_date)
+        _check_weekday(right, start.local_date, ctx)
 
     if right is None:
         if duration is not None:
             end = start.instant + duration
-        elif start.date_only:
-            end = _wall_to_instant(start.local_date + timedelta(days=1), time(0), ctx, res)
+        elif start.date_only and start.end_day is not None:
+            end = _wall_to_instant(start.end_day, time(0), ctx, res)
         else:
-            example = f"{_short(text.strip())} for 2h"
+            example = _short(
+                f"{normalized[:expression_end]} for 2h{normalized[expression_end:]}".strip()
+            )
             hint = ""
             if zones and zones[0].raw.startswith("-"):
                 hint = (
@@ -1420,26 +2327,50 @@ def _parse(text: str, tz: str, now: datetime, max_length: timedelta) -> Window:
             f'Give a later end or a length, e.g. "Saturday 2-4am" or "now for 2h".'
         )
     if start.instant < now_utc:
-        _fail(
-            f"The window would start {_local_text(start.instant, zone)}, which is already "
-            f"past (it is now {_local_text(now_utc, zone)}). Start now or later, e.g. "
-            f'"now for 2h" or "tomorrow 2-4am".'
-        )
+        _fail(_past_message(start.instant, ctx))
     if end - start.instant > max_length:
         _fail(
-            f"The window would last {length(end - start.instant, exact=True)}; the longest "
+            f"The window would last {length(end - start.instant, exact=True)} (from "
+            f"{_local_text(start.instant, zone)} to {_local_text(end, zone)}); the longest "
             f"allowed is {length(max_length, exact=True)}. Plan a shorter one, e.g. "
             f'"Dec 24-26" or "Saturday 22:00 to Monday 06:00".'
         )
     notes = _dst_notes(start.instant, end, ctx, res)
+    notes.extend(_zone_notes(zones, start.instant, end))
     for side in (left, right):
-        if side is not None and side.date is not None and side.date.kind == "next":
+        if side is None or side.date is None:
+            continue
+        if side.date.kind == "next":
             day = _calendar_date(side.date, ctx.today, ctx)
             notes.append(
                 f'"{side.date.raw}" is read as the {_DAY_FULL[day.weekday()]} of next week '
                 f"(Monday to Sunday): {_day_text(day)}."
             )
-    return Window(start=start.instant, end=end, tz=zone_name, text=text, notes=tuple(notes))
+        elif side.date.kind in ("weekend", "week") and side.date.following:
+            day = _calendar_date(side.date, ctx.today, ctx)
+            span = 2 if side.date.kind == "weekend" else 7
+            what = "the weekend of next week" if span == 2 else "the week after this one"
+            notes.append(
+                f'"{side.date.raw}" is read as {what} (weeks run Monday to Sunday): '
+                f"{_day_text(day)} 00:00 to {_day_text(day + timedelta(days=span))} 00:00."
+            )
+    return Window(
+        start=start.instant, end=end, tz=zone_name, text=text, notes=tuple(notes), title=title
+    )
+
+
+def _check_spans(left: _Side, right: _Side | None, duration: timedelta | None, text: str) -> None:
+    """Refuse a time, end or length with "this weekend" or "next week": they are whole
+    days on their own."""
+    for side in (left, right):
+        if side is None or side.date is None or side.date.kind not in ("weekend", "week"):
+            continue
+        if side.time is not None or right is not None or duration is not None:
+            _fail(
+                f'"{side.date.raw}" is whole days (Saturday 00:00 to Monday 00:00 for a weekend, '
+                f"Monday to Monday for a week); it takes no time, end or length. Name a day for "
+                f'times, e.g. "Saturday 2-4am" or "Saturday 22:00 to Monday 06:00".'
+            )
 
 
 def parse_window(
@@ -1511,7 +2442,9 @@ def parse_length(text: str) -> timedelta:
 def echo_lines(
     window: Window, *, user_tz: str | None = None, locale: str | None = None
 ) -> list[str]:
-    """The human echo: the window in its zone, in UTC, its real length and any notes.
+    """The human echo: the window in its zone (after its title, when it has one:
+    ``"db failover": Thu 19 Nov 2026 22:00 – 23:00 PST (America/Los_Angeles)``), in UTC,
+    its real length and any notes.
 
     With ``user_tz`` (the person's own zone) the window is also shown there when the text
     was read in another zone, so "Saturday 2-4am UTC" says what that is locally. With
@@ -1522,6 +2455,9 @@ def echo_lines(
     zone, zone_name = found if found is not None else (UTC, "UTC")
     day_text = day_formatter(locale) or _day_text
     lines = [_range_text(window.start, window.end, zone, zone_name, day_text)]
+    if window.title:
+        # Quoted and before a colon, the line still reads back as the same window and title.
+        lines[0] = f'"{window.title}": {lines[0]}'
     mine = _lookup_zone(user_tz) if user_tz else None
     if mine is not None and mine[1] not in (zone_name, "UTC"):
         lines.append(_range_text(window.start, window.end, *mine, day_text))
@@ -1565,3 +2501,5 @@ def warm_up() -> None:
     for name in ("UTC", "America/Los_Angeles", "Europe/Berlin"):
         parse_window("tomorrow 2-4am", tz=name, now=reference)
     parse_window("土曜日 2時から4時", tz="UTC", now=reference)
+    # Titles and "<city> time" look cities up: this lists the zones once.
+    parse_window("db failover tomorrow 2-4am London time", tz="UTC", now=reference)

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-__all__ = ["lookup_zone", "offset_name"]
+__all__ = ["city_zone", "lookup_zone", "offset_name"]
 
 _UTC_NAMES: Final = frozenset(
     {"UTC", "Z", "ZULU", "ETC/UTC", "UTC+0", "UTC-0", "UCT", "ETC/UCT", "UNIVERSAL", "GMT"}
@@ -30,6 +30,48 @@ _IANA_NAME_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+
 def _lowercase_zone_keys() -> dict[str, str]:
     # Only built when a name fails in its exact spelling: listing the zones walks tzdata.
     return {key.lower(): key for key in available_timezones()}
+
+
+# Only these areas name cities in their last part ("Europe/London"); the backward-compatible
+# areas ("US/Pacific", "Brazil/East") and "Etc" name regions or offsets.
+_CITY_AREAS: Final = frozenset(
+    {
+        "Africa",
+        "America",
+        "Antarctica",
+        "Asia",
+        "Atlantic",
+        "Australia",
+        "Europe",
+        "Indian",
+        "Pacific",
+    }
+)
+# Last parts that are regions or ordinary words, not cities people say "<city> time" of.
+_NOT_CITIES: Final = frozenset({"north", "south", "west", "east", "act", "nsw", "lhi", "center"})
+
+
+@lru_cache(maxsize=1)
+def _cities() -> dict[str, str]:
+    """``{"new york": "America/New_York", ...}``: each zone's last part, lower case, with
+    spaces for underscores. Where two zones share a last part (a backward-compatible link
+    such as America/Buenos_Aires beside America/Argentina/Buenos_Aires) the deeper name,
+    the canonical one, wins."""
+    found: dict[str, str] = {}
+    for key in sorted(available_timezones(), key=lambda k: (-k.count("/"), k)):
+        area, _, rest = key.partition("/")
+        if area not in _CITY_AREAS or not rest:
+            continue
+        city = rest.rsplit("/", 1)[-1].replace("_", " ").lower()
+        if city not in _NOT_CITIES:
+            found.setdefault(city, key)
+    return found
+
+
+def city_zone(words: str) -> str | None:
+    """The IANA name whose last part is the city ``words`` ("London", "new york",
+    "Lord Howe"), or None. Listing the zones walks tzdata once; later calls are lookups."""
+    return _cities().get(" ".join(words.replace("_", " ").split()).lower())
 
 
 def offset_name(minutes: int) -> str:

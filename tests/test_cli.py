@@ -182,6 +182,14 @@ def test_check_with_sandbox_uses_the_simulators_even_beside_a_config(
     assert {s["system"] for s in report["systems"]} == set(VENDORS)
     assert report["conflicts"]
     assert code == (0 if all(s["ok"] for s in report["systems"]) else 1)
+    assert "title" not in report["window"]
+
+
+def test_check_json_names_the_title_of_the_text(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["check", "db failover Saturday 2-4am", "--tz", "UTC", "--sandbox", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["window"]["title"] == "db failover"
+    assert report["window"]["start"].endswith("T02:00:00+00:00")
 
 
 def test_serve_no_clock_serves_slack_without_the_window_clock(tmp_path: Path) -> None:

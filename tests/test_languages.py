@@ -310,6 +310,31 @@ def test_bad_foreign_texts_are_clear_errors(
 # The echo in the user's language
 
 
+@pytest.mark.parametrize(
+    ("text", "language", "english"),
+    [
+        ("samedi 2-4am", "French", "saturday"),
+        ("morgen 22:00-23:00", "German", "tomorrow"),
+        ("2-4am domingo", "Spanish", "sunday"),
+        ("amanha 2-4am", "Portuguese", "tomorrow"),
+        ("janvier 5 2-4am", "French", "january"),
+    ],
+)
+def test_a_foreign_day_word_is_never_taken_for_a_title(
+    text: str, language: str, english: str
+) -> None:
+    # Without that language among the user's, the word would otherwise be the title of a
+    # bare "2-4am": another day than the one meant. It is refused, naming the language.
+    with pytest.raises(WindowError) as refused:
+        parse_window(text, tz="Europe/Paris", now=NOW)
+    message = str(refused.value)
+    assert f'is {language} for "{english}"' in message
+    assert f"{english.capitalize()} 2-4am" in message
+    # English titles with words that only look alike stay titles.
+    titled = parse_window("Sam's patch Saturday 2-4am", tz="Europe/Paris", now=NOW)
+    assert titled.title == "Sam's patch"
+
+
 def test_the_echo_names_days_and_months_in_the_users_locale() -> None:
     window = parse_window("土曜日 23時から1時", tz="Asia/Tokyo", now=NOW, languages=("ja",))
     assert echo_lines(window, locale="ja-JP")[0] == (

@@ -106,6 +106,28 @@ def _snapshot(store: Store) -> tuple[Any, ...]:
 
 
 # -- planning ---------------------------------------------------------------------------------
+def test_the_title_of_the_window_text_names_the_window(store: Store, clock: ManualClock) -> None:
+    start = clock() + timedelta(hours=2)
+    titled = Window(
+        start=start,
+        end=start + timedelta(hours=1),
+        tz="UTC",
+        text="db failover",
+        title="db failover",
+    )
+    record = plan_window(store, titled, [(REF, "Nightly load")], requested_by="alice", now=clock())
+    assert record.title == "db failover"
+    assert store.get_window(record.id).window.title == "db failover"
+    # A title the requester gives wins over the text's.
+    later = titled.model_copy(
+        update={"start": start + timedelta(hours=3), "end": start + timedelta(hours=4)}
+    )
+    record = plan_window(
+        store, later, [(REF, "Nightly load")], requested_by="alice", now=clock(), title="CHG-7"
+    )
+    assert record.title == "CHG-7"
+
+
 def test_plan_records_window_tasks_and_audit(store: Store, clock: ManualClock) -> None:
     record = plan_window(
         store,

@@ -136,6 +136,7 @@ def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
                     "end": window.end.isoformat(),
                     "tz": window.tz,
                     "notes": list(window.notes),
+                    **({"title": window.title} if window.title else {}),
                 }
             )
         )

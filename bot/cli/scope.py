@@ -4,7 +4,7 @@ the groups each system has, as the plan dialog shows them.
 
 ``maintbot scope --json`` prints (stable; README, "maintbot scope")::
 
-    {"window": {"start", "end", "tz", "text", "notes"},
+    {"window": {"start", "end", "tz", "text", "notes", "title" (when the text names one)},
      "scope": {"systems": [...], "groups": [...], "name": "", "exclude": [...], "include": [...]},
      "mode": "conflicts" | "all",
      "tasks": [{"key", "system", "kind", "task_id", "name", "groups": [{"kind", "value"}],
@@ -119,6 +119,7 @@ def cmd_scope(args: argparse.Namespace, settings: Settings) -> int:
                     "tz": window.tz,
                     "text": window.text,
                     "notes": list(window.notes),
+                    **({"title": window.title} if window.title else {}),
                 },
                 **shown,
             }

@@ -127,7 +127,9 @@ def plan_window(
             tasks=list(unique.values()),
             drain_lead_seconds=int(drain_lead.total_seconds()),
             channel=channel,
-            title=(title or "").strip() or None,
+            # The words around the window text ("db failover tmrw 22:00-23:00") name it
+            # when the requester gave no title of their own.
+            title=(title or "").strip() or window.title or None,
             reason=(reason or "").strip() or None,
         )
     store.audit(
