@@ -20,7 +20,7 @@ end) does not exist on its date is reported with the grammar's reason, never shi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from itertools import pairwise
@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict
 from bot.errors import WindowError
 from bot.format import length
 from bot.model import Instant, Window
+from bot.vocabulary import to_grammar
 from bot.windows import (
     DEFAULT_MAX_LENGTH,
     MAX_TEXT_LENGTH,
@@ -739,17 +740,28 @@ def parse_series(
     tz: str,
     now: datetime,
     max_length: timedelta = DEFAULT_MAX_LENGTH,
+    languages: Sequence[str] = (),
 ) -> Series | None:
     """Read ``text`` as a recurring window; None when it is not recurring (no word such as
     "every", "daily", "weekdays" or "Saturdays" in it), so the caller reads it with
     :func:`bot.windows.parse_window` instead.
 
     ``tz`` is the user's zone (the text may name another); ``now`` the aware reference
-    instant: the first occurrence is the first whose start is at or after it. Raises
-    :class:`WindowError` with a message that shows a text that works.
+    instant: the first occurrence is the first whose start is at or after it. A text in
+    French, German, Spanish, Portuguese or Japanese (``languages`` first, as for
+    :func:`bot.windows.parse_window`) is rewritten into English words by
+    :mod:`bot.vocabulary` and read by the same rules. Raises :class:`WindowError` with a
+    message that shows a text that works.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be an aware datetime")
+    try:
+        reading = to_grammar(text, languages)
+    except WindowError:
+        return None  # not a text of these languages either: parse_window says why
+    if reading.language is not None:
+        found = parse_series(reading.text, tz=tz, now=now, max_length=max_length)
+        return found.model_copy(update={"text": text}) if found is not None else None
     normalized = _normalize(text)
     tokens = [_Tok(m.group().lower(), m.start(), m.end()) for m in _TOKEN_RE.finditer(normalized)]
     if not any(t.low in RECURRING_WORDS for t in tokens):

@@ -1957,9 +1957,10 @@ def _check_title_words(run: list[_Tok], text: str, *, at_edge: bool) -> None:
         if foreign is not None:
             language, english = foreign
             _fail(
-                f'"{raw}" is {language} for "{english}", which I only read from people whose '
-                f'Slack is set to {language}; write it in English, e.g. "{english.capitalize()} '
-                f'2-4am", or put a title in quotes, e.g. "{quoted}".'
+                f'"{raw}" is {language} for "{english}", which I read only when {language} is '
+                f"your language (your Slack's, or --locale on the command line); write it in "
+                f'English, e.g. "{english.capitalize()} 2-4am", or put a title in quotes, e.g. '
+                f'"{quoted}".'
             )
         target = _typo_of(low)
         if target is not None:

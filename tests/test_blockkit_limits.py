@@ -29,9 +29,11 @@ from bot.model import (
     Window,
     WindowRecord,
 )
+from bot.series import Occurrence, Series, occurrences
 from bot.service.audit import AuditFilters, read_trail
 from bot.service.pauses import ActionResult, HeldPaused
 from bot.service.reports import StoredCheck, load_check, save_check
+from bot.service.series import SeriesView
 from bot.slack import blocks as bk
 from bot.slack import home, messages
 from bot.store import Store
@@ -394,6 +396,43 @@ def bot_messages(store: Store) -> Iterator[tuple[str, dict[str, Any]]]:
     yield "calendar", messages.calendar_link("https://m.example.com/calendar/" + "x" * 43 + ".ics")
     yield "calendar, no address", messages.calendar_link(None)
     yield "text", messages.text_message(HOSTILE * 5)
+    # Recurring maintenance: the intro of a recurring check, a page numbered, the list.
+    series = Series(
+        rrule="FREQ=WEEKLY;BYDAY=SA",
+        dtstart=START,
+        tz="Asia/Tokyo",
+        duration=timedelta(hours=2),
+        occurrence_text="2-4am",
+        title=HOSTILE,
+        text=HOSTILE,
+    )
+    shown = occurrences(series, after=START, count=3)
+    gap = Occurrence(day=START.date(), clock=START.time(), problem=HOSTILE * 3)
+    yield "series intro", messages.series_intro(series, [*shown, gap])
+    yield (
+        "numbered page",
+        messages.numbered(messages.report_page(stored_report(store, 200), 0), HOSTILE),
+    )
+    record = store.create_series(
+        text=HOSTILE,
+        title=HOSTILE,
+        tz="Asia/Tokyo",
+        rrule="FREQ=WEEKLY;BYDAY=SA",
+        dtstart=START,
+        until=None,
+        count=None,
+        duration=timedelta(hours=2),
+        occurrence_text="2-4am",
+        requested_by=HOSTILE,
+        tasks={"tasks": None, "scope": None},
+        plan_ahead=timedelta(days=1),
+    )
+    view = SeriesView(record, (window,), tuple(shown))
+    yield "series list", messages.series_list([view] * 300)
+    yield "windows and series", messages.windows_list([(window, 4)] * 100, [view] * 100)
+    yield "no series", messages.series_list([])
+    occurrence = window.model_copy(update={"series_id": record.id})
+    yield "series approval", messages.approval_request(occurrence, approval, tasks)
 
 
 def test_every_message_the_bot_builds_passes_slacks_rules(db: Store) -> None:
@@ -416,6 +455,21 @@ def test_the_middle_report_page_has_distinct_paging_ids(db: Store) -> None:
 def test_the_home_view_passes_slacks_rules(db: Store) -> None:
     for _ in range(30):
         planned(db, 3)
+    for _ in range(30):
+        db.create_series(
+            text=HOSTILE,
+            title=HOSTILE,
+            tz="UTC",
+            rrule="FREQ=DAILY",
+            dtstart=START,
+            until=None,
+            count=None,
+            duration=timedelta(hours=1),
+            occurrence_text="2-3am",
+            requested_by=HOSTILE,
+            tasks={"tasks": None, "scope": None},
+            plan_ahead=timedelta(days=1),
+        )
     view = home.home_view(db, "U0ALICE01")
     assert view_errors(view) == []
     assert len(view["blocks"]) <= 100

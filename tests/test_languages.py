@@ -8,6 +8,7 @@ am/pm carrying, DST) are the reference, never numbers worked out by the code und
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -417,3 +418,28 @@ def test_import_does_not_load_the_language_data() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_the_command_line_reads_a_text_in_the_language_given_by_locale(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import main
+
+    now = ["--tz", "Europe/Paris", "--now", NOW.isoformat(), "--json"]
+    for text, english in (
+        ("samedi 2h-4h", "Saturday 2-4am"),
+        ("tous les samedis 2h-4h", "every Saturday 2-4am"),
+        ("毎週土曜日 2時から4時", "every Saturday 2-4am"),
+    ):
+        assert main(["parse", english, *now]) == 0
+        expected = json.loads(capsys.readouterr().out)
+        assert main(["parse", text, "--locale", "fr-FR", *now]) == 0
+        got = json.loads(capsys.readouterr().out)
+        assert {k: v for k, v in got.items() if k != "title"} == {
+            k: v for k, v in expected.items() if k != "title"
+        }, text
+    assert main(["parse", "samedi 2h-4h", "--tz", "Europe/Paris"]) == 2
+    assert "--locale" in capsys.readouterr().err
+    assert main(["parse", "samedi 2h-4h", "--locale", "fr-FR", "--tz", "Europe/Paris",
+                 "--now", NOW.isoformat()]) == 0  # fmt: skip
+    assert capsys.readouterr().out.startswith("sam. 21 nov. 2026 02:00")

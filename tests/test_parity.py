@@ -42,17 +42,26 @@ SLACK_ACTIONS = {
     ActionId.EDIT_DIALOG: {"draft_edit"},
     ActionId.DIALOG_INPUT: {"redraft"},
 }
+SERIES_USE_CASES = {
+    "series_list",
+    "series_view",
+    "skip_occurrence",
+    "move_occurrence",
+    "end_series",
+    "cancel_series",
+}
 SLACK_SUBCOMMANDS = {
     "check": {"check"},
-    "list": {"windows"},
+    "list": {"windows", "series_list"},
     "status": {"status"},
     "audit": {"audit"},
     "cancel": {"cancel"},
     "extend": {"extend"},
     "end": {"end"},
-    "plan": {"draft"},
+    "plan": {"draft", "plan_series"},
     "edit": {"edit"},
     "calendar": {"calendar_url"},
+    "series": SERIES_USE_CASES,
 }
 # The Home tab shows the windows and what is held paused.
 SLACK_EVENTS = {"app_home_opened": {"windows", "status"}}
@@ -62,7 +71,7 @@ CLI_VERBS = {
     "report": {"report"},
     "pause": {"pause_now"},
     "resume": {"resume_now"},
-    "plan": {"plan", "resolve_tasks"},
+    "plan": {"plan", "resolve_tasks", "plan_series"},
     "scope": {"candidates"},
     "approve": {"decide"},
     "reject": {"decide"},
@@ -73,7 +82,8 @@ CLI_VERBS = {
     "retry": {"retry"},
     "take-over": {"take_over"},
     "status": {"status"},
-    "windows": {"windows"},
+    "windows": {"windows", "series_list"},
+    "series": SERIES_USE_CASES,
     "audit": {"audit"},
     "worker": {"run_clock"},
     "calendar": {"calendar", "calendar_url", "rotate_calendar_url"},

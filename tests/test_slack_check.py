@@ -92,6 +92,32 @@ def test_a_users_slack_locale_says_which_language_their_window_is_read_in(
     assert asked.count(world.user("dave").id) == 1
 
 
+def test_a_recurring_check_reports_each_of_the_next_occurrences(world: SlackWorld) -> None:
+    alice = world.user("alice")  # America/Los_Angeles
+    reply = alice.slash("/maintenance check patch night every Saturday 2-4am")
+    intro = reply.wait(1)
+    assert intro["replace_original"] is True
+    text = blocks_text(intro)
+    assert (
+        "*patch night* · *Recurring:* every Saturday (no end), read in America/Los_Angeles" in text
+    )
+    assert "`RRULE:FREQ=WEEKLY;BYDAY=SA`" in text
+    assert "The next 3 occurrence(s)" in text
+    reports = [reply.wait(n) for n in (2, 3, 4)]
+    for number, report in enumerate(reports, start=1):
+        assert report.get("replace_original") is not True  # each its own message
+        first = report["blocks"][0]["text"]["text"]
+        assert first.startswith(f"Occurrence {number} of 3 · ")
+        assert len(report["blocks"]) <= 50
+    # Saturdays 21 and 28 Nov and 5 Dec, 02:00 in Los Angeles: 10:00 UTC.
+    for report, day in zip(reports, ("Sat 21 Nov", "Sat 28 Nov", "Sat 05 Dec"), strict=True):
+        assert f"in UTC: {day} 2026 10:00" in blocks_text(report)
+    # Each is a stored check of its own, so its buttons act on that occurrence.
+    checks = [r for r in world.audit() if r.action == "check"]
+    assert len(checks) == 3
+    assert len({(r.detail or {}).get("check") for r in checks}) == 3
+
+
 def test_users_info_is_cached_per_user(world: SlackWorld) -> None:
     alice = world.user("alice")
     alice.slash("/maintenance check Saturday 2-4am").wait()
@@ -233,7 +259,7 @@ def test_vendor_names_cannot_break_or_ping(tmp_path: Path, clock: ManualClock) -
 
 
 def test_a_window_that_does_not_parse_is_explained(world: SlackWorld) -> None:
-    reply = world.user("alice").slash("/maintenance check every Saturday 2-4am")
+    reply = world.user("alice").slash("/maintenance check every 0 days 2-4am")
     assert reply.status == 200
     answer = reply.wait()
     assert answer["replace_original"] is True

@@ -43,6 +43,7 @@ def register(sub: Any) -> None:
     p.add_argument("--now", help="reference instant, ISO-8601 with offset (default: now)")
     p.add_argument("--json", action="store_true")
     _add_occurrences(p)
+    _add_locale(p)
     p.set_defaults(func=cmd_parse)
 
     p = sub.add_parser("check", help="list the task runs that collide with a window")
@@ -53,6 +54,7 @@ def register(sub: Any) -> None:
     add_by(p, required=False)
     _add_all(p)
     _add_occurrences(p)
+    _add_locale(p)
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("report", help="a stored check again, by its id (c_…; Slack's pages)")
@@ -99,13 +101,26 @@ def _add_occurrences(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _read(text: str, tz: str, now: datetime) -> Window | Series:
+def _add_locale(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--locale",
+        metavar="LOCALE",
+        help="your language, as Slack names it (fr-FR, de-DE, es-ES, pt-BR, ja-JP): a text "
+        "in it is read as its English counterpart, and the echo names days and months in it "
+        "(default: English)",
+    )
+
+
+def _read(text: str, tz: str, now: datetime, locale: str | None = None) -> Window | Series:
     """A one-off window or, for a recurring text, a series."""
     from bot.series import parse_series
     from bot.windows import parse_window
 
-    series = parse_series(text, tz=tz, now=now)
-    return series if series is not None else parse_window(text, tz=tz, now=now)
+    languages = (locale,) if locale else ()
+    series = parse_series(text, tz=tz, now=now, languages=languages)
+    if series is not None:
+        return series
+    return parse_window(text, tz=tz, now=now, languages=languages)
 
 
 def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
@@ -115,7 +130,7 @@ def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
     tz = args.tz or settings.maintbot_tz
     now = clock_from(args)()
     try:
-        window = _read(args.text, tz, now)
+        window = _read(args.text, tz, now, args.locale)
     except WindowError as exc:
         if args.json:
             print(json.dumps({"error": str(exc)}))
@@ -141,7 +156,7 @@ def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
     else:
-        print("\n".join(echo_lines(window)))
+        print("\n".join(echo_lines(window, locale=args.locale)))
     return 0
 
 
@@ -152,7 +167,7 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     by = the_name(args)
     now = clock_from(args)()
     # Read before any scheduler or the store is opened: a bad text costs nothing.
-    window = _read(args.text, args.tz or settings.maintbot_tz, now)
+    window = _read(args.text, args.tz or settings.maintbot_tz, now, args.locale)
     if not isinstance(window, Window):
         return _check_series(args, settings, window, now, by)
 
@@ -164,7 +179,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(stored.report.to_json(), indent=2))
     else:
         again = f"`maintbot report {stored.id} --all`"
-        print(conflict_table(stored.report, echo_lines(window), show_unknown=args.all, again=again))
+        echo = echo_lines(window, locale=args.locale)
+        print(conflict_table(stored.report, echo, show_unknown=args.all, again=again))
         print(f"\nreport {stored.id}")
     return 0 if all(s.ok for s in stored.systems) else 1
 

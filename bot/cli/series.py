@@ -70,7 +70,7 @@ def _day(text: str) -> date:
 
 # -- reading ----------------------------------------------------------------------------------
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    shown = run_on_bot(args, settings, lambda bot: _done(bot.series.list()), need="store")
+    shown = run_on_bot(args, settings, lambda bot: _done(bot.series_list()), need="store")
     if args.json:
         print_json({"series": [series_json(v) for v in shown]})
         return 0
@@ -85,7 +85,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     view = run_on_bot(
-        args, settings, lambda bot: _done(bot.series.view(args.series_id)), need="store"
+        args, settings, lambda bot: _done(bot.series_view(args.series_id)), need="store"
     )
     if args.json:
         print_json(series_json(view))
@@ -196,7 +196,7 @@ def _ahead(r: SeriesRecord) -> str:
 def cmd_skip(args: argparse.Namespace, settings: Settings) -> int:
     by, day = the_name(args), _day(args.day)
     record = run_on_bot(
-        args, settings, lambda bot: _done(bot.series.skip(args.series_id, day, by=by)), need="store"
+        args, settings, lambda bot: bot.skip_occurrence(args.series_id, day, by=by), need="store"
     )
     print(f"Series {record.id}: the {day.isoformat()} occurrence is skipped.")
     return 0
@@ -205,12 +205,13 @@ def cmd_skip(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_move(args: argparse.Namespace, settings: Settings) -> int:
     by, day = the_name(args), _day(args.day)
 
-    async def move(bot: Maintbot) -> WindowRecord:
-        record = bot.series._open(args.series_id)
-        window = bot.parse(args.to, record.tz)
-        return await bot.series.move(args.series_id, day, window, by=by)
-
-    made = run_on_bot(args, settings, move, need="configured", doing="checking against")
+    made = run_on_bot(
+        args,
+        settings,
+        lambda bot: bot.move_occurrence(args.series_id, day, args.to, by=by),
+        need="configured",
+        doing="checking against",
+    )
     print(
         f"The {day.isoformat()} occurrence is planned as window {made.id}: "
         f"{instant(made.start, made.tz)} – {instant(made.end, made.tz)}."
@@ -223,8 +224,8 @@ def cmd_close(args: argparse.Namespace, settings: Settings) -> int:
 
     async def close(bot: Maintbot) -> SeriesRecord:
         if args.action == "end":
-            return bot.series.end(args.series_id, by=by)
-        return bot.series.cancel(args.series_id, by=by)
+            return await bot.end_series(args.series_id, by=by)
+        return await bot.cancel_series(args.series_id, by=by)
 
     record = run_on_bot(args, settings, close, need="store")
     print(f"Series {record.id} is {record.state.label}.")

@@ -224,7 +224,7 @@ async def _plan_series(args: argparse.Namespace, bot: Maintbot, series: Series) 
             ahead = parse_length(args.plan_ahead)
         except WindowError as exc:
             raise ConfigError(f"--plan-ahead: {exc}") from None
-    return await bot.series.plan(
+    return await bot.plan_series(
         series,
         by=args.requested_by,
         tasks=args.tasks,
@@ -338,7 +338,7 @@ def edit_lines(result: EditResult) -> list[str]:
 # -- windows ------------------------------------------------------------------------------------
 def cmd_windows(args: argparse.Namespace, settings: Settings) -> int:
     async def windows(bot: Maintbot) -> tuple[list[WindowView], list[SeriesView]]:
-        return bot.windows(recent=args.limit), bot.series.list(recent=args.limit)
+        return bot.windows(recent=args.limit), bot.series_list(recent=args.limit)
 
     shown, series = run_on_bot(args, settings, windows, need="store")
     if args.json:

@@ -18,7 +18,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.approvals import ManageAction, Policy
@@ -68,6 +68,7 @@ from bot.model import (
     PlannedTaskState,
     ResumeRequestRecord,
     ResumeRequestState,
+    SeriesRecord,
     Task,
     TaskRef,
     Window,
@@ -113,7 +114,13 @@ from bot.service.pauses import (
 )
 from bot.service.reports import StoredCheck, load_check, save_check
 from bot.service.scope import Candidates, Scope, gather, list_system
-from bot.service.series import SeriesDesk, calendar_events
+from bot.service.series import (
+    PLAN_AHEAD,
+    SeriesDesk,
+    SeriesPlan,
+    SeriesView,
+    calendar_events,
+)
 from bot.service.tasks import TaskChoice, colliding, every_active, named
 from bot.service.threads import StoreThreads
 from bot.service.wiring import Need, scheduler_config
@@ -289,9 +296,13 @@ class Maintbot:
             text, tz=tz or self.settings.maintbot_tz, now=self.clock(), languages=languages
         )
 
-    def parse_series(self, text: str, tz: str | None = None) -> Series | None:
+    def parse_series(
+        self, text: str, tz: str | None = None, languages: Sequence[str] = ()
+    ) -> Series | None:
         """``text`` as a recurring window, or ``None`` when it is not recurring."""
-        return parse_series(text, tz=tz or self.settings.maintbot_tz, now=self.clock())
+        return parse_series(
+            text, tz=tz or self.settings.maintbot_tz, now=self.clock(), languages=languages
+        )
 
     async def check(
         self,
@@ -1324,6 +1335,69 @@ class Maintbot:
             parse_moment(until, tz, now, option="until") if until else None,
         )
         return read_trail(self.store, [s.name for s in self.schedulers], limit, filters)
+
+    # -- series (bot.service.series does the work; these are the faces' one call each) ------
+    async def plan_series(
+        self,
+        series: Series,
+        *,
+        by: str,
+        tasks: str | None = None,
+        scope: Scope | None = None,
+        approved_by: str | None = None,
+        plan_ahead: timedelta = PLAN_AHEAD,
+        channel: str | None = None,
+        title: str | None = None,
+        ask: bool = False,
+    ) -> SeriesPlan:
+        return await self.series.plan(
+            series,
+            by=by,
+            tasks=tasks,
+            scope=scope,
+            approved_by=approved_by,
+            plan_ahead=plan_ahead,
+            channel=channel,
+            title=title,
+            ask=ask,
+        )
+
+    def series_list(self, *, recent: int = 0) -> list[SeriesView]:
+        return self.series.list(recent=recent)
+
+    def series_view(self, series_id: object) -> SeriesView:
+        return self.series.view(str(series_id))
+
+    async def _series_allowed(self, series_id: object, by: str, action: ManageAction) -> None:
+        """The series' requester or an approver, as for its windows; a refusal is audited."""
+        record = self.series.view(str(series_id)).record
+        try:
+            (await self.policy()).check_manage(by, record.requested_by, action)
+        except ApprovalError as exc:
+            self.store.audit(
+                by, f"{action}_series", "refused", error=str(exc), detail={"series": record.id}
+            )
+            raise
+
+    async def skip_occurrence(self, series_id: object, day: date, *, by: str) -> SeriesRecord:
+        await self._series_allowed(series_id, by, "cancel")
+        return self.series.skip(str(series_id), day, by=by)
+
+    async def move_occurrence(
+        self, series_id: object, day: date, text: str, *, by: str, tz: str | None = None
+    ) -> WindowRecord:
+        await self._series_allowed(series_id, by, "cancel")
+        record = self.series.view(str(series_id)).record
+        window = self.parse(text, tz or record.tz)
+        return await self.series.move(str(series_id), day, window, by=by)
+
+    async def end_series(self, series_id: object, *, by: str) -> SeriesRecord:
+        await self._series_allowed(series_id, by, "end")
+        return self.series.end(str(series_id), by=by)
+
+    async def cancel_series(self, series_id: object, *, by: str) -> SeriesRecord:
+        await self._series_allowed(series_id, by, "cancel")
+        return self.series.cancel(str(series_id), by=by)
 
     # -- the calendar feed ----------------------------------------------------------------
     def calendar(self) -> bytes:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.calendar import SeriesEvent
 from bot.errors import ApprovalError, LifecycleError, MaintbotError, ScopeError, WindowError
-from bot.lifecycle import approve_now, cancel_window, plan_window
+from bot.lifecycle import approve_now, cancel_window, plan_window, request_approval
 from bot.lifecycle.people import require_text
 from bot.model import (
     OPEN_SERIES_STATES,
@@ -136,9 +136,12 @@ class SeriesDesk:
         plan_ahead: timedelta = PLAN_AHEAD,
         channel: str | None = None,
         title: str | None = None,
+        ask: bool = False,
     ) -> SeriesPlan:
         """Record ``series`` and its first occurrence's window (see the module's docstring).
-        Everything is checked before anything is written; a refusal is audited."""
+        Everything is checked before anything is written; a refusal is audited. With
+        ``ask`` (Slack), the first window's approval request is opened in ``channel``; if
+        it cannot be, nothing stays planned."""
         by = require_text(by, "requested_by")
         spec = _spec(tasks, scope)
         now = self.bot.clock()
@@ -214,11 +217,17 @@ class SeriesDesk:
                     policy=policy,
                     now=now,
                 )
+            approval = (
+                request_approval(self.store, window.id, requested_by=by, now=now, channel=channel)
+                if ask and approved_by is None
+                else None
+            )
         return SeriesPlan(
             series=self.store.get_series(record.id),
             first=window,
             tasks=tuple(self.store.window_tasks(window.id)),
             parsed=series,
+            approval=approval,
             warnings=tuple(warnings),
         )
 

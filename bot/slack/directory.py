@@ -102,6 +102,11 @@ class UserDirectory:
         hour of them."""
         return (await self._user(user_id))[0]
 
+    async def zone_and_locale(self, user_id: str) -> tuple[str, str | None]:
+        """:meth:`tz` and :meth:`locale` from one ``users.info`` call (a failed one gives the
+        default zone and no locale, once, rather than a different answer to each)."""
+        return await self._user(user_id)
+
     async def locale(self, user_id: str) -> str | None:
         """The user's Slack locale (``fr-FR``, ``ja-JP``), which says the language their
         window texts are tried in first and the echo's; None when Slack gives none. The

@@ -38,6 +38,7 @@ from bot.render import (
     unknown_line,
     when_text,
 )
+from bot.series import Occurrence, Series, describe
 from bot.service.audit import AuditEntry, AuditTrail
 from bot.service.editing import EditResult
 from bot.service.pauses import ActionResult, HeldPaused
@@ -56,10 +57,13 @@ __all__ = [
     "echo",
     "edit_result",
     "help_message",
+    "numbered",
     "overlap_warning",
     "page_count",
     "report_page",
+    "series_intro",
     "series_line",
+    "series_list",
     "status",
     "text_message",
     "windows_list",
@@ -470,6 +474,15 @@ def approval_request(
     """The approval request: a normal message (so it can be updated in place), pinging
     the approvers (``mention``: their Slack mentions)."""
     body = _approval_frame(window, approval, tasks)
+    if window.series_id is not None:
+        body.append(
+            bk.context(
+                f":repeat: This is the first occurrence of series `{bk.escape(window.series_id)}`"
+                f" (“{bk.fit(window.text, 200)}”): approving it approves the series, whose "
+                "later occurrences are each checked again and planned a day ahead; rejecting "
+                "it drops the series."
+            )
+        )
     if mention:
         body.append(bk.section(f":bell: Approvers: {mention}, please decide.", block_id="ask"))
     value = {"a": approval.id}
@@ -780,6 +793,54 @@ def window_line(window: WindowRecord, task_count: int) -> str:
     )
 
 
+def series_intro(series: Series, shown: Sequence[Occurrence]) -> dict[str, Any]:
+    """What a recurring ``check`` is about, before the report of each occurrence: the rule
+    in words and as RFC 5545 has it, its zone and end, and the dates it checks (one that
+    cannot happen, in a DST gap, says so here and gets no report)."""
+    end = (
+        f"until {bk.date_token(series.until)}"
+        if series.until is not None
+        else f"{series.count} times"
+        if series.count
+        else "no end"
+    )
+    name = f"*{bk.fit(series.title, 150)}* · " if series.title else ""
+    lines = [
+        f"{name}*Recurring:* {bk.escape(describe(series))} ({end}), read in "
+        f"{bk.fit(series.tz, 64)} · `RRULE:{bk.fit(series.rrule, 300)}`",
+        f"The next {len(shown)} occurrence(s), each checked on its own below:",
+    ]
+    for number, occurrence in enumerate(shown, start=1):
+        if occurrence.window is None:
+            lines.append(
+                f"{number}. {occurrence.day.isoformat()}: cannot happen "
+                f"({bk.fit(occurrence.problem or 'a DST gap', 300)})"
+            )
+        else:
+            lines.append(f"{number}. {_span(occurrence.window.start, occurrence.window.end)}")
+    text = "\n".join(lines)
+    return bk.message(text, [bk.section(text)])
+
+
+def numbered(message: dict[str, Any], label: str) -> dict[str, Any]:
+    """``message`` with ``label`` (e.g. "Occurrence 2 of 3") before its first section's
+    text, so the message keeps its number of blocks (a report page may use them all)."""
+    blocks = [dict(b) for b in message.get("blocks", [])]
+    for block in blocks:
+        if block.get("type") in ("header", "section") and isinstance(block.get("text"), dict):
+            text = dict(block["text"])
+            plain = text.get("type") == "plain_text"
+            limit = bk.LIMITS.header_text if block["type"] == "header" else bk.LIMITS.section_text
+            prefix = f"{label} · " if plain else f"*{bk.escape(label)}* · "
+            text["text"] = prefix + str(text.get("text", ""))
+            if len(text["text"]) > limit:
+                text["text"] = text["text"][: limit - 1] + "…"
+            block["text"] = text
+            break
+    fallback = f"{label}: {message.get('text', '')}"
+    return {**message, "text": fallback[:3000], "blocks": blocks}
+
+
 def series_line(view: SeriesView) -> str:
     """A series in a list: its id, state, rule as typed, zone, and its next occurrence."""
     r = view.record
@@ -799,6 +860,14 @@ def series_line(view: SeriesView) -> str:
         f"{bk.fit(r.tz, 64)} · {nxt} · requested by {who(r.requested_by)}"
         + (f", approved by {who(r.approved_by)}" if r.approved_by else "")
     )
+
+
+def series_list(views: Sequence[SeriesView]) -> dict[str, Any]:
+    if not views:
+        return text_message(
+            f"No recurring maintenance; `{COMMAND} plan every Saturday 2-4am` plans one."
+        )
+    return _listing(f"{len(views)} series", [series_line(v) for v in views])
 
 
 def windows_list(
@@ -908,6 +977,8 @@ HELP = (
     f"• `{COMMAND} end &lt;window id&gt;` — end an active window now and resume its tasks\n"
     f"• `{COMMAND} audit [n] [window &lt;id&gt;] [by @person] [system &lt;name&gt;] "
     "[since 2h] [until 2026-11-18]` — the audit trail, newest first (default 20 lines)\n"
+    f"• `{COMMAND} series` — recurring maintenance: `series skip ID DATE`, `series move ID "
+    "DATE TEXT`, `series end ID`, `series cancel ID`\n"
     f"• `{COMMAND} calendar` — the address to subscribe to the maintenance calendar "
     "(Google Calendar, Outlook)\n"
     f"• `{COMMAND} help` — this text"

@@ -20,7 +20,8 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import LifecycleError, MaintbotError, OverlapError, WindowError
-from bot.service import PlanResult
+from bot.series import Series
+from bot.service import PlanResult, WindowView
 from bot.service.drafts import Draft, DraftError, Filter, shown
 from bot.slack import blocks as bk
 from bot.slack import dialogs, messages
@@ -32,6 +33,7 @@ from bot.slack.services import (
     button_value,
     channel_of,
     direct_message,
+    reply_text,
     services,
     user_of,
 )
@@ -49,11 +51,40 @@ async def from_command(
     respond: AsyncRespond,
     client: AsyncWebClient,
 ) -> None:
-    """``/maintenance plan [window]``."""
+    """``/maintenance plan [window]``; a recurring text plans a series (its first
+    occurrence's conflicting tasks, one approval request) without the dialog."""
     await ack()
     user = str(command.get("user_id") or "")
     channel = str(command.get("channel_id") or "")
+    if text:
+        tz, locale = await svc.directory.zone_and_locale(user)
+        series = svc.bot.parse_series(text, tz, (locale,) if locale else ())
+        if series is not None:
+            await _plan_series(svc, client, respond, series, user, channel)
+            return
     await _open(svc, client, respond, command.get("trigger_id"), user, text, channel, None)
+
+
+async def _plan_series(
+    svc: Services,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    series: Series,
+    user: str,
+    channel: str,
+) -> None:
+    where = svc.bot.settings.maintbot_approval_channel or channel
+    planned = await svc.bot.plan_series(series, by=user, channel=where, ask=True)
+    first = PlanResult(WindowView(planned.first, planned.tasks), planned.approval)
+    posted = await post_approval(svc, client, first, where)
+    record = planned.series
+    await reply_text(
+        respond,
+        f":repeat: Series `{bk.escape(record.id)}` planned: {bk.escape(record.text)} "
+        f"(`RRULE:{bk.fit(record.rrule, 200)}`, {bk.fit(record.tz, 64)}). Its first occurrence "
+        f"pauses {len(planned.tasks)} task(s); one approval in <#{bk.escape(posted)}> approves "
+        "the series, and each later occurrence is checked again a day ahead.",
+    )
 
 
 async def from_button(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -13,6 +14,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import ConfigError, FilterError, WindowError
+from bot.series import Series, occurrences
 from bot.slack import blocks as bk
 from bot.slack import messages
 from bot.slack.listeners import dialogs
@@ -52,6 +54,8 @@ async def maintenance(
         await ack(**messages.help_message(f"I don't know `{verb}`."))
 
 
+SERIES_CHECKED = 3  # occurrences a recurring `check` reports, as `maintbot check` does
+
 Subcommand = Callable[[Services, str, dict[str, Any], AsyncAck, AsyncRespond], Awaitable[None]]
 
 
@@ -66,23 +70,50 @@ async def _check(
         text=f"Checking {count} scheduler{'s' if count != 1 else ''}…", response_type="ephemeral"
     )
     user = str(command.get("user_id") or "")
-    # The locale comes from the same cached users.info call as the zone.
-    locale = await svc.directory.locale(user)
-    stored = await svc.bot.check(  # WindowError → the error handler
+    # The locale comes from the same (cached) users.info call as the zone.
+    tz, locale = await svc.directory.zone_and_locale(user)
+    languages = (locale,) if locale else ()
+    needs_approval = svc.bot.settings.maintbot_resume_others_needs_approval
+    series = svc.bot.parse_series(text, tz, languages)  # WindowError → the error handler
+    if series is not None:
+        await _check_series(svc, series, command, respond, user, needs_approval)
+        return
+    stored = await svc.bot.check(
         text,
         by=user,
-        tz=await svc.directory.tz(user),
+        tz=tz,
         channel=command.get("channel_id"),
         request_id=request_id(command),
-        languages=(locale,) if locale else (),
+        languages=languages,
     )
     await reply(
-        respond,
-        messages.report_page(
-            stored, 0, needs_approval=svc.bot.settings.maintbot_resume_others_needs_approval
-        ),
-        replace=True,
+        respond, messages.report_page(stored, 0, needs_approval=needs_approval), replace=True
     )
+
+
+async def _check_series(
+    svc: Services,
+    series: Series,
+    command: dict[str, Any],
+    respond: AsyncRespond,
+    user: str,
+    needs_approval: bool,
+) -> None:
+    """A recurring text: its next occurrences checked one after another, each its own
+    report (with its own buttons), after one message that says what the series is."""
+    shown = occurrences(series, after=svc.bot.clock(), count=SERIES_CHECKED)
+    await reply(respond, messages.series_intro(series, shown), replace=True)
+    for number, occurrence in enumerate(shown, start=1):
+        if occurrence.window is None:
+            continue  # the intro says why this date cannot happen
+        stored = await svc.bot.check(
+            occurrence.window.model_copy(update={"text": series.text, "title": series.title}),
+            by=user,
+            channel=command.get("channel_id"),
+            request_id=request_id(command),
+        )
+        page = messages.report_page(stored, 0, needs_approval=needs_approval)
+        await reply(respond, messages.numbered(page, f"Occurrence {number} of {len(shown)}"))
 
 
 async def _list(
@@ -272,6 +303,65 @@ async def _calendar(
     await ack(**messages.calendar_link(url))
 
 
+_SERIES_USAGE = (
+    f"`{COMMAND} series` lists them; `series show s_AbC123`, `series skip s_AbC123 "
+    "2026-12-12`, `series move s_AbC123 2026-12-12 Sunday 2-4am`, `series end s_AbC123`, "
+    "`series cancel s_AbC123`"
+)
+
+
+async def _series(
+    svc: Services, arg: str, command: dict[str, Any], ack: AsyncAck, respond: AsyncRespond
+) -> None:
+    """``series [show|skip|move|end|cancel] …``: the CLI's `maintbot series` verbs."""
+    words = arg.split()
+    verb = words[0].lower() if words else "list"
+    user = str(command.get("user_id") or "")
+    if verb == "list":
+        await ack(**messages.series_list(svc.bot.series_list()))
+        return
+    if verb not in ("show", "skip", "move", "end", "cancel") or len(words) < 2:
+        await ack(**messages.help_message(_SERIES_USAGE + "."))
+        return
+    series_id = words[1]
+    if verb == "show":
+        await ack(**messages.series_list([svc.bot.series_view(series_id)]))  # errors → handler
+        return
+    if verb in ("skip", "move"):
+        try:
+            day = date.fromisoformat(words[2]) if len(words) > 2 else None
+        except ValueError:
+            day = None
+        if day is None or (verb == "move" and len(words) < 4):
+            await ack(**messages.help_message(f"`series {verb}` needs: " + _SERIES_USAGE + "."))
+            return
+        await ack()
+        if verb == "skip":
+            record = await svc.bot.skip_occurrence(series_id, day, by=user)
+            await reply_text(
+                respond,
+                f"Series `{bk.escape(record.id)}`: the {day.isoformat()} occurrence is skipped.",
+            )
+        else:
+            tz = await svc.directory.tz(user)
+            made = await svc.bot.move_occurrence(
+                series_id, day, " ".join(words[3:]), by=user, tz=tz
+            )
+            await reply_text(
+                respond,
+                f"The {day.isoformat()} occurrence is planned as window `{bk.escape(made.id)}`: "
+                f"{bk.date_token(made.start)} → {bk.date_token(made.end)}.",
+            )
+        return
+    await ack()
+    closed = (
+        await svc.bot.end_series(series_id, by=user)
+        if verb == "end"
+        else await svc.bot.cancel_series(series_id, by=user)
+    )
+    await reply_text(respond, f"Series `{bk.escape(closed.id)}` is {closed.state.label}.")
+
+
 _SUBCOMMANDS: dict[str, Subcommand] = {
     "check": _check,
     "list": _list,
@@ -282,6 +372,7 @@ _SUBCOMMANDS: dict[str, Subcommand] = {
     "end": _end,
     "edit": _edit,
     "calendar": _calendar,
+    "series": _series,
 }
 # Every subcommand with a use case (help has none); the parity test reads this.
 SUBCOMMANDS = (*_SUBCOMMANDS, "plan")
