@@ -4,8 +4,11 @@ lists, shows, skips, moves, ends and cancels, refusing who may not (and auditing
 
 from __future__ import annotations
 
-from slackclient import ALICE, APPROVALS, DAVE, SlackWorld, blocks_text
+from datetime import timedelta
 
+from slackclient import ALERTS, ALICE, APPROVALS, DAVE, SlackWorld, blocks_text
+
+from bot.clock import ManualClock
 from bot.model import SeriesState, WindowState
 
 
@@ -79,3 +82,36 @@ def test_a_bad_recurring_text_is_explained_and_nothing_is_planned(world: SlackWo
     assert "every 0 days" in answer["text"]
     assert world.store.list_series() == []
     assert world.fake.messages(APPROVALS) == []
+
+
+def test_a_series_keeps_one_thread_in_the_alert_channel(
+    world: SlackWorld, clock: ManualClock
+) -> None:
+    sid = _plan(world)
+    (message,) = world.fake.messages(APPROVALS)
+    world.user("bob").click("approve", on={**message, "_ephemeral": False})
+    world.fake.wait_calls("chat.update", channel=APPROVALS)
+    (first,) = world.store.series_windows(sid)
+    clock.set(first.start)
+    world.tick()  # the first occurrence starts: its alert opens the thread
+    clock.set(first.end)
+    world.tick()
+    roots = world.fake.messages(ALERTS, replies=False)
+    assert len(roots) == 1
+    root = roots[0]["_ts"]
+    # A day before the second occurrence it is planned, and says so in the same thread.
+    clock.set(first.start + timedelta(days=6))
+    world.tick()
+    windows = world.store.series_windows(sid)
+    assert len(windows) == 2
+    second = windows[1]
+    assert second.state is WindowState.APPROVED
+    assert second.channel == APPROVALS
+    assert second.thread_ts == first.thread_ts  # the series' approval thread
+    clock.set(second.start)
+    world.tick()
+    assert len(world.fake.messages(ALERTS, replies=False)) == 1  # still one thread
+    replies = [m for m in world.fake.messages(ALERTS) if m.get("thread_ts") == root]
+    texts = " ".join(blocks_text(m) for m in replies)
+    assert "Occurrence planned" in texts
+    assert world.store.get_window(second.id).state is WindowState.ACTIVE

@@ -345,6 +345,7 @@ class SeriesDesk:
         )
         if made is None:  # another clock planned it meanwhile
             return None
+        made = self._join_thread(made, previous)
         added, removed = _difference(before, tasks)
         self.store.audit(
             by,
@@ -362,6 +363,22 @@ class SeriesDesk:
             },
         )
         await self._announce(made, previous, added, removed, warnings, kept)
+        return made
+
+    def _join_thread(self, made: WindowRecord, previous: WindowRecord | None) -> WindowRecord:
+        """The occurrence's alerts go where the series' approval was asked (the first
+        occurrence's approval thread), not to a thread of their own; the alert channel's
+        thread is joined when the first alert is sent (bot.service.threads)."""
+        first = next(iter(self.store.series_windows(made.series_id or "")), None)
+        if first is None or first.id == made.id:
+            return made
+        fields = {
+            name: value
+            for name, value in (("channel", first.channel), ("thread_ts", first.thread_ts))
+            if value
+        }
+        if fields and self.store.update_window_fields(made.id, made.version, **fields):
+            return self.store.get_window(made.id)
         return made
 
     def _previous(self, record: SeriesRecord, key: datetime) -> WindowRecord | None:

@@ -34,9 +34,16 @@ class StoreThreads:
         return found[-1] if found else None
 
     def thread(self, window_id: str) -> WindowThread | None:
+        """The window's thread in the alert channel; for an occurrence of a series that has
+        none yet, the series' (its earliest occurrence's that has one), so a series keeps
+        one thread however many occurrences it runs."""
         window = self.store.get_window(window_id)
         if window.alert_channel and window.alert_ts:
             return WindowThread(window.alert_channel, window.alert_ts)
+        if window.series_id is not None:
+            for sibling in self.store.series_windows(window.series_id):
+                if sibling.alert_channel and sibling.alert_ts:
+                    return WindowThread(sibling.alert_channel, sibling.alert_ts)
         return None
 
     def claim_thread(self, window_id: str) -> bool:
