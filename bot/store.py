@@ -812,6 +812,28 @@ class Store:
             {"skipped": json.dumps(skipped), "version": version, "now": self._now()},
         )
 
+    def set_series_tasks(
+        self, series_id: str, version: int, tasks: Mapping[str, Any], *, reapprove: bool
+    ) -> bool:
+        """A new task spec for the series, if it is still at ``version``; with
+        ``reapprove`` an approved series goes back to planned (its approver cleared) until
+        someone approves the wider scope."""
+        sets = ["tasks = :tasks", "updated_at = :now", "version = version + 1"]
+        if reapprove:
+            sets += ["state = :planned", "approved_by = NULL"]
+        return self._compare_and_set(
+            "series",
+            series_id,
+            sets,
+            ["version = :version"],
+            {
+                "tasks": json.dumps(dict(tasks), sort_keys=True),
+                "version": version,
+                "now": self._now(),
+                "planned": SeriesState.PLANNED.value,
+            },
+        )
+
     def series_windows(self, series_id: str) -> list[WindowRecord]:
         """The planned occurrences of a series, by nominal start."""
         rows = self._select(

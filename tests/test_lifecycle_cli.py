@@ -297,6 +297,9 @@ def test_a_series_from_the_command_line(
         assert code == 2, argv
         assert says in err, err
 
+    code, out, err = _run(capsys, "series", "scope", sid, "--tasks", "all", "--by", "a")
+    assert code == 2  # the same spec: nothing to change
+    assert "pauses exactly that already" in err
     code, out, err = _run(capsys, "series", "end", sid, "--by", "a")
     assert code == 0, err
     assert f"Series {sid} is ended." in out

@@ -47,6 +47,7 @@ SERIES_USE_CASES = {
     "series_view",
     "skip_occurrence",
     "move_occurrence",
+    "rescope_series",
     "end_series",
     "cancel_series",
 }

@@ -48,7 +48,12 @@ class World:
         """The bot as a fresh process opens it: nothing carried in memory."""
         store = Store(self.location, clock=self.clock)
         self.bot = Maintbot.from_config(
-            Settings(_env_file=None, maintbot_db=self.location, maintbot_tz="UTC"),  # type: ignore[call-arg]
+            Settings(
+                _env_file=None,  # type: ignore[call-arg]
+                maintbot_db=self.location,
+                maintbot_tz="UTC",
+                maintbot_approvers="bob, carol",
+            ),
             store,
             sandbox_config(list(self.sims.values())),
             self.clock,
@@ -405,3 +410,61 @@ async def test_the_calendar_feed_shows_the_series_as_the_bot_runs_it(world: Worl
         if sid in str(e["UID"])
     )
     assert "UNTIL" in ended["RRULE"]
+
+
+async def test_widening_a_series_needs_an_approver_again_narrowing_does_not(
+    world: World,
+) -> None:
+    bot = world.bot
+    assert bot is not None
+    tasks = await world.tasks()
+    one, two = tasks[0], tasks[1]
+    series = bot.parse_series(WEEKLY, "UTC")
+    assert series is not None
+    plan = await bot.series.plan(
+        series, by="alice", tasks=one.ref.key, approved_by="bob", plan_ahead=timedelta(days=8)
+    )
+    sid = plan.series.id
+    with pytest.raises(LifecycleError, match="exactly that already"):
+        await bot.rescope_series(sid, by="alice", tasks=one.ref.key)
+    with pytest.raises(ApprovalError):
+        await bot.rescope_series(sid, by="mallory", tasks=f"{one.ref.key},{two.ref.key}")
+    assert bot.store.get_series(sid).tasks["tasks"] == one.ref.key
+
+    # Wider: the series waits for an approver, through its next occurrence's window.
+    wider = await bot.rescope_series(sid, by="alice", tasks=f"{one.ref.key},{two.ref.key}")
+    assert wider.reapproval
+    assert wider.added == (two.ref.key,)
+    assert wider.series.state is SeriesState.PLANNED
+    assert wider.window is not None
+    assert wider.window.id == plan.first.id  # planned already: edited, asking again
+    assert bot.store.get_window(plan.first.id).state is WindowState.PLANNED
+    at(world.clock, FIRST - timedelta(days=1), 12)  # the second is within plan_ahead now
+    await bot.tick()
+    assert len(bot.store.series_windows(sid)) == 1  # but the series waits: nothing planned
+    decision = await bot.decide(sid, by="carol", approve=True)
+    assert decision.acted
+    approved = bot.store.get_series(sid)
+    assert approved.state is SeriesState.APPROVED
+    assert approved.approved_by == "carol"
+    assert {r.ref.key for r in bot.store.window_tasks(plan.first.id)} == {
+        one.ref.key,
+        two.ref.key,
+    }
+    await bot.tick()  # approved again: the next occurrence is planned, with the wider tasks
+    second = bot.store.series_windows(sid)[1]
+    assert second.state is WindowState.APPROVED
+    assert second.approved_by == "carol"
+    assert {r.ref.key for r in bot.store.window_tasks(second.id)} == {one.ref.key, two.ref.key}
+
+    # Narrower: applied at once, the approval kept.
+    narrower = await bot.rescope_series(sid, by="alice", tasks=two.ref.key)
+    assert not narrower.reapproval
+    assert narrower.removed == (one.ref.key,)
+    assert bot.store.get_series(sid).state is SeriesState.APPROVED
+    # The next occurrence not started loses the task; the approval holds.
+    for planned in (plan.first.id, second.id):
+        assert {r.ref.key for r in bot.store.window_tasks(planned)} == {two.ref.key}, planned
+        assert bot.store.get_window(planned).state is WindowState.APPROVED
+    rows = [(r.action, r.outcome) for r in bot.store.audit_rows(10_000)]
+    assert rows.count(("rescope_series", "ok")) == 2

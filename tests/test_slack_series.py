@@ -115,3 +115,19 @@ def test_a_series_keeps_one_thread_in_the_alert_channel(
     texts = " ".join(blocks_text(m) for m in replies)
     assert "Occurrence planned" in texts
     assert world.store.get_window(second.id).state is WindowState.ACTIVE
+
+
+def test_widening_a_series_in_slack_asks_the_approvers_again(world: SlackWorld) -> None:
+    sid = _plan(world)
+    (message,) = world.fake.messages(APPROVALS)
+    world.user("bob").click("approve", on={**message, "_ephemeral": False})
+    world.fake.wait_calls("chat.update", channel=APPROVALS)
+    answer = world.user("alice").slash(f"/maintenance series scope {sid} all").wait()
+    assert f"Series `{sid}` now pauses `all`." in answer["text"]
+    assert "asks an approver again in <#" in answer["text"]
+    assert world.store.get_series(sid).state is SeriesState.PLANNED
+    asking = [m for m in world.fake.messages(APPROVALS) if "Approval needed" in m.get("text", "")]
+    assert [m["_ts"] for m in asking] != [message["_ts"]]  # a new request, the first decided
+    assert len(asking) == 1
+    bad = world.user("alice").slash(f"/maintenance series scope {sid}").json()
+    assert "`series scope` needs" in blocks_text(bad)

@@ -8,16 +8,18 @@ render.
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import date
 from typing import Any
 
 from bot.cli.options import add_by, add_config_options, print_json, run_on_bot, the_name
+from bot.cli.scope import add_scope_options, scope_of
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.format import instant
 from bot.model import SeriesRecord, WindowRecord
 from bot.service import Maintbot
-from bot.service.series import SeriesPlan, SeriesView
+from bot.service.series import Rescoped, SeriesPlan, SeriesView
 
 __all__ = ["plan_lines", "register", "series_json"]
 
@@ -48,6 +50,20 @@ def register(sub: Any) -> None:
     add_by(q)
     add_config_options(q)
     q.set_defaults(func=cmd_move)
+
+    q = verbs.add_parser(
+        "scope", help="change what each occurrence pauses (more than approved: approve again)"
+    )
+    q.add_argument("series_id", metavar="SERIES_ID")
+    q.add_argument(
+        "--tasks",
+        help="'all', or SYSTEM:ID items separated by commas; default: each occurrence's "
+        "conflicting tasks (with a scope: the matching conflicting ones)",
+    )
+    add_scope_options(q)
+    add_by(q)
+    add_config_options(q)
+    q.set_defaults(func=cmd_scope)
 
     for verb, text in (
         ("end", "no occurrence after now (one under way finishes)"),
@@ -217,6 +233,46 @@ def cmd_move(args: argparse.Namespace, settings: Settings) -> int:
         f"{instant(made.start, made.tz)} – {instant(made.end, made.tz)}."
     )
     return 0
+
+
+def cmd_scope(args: argparse.Namespace, settings: Settings) -> int:
+    by = the_name(args)
+    done = run_on_bot(
+        args,
+        settings,
+        lambda bot: bot.rescope_series(
+            args.series_id, by=by, tasks=args.tasks, scope=scope_of(args)
+        ),
+        need="configured",
+        doing="checking against",
+    )
+    for warning in done.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print("\n".join(rescope_lines(done)))
+    return 0
+
+
+def rescope_lines(done: Rescoped) -> list[str]:
+    r = done.series
+    lines = [f"Series {r.id} now pauses: {_spec_text(r.tasks)}."]
+    if done.added:
+        lines.append(f"  added   {', '.join(done.added)}")
+    if done.removed:
+        lines.append(f"  removed {', '.join(done.removed)}")
+    if done.reapproval and done.window is not None:
+        lines.append(
+            f"That is more than was approved: the series waits for an approver again, through "
+            f"its next occurrence (`maintbot approve {done.window.id} --by NAME`)."
+        )
+    return lines
+
+
+def _spec_text(spec: dict[str, Any]) -> str:
+    tasks, scope = spec.get("tasks"), spec.get("scope")
+    said = "each occurrence's conflicting tasks" if tasks is None else str(tasks)
+    if scope:
+        said += " within " + ", ".join(f"{key}={value}" for key, value in scope.items() if value)
+    return said
 
 
 def cmd_close(args: argparse.Namespace, settings: Settings) -> int:

@@ -116,6 +116,7 @@ from bot.service.reports import StoredCheck, load_check, save_check
 from bot.service.scope import Candidates, Scope, gather, list_system
 from bot.service.series import (
     PLAN_AHEAD,
+    Rescoped,
     SeriesDesk,
     SeriesPlan,
     SeriesView,
@@ -1390,6 +1391,17 @@ class Maintbot:
         record = self.series.view(str(series_id)).record
         window = self.parse(text, tz or record.tz)
         return await self.series.move(str(series_id), day, window, by=by)
+
+    async def rescope_series(
+        self,
+        series_id: object,
+        *,
+        by: str,
+        tasks: str | None = None,
+        scope: Scope | None = None,
+    ) -> Rescoped:
+        await self._series_allowed(series_id, by, "cancel")
+        return await self.series.rescope(str(series_id), by=by, tasks=tasks, scope=scope)
 
     async def end_series(self, series_id: object, *, by: str) -> SeriesRecord:
         await self._series_allowed(series_id, by, "end")

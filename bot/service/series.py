@@ -46,6 +46,7 @@ from bot.model import (
     WindowState,
 )
 from bot.series import Occurrence, Series, occurrences
+from bot.service.editing import EditResult
 from bot.service.scope import Scope
 from bot.store import Store
 
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PLAN_AHEAD",
+    "Rescoped",
     "SeriesDesk",
     "SeriesPlan",
     "SeriesView",
@@ -99,6 +101,26 @@ class SeriesView:
     def next_window(self) -> WindowRecord | None:
         open_ = [w for w in self.windows if w.state in OPEN_WINDOW_STATES]
         return min(open_, key=lambda w: w.start) if open_ else None
+
+
+@dataclass(frozen=True)
+class Rescoped:
+    """A series' new task spec: what the next occurrence gains and loses, and its window
+    (which asks for approval again when it gained anything)."""
+
+    series: SeriesRecord
+    window: WindowRecord | None
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+    # How the next occurrence's window changed (it was planned already), or the approval
+    # request it carries (it was planned for this): what a face shows approvers.
+    edit: EditResult | None = None
+    approval: ApprovalRecord | None = None
+
+    @property
+    def reapproval(self) -> bool:
+        return bool(self.added)
 
 
 @dataclass(frozen=True)
@@ -527,6 +549,95 @@ class SeriesDesk:
                 "No scheduler answered, so the occurrence was not planned; try again."
             )
         return made
+
+    async def rescope(
+        self, series_id: str, *, by: str, tasks: str | None = None, scope: Scope | None = None
+    ) -> Rescoped:
+        """Change what each occurrence pauses. Narrowing keeps the approval; anything that
+        would pause a task the last approval did not cover needs an approver again: the
+        series goes back to planned (no occurrence after the next is planned until it is
+        approved) and the next occurrence's window asks for the wider tasks, approved
+        through it as a series' first occurrence is. Compared on the next occurrence, with
+        both specs checked against the vendors there."""
+        by = require_text(by, "by")
+        record = self._open(series_id)
+        spec = _spec(tasks, scope)
+        if spec == record.tasks:
+            raise LifecycleError(f"Series {record.id} pauses exactly that already.")
+        now = self.bot.clock()
+        planned = [
+            w
+            for w in self.store.series_windows(record.id)
+            if w.state in (WindowState.PLANNED, WindowState.APPROVED)
+        ]
+        upcoming = min(planned, key=lambda w: w.start) if planned else None
+        if upcoming is not None:
+            window = upcoming.window
+            before = {p.ref.key for p in self.store.window_tasks(upcoming.id)}
+        else:
+            occurrence = self._next_unplanned(record, now)
+            assert occurrence.window is not None
+            window = occurrence.window
+            old, _ = await self._tasks_for(record.tasks, window)
+            before = {ref.key for ref, _ in old}
+        chosen, warnings = await self._tasks_for(spec, window)
+        after = {ref.key: (ref, name) for ref, name in chosen}
+        wider = sorted(after.keys() - before)
+        narrower = sorted(before - after.keys())
+        if not self.store.set_series_tasks(record.id, record.version, spec, reapprove=bool(wider)):
+            raise LifecycleError(f"Series {record.id} changed meanwhile; try again.")
+        self.store.audit(
+            by,
+            "rescope_series",
+            "ok",
+            detail={"series": record.id, "tasks": spec, "added": wider, "removed": narrower},
+        )
+        edited: WindowRecord | None = None
+        edit: EditResult | None = None
+        approval: ApprovalRecord | None = None
+        if upcoming is not None and (wider or narrower):
+            edit = await self.bot.edit(upcoming.id, by=by, add=wider, remove=narrower)
+            edited = edit.record
+            # Later occurrences planned already lose what the series no longer pauses (the
+            # wider ones are planned from the new spec once it is approved).
+            for later in planned:
+                if later.id == upcoming.id:
+                    continue
+                held = {p.ref.key for p in self.store.window_tasks(later.id)}
+                gone = sorted(held - after.keys())
+                if gone:
+                    await self.bot.edit(later.id, by=by, remove=gone)
+        elif upcoming is None and wider:
+            # Nothing planned yet: the next occurrence is planned now, to carry the request.
+            edited = self.store.create_occurrence(
+                self.store.get_series(record.id),
+                window.start,
+                window,
+                tasks=list(after.values()),
+                state=WindowState.PLANNED,
+                approved_by=None,
+            )
+            if edited is not None:
+                edited = self._join_thread(edited, None)
+                approval = request_approval(
+                    self.store, edited.id, requested_by=by, now=now, channel=edited.channel
+                )
+        return Rescoped(
+            series=self.store.get_series(record.id),
+            window=edited,
+            added=tuple(wider),
+            removed=tuple(narrower),
+            warnings=tuple(warnings),
+            edit=edit,
+            approval=approval,
+        )
+
+    def _next_unplanned(self, record: SeriesRecord, now: datetime) -> Occurrence:
+        skipped = set(record.skipped)
+        for occurrence in occurrences(series_of(record), after=now, count=_SCAN):
+            if occurrence.window is not None and occurrence.window.start not in skipped:
+                return occurrence
+        raise LifecycleError(f"Series {record.id} has no occurrence ahead to change.")
 
     def end(self, series_id: str, *, by: str) -> SeriesRecord:
         """No occurrence after now; planned ones that have not started are cancelled, one

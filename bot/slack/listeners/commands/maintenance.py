@@ -18,6 +18,7 @@ from bot.series import Series, occurrences
 from bot.slack import blocks as bk
 from bot.slack import messages
 from bot.slack.listeners import dialogs
+from bot.slack.listeners.actions.report import post_approval_request
 from bot.slack.listeners.actions.window import ended_text, extended_text
 from bot.slack.listeners.editing import post_edit
 from bot.slack.registry import COMMAND
@@ -44,8 +45,11 @@ async def maintenance(
     verb, rest = verb.lower(), rest.strip()
     handler = _SUBCOMMANDS.get(verb)
     if verb == "plan":
-        # The one subcommand that opens a dialog, so it needs the Web API client.
+        # The subcommands that post beyond their answer need the Web API client: plan opens
+        # a dialog (or posts a series' approval request), series scope may ask again.
         await dialogs.from_command(services(context), rest, command, ack, respond, client)
+    elif verb == "series" and rest.split()[:1] == ["scope"]:
+        await _series_scope(services(context), rest, command, ack, respond, client)
     elif handler is not None:
         await handler(services(context), rest, command, ack, respond)
     elif verb in ("", "help"):
@@ -306,7 +310,7 @@ async def _calendar(
 _SERIES_USAGE = (
     f"`{COMMAND} series` lists them; `series show s_AbC123`, `series skip s_AbC123 "
     "2026-12-12`, `series move s_AbC123 2026-12-12 Sunday 2-4am`, `series end s_AbC123`, "
-    "`series cancel s_AbC123`"
+    "`series scope s_AbC123 all` (or `talend:ID,pyramid:ID`), `series cancel s_AbC123`"
 )
 
 
@@ -320,12 +324,28 @@ async def _series(
     if verb == "list":
         await ack(**messages.series_list(svc.bot.series_list()))
         return
-    if verb not in ("show", "skip", "move", "end", "cancel") or len(words) < 2:
+    if verb not in ("show", "skip", "move", "scope", "end", "cancel") or len(words) < 2:
         await ack(**messages.help_message(_SERIES_USAGE + "."))
         return
     series_id = words[1]
     if verb == "show":
         await ack(**messages.series_list([svc.bot.series_view(series_id)]))  # errors → handler
+        return
+    if verb == "scope":
+        if len(words) < 3:
+            await ack(**messages.help_message("`series scope` needs: " + _SERIES_USAGE + "."))
+            return
+        await ack()
+        done = await svc.bot.rescope_series(series_id, by=user, tasks=" ".join(words[2:]))
+        said = (
+            f"Series `{bk.escape(done.series.id)}` now pauses `{bk.fit(' '.join(words[2:]), 300)}`."
+        )
+        if done.reapproval and done.window is not None:
+            said += (
+                f" That is more than was approved: its next occurrence, window "
+                f"`{bk.escape(done.window.id)}`, asks an approver again."
+            )
+        await reply_text(respond, said)
         return
     if verb in ("skip", "move"):
         try:
@@ -360,6 +380,49 @@ async def _series(
         else await svc.bot.cancel_series(series_id, by=user)
     )
     await reply_text(respond, f"Series `{bk.escape(closed.id)}` is {closed.state.label}.")
+
+
+async def _series_scope(
+    svc: Services,
+    arg: str,
+    command: dict[str, Any],
+    ack: AsyncAck,
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+) -> None:
+    """``series scope ID TASKS``: what each occurrence pauses; more than was approved asks
+    the approvers again, where windows' requests go."""
+    words = arg.split()
+    if len(words) < 3:
+        await ack(**messages.help_message("`series scope` needs: " + _SERIES_USAGE + "."))
+        return
+    await ack()
+    user = str(command.get("user_id") or "")
+    spec = " ".join(words[2:])
+    done = await svc.bot.rescope_series(words[1], by=user, tasks=spec)
+    said = f"Series `{bk.escape(done.series.id)}` now pauses `{bk.fit(spec, 300)}`."
+    channel = str(command.get("channel_id") or "")
+    if done.edit is not None:
+        asked_in = await post_edit(svc, client, done.edit, channel)
+    elif done.approval is not None and done.window is not None:
+        asked_in, ts = await post_approval_request(
+            svc,
+            client,
+            svc.bot.settings.maintbot_approval_channel or done.window.channel or channel,
+            done.window,
+            done.approval,
+            svc.bot.store.window_tasks(done.window.id),
+        )
+        svc.bot.approval_posted(done.approval.id, done.window.id, asked_in, ts)
+    else:
+        asked_in = None
+    if done.reapproval and done.window is not None:
+        said += (
+            f" That is more than was approved: its next occurrence, window "
+            f"`{bk.escape(done.window.id)}`, asks an approver again"
+            + (f" in <#{bk.escape(asked_in)}>." if asked_in else ".")
+        )
+    await reply_text(respond, said)
 
 
 _SUBCOMMANDS: dict[str, Subcommand] = {
