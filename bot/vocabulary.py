@@ -9,7 +9,7 @@ foreign text can never be read by rules of its own.
 Where the words come from. Day, month, relative-day, day-period (am/pm), noon/midnight,
 "now" and unit words are CLDR's, read through Babel (``babel.Locale``): the same data the
 echo formats dates with, so the words accepted and the words shown agree. dateparser's
-locale data was the first candidate; ``bench/vocabulary_sources.py`` compares the two on
+locale data was the first candidate; ``bench/bench_languages.py --compare`` compares the two on
 the contract's words (CLDR covers more of them, and dateparser's lists carry forms such
 as German ``die``/``mit``/``so`` for weekdays, which are everyday words). The structural
 words CLDR does not describe (range words, clock forms such as ``22h30`` or ``2時``, the

@@ -226,7 +226,10 @@ class WindowClock(Pausing, Resuming, AlertTexts):
             self._running = {}
             try:
                 self._expire_approvals(report)
-                for record in self.store.open_windows():
+                # Only what can be due: a window further ahead than the first reminder has
+                # nothing for this tick (bot.store.Store.due_windows).
+                ahead = self.reminders[0] if self.reminders else timedelta(0)
+                for record in self.store.due_windows(now, ahead):
                     if record.state is _W.PLANNED:
                         await self._unapproved(record, now, report)
                     elif record.state is _W.APPROVED:
@@ -276,7 +279,7 @@ class WindowClock(Pausing, Resuming, AlertTexts):
         returns how many were started. Starts before ends: a window starting as another
         ends takes over its pauses instead of the task being resumed and paused again."""
         started = 0
-        open_now = self.store.open_windows()
+        open_now = self.store.active_windows()  # only active windows have calls to make
         for record in open_now:
             if record.state is _W.ACTIVE and now < record.end:
                 for row in self.store.window_tasks(record.id):
@@ -501,9 +504,7 @@ class WindowClock(Pausing, Resuming, AlertTexts):
         """What depends on the rows' outcomes, not on a vendor: the start alert once every
         task has had its first attempt, the before-end question, the end alert once every
         task has had its first resume attempt, and finishing a window."""
-        for record in self.store.open_windows():
-            if record.state is not _W.ACTIVE:
-                continue
+        for record in self.store.active_windows():
             if now < record.end:
                 self._during(record, now)
             else:
