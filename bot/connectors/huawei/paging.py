@@ -51,7 +51,7 @@ class HuaweiApi(Connector):
         # The project every listing is made in (the path's ``project_id``): one grouping
         # of its tasks, named as the config names it (``project_name``, else the id).
         self.project_label = config.project_name or config.project_id
-        app_base = (config.appstream_url or config.base_url).rstrip("/")
+        app_base = config.app_base_url.rstrip("/")
         self.app_url = f"{app_base}/v1/{config.project_id}/schedule-task"
         self.desktop_url = f"{config.base_url.rstrip('/')}/v2/{config.project_id}/scheduled-tasks"
         self.families = frozenset(config.families)
