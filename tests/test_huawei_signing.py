@@ -24,7 +24,7 @@ from pydantic import SecretStr
 
 from bot.check import check_window, open_schedulers
 from bot.cli import main
-from bot.clock import ManualClock
+from bot.clock import ManualClock, system_clock
 from bot.connectors.base import RetryPolicy
 from bot.connectors.huawei import HuaweiConfig, HuaweiConnector, from_config
 from bot.connectors.huawei.signing import DATE_FORMAT, AkSkSigner
@@ -39,7 +39,19 @@ from bot.sandbox.huawei import AK_LOCK_FOR, HuaweiSimulator, TemporaryKey
 
 @pytest.fixture
 def sim(clock: ManualClock) -> HuaweiSimulator:
-    return HuaweiSimulator(clock=clock)
+    made = HuaweiSimulator(clock=clock)
+    # The gateway's time is the test's clock, so skew and expiry can be walked through.
+    made.gateway_clock = clock
+    return made
+
+
+def sign_on(connector: HuaweiConnector, clock: ManualClock) -> HuaweiConnector:
+    """Stamp the connector's signatures from ``clock`` (the machine's clock in production)."""
+    auth = connector.http.auth
+    assert auth is not None
+    assert isinstance(auth.signer, AkSkSigner)
+    auth.signer.clock = clock
+    return connector
 
 
 @pytest.fixture
@@ -118,7 +130,7 @@ def make(
 ) -> HuaweiConnector:
     config = HuaweiConfig.model_validate({**sim.config_entry(), **overrides})
     credentials = {"access_key": sim.access_key, "secret_key": secret_key or sim.secret_key}
-    connector = from_config("hw", config, credentials, clock=clock)
+    connector = sign_on(from_config("hw", config, credentials, clock=clock), clock)
     connector.http.retry = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02)
     return connector
 
@@ -394,6 +406,9 @@ async def test_query_with_spaces_unicode_and_repeated_names_reaches_the_simulato
 async def test_the_sandbox_signs_with_aksk_and_a_check_answers(
     server: SandboxServer, sim: HuaweiSimulator, clock: ManualClock
 ) -> None:
+    """The check runs on the test's clock (as on ``--now``); the signatures are stamped
+    from the machine's clock, which is what the gateway compares them with."""
+    sim.gateway_clock = system_clock
     config = sandbox_config([sim])
     assert config.schedulers["huawei"].auth_mode == "aksk"  # type: ignore[attr-defined]
     schedulers = open_schedulers(config, clock)
@@ -421,7 +436,7 @@ async def test_temporary_credentials_end_to_end(
         "secret_key": key.secret_key,
         "security_token": key.security_token,
     }
-    async with from_config("hw", config, credentials, clock=clock) as connector:
+    async with sign_on(from_config("hw", config, credentials, clock=clock), clock) as connector:
         assert await connector.list_tasks()
         assert {r.headers["x-security-token"] for r in sim.requests} == {key.security_token}
         clock.advance(timedelta(hours=1))  # expired at Huawei: a clear 401, asked once
@@ -456,7 +471,7 @@ async def test_secrets_never_reach_logs_or_errors(
         "security_token": key.security_token,
     }
     secrets = (wrong_secret, key.secret_key, key.security_token)
-    async with from_config("hw", config, credentials, clock=clock) as connector:
+    async with sign_on(from_config("hw", config, credentials, clock=clock), clock) as connector:
         with pytest.raises(AuthError) as refused:
             await connector.list_tasks()
         # A vendor that echoes what it was sent.

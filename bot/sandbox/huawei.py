@@ -339,6 +339,10 @@ class HuaweiSimulator(Simulator):
         self.domain_name = DEMO_DOMAIN
         self.access_key = DEMO_ACCESS_KEY
         self.secret_key = DEMO_SECRET_KEY
+        # API Gateway checks signatures against real time (a signer stamps the machine's
+        # clock, whatever instant a check is about), so AK/SK checks, temporary credentials
+        # and key locks run on this clock, not the simulated one; a test may set it.
+        self.gateway_clock: Clock = system_clock
         self._temporary: dict[str, TemporaryKey] = {}
         # access key → refused signatures in a row, and until when it is locked.
         self._refusals: dict[str, int] = {}
@@ -914,12 +918,12 @@ class HuaweiSimulator(Simulator):
         }
 
     def issue_temporary(self, lifetime: timedelta = timedelta(hours=1)) -> TemporaryKey:
-        """New temporary credentials, valid for ``lifetime`` of the sim clock."""
+        """New temporary credentials, valid for ``lifetime`` of the gateway clock."""
         key = TemporaryKey(
             access_key="HST" + secrets.token_hex(8).upper(),
             secret_key=secrets.token_urlsafe(30),
             security_token=secrets.token_urlsafe(96),
-            expires=self.clock() + lifetime,
+            expires=self.gateway_clock() + lifetime,
         )
         with self._lock:
             self._temporary[key.access_key] = key
@@ -1076,7 +1080,7 @@ class HuaweiSimulator(Simulator):
             headers={k.lower(): v for k, v in request.headers.items()},
             body=body,
         )
-        now = self.clock()
+        now = self.gateway_clock()
         access = access_key_of(wire)
         with self._lock:
             temporary = self._temporary.get(access or "")
@@ -1119,7 +1123,7 @@ class HuaweiSimulator(Simulator):
                 count = self._refusals.get(access, 0) + 1
                 self._refusals[access] = count
                 if count >= AK_LOCK_AFTER:
-                    self._locked_until[access] = self.clock() + AK_LOCK_FOR
+                    self._locked_until[access] = self.gateway_clock() + AK_LOCK_FOR
                     self._refusals.pop(access)
         return self.error_body(401, message, "APIGW.0301")
 

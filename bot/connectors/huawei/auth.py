@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from bot.clock import Clock
+from bot.clock import Clock, system_clock
 from bot.connectors.base import (
     Authenticator,
     CachedTokenAuth,
@@ -108,7 +108,7 @@ class HuaweiAkSkAuth(Authenticator):
 
     def __init__(
         self,
-        clock: Clock,
+        clock: Clock = system_clock,
         *,
         access_key: str,
         secret_key: str,

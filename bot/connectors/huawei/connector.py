@@ -515,8 +515,9 @@ def _auth(setup: Setup[HuaweiConfig]) -> Authenticator:
         if config.security_token_env:
             roles.append("security_token")
         setup.require(*roles)
+        # Stamped from the machine's clock, never the check's reference instant (``--now``
+        # is a what-if, and Huawei refuses a signature more than 15 minutes off its time).
         return HuaweiAkSkAuth(
-            setup.clock,
             access_key=setup.credentials["access_key"],
             secret_key=setup.credentials["secret_key"],
             security_token=setup.credentials.get("security_token"),

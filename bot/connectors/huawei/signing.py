@@ -113,7 +113,8 @@ def authorization(
 
 class AkSkSigner(httpx.Auth):
     """Signs each request with an access key and secret key (and, for temporary
-    credentials, a security token), stamped with ``clock``'s time."""
+    credentials, a security token), stamped with ``clock``'s time: the machine's own in
+    production, as the gateway compares it with real time."""
 
     requires_request_body = True
 
@@ -130,7 +131,8 @@ class AkSkSigner(httpx.Auth):
         self._secret_key = secret_key
         self._security_token = security_token
         self._project_id = project_id
-        self._clock = clock
+        # Public so a test can sign at the instant its simulator's gateway clock shows.
+        self.clock = clock
 
     def __repr__(self) -> str:
         temporary = ", temporary" if self._security_token is not None else ""
@@ -144,7 +146,7 @@ class AkSkSigner(httpx.Auth):
         """Add X-Sdk-Date, the project and token headers and Authorization to ``request``,
         and put its query in the canonical form that was signed."""
         headers = request.headers
-        headers[DATE_HEADER] = self._clock().astimezone(UTC).strftime(DATE_FORMAT)
+        headers[DATE_HEADER] = self.clock().astimezone(UTC).strftime(DATE_FORMAT)
         if self._project_id:
             headers["X-Project-Id"] = self._project_id
         if self._security_token is not None:
