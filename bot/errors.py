@@ -49,6 +49,10 @@ _KEY_VALUE = re.compile(
     r"(?i)\b([\w-]*(?:secret|password|passwd|token|api_?key|access_key)[\w-]*)"
     r"(\"?\s*[:=]\s*\"?)[^\s\"',}&]+"
 )
+# Huawei's AK/SK Authorization value: the signature can be replayed for 15 minutes.
+_SDK_SIGNATURE = re.compile(
+    r"(?i)\b(SDK-HMAC-[A-Z0-9]+)\s+Access=[^\s\"']*(?:[\s,]+\w+=[^\s,\"']*)*"
+)
 # Slack's tokens (bot xoxb-, user xoxp-, app-level xapp-, refresh xoxe-, …).
 _SLACK_TOKEN = re.compile(r"\bx(?:ox[abeoprs]|app)-[A-Za-z0-9-]{6,}")
 # The userinfo of a URL ("https://user:password@host"): a base_url or a redirect's Location.
@@ -66,6 +70,7 @@ def redact(text: str, *secrets: str | None) -> str:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "[redacted]")
     text = _BEARER.sub(r"\1 [redacted]", text)
+    text = _SDK_SIGNATURE.sub(r"\1 [redacted]", text)
     text = _JWT.sub("[redacted]", text)
     text = _SLACK_TOKEN.sub("[redacted]", text)
     return _KEY_VALUE.sub(r"\1\2[redacted]", text)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_config, load_settings
+from bot.connectors.huawei import HuaweiConfig
 from bot.connectors.talend import TalendConfig
 from bot.errors import ConfigError
 
@@ -209,3 +210,110 @@ def test_window_clock_deadlines_come_from_each_scheduler_table(tmp_path: Path) -
 
     config = load_config(write(tmp_path, GOOD))
     assert clock_deadlines(config) == {"talend-prod": 3}
+
+
+# -- Huawei: AK/SK or password, one per table -----------------------------------------------------
+
+HUAWEI = """
+[schedulers.hw]
+vendor = "huawei"
+base_url = "https://workspace.{region}.myhuaweicloud.com"
+project_id = "0123456789abcdef0123456789abcdef"
+"""
+AKSK = 'access_key_env = "HW_AK"\nsecret_key_env = "HW_SK"\n'
+PASSWORD = (
+    'iam_url = "https://iam.ap-southeast-1.myhuaweicloud.com"\ndomain_name = "acme"\n'
+    'username_env = "HW_USER"\npassword_env = "HW_PASSWORD"\n'
+)
+
+
+def huawei(tmp_path: Path, keys: str, region: str = "ap-southeast-1") -> Path:
+    return write(tmp_path, HUAWEI.format(region=region) + keys)
+
+
+def test_huawei_tables_from_before_aksk_keep_the_password_sign_in(tmp_path: Path) -> None:
+    config = load_config(huawei(tmp_path, PASSWORD))
+    table = config.schedulers["hw"]
+    assert isinstance(table, HuaweiConfig)
+    assert table.auth_mode == "password"
+    env = {"HW_USER": "ops", "HW_PASSWORD": "pw-1"}
+    assert config.credentials("hw", env) == {"username": "ops", "password": "pw-1"}
+
+
+@pytest.mark.parametrize(
+    ("keys", "roles"),
+    [
+        (AKSK, {"access_key", "secret_key"}),
+        ('auth = "aksk"\n' + AKSK, {"access_key", "secret_key"}),
+        (AKSK + 'security_token_env = "HW_STS"\n', {"access_key", "secret_key", "security_token"}),
+    ],
+)
+def test_huawei_aksk_tables(tmp_path: Path, keys: str, roles: set[str]) -> None:
+    config = load_config(huawei(tmp_path, keys))
+    table = config.schedulers["hw"]
+    assert isinstance(table, HuaweiConfig)
+    assert table.auth_mode == "aksk"
+    env = {"HW_AK": "AK", "HW_SK": "SK", "HW_STS": "STS"}
+    assert set(config.credentials("hw", env)) == roles
+
+
+@pytest.mark.parametrize(
+    ("region", "extra", "expected"),
+    [
+        # International regions serve App Streaming on the Workspace host, China on its own.
+        ("ap-southeast-1", "", "https://workspace.ap-southeast-1.myhuaweicloud.com"),
+        ("la-south-2", "", "https://workspace.la-south-2.myhuaweicloud.com"),
+        ("cn-north-4", "", "https://appstream.cn-north-4.myhuaweicloud.com"),
+        ("cn-east-3", 'appstream_url = "https://proxy.example.com"\n', "https://proxy.example.com"),
+    ],
+)
+def test_huawei_appstream_url_defaults_from_the_region(
+    tmp_path: Path, region: str, extra: str, expected: str
+) -> None:
+    table = load_config(huawei(tmp_path, AKSK + extra, region)).schedulers["hw"]
+    assert isinstance(table, HuaweiConfig)
+    assert table.app_base_url == expected
+
+
+def test_huawei_region_key_names_the_region_of_a_private_endpoint(tmp_path: Path) -> None:
+    text = (
+        '[schedulers.hw]\nvendor = "huawei"\nbase_url = "https://workspace.internal.example"\n'
+        'project_id = "p"\nregion = "cn-south-1"\n' + AKSK
+    )
+    table = load_config(write(tmp_path, text)).schedulers["hw"]
+    assert isinstance(table, HuaweiConfig)
+    assert table.app_base_url == "https://appstream.cn-south-1.myhuaweicloud.com"
+
+
+@pytest.mark.parametrize(
+    ("keys", "message"),
+    [
+        ('access_key_env = "HW_AK"\n', "access_key_env is given without secret_key_env"),
+        ('secret_key_env = "HW_SK"\n', "secret_key_env is given without access_key_env"),
+        ('auth = "aksk"\n', "access_key_env and secret_key_env are missing"),
+        ('security_token_env = "HW_STS"\n', "access_key_env and secret_key_env are missing"),
+        (AKSK + PASSWORD, "gives both AK/SK keys (access_key_env, secret_key_env) and password"),
+        ('auth = "aksk"\n' + AKSK + 'username_env = "HW_USER"\n', "username_env (password"),
+        ('auth = "password"\n' + PASSWORD + AKSK, "so access_key_env, secret_key_env must go"),
+        ('username_env = "HW_USER"\n', "password sign-in needs iam_url, domain_name, password_env"),
+        ("", "password sign-in needs iam_url, domain_name, username_env, password_env"),
+        ('auth = "token"\n' + AKSK, "auth in [schedulers.hw]: Input should be 'aksk' or"),
+        ('region = "Singapore"\n' + AKSK, "must be a Huawei region id such as ap-southeast-1"),
+    ],
+)
+def test_huawei_sign_in_mistakes_are_one_clear_error(
+    tmp_path: Path, keys: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(huawei(tmp_path, keys))
+    assert message in str(err.value)
+    assert "[schedulers.hw]" in str(err.value)
+    assert err.value.exit_code == 2
+    if "Input should be" not in message and "region id" not in message:
+        assert 'e.g. auth = "' in str(err.value)  # an example that works
+
+
+def test_huawei_keys_written_inline_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="looks like a credential") as err:
+        load_config(huawei(tmp_path, 'secret_key = "abcdSECRET1234"\naccess_key_env = "HW_AK"\n'))
+    assert "abcdSECRET1234" not in str(err.value)

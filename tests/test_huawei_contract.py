@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -39,29 +39,55 @@ def server(sim: HuaweiSimulator) -> Iterator[SandboxServer]:
         yield running
 
 
+AuthMode = Literal["aksk", "password"]
+
+
 def make(
     sim: HuaweiSimulator,
     clock: ManualClock,
     project: int = 0,
     *,
+    auth: AuthMode = "aksk",
     password: str | None = None,
     **overrides: Any,
 ) -> HuaweiConnector:
-    config = HuaweiConfig.model_validate({**sim.config_entry(project), **overrides})
-    credentials = {"username": sim.username, "password": password or sim.password}
+    config = HuaweiConfig.model_validate({**sim.config_entry(project, auth=auth), **overrides})
+    if auth == "aksk":
+        credentials = {"access_key": sim.access_key, "secret_key": sim.secret_key}
+    else:
+        credentials = {"username": sim.username, "password": password or sim.password}
     connector = from_config(f"huawei-{project}", config, credentials, clock=clock)
     # Quick retries keep failure tests short; the policy itself is VendorHttp's.
     connector.http.retry = RetryPolicy(attempts=4, base_delay=0.01, max_delay=0.05)
     return connector
 
 
-@pytest.fixture
+@pytest.fixture(params=["aksk", "password"])
 async def conn(
-    server: SandboxServer, sim: HuaweiSimulator, clock: ManualClock
+    request: pytest.FixtureRequest, server: SandboxServer, sim: HuaweiSimulator, clock: ManualClock
 ) -> AsyncIterator[HuaweiConnector]:
-    connector = make(sim, clock)
+    """The connector in each way it can sign in: every test using it runs twice."""
+    connector = make(sim, clock, auth=request.param)
     yield connector
     await connector.aclose()
+
+
+@pytest.fixture
+async def password_conn(
+    server: SandboxServer, sim: HuaweiSimulator, clock: ManualClock
+) -> AsyncIterator[HuaweiConnector]:
+    connector = make(sim, clock, auth="password")
+    yield connector
+    await connector.aclose()
+
+
+def authenticated(sim: HuaweiSimulator, recorded: Any) -> bool:
+    """Whether a recorded request carried a live token or a signature by the demo key (the
+    simulator checked the signature itself before answering)."""
+    signature = recorded.headers.get("authorization", "")
+    if signature.startswith(f"SDK-HMAC-SHA256 Access={sim.access_key},"):
+        return True
+    return sim.token_valid(recorded.headers.get("x-auth-token"))
 
 
 def ref_of(conn: HuaweiConnector, task: SimTask) -> TaskRef:
@@ -120,9 +146,9 @@ def api_requests(sim: HuaweiSimulator) -> list[Any]:
 
 
 async def test_token_request_shape_and_header_on_every_call(
-    conn: HuaweiConnector, sim: HuaweiSimulator
+    password_conn: HuaweiConnector, sim: HuaweiSimulator
 ) -> None:
-    await conn.list_tasks()
+    await password_conn.list_tasks()
     logins = sim.requests_to("/v3/auth/tokens", "POST")
     assert len(logins) == 1
     assert logins[0].json() == {
@@ -149,14 +175,14 @@ async def test_token_request_shape_and_header_on_every_call(
 
 
 async def test_token_is_reused_for_24h_then_renewed(
-    conn: HuaweiConnector, sim: HuaweiSimulator, clock: ManualClock
+    password_conn: HuaweiConnector, sim: HuaweiSimulator, clock: ManualClock
 ) -> None:
-    await conn.list_tasks()
+    await password_conn.list_tasks()
     clock.advance(timedelta(hours=23))
-    await conn.list_tasks()
+    await password_conn.list_tasks()
     assert len(sim.requests_to("/v3/auth/tokens")) == 1
     clock.advance(timedelta(hours=2))  # past the 24 h lifetime
-    await conn.list_tasks()
+    await password_conn.list_tasks()
     assert len(sim.requests_to("/v3/auth/tokens")) == 2
 
 
@@ -164,9 +190,12 @@ def test_missing_credentials_are_a_config_error(
     server: SandboxServer, sim: HuaweiSimulator, clock: ManualClock
 ) -> None:
     # The server gives the simulator its base_url; an empty one is refused by the config.
-    config = HuaweiConfig.model_validate(sim.config_entry())
+    config = HuaweiConfig.model_validate(sim.config_entry(auth="password"))
     with pytest.raises(ConfigError, match="password"):
         from_config("hw", config, {"username": "u"}, clock=clock)
+    signed = HuaweiConfig.model_validate(sim.config_entry())
+    with pytest.raises(ConfigError, match=r"secret_key \(MAINTBOT_SANDBOX_HUAWEI_SECRET_KEY\)"):
+        from_config("hw", signed, {"access_key": "AK"}, clock=clock)
 
 
 async def test_build_connector_picks_the_huawei_module(
@@ -174,7 +203,7 @@ async def test_build_connector_picks_the_huawei_module(
 ) -> None:
     config = HuaweiConfig.model_validate(sim.config_entry())
     connector = build_connector(
-        "hw", config, {"username": sim.username, "password": sim.password}, clock=clock
+        "hw", config, {"access_key": sim.access_key, "secret_key": sim.secret_key}, clock=clock
     )
     async with connector:
         assert isinstance(connector, HuaweiConnector)
@@ -419,7 +448,7 @@ async def test_4a_pause_reads_from_the_list_and_patches_only_the_flag(
     assert len(patches) == 1
     assert patches[0].json() == {"is_enable": False}
     assert patches[0].headers["content-type"].startswith("application/json")
-    assert sim.token_valid(patches[0].headers["x-auth-token"])
+    assert authenticated(sim, patches[0])
     assert (await sandbox_state(sim))[task.id]["enabled"] is False
 
     # Idempotent: already paused → False, and nothing is sent.
@@ -662,7 +691,7 @@ async def test_appstream_url_defaults_to_base_url_and_iam_url_may_end_in_v3(
     server: SandboxServer, sim: HuaweiSimulator, clock: ManualClock
 ) -> None:
     """The intl 4A host is a gap: without appstream_url, v1 goes to base_url."""
-    entry = sim.config_entry()
+    entry = sim.config_entry(auth="password")
     del entry["appstream_url"]
     entry["iam_url"] = sim.base_url + "/v3/"
     config = HuaweiConfig.model_validate(entry)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -21,7 +21,14 @@ from bot.errors import ConnectorError
 from bot.model import Conflict, ConflictKind, ConflictReport, TaskKind, TaskRef, Window
 from bot.sandbox import make_simulators, sandbox_config
 from bot.sandbox.base import SandboxServer
-from bot.sandbox.huawei import PASSWORD_ENV, USERNAME_ENV, HuaweiSimulator, SimTask
+from bot.sandbox.huawei import (
+    ACCESS_KEY_ENV,
+    PASSWORD_ENV,
+    SECRET_KEY_ENV,
+    USERNAME_ENV,
+    HuaweiSimulator,
+    SimTask,
+)
 
 NOW = datetime(2026, 11, 18, 18, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -192,14 +199,18 @@ async def test_pause_resume_round_trips_for_both_families(
 # -- two projects ---------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("auth", ["aksk", "password"])
 async def test_two_projects_are_two_schedulers(
-    server: SandboxServer, sim: HuaweiSimulator, clock: ManualClock
+    server: SandboxServer,
+    sim: HuaweiSimulator,
+    clock: ManualClock,
+    auth: Literal["aksk", "password"],
 ) -> None:
     config = Config.model_validate(
         {
             "schedulers": {
-                "huawei-prod": sim.config_entry(0),
-                "huawei-dr": sim.config_entry(1),
+                "huawei-prod": sim.config_entry(0, auth=auth),
+                "huawei-dr": sim.config_entry(1, auth=auth),
             },
             "extra_env": sim.credentials(),
         }
@@ -220,11 +231,18 @@ async def test_two_projects_are_two_schedulers(
         assert all(name.startswith("dr_") for name in by_system["huawei-dr"])
         assert not any(name.startswith("dr_") for name in by_system["huawei-prod"])
 
-        # One login per project, each scoped to its own project id.
-        scopes = [
-            r.json()["auth"]["scope"]["project"]["id"] for r in sim.requests_to("/v3/auth/tokens")
-        ]
-        assert sorted(scopes) == sorted(p.id for p in sim.projects)
+        if auth == "password":
+            # One login per project, each scoped to its own project id.
+            scopes = [
+                r.json()["auth"]["scope"]["project"]["id"]
+                for r in sim.requests_to("/v3/auth/tokens")
+            ]
+            assert sorted(scopes) == sorted(p.id for p in sim.projects)
+        else:
+            # No login; every signed request names the project of its path.
+            assert not sim.requests_to("/v3/auth/tokens")
+            for r in sim.requests:
+                assert r.path.split("/")[2] == r.headers["x-project-id"]
 
         prod, dr = (connector_of(s) for s in schedulers)
         dr_task = sim.find("dr_nightly_restart", 1)
@@ -349,11 +367,14 @@ def test_registered_in_the_sandbox(clock: ManualClock) -> None:
     config = sandbox_config([made])
     entry = config.schedulers["huawei"]
     assert entry.vendor == "huawei"
-    assert entry.base_url == entry.iam_url == entry.appstream_url == made.base_url
-    assert set(made.credentials()) == {USERNAME_ENV, PASSWORD_ENV}
+    assert entry.base_url == entry.appstream_url == made.base_url
+    # The sandbox signs with an access key, the recommended way; the password sign-in's
+    # demo credentials are there too, for a table that asks for it.
+    assert entry.auth_mode == "aksk"
+    assert set(made.credentials()) == {ACCESS_KEY_ENV, SECRET_KEY_ENV, USERNAME_ENV, PASSWORD_ENV}
     assert config.credentials("huawei", environ={}) == {
-        "username": made.username,
-        "password": made.password,
+        "access_key": made.access_key,
+        "secret_key": made.secret_key,
     }
     state = made.state()
     assert len(state["tasks"]) >= 24

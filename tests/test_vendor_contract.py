@@ -50,12 +50,21 @@ class Live:
     sim: Simulator
     clock: ManualClock
 
-    def connect(self, *, credentials: dict[str, str] | None = None, **overrides: Any) -> Connector:
-        """A connector to the simulator, built as maintbot builds it, with quick retries."""
+    def connect(
+        self,
+        *,
+        credentials: dict[str, str] | None = None,
+        entry: dict[str, Any] | None = None,
+        **overrides: Any,
+    ) -> Connector:
+        """A connector to the simulator, built as maintbot builds it, with quick retries;
+        ``entry`` stands in for the simulator's own table (``config_entry()``)."""
         vendor = VENDORS[self.name]
-        config = vendor.config_class().model_validate({**self.sim.config_entry(), **overrides})
+        table = self.sim.config_entry() if entry is None else entry
+        config = vendor.config_class().model_validate({**table, **overrides})
         if credentials is None:
-            credentials = sandbox_config([self.sim]).credentials(self.name)
+            env = self.sim.credentials()
+            credentials = {role: env[var] for role, var in config.credential_envs().items()}
         connector = build_connector(self.name, config, credentials, clock=self.clock)
         for http in clients(connector):  # the policy's logic is VendorHttp's; only faster
             http.retry = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02)
@@ -155,24 +164,23 @@ def assert_clear(live: Live, err: ConnectorError, *words: str) -> None:
 # -- authentication ----------------------------------------------------------------------------
 
 
-async def test_an_expired_token_costs_one_login_then_the_call_succeeds(
-    shared: Live, conn: Connector
-) -> None:
-    ref = await sample(conn)
-    first = await conn.read_state(ref)
-    mark = len(shared.sim.requests)
-    assert await conn.read_state(ref) == first
-    warm = len(shared.sim.requests) - mark  # a call with a good token
-    shared.sim.expire_tokens()  # revoked, or run out early
-    mark = len(shared.sim.requests)
-    assert await conn.read_state(ref) == first
+async def test_an_expired_token_costs_one_login_then_the_call_succeeds(shared: Live) -> None:
+    async with shared.connect(entry=case_for(shared.name).token_entry(shared.sim)) as conn:
+        ref = await sample(conn)
+        first = await conn.read_state(ref)
+        mark = len(shared.sim.requests)
+        assert await conn.read_state(ref) == first
+        warm = len(shared.sim.requests) - mark  # a call with a good token
+        shared.sim.expire_tokens()  # revoked, or run out early
+        mark = len(shared.sim.requests)
+        assert await conn.read_state(ref) == first
     assert len(shared.sim.live_tokens()) == 1  # one fresh login
     # A refused request is retried once, after the login, and nothing else is repeated.
     assert warm + 2 <= len(shared.sim.requests) - mark <= 2 * warm + 1
 
 
 async def test_a_token_is_renewed_before_the_vendor_expires_it(own: Live) -> None:
-    async with own.connect() as conn:
+    async with own.connect(entry=case_for(own.name).token_entry(own.sim)) as conn:
         ref = await sample(conn)
         mark = len(own.sim.requests)
         first = await conn.read_state(ref)

@@ -288,9 +288,17 @@ class Connector(ABC):
 
 
 class Authenticator(ABC):
-    """Supplies auth headers; ``invalidate`` is called after a 401 so the next call refreshes."""
+    """Supplies auth headers; ``invalidate`` is called after a 401 so the next call refreshes.
+
+    A credential that is a signature over each request (Huawei's AK/SK) cannot be a header
+    fixed before the request exists: its ``signer`` signs every request as it is sent,
+    after any rate-limit wait, so the signed time is the time it leaves. Such a credential
+    has nothing to renew, so ``renewable`` is false and a 401 is not tried again (Huawei
+    locks an access key after five refused signatures in a row)."""
 
     secrets: tuple[str, ...] = ()
+    signer: httpx.Auth | None = None
+    renewable: bool = True
 
     @abstractmethod
     async def headers(self, http: VendorHttp) -> dict[str, str]: ...
@@ -526,7 +534,8 @@ class VendorHttp:
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             try:
-                response = await self._exchange(request, what)
+                signer = self.auth.signer if authenticated and self.auth is not None else None
+                response = await self._exchange(request, what, signer)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
                 delay = self._next_delay(attempt, None)
                 if delay is None:
@@ -572,7 +581,13 @@ class VendorHttp:
             status = response.status_code
             if status in ok_statuses:
                 return response
-            if status == 401 and authenticated and self.auth is not None and not reauthed:
+            if (
+                status == 401
+                and authenticated
+                and self.auth is not None
+                and self.auth.renewable
+                and not reauthed
+            ):
                 # Tokens expire early or get revoked; one fresh login settles which it is.
                 self.auth.invalidate()
                 reauthed = True
@@ -620,7 +635,9 @@ class VendorHttp:
                 "a URL cannot carry)"
             ) from None
 
-    async def _exchange(self, request: httpx.Request, what: str) -> httpx.Response:
+    async def _exchange(
+        self, request: httpx.Request, what: str, signer: httpx.Auth | None = None
+    ) -> httpx.Response:
         """Send ``request`` and read its whole body, within one bound for both.
 
         The bound is the call's timeout, shortened to what is left of the enclosing
@@ -635,7 +652,7 @@ class VendorHttp:
             raise _CallTimedOut("the check's deadline had passed before it could be sent")
         try:
             async with asyncio.timeout(budget):
-                response = await self.client.send(request, stream=True)
+                response = await self.client.send(request, stream=True, auth=signer)
                 try:
                     body = await self._read_body(response, what)
                 finally:

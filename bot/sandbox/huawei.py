@@ -1,5 +1,7 @@
-"""Loopback simulator of Huawei Cloud Workspace scheduled tasks: IAM tokens, the Application
-Streaming family (4A, ``/v1/{project_id}/schedule-task``) and the desktop family (4B,
+"""Loopback simulator of Huawei Cloud Workspace scheduled tasks: AK/SK request signatures
+(checked on every request by :mod:`bot.sandbox.huawei_aksk`, temporary credentials with their
+security token included), IAM password tokens, the Application Streaming family (4A,
+``/v1/{project_id}/schedule-task``) and the desktop family (4B,
 ``/v2/{project_id}/scheduled-tasks``), all on one base URL, for several projects at once.
 
 Shapes follow shared/contracts.md §4 and the SDK models it cites. Where the contracts mark a
@@ -17,6 +19,7 @@ clock, so moving a ``ManualClock`` makes runs start, finish, and be missed while
 from __future__ import annotations
 
 import random
+import secrets
 import uuid
 import zlib
 from dataclasses import dataclass, field
@@ -27,6 +30,7 @@ from aiohttp import web
 
 from bot.clock import Clock, system_clock
 from bot.sandbox.base import Simulator, json_response
+from bot.sandbox.huawei_aksk import SignatureRejected, WireRequest, access_key_of, check_signature
 from bot.sandbox.huawei_rules import (
     ScheduleRejected,
     SimSchedule,
@@ -35,7 +39,7 @@ from bot.sandbox.huawei_rules import (
     zone_of,
 )
 
-__all__ = ["HuaweiQuirks", "HuaweiSimulator", "SimProject", "SimTask"]
+__all__ = ["HuaweiQuirks", "HuaweiSimulator", "SimProject", "SimTask", "TemporaryKey"]
 
 Family = Literal["app", "desktop"]
 
@@ -44,6 +48,14 @@ PASSWORD_ENV = "MAINTBOT_SANDBOX_HUAWEI_PASSWORD"
 DEMO_USERNAME = "maintbot-demo"
 DEMO_PASSWORD = "sandbox-huawei-password"
 DEMO_DOMAIN = "maintbot-demo-domain"
+ACCESS_KEY_ENV = "MAINTBOT_SANDBOX_HUAWEI_ACCESS_KEY"
+SECRET_KEY_ENV = "MAINTBOT_SANDBOX_HUAWEI_SECRET_KEY"
+# Shaped like Huawei's: a 20-character key id and a 40-character secret.
+DEMO_ACCESS_KEY = "HPUAMAINTBOTDEMO0001"
+DEMO_SECRET_KEY = "sandbox+huawei/secret-key-0000000000000"
+# Huawei locks an access key for 5 minutes after 5 refused signatures in a row [SEEN APIG FAQ].
+AK_LOCK_AFTER = 5
+AK_LOCK_FOR = timedelta(minutes=5)
 
 # How much past history the simulator derives for each task.
 HISTORY = timedelta(days=30)
@@ -243,6 +255,16 @@ class SimTask:
 
 
 @dataclass(frozen=True)
+class TemporaryKey:
+    """Temporary credentials, as IAM hands out to federated users and agencies."""
+
+    access_key: str
+    secret_key: str
+    security_token: str
+    expires: datetime
+
+
+@dataclass(frozen=True)
 class SimRun:
     id: str
     fire: datetime
@@ -315,6 +337,16 @@ class HuaweiSimulator(Simulator):
         self.username = DEMO_USERNAME
         self.password = DEMO_PASSWORD
         self.domain_name = DEMO_DOMAIN
+        self.access_key = DEMO_ACCESS_KEY
+        self.secret_key = DEMO_SECRET_KEY
+        # API Gateway checks signatures against real time (a signer stamps the machine's
+        # clock, whatever instant a check is about), so AK/SK checks, temporary credentials
+        # and key locks run on this clock, not the simulated one; a test may set it.
+        self.gateway_clock: Clock = system_clock
+        self._temporary: dict[str, TemporaryKey] = {}
+        # access key → refused signatures in a row, and until when it is locked.
+        self._refusals: dict[str, int] = {}
+        self._locked_until: dict[str, datetime] = {}
         self._token_projects: dict[str, str] = {}
         # (status, times left) for PATCH/PUT only: the base faults match paths, and an
         # update shares its path with the show that precedes it.
@@ -847,22 +879,55 @@ class HuaweiSimulator(Simulator):
                 return project
         raise KeyError(key)
 
-    def config_entry(self, project: str | int | None = None) -> dict[str, Any]:
+    def config_entry(
+        self, project: str | int | None = None, *, auth: Literal["aksk", "password"] = "aksk"
+    ) -> dict[str, Any]:
+        """The table for ``project``: signing with the demo access key (the recommended way),
+        or with ``auth="password"`` the IAM password sign-in."""
         chosen = self.project(project)
-        return {
+        entry: dict[str, Any] = {
             "vendor": "huawei",
             "base_url": self.base_url,
             "appstream_url": self.base_url,
-            "iam_url": self.base_url,
             "project_id": chosen.id,
             "project_name": chosen.name,
+        }
+        if auth == "aksk":
+            return {
+                **entry,
+                "auth": "aksk",
+                "access_key_env": ACCESS_KEY_ENV,
+                "secret_key_env": SECRET_KEY_ENV,
+            }
+        return {
+            **entry,
+            "auth": "password",
+            "iam_url": self.base_url,
             "domain_name": self.domain_name,
             "username_env": USERNAME_ENV,
             "password_env": PASSWORD_ENV,
         }
 
     def credentials(self) -> dict[str, str]:
-        return {USERNAME_ENV: self.username, PASSWORD_ENV: self.password}
+        """Both ways' demo credentials (a table names the ones it uses)."""
+        return {
+            ACCESS_KEY_ENV: self.access_key,
+            SECRET_KEY_ENV: self.secret_key,
+            USERNAME_ENV: self.username,
+            PASSWORD_ENV: self.password,
+        }
+
+    def issue_temporary(self, lifetime: timedelta = timedelta(hours=1)) -> TemporaryKey:
+        """New temporary credentials, valid for ``lifetime`` of the gateway clock."""
+        key = TemporaryKey(
+            access_key="HST" + secrets.token_hex(8).upper(),
+            secret_key=secrets.token_urlsafe(30),
+            security_token=secrets.token_urlsafe(96),
+            expires=self.gateway_clock() + lifetime,
+        )
+        with self._lock:
+            self._temporary[key.access_key] = key
+        return key
 
     def state(self) -> dict[str, Any]:
         with self._lock:
@@ -971,26 +1036,96 @@ class HuaweiSimulator(Simulator):
             headers={"X-Subject-Token": token},
         )
 
-    def _guard(self, request: web.Request, operation: str) -> str | web.Response:
-        """The path's project id if the token may act on it, else the error response."""
-        token = request.headers.get("X-Auth-Token")
-        if not self.token_valid(token):
-            return self.error_body(
-                401,
-                "Incorrect IAM authentication information: token invalid or expired",
-                "APIGW.0301",
-            )
+    async def _guard(self, request: web.Request, operation: str) -> str | web.Response:
+        """The path's project id if the caller may act on it, else the error response."""
         project_id = request.match_info["project_id"]
-        with self._lock:
-            token_project = self._token_projects.get(token or "")
-        if project_id not in {p.id for p in self.projects}:
-            return self.error_body(404, f"The project {project_id} does not exist.")
-        if token_project != project_id:
-            return self.error_body(403, "The token is not scoped to the project in the path.")
+        if request.headers.get("Authorization", "").startswith("SDK-"):
+            refused = self._check_aksk(request, await request.read())
+            if refused is not None:
+                return refused
+            if project_id not in {p.id for p in self.projects}:
+                return self.error_body(404, f"The project {project_id} does not exist.")
+            # An access key belongs to the account, so any of its projects is allowed; the
+            # SDKs name the project in X-Project-Id too, and the two must agree.
+            named = request.headers.get("X-Project-Id")
+            if named is not None and named != project_id:
+                return self.error_body(
+                    403, "The project in X-Project-Id is not the project in the path."
+                )
+        else:
+            token = request.headers.get("X-Auth-Token")
+            if not self.token_valid(token):
+                return self.error_body(
+                    401,
+                    "Incorrect IAM authentication information: token invalid or expired",
+                    "APIGW.0301",
+                )
+            with self._lock:
+                token_project = self._token_projects.get(token or "")
+            if project_id not in {p.id for p in self.projects}:
+                return self.error_body(404, f"The project {project_id} does not exist.")
+            if token_project != project_id:
+                return self.error_body(403, "The token is not scoped to the project in the path.")
         action = ACTIONS[operation]
         if action in self.denied_actions:
             return self.error_body(403, f"Policy doesn't allow {action} to be performed.")
         return project_id
+
+    def _check_aksk(self, request: web.Request, body: bytes) -> web.Response | None:
+        """``None`` if the request is signed by a known access key, else the gateway's 401."""
+        wire = WireRequest(
+            method=request.method,
+            raw_path=request.rel_url.raw_path,
+            raw_query=request.rel_url.raw_query_string,
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=body,
+        )
+        now = self.gateway_clock()
+        access = access_key_of(wire)
+        with self._lock:
+            temporary = self._temporary.get(access or "")
+            locked = self._locked_until.get(access or "")
+        if locked is not None and now < locked:
+            return self._aksk_refused(
+                "Incorrect IAM authentication information: AK access failed to reach the "
+                "limit,forbidden."
+            )
+        if access == self.access_key:
+            secret = self.secret_key
+        elif temporary is not None:
+            secret = temporary.secret_key
+        elif access is not None:
+            return self._aksk_refused(
+                "Incorrect IAM authentication information: Get secretKey failed,"
+                "ak:******,err:ak not exist"
+            )
+        else:
+            secret = ""
+        try:
+            check_signature(wire, secret, now)
+        except SignatureRejected as exc:
+            return self._aksk_refused(str(exc), access)
+        if temporary is not None:
+            token = request.headers.get("X-Security-Token")
+            if token != temporary.security_token or now >= temporary.expires:
+                return self._aksk_refused(
+                    "Incorrect IAM authentication information: the security token is "
+                    "missing, wrong or expired"
+                )
+        if access is not None:
+            with self._lock:
+                self._refusals.pop(access, None)
+        return None
+
+    def _aksk_refused(self, message: str, access: str | None = None) -> web.Response:
+        if access is not None:
+            with self._lock:
+                count = self._refusals.get(access, 0) + 1
+                self._refusals[access] = count
+                if count >= AK_LOCK_AFTER:
+                    self._locked_until[access] = self.gateway_clock() + AK_LOCK_FOR
+                    self._refusals.pop(access)
+        return self.error_body(401, message, "APIGW.0301")
 
     def _task(self, project_id: str, task_id: str, family: Family) -> SimTask | None:
         task = self.tasks.get(task_id)
@@ -1077,7 +1212,7 @@ class HuaweiSimulator(Simulator):
         return item
 
     async def _app_list(self, request: web.Request) -> web.Response:
-        guard = self._guard(request, "list")
+        guard = await self._guard(request, "list")
         if isinstance(guard, web.Response):
             return guard
         paging = self._paging(request, low=1, high=100, default=10)
@@ -1099,7 +1234,7 @@ class HuaweiSimulator(Simulator):
         return json_response({"count": self._num(len(matched)), "items": items})
 
     async def _app_show(self, request: web.Request) -> web.Response:
-        guard = self._guard(request, "get")
+        guard = await self._guard(request, "get")
         if isinstance(guard, web.Response):
             return guard
         with self._lock:
@@ -1123,7 +1258,7 @@ class HuaweiSimulator(Simulator):
         return json_response({}, status=self.quirks.update_status)
 
     async def _app_patch(self, request: web.Request) -> web.Response:
-        guard = self._guard(request, "update")
+        guard = await self._guard(request, "update")
         if isinstance(guard, web.Response):
             return guard
         fault = self._update_fault()
@@ -1156,7 +1291,7 @@ class HuaweiSimulator(Simulator):
         return self._updated()
 
     async def _app_history(self, request: web.Request) -> web.Response:
-        guard = self._guard(request, "records")
+        guard = await self._guard(request, "records")
         if isinstance(guard, web.Response):
             return guard
         paging = self._paging(request, low=1, high=100, default=10)
@@ -1196,7 +1331,7 @@ class HuaweiSimulator(Simulator):
         return item
 
     async def _future(self, request: web.Request, family: Family) -> web.Response:
-        guard = self._guard(request, "future")
+        guard = await self._guard(request, "future")
         if isinstance(guard, web.Response):
             return guard
         body = await self._read_object(request)
@@ -1263,7 +1398,7 @@ class HuaweiSimulator(Simulator):
         return item
 
     async def _desk_list(self, request: web.Request) -> web.Response:
-        guard = self._guard(request, "list")
+        guard = await self._guard(request, "list")
         if isinstance(guard, web.Response):
             return guard
         # offset and limit are both required, limit 0–50 [SEEN H8].
@@ -1298,7 +1433,7 @@ class HuaweiSimulator(Simulator):
         return json_response({"scheduled_tasks": items, "total_count": self._num(len(matched))})
 
     async def _desk_show(self, request: web.Request) -> web.Response:
-        guard = self._guard(request, "get")
+        guard = await self._guard(request, "get")
         if isinstance(guard, web.Response):
             return guard
         with self._lock:
@@ -1342,7 +1477,7 @@ class HuaweiSimulator(Simulator):
         }
 
     async def _desk_put(self, request: web.Request) -> web.Response:
-        guard = self._guard(request, "update")
+        guard = await self._guard(request, "update")
         if isinstance(guard, web.Response):
             return guard
         fault = self._update_fault()
@@ -1409,7 +1544,7 @@ class HuaweiSimulator(Simulator):
         return None
 
     async def _desk_records(self, request: web.Request) -> web.Response:
-        guard = self._guard(request, "records")
+        guard = await self._guard(request, "records")
         if isinstance(guard, web.Response):
             return guard
         paging = self._paging(request, low=0, high=100, default=10)

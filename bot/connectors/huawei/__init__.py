@@ -5,9 +5,12 @@
 * 4B, desktops: ``/v2/{project_id}/scheduled-tasks`` on ``base_url``; flag ``enable``, run
   records with only a start time.
 
-Auth is an IAM password token (``X-Subject-Token`` response header of
+Auth is an AK/SK signature on every request (recommended; :mod:`.signing`, Huawei's
+"SDK-HMAC-SHA256", with ``X-Security-Token`` for temporary credentials and ``X-Project-Id``),
+or an IAM password token (``X-Subject-Token`` response header of
 ``POST {iam_url}/v3/auth/tokens``, valid 24 h) sent as ``X-Auth-Token``. Every request goes
-through :class:`VendorHttp` (retries, Retry-After, deadline, one re-login on 401).
+through :class:`VendorHttp` (retries, Retry-After, deadline; one re-login on 401 for the
+token, none for a signature, which has nothing to renew).
 
 Runs in a window come from expanding each task's own schedule (:mod:`bot.schedule_rules`),
 not from ``next_execution_time`` alone: a daily task fires twice in a 26-hour window and
@@ -72,8 +75,8 @@ The package has one module per API family (:mod:`.app`, :mod:`.desktop`), what b
 puts them behind the Connector interface.
 """
 
-from bot.connectors.huawei.auth import HuaweiIamAuth
+from bot.connectors.huawei.auth import HuaweiAkSkAuth, HuaweiIamAuth
 from bot.connectors.huawei.config import HuaweiConfig
 from bot.connectors.huawei.connector import HuaweiConnector, from_config
 
-__all__ = ["HuaweiConfig", "HuaweiConnector", "HuaweiIamAuth", "from_config"]
+__all__ = ["HuaweiAkSkAuth", "HuaweiConfig", "HuaweiConnector", "HuaweiIamAuth", "from_config"]

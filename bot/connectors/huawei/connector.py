@@ -13,6 +13,7 @@ import httpx
 from bot.clock import utc
 from bot.conflicts import estimate_duration
 from bot.connectors.base import (
+    Authenticator,
     Setup,
     SkippedRun,
     connector_factory,
@@ -20,7 +21,7 @@ from bot.connectors.base import (
     gather_bounded,
 )
 from bot.connectors.huawei.app import APP_IN_PROGRESS, AppTasks
-from bot.connectors.huawei.auth import HuaweiIamAuth
+from bot.connectors.huawei.auth import HuaweiAkSkAuth, HuaweiIamAuth
 from bot.connectors.huawei.config import HuaweiConfig
 from bot.connectors.huawei.desktop import DESKTOP_IN_PROGRESS, DesktopTasks
 from bot.connectors.huawei.models import (
@@ -507,10 +508,26 @@ class HuaweiConnector(AppTasks, DesktopTasks):
         return await self._desktop_all_runs(ref)
 
 
-def _build(setup: Setup[HuaweiConfig]) -> HuaweiConnector:
+def _auth(setup: Setup[HuaweiConfig]) -> Authenticator:
     config = setup.config
+    if config.auth_mode == "aksk":
+        roles = ["access_key", "secret_key"]
+        if config.security_token_env:
+            roles.append("security_token")
+        setup.require(*roles)
+        # Stamped from the machine's clock, never the check's reference instant (``--now``
+        # is a what-if, and Huawei refuses a signature more than 15 minutes off its time).
+        return HuaweiAkSkAuth(
+            access_key=setup.credentials["access_key"],
+            secret_key=setup.credentials["secret_key"],
+            security_token=setup.credentials.get("security_token"),
+            project_id=config.project_id,
+        )
     setup.require("username", "password")
-    auth = HuaweiIamAuth(
+    # HuaweiConfig refuses a password table without these.
+    assert config.iam_url is not None
+    assert config.domain_name is not None
+    return HuaweiIamAuth(
         setup.clock,
         iam_url=config.iam_url,
         username=setup.credentials["username"],
@@ -518,8 +535,12 @@ def _build(setup: Setup[HuaweiConfig]) -> HuaweiConnector:
         domain_name=config.domain_name,
         project_id=config.project_id,
     )
+
+
+def _build(setup: Setup[HuaweiConfig]) -> HuaweiConnector:
+    config = setup.config
     http = setup.http(
-        auth,
+        _auth(setup),
         rate_per_minute=config.rate_per_minute,
         max_connections=max(config.max_concurrency, 4),
         headers={"Accept": "application/json"},

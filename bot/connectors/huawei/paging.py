@@ -51,10 +51,11 @@ class HuaweiApi(Connector):
         # The project every listing is made in (the path's ``project_id``): one grouping
         # of its tasks, named as the config names it (``project_name``, else the id).
         self.project_label = config.project_name or config.project_id
-        app_base = (config.appstream_url or config.base_url).rstrip("/")
+        app_base = config.app_base_url.rstrip("/")
         self.app_url = f"{app_base}/v1/{config.project_id}/schedule-task"
         self.desktop_url = f"{config.base_url.rstrip('/')}/v2/{config.project_id}/scheduled-tasks"
         self.families = frozenset(config.families)
+        self.signs_requests = config.auth_mode == "aksk"
         self.concurrency = config.max_concurrency
 
     # -- HTTP helpers -----------------------------------------------------------------------
@@ -64,6 +65,16 @@ class HuaweiApi(Connector):
         try:
             return await self.http.send(method, url, what=what, **kw)
         except AuthError as exc:
+            if exc.status == 401 and self.signs_requests:
+                # The three causes Huawei's guide names for a refused signature.
+                raise AuthError(
+                    self.system,
+                    f"{exc.detail}; check that access_key_env and secret_key_env hold one "
+                    "pair (a temporary pair also needs its security_token_env), and that "
+                    "this machine's clock is within 15 minutes of the real time. Huawei "
+                    "locks an access key for 5 minutes after 5 refusals in a row",
+                    status=401,
+                ) from None
             if exc.status == 403:
                 raise AuthError(
                     self.system,
