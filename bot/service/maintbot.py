@@ -221,7 +221,7 @@ class Maintbot:
     clock_interval: float = field(default=5.0, init=False)
     # Task keys with a pause/resume in flight in this process: a double click acts once.
     _inflight: set[str] = field(default_factory=set, init=False)
-    _checks: dict[tuple[datetime, datetime], asyncio.Future[ConflictReport]] = field(
+    _checks: dict[tuple[datetime, datetime, bool], asyncio.Future[ConflictReport]] = field(
         default_factory=dict, init=False
     )
 
@@ -327,16 +327,19 @@ class Maintbot:
         )
         return stored
 
-    async def _joined_check(self, window: Window) -> ConflictReport:
+    async def _joined_check(self, window: Window, *, each_run: bool = False) -> ConflictReport:
         """Checks of the same instants already running are joined rather than repeated:
         when a team all types the same command after an announcement, the schedulers are
         asked once, not once per person (which would also run into their per-minute rate
-        limits). Nothing is cached after it completes."""
-        key = (window.start, window.end)
+        limits). Nothing is cached after it completes. ``each_run``: the range check of
+        ``suggest`` (see :func:`bot.check.check_window`)."""
+        key = (window.start, window.end, each_run)
         running = self._checks.get(key)
         if running is None:
             running = asyncio.ensure_future(
-                check_window(window, self.schedulers, self.clock, metrics=self.metrics)
+                check_window(
+                    window, self.schedulers, self.clock, metrics=self.metrics, each_run=each_run
+                )
             )
             self._checks[key] = running
 
