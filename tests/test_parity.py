@@ -44,6 +44,7 @@ SLACK_ACTIONS = {
 }
 SLACK_SUBCOMMANDS = {
     "check": {"check"},
+    "suggest": {"suggest"},
     "list": {"windows"},
     "status": {"status"},
     "audit": {"audit"},
@@ -59,6 +60,7 @@ SLACK_EVENTS = {"app_home_opened": {"windows", "status"}}
 
 CLI_VERBS = {
     "check": {"check"},
+    "suggest": {"suggest"},
     "report": {"report"},
     "pause": {"pause_now"},
     "resume": {"resume_now"},
