@@ -43,8 +43,8 @@ Score
 
 Cost
     One sweep over the candidates in time order against the runs' events sorted once
-    (each run becomes at most six events where its share of a slot changes: constant
-    pieces and one linear piece, summed as ``C + S * start``), so ranking k slots against n
+    (each run becomes at most three events where its share of a slot changes: a constant
+    piece and one linear piece, summed as ``C + S * start``), so ranking k slots against n
     runs costs O((n + k) log n), not k × n.
 """
 
@@ -56,6 +56,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
+from functools import lru_cache
 from typing import Final
 
 from bot.errors import WindowError
@@ -300,8 +301,14 @@ def split_request(text: str) -> tuple[str, str]:
 
 
 def _predicted(conflict: Conflict) -> bool:
-    # ``predicted`` arrives with the run-history predictions; until then no run is.
-    return bool(getattr(conflict, "predicted", False))
+    # ``predicted`` arrives with the run-history predictions; until then no run is. Asked
+    # of the class first: a missing attribute costs pydantic an exception per run.
+    return _has_predicted(type(conflict)) and bool(getattr(conflict, "predicted", False))
+
+
+@lru_cache(maxsize=8)
+def _has_predicted(kind: type[Conflict]) -> bool:
+    return "predicted" in kind.model_fields
 
 
 @dataclass(frozen=True)
@@ -311,6 +318,7 @@ class _Run:
     at: int
     reach: int  # expected duration (0: unknown, so it can only start inside a slot)
     conflict: Conflict
+    predicted: bool
 
 
 def _known_runs(report: ConflictReport, origin: datetime) -> tuple[list[_Run], list[Conflict]]:
@@ -329,7 +337,7 @@ def _known_runs(report: ConflictReport, origin: datetime) -> tuple[list[_Run], l
         reach = max(duration // _MICRO, 0) if duration is not None else 0
         if at + reach <= 0 and at < 0:
             continue  # finished before the range opens
-        runs.append(_Run(at, reach, conflict))
+        runs.append(_Run(at, reach, conflict, _predicted(conflict)))
     runs.sort(key=lambda r: r.at)
     return runs, unknown
 
@@ -337,7 +345,7 @@ def _known_runs(report: ConflictReport, origin: datetime) -> tuple[list[_Run], l
 def _weight(run: _Run) -> int:
     """``1 + expected hours`` (capped), in microseconds, doubled so a predicted run's
     half stays a whole number."""
-    share = 1 if _predicted(run.conflict) else 2
+    share = 1 if run.predicted else 2
     return share * (_HOUR + min(run.reach, DURATION_CAP // _MICRO))
 
 
@@ -348,7 +356,8 @@ _Event = tuple[int, int, int, int, int, int]
 
 
 def _events(runs: Sequence[_Run], span: int, systems: dict[str, int]) -> list[_Event]:
-    """Where each active run's contribution to a slot starting at ``s`` changes.
+    """Where each active run's contribution to a slot starting at ``s`` changes (at most
+    three events a run).
 
     Starts inside: ``s`` in ``(t - span, t]``, constant ``W * span``. Still going: ``s``
     in ``(t, t + d)``, overlap ``min(t + d, s + span) - s``: ``W * span`` up to
@@ -361,16 +370,15 @@ def _events(runs: Sequence[_Run], span: int, systems: dict[str, int]) -> list[_E
         t, d, w = run.at, run.reach, _weight(run)
         system = systems.setdefault(run.conflict.system, len(systems))
         full = w * span
+        # Pieces that meet at one position are one event.
         events.append((t - span, 1, full, 0, system, 1))
-        events.append((t, 1, -full, 0, system, 0))
         if d <= 0:
-            events.append((t, 1, 0, 0, system, -1))
+            events.append((t, 1, -full, 0, system, -1))
             continue
+        # From ``edge`` on, the constant becomes the linear piece (at ``t`` itself when the
+        # run ends inside the slot that opens just after it starts).
         edge = max(t, t + d - span)
-        if edge > t:
-            events.append((t, 1, full, 0, system, 0))
-            events.append((edge, 1, -full, 0, system, 0))
-        events.append((edge, 1, w * (t + d), -w, system, 0))
+        events.append((edge, 1, w * (t + d) - full, -w, system, 0))
         events.append((t + d, 0, -w * (t + d), w, system, -1))
     events.sort()
     return events
@@ -446,6 +454,7 @@ def rank(
         scored.append(((constant + slope * s) * (touched + 1), s, start))
     best = heapq.nsmallest(top, scored, key=lambda row: (row[0], row[1]))
     starts = [r.at for r in runs]
+    longest = max((r.reach for r in runs), default=0)
     # The score's integers are in µs of weight times µs of slot, doubled twice (a
     # predicted run's half, and the systems' halves).
     scale = 4 * _HOUR * span
@@ -462,7 +471,7 @@ def rank(
                     text=window_text(start, slot, within.tz),
                 ),
                 score=value / scale,
-                hits=_hits(runs, starts, s, span),
+                hits=_hits(runs, starts, longest, s, span),
             )
             for value, s, start in best
         ),
@@ -473,10 +482,12 @@ def rank(
     )
 
 
-def _hits(runs: Sequence[_Run], starts: Sequence[int], s: int, span: int) -> tuple[Hit, ...]:
+def _hits(
+    runs: Sequence[_Run], starts: Sequence[int], longest: int, s: int, span: int
+) -> tuple[Hit, ...]:
     """What a slot starting at ``s`` disturbs, one hit per task and way, in time order
-    (``starts``: the runs' positions, which ``runs`` is sorted by)."""
-    longest = max((r.reach for r in runs), default=0)
+    (``starts``: the runs' positions, which ``runs`` is sorted by; ``longest``: the
+    longest run, how far back a run still going may have started)."""
     found: dict[tuple[str, How], Hit] = {}
     for run in runs[bisect_left(starts, s - longest) : bisect_left(starts, s + span)]:
         if run.at >= s:
