@@ -75,19 +75,26 @@ def open_schedulers(config: Config, clock: Clock) -> list[Scheduler]:
     return result
 
 
-async def snapshot(scheduler: Scheduler, window: Window, now: datetime) -> SystemSnapshot:
-    """Ask one scheduler what collides with ``window``, within its deadline."""
+async def snapshot(
+    scheduler: Scheduler, window: Window, now: datetime, *, each_run: bool = False
+) -> SystemSnapshot:
+    """Ask one scheduler what collides with ``window``, within its deadline; with
+    ``each_run``, the durations of the runs inside it too (how far each reaches into a
+    later slot of a range, for ``suggest``)."""
     base = {"system": scheduler.name, "vendor": scheduler.vendor, "label": scheduler.label}
     if scheduler.connector is None:
         return SystemSnapshot(SystemResult(**base, ok=False, error=scheduler.error))
     connector = scheduler.connector
     # Runs that started before the window may still be running into it (may_overlap).
     runs_from = max(now, window.start - scheduler.lookback)
+    durations_before = window.end if each_run else window.start
     try:
         with deadline(scheduler.deadline):
             async with asyncio.timeout(scheduler.deadline):
                 runs, running = await _both(
-                    connector.upcoming_runs(runs_from, window.end, durations_before=window.start),
+                    connector.upcoming_runs(
+                        runs_from, window.end, durations_before=durations_before
+                    ),
                     connector.running_now(),
                 )
                 refs = {r.task.key: r.task for r in runs}
@@ -140,27 +147,36 @@ async def check_window(
     clock: Clock,
     *,
     metrics: Metrics | None = None,
+    each_run: bool = False,
 ) -> ConflictReport:
     """The conflict report for ``window`` across ``schedulers``, queried concurrently
-    (each system's outcome and time counted in ``metrics``)."""
+    (each system's outcome and time counted in ``metrics``); ``each_run``: every run in
+    the window a conflict of its own, with its duration (see :func:`find_conflicts`)."""
     now = clock()
-    snapshots = list(await asyncio.gather(*(_timed(s, window, now, metrics) for s in schedulers)))
+    snapshots = list(
+        await asyncio.gather(*(_timed(s, window, now, metrics, each_run) for s in schedulers))
+    )
     for snap in snapshots:
         if not snap.result.ok:
             log.warning("check: %s failed: %s", snap.result.system, snap.result.error)
     try:
-        return find_conflicts(window, now, snapshots)
+        return find_conflicts(window, now, snapshots, each_run=each_run)
     except Exception:
         # A value that breaks the arithmetic (a run in the year 9999 plus its duration)
         # must fail its own system only: find which, and build the report without it.
-        return find_conflicts(window, now, _isolate(window, now, snapshots, schedulers))
+        isolated = _isolate(window, now, snapshots, schedulers)
+        return find_conflicts(window, now, isolated, each_run=each_run)
 
 
 async def _timed(
-    scheduler: Scheduler, window: Window, now: datetime, metrics: Metrics | None
+    scheduler: Scheduler,
+    window: Window,
+    now: datetime,
+    metrics: Metrics | None,
+    each_run: bool = False,
 ) -> SystemSnapshot:
     started = time.perf_counter()
-    snap = await snapshot(scheduler, window, now)
+    snap = await snapshot(scheduler, window, now, each_run=each_run)
     if metrics is not None:
         error = snap.result.error or ""
         timed_out = error.startswith(_NO_ANSWER)

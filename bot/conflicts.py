@@ -63,16 +63,18 @@ def estimate_duration(durations: Iterable[timedelta], quantile: float = 0.9) -> 
 
 
 def find_conflicts(
-    window: Window, now: datetime, snapshots: Sequence[SystemSnapshot]
+    window: Window, now: datetime, snapshots: Sequence[SystemSnapshot], *, each_run: bool = False
 ) -> ConflictReport:
     """Every run that starts in the window, is running when it opens, is expected to run
     into it from past durations, or may fire in it at a time the vendor does not expose.
 
     One conflict per (task, kind): a task firing hourly through a window is listed once,
-    at its first run in the window, with the count in the detail.
+    at its first run in the window, with the count in the detail. With ``each_run`` every
+    run that starts in the window is a conflict of its own (``suggest`` ranks slots within
+    one long range, where the first run of each task says nothing about the later ones).
     """
-    conflicts: dict[tuple[str, str, ConflictKind], Conflict] = {}
-    counts: dict[tuple[str, str, ConflictKind], int] = {}
+    conflicts: dict[tuple[str, str, ConflictKind, datetime | None], Conflict] = {}
+    counts: dict[tuple[str, str, ConflictKind, datetime | None], int] = {}
 
     for snap in snapshots:
         if not snap.result.ok:
@@ -84,10 +86,12 @@ def find_conflicts(
             kind: ConflictKind,
             at: datetime | None,
             detail: str,
+            duration: timedelta | None,
             tasks: dict[str, Task] = tasks,
         ) -> None:
             task = tasks.get(ref.key)
-            key = (ref.key, ref.kind.value, kind)
+            own = at if each_run and kind is ConflictKind.STARTS_IN_WINDOW else None
+            key = (ref.key, ref.kind.value, kind, own)
             counts[key] = counts.get(key, 0) + 1
             existing = conflicts.get(key)
             if existing is not None and (existing.at is None or at is None or existing.at <= at):
@@ -105,13 +109,20 @@ def find_conflicts(
                 pause_reason=task.pause_reason if task and task.paused else None,
                 paused_at=task.paused_at if task and task.paused else None,
                 groups=task.groups if task else (),
+                expected_duration=duration,
             )
 
         for run in snap.runs:
             if run.at is None:
-                add(run.task, ConflictKind.MAY_FIRE, None, run.note or "active; run times unknown")
+                add(
+                    run.task,
+                    ConflictKind.MAY_FIRE,
+                    None,
+                    run.note or "active; run times unknown",
+                    None,
+                )
             elif window.contains(run.at):
-                add(run.task, ConflictKind.STARTS_IN_WINDOW, run.at, "")
+                add(run.task, ConflictKind.STARTS_IN_WINDOW, run.at, "", run.expected_duration)
             elif run.at < window.start and run.expected_duration is not None:
                 expected_end = run.at + run.expected_duration
                 if expected_end > window.start:
@@ -121,6 +132,7 @@ def find_conflicts(
                         run.at,
                         f"usually runs {length(run.expected_duration)} (p90), "
                         f"so it would still be running when the window opens",
+                        run.expected_duration,
                     )
 
         for running in snap.running:
@@ -137,7 +149,13 @@ def find_conflicts(
                 detail = "starting now (dispatched, not yet running); it may run into the window"
             else:
                 detail = "running now; no history says when it will finish"
-            add(running.task, ConflictKind.RUNNING_AT_START, running.started_at, detail)
+            add(
+                running.task,
+                ConflictKind.RUNNING_AT_START,
+                running.started_at,
+                detail,
+                running.expected_duration,
+            )
 
     final = []
     for key, conflict in conflicts.items():

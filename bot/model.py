@@ -174,6 +174,9 @@ class Conflict(_Frozen):
     paused_at: Instant | None = None
     # The task's vendor groupings (see ``Task.groups``), for choosing a window's scope.
     groups: tuple[tuple[str, str], ...] = ()
+    # How long the run usually takes (p90 of its history), where the vendor's history says:
+    # what ``suggest`` needs to know how far a run reaches into a later window.
+    expected_duration: timedelta | None = None
 
     @property
     def ref(self) -> TaskRef:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Literal
 
 from bot.conflicts import SystemGroup, common_reason, group_report
-from bot.format import instant, stamp, window_name
+from bot.format import clock_time, instant, length, stamp, window_name
 from bot.model import (
     AuditRow,
     Conflict,
@@ -19,6 +19,7 @@ from bot.model import (
     TaskKind,
     Window,
 )
+from bot.suggest import Hit, How
 
 __all__ = [
     "KIND_LABELS",
@@ -30,6 +31,7 @@ __all__ = [
     "conflict_table",
     "describe_pause",
     "display_name",
+    "hit_line",
     "missing_note",
     "plain_pause",
     "table",
@@ -318,3 +320,19 @@ def audit_table(entries: Sequence[tuple[AuditRow, str | None, bool]], tz: str) -
         for row, name, unanswered in entries
     ]
     return table(["when", "who", "action", "target", "outcome", "error or reason"], rows)
+
+
+def hit_line(hit: Hit, tz: str) -> str:
+    """One line of what a suggested slot would disturb, for both faces: the task, its
+    system, and how (starts at …, N runs; or still running from …, for how much of it)."""
+    c = hit.conflict
+    if hit.how is How.STARTS:
+        how = f"starts {clock_time(c.at, tz)}" if c.at is not None else "starts inside"
+        if hit.runs > 1:
+            how += f" ({hit.runs} runs)"
+    else:
+        since = f" from {instant(c.at, tz)}" if c.at is not None else ""
+        how = f"still running{since}, {length(hit.overlap)} into the slot"
+    marks = [m for m, on in (("predicted", hit.predicted), ("already paused", c.paused)) if on]
+    tail = f" [{', '.join(marks)}]" if marks else ""
+    return f"{c.task_name} ({c.system}): {how}{tail}"

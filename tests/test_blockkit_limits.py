@@ -34,9 +34,11 @@ from bot.service.audit import AuditFilters, read_trail
 from bot.service.pauses import ActionResult, HeldPaused
 from bot.service.reports import StoredCheck, load_check, save_check
 from bot.service.series import SeriesView
+from bot.service.suggest import Suggestion, store_candidates, warnings_of
 from bot.slack import blocks as bk
 from bot.slack import home, messages
 from bot.store import Store
+from bot.suggest import rank
 
 START = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 NOW = START - timedelta(days=3)
@@ -295,6 +297,40 @@ def stored_report(store: Store, conflicts: int, *, failed_systems: int = 0) -> S
     return load_check(store, saved.id)
 
 
+def worst_suggestion(store: Store) -> Suggestion:
+    """Three slots over a day of hostile names, every run a conflict, systems failing."""
+    day = Window(start=START, end=START + timedelta(days=1), tz="Asia/Tokyo", text=HOSTILE)
+    report = ConflictReport(
+        window=day,
+        checked_at=NOW,
+        systems=(
+            SystemResult(system="talend", vendor="talend", label=HOSTILE, ok=True),
+            *(
+                SystemResult(
+                    system=f"bmc-{i}", vendor="bmc", label=HOSTILE, ok=False, error=HOSTILE
+                )
+                for i in range(5)
+            ),
+        ),
+        conflicts=tuple(
+            Conflict(
+                system="talend",
+                task_id=f"t{i}",
+                task_kind=TaskKind.TASK,
+                task_name=f"{i} {HOSTILE}",
+                kind=ConflictKind.MAY_FIRE if i % 7 == 0 else ConflictKind.STARTS_IN_WINDOW,
+                at=None if i % 7 == 0 else START + timedelta(minutes=i * 3),
+                paused=i % 5 == 0,
+                expected_duration=timedelta(minutes=i),
+            )
+            for i in range(480)
+        ),
+    )
+    ranking = rank(report, timedelta(hours=2), now=NOW)
+    checks = store_candidates(store, ranking, report, by="U0ALICE01", channel="C0OPS0001")
+    return Suggestion(ranking, checks, warnings_of(ranking))
+
+
 def planned(store: Store, tasks: int) -> tuple[WindowRecord, ApprovalRecord]:
     window = Window(start=START, end=START + timedelta(hours=2), tz="UTC", text=HOSTILE)
     refs = [
@@ -391,6 +427,7 @@ def bot_messages(store: Store) -> Iterator[tuple[str, dict[str, Any]]]:
     yield "status, nothing held", messages.status(HeldPaused(windows=(), immediate=()))
     yield "windows list", messages.windows_list([(window, 400)] * 300)
     yield "audit trail", messages.audit_trail(read_trail(store, [], 200, AuditFilters()))
+    yield "suggestion", messages.suggestions(worst_suggestion(store))
     yield "help", messages.help_message()
     yield "help after an error", messages.help_message(HOSTILE)
     yield "calendar", messages.calendar_link("https://m.example.com/calendar/" + "x" * 43 + ".ics")

@@ -54,6 +54,7 @@ SERIES_USE_CASES = {
 SLACK_SUBCOMMANDS = {
     "check": {"check"},
     "list": {"windows", "series_list"},
+    "suggest": {"suggest"},
     "status": {"status"},
     "audit": {"audit"},
     "cancel": {"cancel"},
@@ -69,6 +70,7 @@ SLACK_EVENTS = {"app_home_opened": {"windows", "status"}}
 
 CLI_VERBS = {
     "check": {"check"},
+    "suggest": {"suggest"},
     "report": {"report"},
     "pause": {"pause_now"},
     "resume": {"resume_now"},

@@ -1,8 +1,9 @@
 """The ``maintbot`` command line (see design.md for the binding interface).
 
 Every verb is parse, one call on the application (:mod:`bot.service`), render. The verbs
-live by group: :mod:`bot.cli.check` (parse, check, sandbox), :mod:`bot.cli.windows`
-(plan, windows, approve, reject, cancel, end, extend, retry, take-over),
+live by group: :mod:`bot.cli.check` (parse, check, sandbox), :mod:`bot.cli.suggest`
+(suggest), :mod:`bot.cli.windows` (plan, windows, approve, reject, cancel, end, extend,
+retry, take-over),
 :mod:`bot.cli.scope` (scope, and the scope options of plan), :mod:`bot.cli.tasks`
 (pause, resume, status, audit), :mod:`bot.cli.calendar` (calendar), :mod:`bot.cli.serve`
 (serve, worker) and :mod:`bot.cli.db` (db migrate, db copy).
@@ -21,7 +22,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from bot import __version__
-from bot.cli import calendar, check, db, scope, series, serve, tasks, windows
+from bot.cli import calendar, check, db, scope, series, serve, suggest, tasks, windows
 from bot.cli.check import write_sandbox_config
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, MaintbotError
@@ -42,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"maintbot {__version__}")
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    for group in (check, windows, series, scope, tasks, calendar, serve, db):
+    for group in (check, suggest, windows, series, scope, tasks, calendar, serve, db):
         group.register(sub)
     return parser
 

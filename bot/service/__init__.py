@@ -17,6 +17,7 @@ from bot.service.maintbot import (
 from bot.service.pauses import ActionResult, HeldPaused, ResumeDecision
 from bot.service.reports import StoredCheck
 from bot.service.scope import Candidate, Candidates, Scope
+from bot.service.suggest import Suggestion
 from bot.service.wiring import Need
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "Resumed",
     "Scope",
     "StoredCheck",
+    "Suggestion",
     "TakeOver",
     "WindowView",
     "open_maintbot",

@@ -122,10 +122,18 @@ from bot.service.series import (
     SeriesView,
     calendar_events,
 )
+from bot.service.suggest import (
+    Suggestion,
+    read_request,
+    store_candidates,
+    unanswered,
+    warnings_of,
+)
 from bot.service.tasks import TaskChoice, colliding, every_active, named
 from bot.service.threads import StoreThreads
 from bot.service.wiring import Need, scheduler_config
 from bot.store import SCHEMA_VERSION, Store
+from bot.suggest import DEFAULT_TOP, rank
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +237,7 @@ class Maintbot:
     clock_interval: float = field(default=5.0, init=False)
     # Task keys with a pause/resume in flight in this process: a double click acts once.
     _inflight: set[str] = field(default_factory=set, init=False)
-    _checks: dict[tuple[datetime, datetime], asyncio.Future[ConflictReport]] = field(
+    _checks: dict[tuple[datetime, datetime, bool], asyncio.Future[ConflictReport]] = field(
         default_factory=dict, init=False
     )
 
@@ -339,16 +347,19 @@ class Maintbot:
         )
         return stored
 
-    async def _joined_check(self, window: Window) -> ConflictReport:
+    async def _joined_check(self, window: Window, *, each_run: bool = False) -> ConflictReport:
         """Checks of the same instants already running are joined rather than repeated:
         when a team all types the same command after an announcement, the schedulers are
         asked once, not once per person (which would also run into their per-minute rate
-        limits). Nothing is cached after it completes."""
-        key = (window.start, window.end)
+        limits). Nothing is cached after it completes. ``each_run``: the range check of
+        ``suggest`` (see :func:`bot.check.check_window`)."""
+        key = (window.start, window.end, each_run)
         running = self._checks.get(key)
         if running is None:
             running = asyncio.ensure_future(
-                check_window(window, self.schedulers, self.clock, metrics=self.metrics)
+                check_window(
+                    window, self.schedulers, self.clock, metrics=self.metrics, each_run=each_run
+                )
             )
             self._checks[key] = running
 
@@ -369,6 +380,47 @@ class Maintbot:
         failed = [s.system for s in report.systems if not s.ok]
         everything = bool(report.systems) and len(failed) == len(report.systems)
         self.metrics.check_done("failed" if everything else "partial" if failed else "ok")
+
+    async def suggest(
+        self,
+        slot: str | timedelta,
+        *,
+        within: str | None,
+        by: str,
+        tz: str | None = None,
+        channel: str | None = None,
+        top: int = DEFAULT_TOP,
+    ) -> Suggestion:
+        """The ``top`` least disturbing slots of length ``slot`` in the range ``within``
+        (a window text; default the next seven days), outside every open window, from one
+        check over the whole range. Each candidate's report is stored (for "Plan this");
+        the suggestion is audited."""
+        slot_length, span = read_request(
+            slot, within, tz=tz or self.settings.maintbot_tz, now=self.clock()
+        )
+        report = await self._joined_check(span, each_run=True)
+        unanswered(report)
+        planned = [(w.start, w.end) for w in self.store.open_windows()]
+        ranking = rank(report, slot_length, now=self.clock(), planned=planned, top=top)
+        checks = store_candidates(self.store, ranking, report, by=by, channel=channel)
+        warnings = warnings_of(ranking)
+        self.store.audit(
+            by,
+            "suggest",
+            "partial" if warnings else "ok",
+            error="; ".join(warnings) or None,
+            detail={
+                "length": length(slot_length),
+                "start": span.start.isoformat(),
+                "end": span.end.isoformat(),
+                "tz": span.tz,
+                "candidates": [
+                    {"start": c.start.isoformat(), "check": check.id}
+                    for c, check in zip(ranking.candidates, checks, strict=True)
+                ],
+            },
+        )
+        return Suggestion(ranking, checks, warnings)
 
     def report(self, check_id: object) -> StoredCheck:
         """A stored check by id (its pages are the face's to draw)."""

@@ -33,6 +33,7 @@ from bot.render import (
     PauseNote,
     describe_pause,
     display_name,
+    hit_line,
     missing_note,
     plain_pause,
     unknown_line,
@@ -44,6 +45,7 @@ from bot.service.editing import EditResult
 from bot.service.pauses import ActionResult, HeldPaused
 from bot.service.reports import StoredCheck
 from bot.service.series import SeriesView
+from bot.service.suggest import Suggestion
 from bot.slack import blocks as bk
 from bot.slack.registry import COMMAND, ActionId
 
@@ -968,6 +970,8 @@ HELP = (
     "Slack time zone unless the text names one, e.g. `Saturday 2-4am UTC`)\n"
     f"• `{COMMAND} plan [Saturday 2-4am]` — the plan dialog: title, reason, the window, "
     "the systems and groups, and the tasks to pause\n"
+    f"• `{COMMAND} suggest 2h [tomorrow 00:00 for 24h]` — the three least disturbing "
+    "2-hour slots in a range (default: the next 7 days), each with a Plan this button\n"
     f"• `{COMMAND} list` — planned and active windows\n"
     f"• `{COMMAND} status` — what the bot holds paused, and since when\n"
     f"• `{COMMAND} cancel &lt;window id&gt;` — cancel a planned window\n"
@@ -1131,3 +1135,66 @@ def edit_result(result: EditResult, *, asked_in: str | None = None) -> dict[str,
     elif before.approved_by:
         lines.append(":white_check_mark: Its approval stands.")
     return text_message("\n".join(lines))
+
+
+# -- suggest ----------------------------------------------------------------------------------
+# Lines of what one slot would disturb before "and N more" (a section holds 3,000 chars).
+_HITS_SHOWN = 8
+
+
+def suggestions(found: Suggestion) -> dict[str, Any]:
+    """The best slots, best first, each with what it would disturb and a "Plan this" button
+    (its stored report's id: the plan dialog opens on that slot); then what no slot
+    accounts for (systems that did not answer, runs with no known time)."""
+    ranking = found.ranking
+    tz = ranking.range.tz
+    span = f"{bk.date_token(ranking.range.start)} → {bk.date_token(ranking.range.end)}"
+    blocks: list[bk.Block] = [
+        bk.header(f"Quieter {length(ranking.length)} slots"),
+        bk.context(
+            f"{span} · {ranking.considered} slots on a {length(ranking.step)} grid in "
+            f"{bk.escape(tz)} ranked"
+            + (f", {ranking.excluded} left out for planned windows" if ranking.excluded else "")
+        ),
+    ]
+    for warning in found.warnings:
+        blocks.append(bk.section(f":warning: {bk.fit(warning, 600)}"))
+    unchecked = ", ".join(s.system for s in ranking.unchecked)
+    for number, (candidate, check) in enumerate(found.best, start=1):
+        active = len(candidate.active)
+        said = (
+            f"{active} conflict{'s' if active != 1 else ''} on {', '.join(candidate.systems)}"
+            if active
+            else "no known conflict"
+        )
+        if unchecked:
+            said += f" (not counting {unchecked}: no answer)"
+        title = (
+            f"*{number}. {bk.date_token(candidate.start)} → "
+            f"{bk.date_token(candidate.end, fmt='{time}')}*: {bk.escape(said)}"
+        )
+        lines = [f"• {bk.fit(hit_line(h, tz), 200)}" for h in candidate.hits[:_HITS_SHOWN]]
+        if len(candidate.hits) > _HITS_SHOWN:
+            lines.append(
+                f"…and {len(candidate.hits) - _HITS_SHOWN} more (`maintbot report {check.id}`)"
+            )
+        blocks.append(
+            bk.section(
+                "\n".join([title, *lines]),
+                accessory=bk.button("Plan this", ActionId.PLAN_DIALOG, {"c": check.id}),
+                block_id=f"suggest-{number}",
+            )
+        )
+    if ranking.unknown:
+        names = sorted({f"{c.task_name} ({c.system})" for c in ranking.unknown})
+        blocks.append(
+            bk.context(
+                f"{len(ranking.unknown)} task(s) may fire at a time their scheduler does not "
+                "expose; that is the same for every slot, so they rank none: "
+                + bk.fit(", ".join(names), 1500)
+            )
+        )
+    text = f"Quieter {length(ranking.length)} slots: " + ", ".join(
+        bk.date_token(c.start) for c in ranking.candidates
+    )
+    return bk.message(text, blocks)

@@ -23,6 +23,7 @@ from bot.slack.listeners.actions.window import ended_text, extended_text
 from bot.slack.listeners.editing import post_edit
 from bot.slack.registry import COMMAND
 from bot.slack.services import Services, reply, reply_text, request_id, services
+from bot.suggest import split_request
 from bot.windows import parse_length
 
 __all__ = ["AUDIT_DEFAULT", "AUDIT_MAX", "SUBCOMMANDS", "maintenance"]
@@ -118,6 +119,32 @@ async def _check_series(
         )
         page = messages.report_page(stored, 0, needs_approval=needs_approval)
         await reply(respond, messages.numbered(page, f"Occurrence {number} of {len(shown)}"))
+
+
+async def _suggest(
+    svc: Services, text: str, command: dict[str, Any], ack: AsyncAck, respond: AsyncRespond
+) -> None:
+    """``suggest LENGTH [RANGE]``: the length is the longest leading words that read as one
+    (see :func:`bot.suggest.split_request`), the range the rest (default: the next 7 days)."""
+    try:
+        slot, within = split_request(text)
+    except WindowError as exc:
+        await ack(**messages.help_message(f"`suggest`: {exc}"))
+        return
+    count = len(svc.bot.schedulers)
+    await ack(
+        text=f"Looking for a quieter {slot} slot on {count} scheduler{'s' if count != 1 else ''}…",
+        response_type="ephemeral",
+    )
+    user = str(command.get("user_id") or "")
+    found = await svc.bot.suggest(  # WindowError → the error handler
+        slot,
+        within=within or None,
+        by=user,
+        tz=await svc.directory.tz(user),
+        channel=command.get("channel_id"),
+    )
+    await reply(respond, messages.suggestions(found), replace=True)
 
 
 async def _list(
@@ -427,6 +454,7 @@ async def _series_scope(
 
 _SUBCOMMANDS: dict[str, Subcommand] = {
     "check": _check,
+    "suggest": _suggest,
     "list": _list,
     "status": _status,
     "audit": _audit,
