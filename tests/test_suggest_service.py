@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.errors import MaintbotError, WindowError
 from bot.sandbox import SandboxServer, make_simulators, sandbox_config
 from bot.service import Maintbot, Suggestion
+from bot.service.suggest import read_request
 from bot.store import Store
 
 RANGE = "tomorrow 00:00 for 24h"
@@ -212,3 +213,14 @@ def test_cli_bad_input_exits_2_with_what_to_type(
 ) -> None:
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("words", ["this week", "the rest of the week", "This  Week"])
+def test_this_week_is_from_now_to_the_weeks_end_in_the_users_zone(words: str) -> None:
+    # Wednesday 18 Nov 2026 18:00 UTC is 10:00 in Los Angeles; its week ends Monday 23 Nov
+    # 00:00 there (08:00 UTC).
+    now = datetime(2026, 11, 18, 18, 0, tzinfo=UTC)
+    slot, span = read_request("2h", words, tz="America/Los_Angeles", now=now)
+    assert slot == timedelta(hours=2)
+    assert span.start == now
+    assert span.end == datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

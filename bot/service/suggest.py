@@ -10,7 +10,7 @@ nothing to rank, and that is an error rather than a week of "quiet" slots.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Final
 
 from bot.errors import MaintbotError
@@ -50,6 +50,20 @@ class Suggestion:
         return tuple(zip(self.ranking.candidates, self.checks, strict=True))
 
 
+# A range only `suggest` takes: the window grammar has no "this week" (a week is no
+# maintenance window), but as where to look it plainly means from now to the week's end.
+_THIS_WEEK = frozenset({"this week", "rest of the week", "the rest of the week"})
+
+
+def _rest_of_week(tz: str, now: datetime, text: str) -> Window:
+    """From ``now`` to the next Monday 00:00 on the wall clock of ``tz`` (ISO weeks)."""
+    zone = resolve_zone(tz)
+    local = now.astimezone(zone)
+    monday = local.date() + timedelta(days=7 - local.weekday())
+    end = datetime.combine(monday, time(0), tzinfo=zone).astimezone(UTC)
+    return Window(start=now, end=end, tz=tz, text=text)
+
+
 def read_request(
     slot_text: str | timedelta, within: str | None, *, tz: str, now: datetime
 ) -> tuple[timedelta, Window]:
@@ -57,7 +71,9 @@ def read_request(
     checked before any scheduler is asked (:class:`~bot.errors.WindowError`)."""
     slot = parse_length(slot_text) if isinstance(slot_text, str) else slot_text
     check_length(slot)
-    if within is not None and within.strip():
+    if within is not None and " ".join(within.lower().split()) in _THIS_WEEK:
+        span = _rest_of_week(tz, now, within.strip())
+    elif within is not None and within.strip():
         span = parse_window(within, tz=tz, now=now, max_length=_READ_BOUND)
     else:
         resolve_zone(tz)  # an unknown zone is refused with its own message
