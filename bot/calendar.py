@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, Timezone, vDuration, vRecur
+from icalendar import Calendar, Event, Timezone, vDuration, vRecur, vText
 
 from bot.model import OPEN_WINDOW_STATES, PlannedTask, WindowRecord, WindowState
 from bot.zones import lookup_zone
@@ -266,10 +266,23 @@ def _event(
     event.add("dtstamp", changed)
     event.add("last-modified", changed)
     event.add("sequence", version)
-    event.add("summary", f"Maintenance: {title or text}")
+    event.add("summary", _Text(f"Maintenance: {title or text}"))
     event.add("status", _STATUS[state])
     event.add("categories", ["Maintenance"])
     return event
+
+
+class _Text(vText):
+    """RFC 5545 TEXT escaped as 3.3.11 says: backslash first, then ``;``, ``,`` and line
+    breaks. icalendar's own escaping first turns a literal backslash-N in the text into a
+    line break (its ``escape_char``, on purpose, to normalise already-escaped input), so a
+    title typed with ``\\N`` in it would not read back as typed: found by the round-trip
+    hypothesis test. Every user text in the feed goes through this class."""
+
+    def to_ical(self) -> bytes:
+        text = str(self).replace("\r\n", "\n").replace("\r", "\n")
+        escaped = text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+        return escaped.replace("\n", "\\n").encode("utf-8")
 
 
 def _description(
@@ -280,7 +293,7 @@ def _description(
     series: str | None = None,
     text: str | None = None,
     reason: str | None = None,
-) -> str:
+) -> _Text:
     lines = [f"State: {state}"]
     if text:
         lines.append(f"Asked as: {text}")
@@ -295,4 +308,4 @@ def _description(
         lines.extend(f"- {system}: {name} (id {task_id})" for system, task_id, name in tasks)
     else:
         lines.append("No tasks to pause.")
-    return "\n".join(lines)
+    return _Text("\n".join(lines))
