@@ -85,6 +85,7 @@ def find_conflicts(
             at: datetime | None,
             detail: str,
             tasks: dict[str, Task] = tasks,
+            predicted: bool = False,
         ) -> None:
             task = tasks.get(ref.key)
             key = (ref.key, ref.kind.value, kind)
@@ -105,22 +106,32 @@ def find_conflicts(
                 pause_reason=task.pause_reason if task and task.paused else None,
                 paused_at=task.paused_at if task and task.paused else None,
                 groups=task.groups if task else (),
+                predicted=predicted,
             )
 
         for run in snap.runs:
             if run.at is None:
                 add(run.task, ConflictKind.MAY_FIRE, None, run.note or "active; run times unknown")
             elif window.contains(run.at):
-                add(run.task, ConflictKind.STARTS_IN_WINDOW, run.at, "")
+                detail = (run.note or "") if run.predicted else ""
+                add(
+                    run.task, ConflictKind.STARTS_IN_WINDOW, run.at, detail, predicted=run.predicted
+                )
             elif run.at < window.start and run.expected_duration is not None:
                 expected_end = run.at + run.expected_duration
                 if expected_end > window.start:
+                    detail = (
+                        f"usually runs {length(run.expected_duration)} (p90), "
+                        f"so it would still be running when the window opens"
+                    )
+                    if run.predicted and run.note:
+                        detail = f"{run.note}; {detail}"
                     add(
                         run.task,
                         ConflictKind.MAY_OVERLAP,
                         run.at,
-                        f"usually runs {length(run.expected_duration)} (p90), "
-                        f"so it would still be running when the window opens",
+                        detail,
+                        predicted=run.predicted,
                     )
 
         for running in snap.running:
@@ -143,7 +154,13 @@ def find_conflicts(
     for key, conflict in conflicts.items():
         n = counts[key]
         if conflict.kind is ConflictKind.STARTS_IN_WINDOW and n > 1:
-            conflict = conflict.model_copy(update={"detail": f"{n} runs in the window"})
+            runs = (
+                f"{n} predicted runs in the window"
+                if conflict.predicted
+                else f"{n} runs in the window"
+            )
+            detail = f"{runs}; {conflict.detail}" if conflict.detail else runs
+            conflict = conflict.model_copy(update={"detail": detail})
         final.append(conflict)
 
     far_future = window.end + timedelta(days=3650)

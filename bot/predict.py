@@ -42,7 +42,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal
-from zoneinfo import ZoneInfo
+
+from bot.zones import lookup_zone
 
 __all__ = [
     "MAX_MISSED_IN_A_ROW",
@@ -71,7 +72,10 @@ Kind = Literal["daily", "weekly", "weekdays", "interval"]
 
 
 def _zone(name: str) -> tzinfo:
-    return UTC if name.upper() == "UTC" else ZoneInfo(name)
+    found = lookup_zone(name)
+    if found is None:
+        raise ValueError(f"{name!r} is not a time zone (e.g. Europe/Berlin, UTC or +05:30)")
+    return found[0]
 
 
 @dataclass(frozen=True)
@@ -200,11 +204,12 @@ def predict(
     tolerance: timedelta = TOLERANCE,
 ) -> Prediction:
     """The pattern in ``starts`` (aware instants, any order, duplicates ignored; those after
-    ``now`` or outside sane years are dropped) for a scheduler whose wall clock is ``zone``
-    (an IANA name or ``UTC``)."""
+    ``now`` (give or take ``tolerance``) or outside sane years are dropped) for a scheduler
+    whose wall clock is ``zone`` (an IANA name, ``UTC`` or an offset)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    cutoff = min(now.astimezone(UTC), _LATEST)
+    # A vendor clock a little ahead of ours must not lose its newest run.
+    cutoff = min(now.astimezone(UTC) + tolerance, _LATEST)
     moments = sorted(
         {
             s.astimezone(UTC)

@@ -347,7 +347,9 @@ class Maintbot:
         running = self._checks.get(key)
         if running is None:
             running = asyncio.ensure_future(
-                check_window(window, self.schedulers, self.clock, metrics=self.metrics)
+                check_window(
+                    window, self.schedulers, self.clock, metrics=self.metrics, history=self.store
+                )
             )
             self._checks[key] = running
 
@@ -560,6 +562,7 @@ class Maintbot:
             self.clock,
             conflicts_only=conflicts_only,
             metrics=self.metrics,
+            history=self.store,
         )
         self._count(report)
         return found
