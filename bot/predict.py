@@ -210,17 +210,21 @@ def predict(
         raise ValueError("now must be timezone-aware")
     # A vendor clock a little ahead of ours must not lose its newest run.
     cutoff = min(now.astimezone(UTC) + tolerance, _LATEST)
+    starts_seen = list(starts)
     moments = sorted(
         {
             s.astimezone(UTC)
-            for s in starts
+            for s in starts_seen
             if s.tzinfo is not None and _EARLIEST <= s.astimezone(UTC) <= cutoff
         }
     )
     tz = _zone(zone)
     seen = len(moments)
     if seen == 0:
-        return Prediction(0, reason="no past runs seen")
+        later = sum(1 for s in starts_seen if s.tzinfo is not None and s > cutoff)
+        # A check replayed at an earlier time (--now) sees history from after it.
+        after = f" ({_runs(later)} dated after the check's time)" if later else ""
+        return Prediction(0, reason=f"no past runs seen{after}")
     if seen < min(min_runs, MIN_WEEKLY_RUNS):
         return Prediction(seen, reason=f"only {_runs(seen)} seen")
     best = _best(moments, zone, tz, min_runs, tolerance)
@@ -302,16 +306,18 @@ def _wall_clock(
     # The local time from the newest runs, leaving room for a day or two off (DST days).
     at = _time_of_day(moments[-7:], tz)
 
+    nominal = {run: _nominal_day(run, at, tz) for run in moments}
+
     def fits(run: datetime, kept: list[datetime]) -> bool:
-        day = _nominal_day(run, at, tz)
+        day = nominal[run]
         if kept:
-            newer = _nominal_day(kept[-1], at, tz)
+            newer = nominal[kept[-1]]
             if day >= newer or (newer - day).days > 7 * (MAX_MISSED_IN_A_ROW + 1):
                 return False
         return _fits_day(run, day, at, tz, tolerance)
 
     stretch = _stretch(moments, fits)
-    days = [_nominal_day(run, at, tz) for run in stretch]
+    days = [nominal[run] for run in stretch]
     if len(stretch) < 2:
         return None
     gaps = [(b - a).days for a, b in itertools.pairwise(days)]
@@ -374,7 +380,8 @@ def _stretch(
         return kept
 
     best = walk(moments)
-    if len(moments) > 2:
+    # Only a stretch cut short by its newest run can gain from leaving that run out.
+    if len(moments) > 2 and len(best) < len(moments) - 1:
         other = walk(moments[:-1])
         if len(other) > len(best) + 1:
             return other

@@ -263,6 +263,8 @@ def test_runs_after_now_and_naive_or_absurd_ones_are_ignored() -> None:
     future = runs[-1] + timedelta(days=3)
     found = predict([*runs, future, datetime(1900, 1, 1, tzinfo=UTC)], "Europe/Berlin", runs[-1])
     assert found.seen == 6
+    before = predict(runs, "Europe/Berlin", runs[0] - timedelta(days=1))
+    assert before.reason == "no past runs seen (6 runs dated after the check's time)"
     with pytest.raises(ValueError, match="aware"):
         predict(runs, "UTC", datetime(2026, 1, 1))  # naive on purpose
 
