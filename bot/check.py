@@ -23,8 +23,9 @@ from bot.config import Config
 from bot.conflicts import SystemSnapshot, find_conflicts
 from bot.connectors import build_connector
 from bot.connectors.base import Connector, deadline, gather_all
-from bot.errors import ConfigError, ConnectorError
+from bot.errors import ConfigError, ConnectorError, StoreError
 from bot.model import ConflictReport, Run, RunningNow, SystemResult, Window
+from bot.run_history import RunHistory, predict_runs
 from bot.vendors import vendor
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ class Scheduler:
     lookback: timedelta
     connector: Connector | None = None
     error: str | None = None
+    # The scheduler's wall clock, for run times predicted from its history.
+    timezone: str = "UTC"
 
     async def aclose(self) -> None:
         if self.connector is not None:
@@ -66,6 +69,7 @@ def open_schedulers(config: Config, clock: Clock) -> list[Scheduler]:
             label=vendor(cfg.vendor).label,
             deadline=config.deadline_for(name),
             lookback=timedelta(hours=cfg.lookback_hours),
+            timezone=cfg.timezone,
         )
         try:
             scheduler.connector = build_connector(name, cfg, config.credentials(name), clock=clock)
@@ -76,11 +80,18 @@ def open_schedulers(config: Config, clock: Clock) -> list[Scheduler]:
 
 
 async def snapshot(
-    scheduler: Scheduler, window: Window, now: datetime, *, each_run: bool = False
+    scheduler: Scheduler,
+    window: Window,
+    now: datetime,
+    history: RunHistory | None = None,
+    *,
+    each_run: bool = False,
 ) -> SystemSnapshot:
-    """Ask one scheduler what collides with ``window``, within its deadline; with
-    ``each_run``, the durations of the runs inside it too (how far each reaches into a
-    later slot of a range, for ``suggest``)."""
+    """Ask one scheduler what collides with ``window``, within its deadline. Runs at a time
+    the vendor does not give are predicted from run history where it shows a pattern
+    (``history`` keeps it for schedulers that keep none); with ``each_run``, the durations
+    of the runs inside it too (how far each reaches into a later slot of a range, for
+    ``suggest``)."""
     base = {"system": scheduler.name, "vendor": scheduler.vendor, "label": scheduler.label}
     if scheduler.connector is None:
         return SystemSnapshot(SystemResult(**base, ok=False, error=scheduler.error))
@@ -113,12 +124,44 @@ async def snapshot(
         # defence for what they do not (a shape nobody expected). Cancellation is not
         # caught: the check's caller owns it.
         return SystemSnapshot(SystemResult(**base, ok=False, error=_unexpected(scheduler, exc)))
+    runs = _predicted(scheduler, connector, runs, running, window, now, runs_from, history)
     relevant: list[Run] = [r for r in runs if r.at is None or r.at < window.end]
     return SystemSnapshot(
         SystemResult(**base, ok=True, task_count=len(tasks)),
         tasks=tasks,
         runs=relevant,
         running=running,
+    )
+
+
+def _predicted(
+    scheduler: Scheduler,
+    connector: Connector,
+    runs: list[Run],
+    running: list[RunningNow],
+    window: Window,
+    now: datetime,
+    runs_from: datetime,
+    history: RunHistory | None,
+) -> list[Run]:
+    recorded: dict[str, list[datetime]] = {}
+    if history is not None and connector.records_history:
+        seen = [(r.task, at) for r in runs for at in r.history]
+        seen += [(r.task, r.started_at) for r in running if r.started_at is not None]
+        try:
+            history.record_run_starts(seen, now=now)
+            recorded = history.run_starts(scheduler.name)
+        except StoreError as exc:
+            # The store's trouble costs this check its predictions, never its answer.
+            log.warning("check: run history of %s not available: %s", scheduler.name, exc)
+    return predict_runs(
+        runs,
+        zone=scheduler.timezone,
+        now=now,
+        start=runs_from,
+        end=window.end,
+        shown_in=window.tz,
+        recorded=recorded,
     )
 
 
@@ -148,13 +191,18 @@ async def check_window(
     *,
     metrics: Metrics | None = None,
     each_run: bool = False,
+    history: RunHistory | None = None,
 ) -> ConflictReport:
     """The conflict report for ``window`` across ``schedulers``, queried concurrently
-    (each system's outcome and time counted in ``metrics``); ``each_run``: every run in
-    the window a conflict of its own, with its duration (see :func:`find_conflicts`)."""
+    (each system's outcome and time counted in ``metrics``; run starts seen on schedulers
+    that keep no history recorded in ``history``, which predictions learn from);
+    ``each_run``: every run in the window a conflict of its own, with its duration (see
+    :func:`find_conflicts`)."""
     now = clock()
     snapshots = list(
-        await asyncio.gather(*(_timed(s, window, now, metrics, each_run) for s in schedulers))
+        await asyncio.gather(
+            *(_timed(s, window, now, metrics, history, each_run) for s in schedulers)
+        )
     )
     for snap in snapshots:
         if not snap.result.ok:
@@ -173,10 +221,11 @@ async def _timed(
     window: Window,
     now: datetime,
     metrics: Metrics | None,
+    history: RunHistory | None,
     each_run: bool = False,
 ) -> SystemSnapshot:
     started = time.perf_counter()
-    snap = await snapshot(scheduler, window, now, each_run=each_run)
+    snap = await snapshot(scheduler, window, now, history, each_run=each_run)
     if metrics is not None:
         error = snap.result.error or ""
         timed_out = error.startswith(_NO_ANSWER)

@@ -41,6 +41,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError, redact
 from bot.vendors import VENDORS
+from bot.zones import lookup_zone
 
 __all__ = [
     "Config",
@@ -83,6 +84,21 @@ class SchedulerConfig(_Strict):
     max_response_mb: float = Field(
         default=DEFAULT_MAX_RESPONSE_MB, gt=0, le=1024, allow_inf_nan=False
     )
+    # The zone the scheduler's own wall clock keeps (where its daily and weekly triggers
+    # are defined), for run times predicted from history across clock changes.
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        found = lookup_zone(value) if len(value) <= 100 else None
+        if found is None:
+            raise PydanticCustomError(
+                "timezone_unknown",
+                'is not a time zone; write an IANA name such as "Europe/Berlin", '
+                'or "UTC", or an offset such as "+05:30"',
+            )
+        return found[1]
 
     @field_validator("base_url", "iam_url", "appstream_url", "ims_url", check_fields=False)
     @classmethod

@@ -88,6 +88,7 @@ def find_conflicts(
             detail: str,
             duration: timedelta | None,
             tasks: dict[str, Task] = tasks,
+            predicted: bool = False,
         ) -> None:
             task = tasks.get(ref.key)
             own = at if each_run and kind is ConflictKind.STARTS_IN_WINDOW else None
@@ -110,6 +111,7 @@ def find_conflicts(
                 paused_at=task.paused_at if task and task.paused else None,
                 groups=task.groups if task else (),
                 expected_duration=duration,
+                predicted=predicted,
             )
 
         for run in snap.runs:
@@ -122,17 +124,31 @@ def find_conflicts(
                     None,
                 )
             elif window.contains(run.at):
-                add(run.task, ConflictKind.STARTS_IN_WINDOW, run.at, "", run.expected_duration)
+                detail = (run.note or "") if run.predicted else ""
+                add(
+                    run.task,
+                    ConflictKind.STARTS_IN_WINDOW,
+                    run.at,
+                    detail,
+                    run.expected_duration,
+                    predicted=run.predicted,
+                )
             elif run.at < window.start and run.expected_duration is not None:
                 expected_end = run.at + run.expected_duration
                 if expected_end > window.start:
+                    detail = (
+                        f"usually runs {length(run.expected_duration)} (p90), "
+                        f"so it would still be running when the window opens"
+                    )
+                    if run.predicted and run.note:
+                        detail = f"{run.note}; {detail}"
                     add(
                         run.task,
                         ConflictKind.MAY_OVERLAP,
                         run.at,
-                        f"usually runs {length(run.expected_duration)} (p90), "
-                        f"so it would still be running when the window opens",
+                        detail,
                         run.expected_duration,
+                        predicted=run.predicted,
                     )
 
         for running in snap.running:
@@ -161,7 +177,13 @@ def find_conflicts(
     for key, conflict in conflicts.items():
         n = counts[key]
         if conflict.kind is ConflictKind.STARTS_IN_WINDOW and n > 1:
-            conflict = conflict.model_copy(update={"detail": f"{n} runs in the window"})
+            runs = (
+                f"{n} predicted runs in the window"
+                if conflict.predicted
+                else f"{n} runs in the window"
+            )
+            detail = f"{runs}; {conflict.detail}" if conflict.detail else runs
+            conflict = conflict.model_copy(update={"detail": detail})
         final.append(conflict)
 
     far_future = window.end + timedelta(days=3650)

@@ -133,12 +133,19 @@ class Run(_Frozen):
 
     ``at is None`` means "time unknown": the task is active and may fire, and ``note``
     says why there is no time (e.g. "Pyramid's API exposes no next-run time").
+
+    ``predicted``: ``at`` was inferred from run history (:mod:`bot.predict`), not given by
+    the vendor; ``note`` then says from what. ``history``: past start instants the vendor
+    reported for the task (trigger times too, where it reports skipped ones), for a
+    prediction where the vendor gives no time.
     """
 
     task: TaskRef
     at: Instant | None
     expected_duration: timedelta | None = None
     note: str | None = None
+    predicted: bool = False
+    history: tuple[Instant, ...] = ()
 
 
 class RunningNow(_Frozen):
@@ -177,6 +184,9 @@ class Conflict(_Frozen):
     # How long the run usually takes (p90 of its history), where the vendor's history says:
     # what ``suggest`` needs to know how far a run reaches into a later window.
     expected_duration: timedelta | None = None
+    # ``at`` was inferred from run history, not given by the vendor (design.md); the
+    # detail says from what ("likely 02:30 (daily, from 14 runs)").
+    predicted: bool = False
 
     @property
     def ref(self) -> TaskRef:
@@ -239,6 +249,7 @@ class ConflictReport(_Frozen):
                     "task_name": c.task_name,
                     "kind": c.kind.value,
                     "at": c.at.isoformat() if c.at else None,
+                    "predicted": c.predicted,
                     "paused": c.paused,
                     "detail": c.detail,
                     "paused_by": c.paused_by,

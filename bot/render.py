@@ -67,7 +67,8 @@ def display_name(window: Window) -> str:
 
 def when_text(conflict: Conflict, when: Callable[[datetime], str]) -> str:
     """The conflict's label and time, each said once: ``starts in window · T``, ``running
-    at start · since T``, ``may overlap · starts T``, ``may fire at an unknown time``.
+    at start · since T``, ``may overlap · starts T``, ``may fire at an unknown time``; a
+    time predicted from run history reads ``likely starts in window · T (predicted)``.
     ``when`` renders the instant (plain text, or a Slack date token)."""
     label = KIND_LABELS[conflict.kind]
     if conflict.at is None:
@@ -76,6 +77,11 @@ def when_text(conflict: Conflict, when: Callable[[datetime], str]) -> str:
     if conflict.kind is ConflictKind.RUNNING_AT_START:
         # A running conflict's instant is when it started, not when it will fire.
         return f"{label} · since {when(conflict.at)}"
+    if conflict.predicted:
+        # Learnt from run history, not said by the vendor: never shown as a fact.
+        if conflict.kind is ConflictKind.MAY_OVERLAP:
+            return f"{label} · likely starts {when(conflict.at)} (predicted)"
+        return f"likely {label} · {when(conflict.at)} (predicted)"
     if conflict.kind is ConflictKind.MAY_OVERLAP:
         return f"{label} · starts {when(conflict.at)}"
     return f"{label} · {when(conflict.at)}"

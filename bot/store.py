@@ -56,7 +56,11 @@ __all__ = [
     "peek",
 ]
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
+# How much run history the store keeps for a task (see Store.record_run_starts): enough for a
+# weekly pattern's three runs with room for missed weeks, and a 5-minute one's latest hours.
+RUN_HISTORY_KEPT = timedelta(days=35)
+RUN_HISTORY_PER_TASK = 200
 
 
 def _iso(moment: datetime) -> str:
@@ -276,6 +280,20 @@ _MIGRATIONS: dict[int, str] = {
     ALTER TABLE windows ADD COLUMN series_id TEXT;
     ALTER TABLE windows ADD COLUMN occurrence TEXT;
     CREATE UNIQUE INDEX windows_series_occurrence ON windows(series_id, occurrence);
+    """,
+    # 10: run starts seen on schedulers that keep no run history of their own (BMC gives
+    # one last_exec_ts per ETL), so predicted run times improve with every check. Keyed by
+    # the start itself: seeing the same last_exec_ts at every check adds nothing.
+    10: """
+    CREATE TABLE run_starts (
+        system TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        seen_at TEXT NOT NULL,
+        PRIMARY KEY (system, kind, task_id, started_at)
+    );
+    CREATE INDEX run_starts_started ON run_starts(started_at);
     """,
 }
 
@@ -1381,6 +1399,60 @@ class Store:
         result: dict[str, Any] = json.loads(row["report"])
         return result
 
+    # -- run history (predicted run times) ---------------------------------------------------
+    def record_run_starts(
+        self,
+        starts: Iterable[tuple[TaskRef, datetime]],
+        *,
+        now: datetime,
+        keep: timedelta = RUN_HISTORY_KEPT,
+        per_task: int = RUN_HISTORY_PER_TASK,
+    ) -> int:
+        """Remember the run starts a scheduler reported (each once, however often it is
+        seen); how many were new. Bounded: starts older than ``keep`` go, and a task keeps
+        its newest ``per_task`` starts only (``now``: the check's time, which a replayed
+        check may set apart from the store's clock)."""
+        added = 0
+        with self.transaction():
+            self._delete("run_starts", ["started_at < :before"], {"before": _iso(now - keep)})
+            for ref, started in starts:
+                if started < now - keep:
+                    continue
+                row = {**_ref_values(ref), "started_at": _iso(started), "seen_at": _iso(now)}
+                if not self._insert("run_starts", row, or_ignore=True):
+                    continue
+                added += 1
+                kept = self._select(
+                    "run_starts",
+                    _SAME_TASK,
+                    _ref_values(ref),
+                    columns="started_at",
+                    order_by="started_at DESC",
+                    limit=per_task + 1,
+                )
+                if len(kept) > per_task:
+                    self._delete(
+                        "run_starts",
+                        [*_SAME_TASK, "started_at <= :oldest"],
+                        {**_ref_values(ref), "oldest": kept[-1]["started_at"]},
+                    )
+        return added
+
+    def run_starts(self, system: str) -> dict[str, list[datetime]]:
+        """The starts kept for ``system``'s tasks, by task key, oldest first."""
+        rows = self._select(
+            "run_starts",
+            ["system = :system"],
+            {"system": system},
+            columns="kind, task_id, started_at",
+            order_by="kind, task_id, started_at",
+        )
+        found: dict[str, list[datetime]] = {}
+        for row in rows:
+            key = f"{system}:{row['kind']}:{row['task_id']}"
+            found.setdefault(key, []).append(datetime.fromisoformat(row["started_at"]))
+        return found
+
     # -- leadership: one window clock among many ----------------------------------------------
     def try_lead(self, name: str, owner: str, *, now: datetime, ttl: timedelta) -> bool:
         """Take or renew the lease ``name`` for ``owner`` until ``now + ttl``; ``True`` when
@@ -1588,9 +1660,11 @@ TABLES = (
     "processed_events",
     "kv",
     "resume_requests",
+    "run_starts",
 )
 # Tables without an ``id`` column, by their key.
 _TABLE_ORDER = {
+    "run_starts": "system, kind, task_id, started_at",
     "alerts": "window_id, kind",
     "processed_events": "event_id",
     "kv": "key",

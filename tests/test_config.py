@@ -46,6 +46,13 @@ def test_two_instances_of_one_vendor(tmp_path: Path) -> None:
     assert config.deadline_for("talend-test") == 7
 
 
+def test_a_schedulers_zone_is_read_in_any_letter_case(tmp_path: Path) -> None:
+    text = GOOD.replace('token_env = "T_PAT"', 'token_env = "T_PAT"\ntimezone = "europe/berlin"')
+    config = load_config(write(tmp_path, text))
+    assert config.schedulers["talend-test"].timezone == "Europe/Berlin"
+    assert config.schedulers["talend-prod"].timezone == "UTC"  # the default
+
+
 def test_credentials_come_from_the_named_variables(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, GOOD))
     env = {"T_ID": "id-1", "T_SECRET": "s3cret", "T_PAT": "pat"}
@@ -90,6 +97,11 @@ def test_env_file_supplies_credentials_without_overriding_the_environment(tmp_pa
         (GOOD.replace('client_secret_env = "T_SECRET"', ""), "needs both client_id_env"),
         (GOOD.replace("deadline_seconds = 3", "deadline_seconds = -1"), "deadline_seconds"),
         ("[schedulers.x\n", "is not valid TOML"),
+        (
+            GOOD.replace('token_env = "T_PAT"', 'token_env = "T_PAT"\ntimezone = "Mars/Olympus"'),
+            "timezone in [schedulers.talend-test]: is not a time zone; write an IANA name "
+            'such as "Europe/Berlin"',
+        ),
     ],
 )
 def test_bad_config_is_one_clear_error(tmp_path: Path, text: str, message: str) -> None:

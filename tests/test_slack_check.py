@@ -358,3 +358,25 @@ def test_show_them_with_a_forged_value_expands_only_what_the_report_has(
         b.get("block_id") for b in first["blocks"]
     ]
     assert world.fake.violations == []
+
+
+def test_predicted_times_are_marked_as_predicted_and_vendor_times_are_not(
+    world: SlackWorld,
+) -> None:
+    report = world.user("alice").slash("/maintenance check Saturday 2-4am").wait()
+    text = blocks_text(report)
+    # Pyramid gives no run times: its hourly schedules' runs are predicted from history,
+    # and the system's line says how many of its rows are predictions.
+    assert re.search(r"\(`pyramid`\): answered; \d+ to act on \(\d+ at times predicted", text)
+    _, pages = _pages(world.user("alice"), report)
+    rows = [blocks_text({"blocks": [b]}) for page in pages for b in conflict_blocks(page)]
+    predicted = [r for r in rows if "(predicted)" in r]
+    assert predicted
+    for row in predicted:
+        assert "likely starts in window" in row or "may overlap · likely starts" in row
+        assert "predicted from run history" in row
+        assert re.search(r"likely \d\d:\d\d \((hourly|every [^,]+|daily), from \d+ runs\)", row)
+    # Talend gives its run times: never marked as predictions.
+    talend = [r for r in rows if "`talend`" in r]
+    assert talend
+    assert not any("predicted" in r or "likely" in r for r in talend)

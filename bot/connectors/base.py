@@ -199,6 +199,9 @@ class Connector(ABC):
     label: ClassVar[str]
     # Where each operation's outcome and duration go (set by the application, see observe).
     observer: VendorObserver | None = None
+    # The vendor keeps no run history the bot can read back (BMC: one last_exec_ts): the
+    # check records the starts it sees in the store, for predicted run times.
+    records_history: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # Every implementation of an interface operation is metered, inherited ones too:

@@ -10,7 +10,9 @@ What the API gives and what it does not (contracts.md §3):
 * No run times and no run history: ``WAITING`` only says a next run is scheduled, so it is
   a run at an unknown time (``may_fire``); ``RUNNING`` and ``SERVICE_ON`` are runs in
   progress. ``last_exec_ts`` is the only time there is, so no durations are known and a
-  run in progress is reported without an expected end.
+  run in progress is reported without an expected end. The check records every
+  ``last_exec_ts`` it sees in the store (``records_history``), and once those show a
+  pattern a ``WAITING`` ETL's runs are predicted from them (:mod:`bot.predict`).
 
 Readings chosen where the contracts mark a fact INFERRED or a gap (each is covered by a test
 in ``tests/test_bmc.py``):
@@ -234,6 +236,7 @@ class BmcConnector(Connector):
 
     vendor: ClassVar[str] = "bmc"
     label: ClassVar[str] = "BMC Helix Continuous Optimization"
+    records_history: ClassVar[bool] = True
 
     def __init__(
         self, system: str, http: VendorHttp, clock: Clock, *, max_concurrency: int = 10
@@ -348,18 +351,25 @@ class BmcConnector(Connector):
         snap = await self._snapshot()
         runs = []
         for etl in snap.etls:
-            state = snap.statuses[etl.etl_id].status
+            status = snap.statuses[etl.etl_id]
+            state = status.status
+            history: tuple[datetime, ...] = ()
             if state == WAITING:
                 note = (
                     "BMC reports WAITING (a next run is scheduled) but its API exposes no run time"
                 )
+                # One point per check: the check keeps them (records_history), so a
+                # prediction can learn the ETL's pattern over the days.
+                history = (status.last_exec_ts,) if status.last_exec_ts else ()
             elif state in PAUSED_STATES:
                 note = f"stopped in BMC ({state}); it runs only if someone restarts it"
             elif state not in KNOWN_STATES:
                 note = f"unrecognised BMC status {state!r}; assumed it may run"
             else:
                 continue
-            runs.append(Run(task=self.ref(TaskKind.ETL, etl.etl_id), at=None, note=note))
+            runs.append(
+                Run(task=self.ref(TaskKind.ETL, etl.etl_id), at=None, note=note, history=history)
+            )
         return runs
 
     async def running_now(self) -> list[RunningNow]:

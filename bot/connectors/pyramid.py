@@ -7,9 +7,12 @@ What the API gives and what it does not (contracts.md §2):
   the way the generated 2023.12 client serialises it.
 * ``findSchedule`` lists schedules, but no schedule carries a next-run time or a recurrence.
   So an active schedule whose active period overlaps the window is reported as a run at an
-  unknown time (``Run.at is None``) and becomes a ``may_fire`` conflict.
+  unknown time (``Run.at is None``) with its past start times, from which the check
+  predicts its runs where they show a pattern (:mod:`bot.predict`); one without a pattern
+  becomes a ``may_fire`` conflict saying why.
 * ``getExecutions`` gives a schedule's past and current executions: they say what is
-  running now and how long runs usually take (p90 of ``startDate`` → ``endDate``).
+  running now, how long runs usually take (p90 of ``startDate`` → ``endDate``) and when
+  the trigger fired. One check reads them once, for both (:meth:`_sweep`).
 * Pause is ``suspendSchedule``, resume is ``resumeSchedule``; both answer 200 with a
   ``ModifiedItemsResult`` whose ``success`` flag is the vendor's actual verdict.
 
@@ -44,6 +47,7 @@ in ``tests/test_pyramid.py``):
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Sequence
@@ -394,6 +398,7 @@ class PyramidConnector(Connector):
         super().__init__(system, http, clock)
         self.search_value = search_value
         self.max_concurrency = max_concurrency
+        self._inflight: asyncio.Task[list[tuple[_Schedule, list[_Execution] | None]]] | None = None
 
     # -- plumbing ---------------------------------------------------------------------------
     async def _call(self, method: str, body: Any, *, write: bool = False) -> httpx.Response:
@@ -489,17 +494,18 @@ class PyramidConnector(Connector):
     async def upcoming_runs(
         self, start: datetime, end: datetime, *, durations_before: datetime | None = None
     ) -> list[Run]:
-        """A run at an unknown time for every triggered schedule active during the window.
+        """A run at an unknown time for every triggered schedule active during the window,
+        with the schedule's past trigger times (``Run.history``: executions, skipped ones
+        included, as each marks a time the trigger came due) and usual duration, from which
+        the check predicts its runs.
 
         Suspended schedules are included too (their conflicts carry ``paused``), so the
         report can list what someone already paused apart from what still needs pausing.
-        Durations are not fetched here: with no start time a duration cannot place a run
-        relative to the window; :meth:`running_now` uses them.
         """
         runs = []
-        for schedule in await self._schedules():
+        for schedule, executions in await self._sweep():
             status = schedule.status
-            if status == "DELETED" or status in INERT_STATUSES:
+            if status in INERT_STATUSES:
                 continue
             if schedule.data_type in ON_REQUEST_DATA_TYPES:
                 continue  # they only run when someone asks
@@ -507,14 +513,39 @@ class PyramidConnector(Connector):
                 continue
             if schedule.end_date is not None and schedule.end_date <= start:
                 continue
+            # A schedule that runs once has no pattern to learn, and its one start is past.
+            recurring = schedule.data_type not in ("ONCE",)
             runs.append(
                 Run(
                     task=self.ref(TaskKind.SCHEDULE, schedule.schedule_id),
                     at=None,
                     note=self._note(schedule),
+                    expected_duration=self._durations(executions or ()),
+                    history=tuple(
+                        e.start_date for e in executions or () if e.start_date is not None
+                    )
+                    if recurring
+                    else (),
                 )
             )
         return runs
+
+    async def _sweep(self) -> list[tuple[_Schedule, list[_Execution] | None]]:
+        """Every schedule that is not deleted, with its executions (``None``: it vanished
+        between the list and its executions), read once for both halves of a check:
+        upcoming_runs and running_now run concurrently and the second joins the first's
+        reads. A finished sweep is never reused, so each check sees Pyramid as it is now.
+        Not shielded: when the check's deadline cancels the callers, the reads stop too."""
+        if self._inflight is None or self._inflight.done():
+            self._inflight = asyncio.ensure_future(self._read_sweep())
+        return await self._inflight
+
+    async def _read_sweep(self) -> list[tuple[_Schedule, list[_Execution] | None]]:
+        schedules = [s for s in await self._schedules() if s.status != "DELETED"]
+        executions = await gather_bounded(
+            self.max_concurrency, (self._executions(s.schedule_id) for s in schedules)
+        )
+        return list(zip(schedules, executions, strict=True))
 
     @staticmethod
     def _note(schedule: _Schedule) -> str:
@@ -534,12 +565,13 @@ class PyramidConnector(Connector):
         return note + period
 
     async def running_now(self) -> list[RunningNow]:
-        schedules = [s for s in await self._schedules() if s.status != "DELETED"]
-        found = await gather_bounded(self.max_concurrency, (self._running(s) for s in schedules))
+        swept = await self._sweep()
+        found = await gather_bounded(self.max_concurrency, (self._running(s, e) for s, e in swept))
         return [r for r in found if r is not None]
 
-    async def _running(self, schedule: _Schedule) -> RunningNow | None:
-        executions = await self._executions(schedule.schedule_id)
+    async def _running(
+        self, schedule: _Schedule, executions: list[_Execution] | None
+    ) -> RunningNow | None:
         if not executions:
             return None
         latest = executions[-1]

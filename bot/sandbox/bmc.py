@@ -12,7 +12,9 @@ Where contracts.md §3 leaves a gap, the simulator takes one reading and says so
   OK`` (idempotency is undocumented); its answer has the same shape as run/schedule.
 * ``schedule`` on a service ETL is refused with ``request_status: ERROR``.
 * Errors are JSON ``{"status", "message"}`` (the error body is undocumented).
-* A ``RUNNING`` ETL's ``last_exec_ts`` is the start of the current execution.
+* A ``RUNNING`` ETL's ``last_exec_ts`` is the start of the current execution. A
+  ``WAITING`` one runs daily on a hidden schedule (the API exposes none), so its
+  ``last_exec_ts`` moves on as the clock does; its runs are instantaneous here.
 * Edge shapes: ``task_id`` as a string for some ETLs, ``exit_code``/``last_exec_ts`` and
   ``run_configurations`` left out for others, an empty ``status`` and an absent one.
 * Access keys: the demo key holds every role; ``readonly-access-key`` can read but not
@@ -22,6 +24,7 @@ Where contracts.md §3 leaves a gap, the simulator takes one reading and says so
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -102,6 +105,22 @@ class _Etl:
     run_ends: datetime | None
     style: int  # 1: task_id as a string; 2: optional fields left out
     removed: bool = False
+    # Hidden, like the schedule itself: a waiting batch ETL runs daily from ``last_exec``,
+    # each run a few seconds late, so ``last_exec_ts`` moves on as the clock does.
+    period: timedelta | None = None
+    phase: datetime | None = None
+
+    def last_run(self, now: datetime) -> datetime | None:
+        if self.period is None or self.phase is None or now < self.phase:
+            return self.last_exec
+        k = int((now - self.phase) / self.period)
+        while k > 0:
+            late = timedelta(seconds=random.Random(f"{self.etl_id}:{k}").randrange(30))
+            at = self.phase + k * self.period + late
+            if at <= now:
+                return at
+            k -= 1
+        return self.phase
 
     @property
     def paused(self) -> bool:
@@ -172,12 +191,19 @@ class BmcSimulator(Simulator):
                     last_exec=last,
                     run_ends=anchor + timedelta(minutes=105) if running else None,
                     style=i % 3,
+                    period=timedelta(days=1)
+                    if template.state == "WAITING" and last is not None
+                    else None,
+                    phase=last if template.state == "WAITING" else None,
                 )
             )
         return result
 
     def _settle(self, etl: _Etl) -> None:
-        """Let time pass: a batch run that is over goes back to its schedule, or ends."""
+        """Let time pass: a batch run that is over goes back to its schedule, or ends; a
+        waiting one has run whenever its hidden schedule came due."""
+        if etl.state == "WAITING" and etl.scheduled:
+            etl.last_exec = etl.last_run(self.clock())
         if etl.state == "RUNNING" and etl.run_ends is not None and self.clock() >= etl.run_ends:
             etl.state = "WAITING" if etl.scheduled else "ENDED"
             etl.exit_code = "OK"

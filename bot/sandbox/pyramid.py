@@ -15,6 +15,11 @@ connector is written to work with either reading where it can:
   undocumented idempotency), so a connector that does not read first is caught.
 * While a schedule is suspended, each trigger that comes due is recorded as an execution
   with ``triggerStoppedCount: 1`` and nothing run (INFERRED from the counters' names).
+* Executions start up to ``START_JITTER_SECONDS`` after their trigger, and the history
+  keeps the last ``HISTORY`` of ``HISTORY_AGE``, like a server's retention. Most schedules
+  fire at a fixed period; two per unit of scale fire irregularly (event-driven, 1 to 9
+  hours apart) and one moved its time of day two days ago, so predicted run times meet
+  all three kinds of history.
 * Enums are sent as names for some schedules and as ordinals (declaration order) for
   others; counters are JSON numbers for some and strings for others; optional fields are
   sometimes left out. The schedule's trigger times (its hidden recurrence) are not exposed,
@@ -76,7 +81,15 @@ DEMO_PASSWORD = "pyramid-sandbox-password"
 VIEWER_USERNAME = "viewer"
 VIEWER_PASSWORD = "viewer-sandbox-password"
 
-HISTORY = 20  # executions kept per schedule, newest last
+# Executions kept per schedule, newest last: at most this many, none older than the age
+# (real servers keep what their retention settings say; the API pages nothing).
+HISTORY = 30
+HISTORY_AGE = timedelta(days=35)
+# How late an execution starts after its trigger (queueing on the server).
+START_JITTER_SECONDS = 45
+# When a "moved" schedule's trigger moved to a later time of day, and by how much.
+MOVED_DAYS_AGO = 2
+MOVED_BY = timedelta(minutes=90)
 _PAUSED = ("HOLD", "STOPPED")
 
 
@@ -91,6 +104,9 @@ class _Template:
     start_days: float  # startDate relative to the simulator's start
     end_days: float | None = None
     special: str = ""
+    # "": a fixed period; "irregular": triggered by events, 1 to 9 hours apart; "moved":
+    # its time of day moved later MOVED_DAYS_AGO days ago (a schedule someone edited).
+    pattern: str = ""
 
 
 # Thirty schedules per unit of scale: most active, some suspended by someone else, two
@@ -113,7 +129,7 @@ _TEMPLATES = (
         "running-no-counters",
     ),
     _Template("Executive briefing mail", "SUBSCRIPTION", "RECURRING", "IDLE", 24, 6, -30),
-    _Template("Stock level alert", "ALERT", "RECURRING", "IDLE", 1, 2, -30),
+    _Template("Stock level alert", "ALERT", "RECURRING", "IDLE", 1, 2, -30, None, "", "irregular"),
     _Template("Marketing mart sync", "ETL", "RECURRING", "HOLD", 4, 40, -120, None, "held"),
     _Template(
         "HR headcount export", "PRINT_ETL", "RECURRING", "STOPPED", 24, 15, -70, None, "held"
@@ -135,10 +151,12 @@ _TEMPLATES = (
     _Template("Board pack", "PRINTING", "RECURRING", "IDLE", 168, 30, -200),
     _Template("Clickstream load", "ETL", "RECURRING", "IDLE", 2, 20, -45),
     _Template("Forecast model retrain", "MACHINE_LEARNING", "RECURRING", "IDLE", 168, 240, -90),
-    _Template("Service desk digest", "SUBSCRIPTION", "RECURRING", "IDLE", 24, 5, -60),
+    _Template(
+        "Service desk digest", "SUBSCRIPTION", "RECURRING", "IDLE", 24, 5, -60, None, "", "moved"
+    ),
     _Template("Partner data import", "ETL", "ONCE", "IDLE", 0, 60, 1 / 48, 2),
     _Template("Ops cube refresh", "ETL", "RECURRING", "HOLD", 6, 30, -70, None, "held"),
-    _Template("Quality alerts", "ALERT", "RECURRING", "IDLE", 4, 4, -35),
+    _Template("Quality alerts", "ALERT", "RECURRING", "IDLE", 4, 4, -35, None, "", "irregular"),
     _Template("Treasury positions", "ETL", "RECURRING", "IDLE", 1, 8, -20),
     _Template("Log cleanup", "LOGS_CLEAN", "RECURRING", "IDLE", 24, 10, -400),
 )
@@ -161,6 +179,8 @@ class _Schedule:
     special: str
     item_id: str
     seed: str
+    pattern: str = ""
+    moved_at: datetime | None = None
     removed: bool = False
 
     def record(self, at: datetime, status: str) -> None:
@@ -182,6 +202,36 @@ class _Schedule:
 
     def run_length(self, k: int) -> timedelta:
         return self.duration * (0.6 + 0.8 * self.jitter(k))
+
+    def lateness(self, k: int) -> timedelta:
+        """How long after its trigger execution ``k`` started (the two schedules meant to
+        be running now started exactly on time, for tests that say when)."""
+        if self.special.startswith("running"):
+            return timedelta(0)
+        return timedelta(seconds=int(self.jitter(-k - 1) * START_JITTER_SECONDS))
+
+    def triggers(self, limit: datetime) -> list[tuple[int, datetime]]:
+        """(k, instant) of the triggers up to ``limit`` that the history still keeps."""
+        oldest = limit - HISTORY_AGE
+        if self.pattern == "irregular":
+            fires, k, at = [], 0, self.first_fire
+            while at <= limit:
+                if at >= oldest:
+                    fires.append((k, at))
+                k += 1
+                at += timedelta(minutes=60 + int(self.jitter(10_000 + k) * 480))
+            return fires[-HISTORY:]
+        last = int((limit - self.first_fire) / self.period)
+        fires = []
+        for k in range(max(0, last - HISTORY + 1), last + 1):
+            at = self.first_fire + k * self.period
+            if self.moved_at is not None and at >= self.moved_at:
+                at += MOVED_BY
+                if at > limit:
+                    continue
+            if at >= oldest:
+                fires.append((k, at))
+        return fires
 
 
 @dataclass(frozen=True)
@@ -278,6 +328,8 @@ class PyramidSimulator(Simulator):
                 log.append((anchor - timedelta(days=5), "DELETED"))
             elif template.special == "failing":
                 log.append((anchor - timedelta(days=3), "DISABLED_AFTER_FAILURES"))
+            if template.pattern == "irregular":
+                first = anchor - timedelta(days=3, minutes=rng.randrange(600))
             result.append(
                 _Schedule(
                     id=schedule_id,
@@ -295,6 +347,10 @@ class PyramidSimulator(Simulator):
                     special=template.special,
                     item_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
                     seed=f"{self.seed}:{schedule_id}",
+                    pattern=template.pattern,
+                    moved_at=anchor - timedelta(days=MOVED_DAYS_AGO)
+                    if template.pattern == "moved"
+                    else None,
                 )
             )
         return result
@@ -306,18 +362,18 @@ class PyramidSimulator(Simulator):
         if schedule.data_type in ("ONCE", "RUN_ONCE") or not schedule.period:
             fires = [(0, schedule.first_fire)] if schedule.first_fire <= limit else []
         else:
-            last = int((limit - schedule.first_fire) / schedule.period)
-            fires = [
-                (k, schedule.first_fire + k * schedule.period)
-                for k in range(max(0, last - HISTORY + 1), last + 1)
-            ]
+            fires = schedule.triggers(limit)
         executions = []
-        for k, at in fires:
-            status = schedule.status_at(at)
+        for k, trigger in fires:
+            status = schedule.status_at(trigger)
             ident = f"{schedule.id}x{k}"
             if status in _PAUSED:
-                executions.append(_Execution(ident, k, at, at, "STOPPED_WITHOUT_RUNNING"))
+                # A trigger that came due while suspended is recorded at its own time.
+                executions.append(_Execution(ident, k, trigger, trigger, "STOPPED_WITHOUT_RUNNING"))
             elif status == "IDLE":
+                at = trigger + schedule.lateness(k)
+                if at > now:
+                    continue  # triggered, not started yet
                 end = at + schedule.run_length(k)
                 if end > now:
                     executions.append(_Execution(ident, k, at, None, "RUNNING"))

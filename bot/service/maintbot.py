@@ -358,7 +358,12 @@ class Maintbot:
         if running is None:
             running = asyncio.ensure_future(
                 check_window(
-                    window, self.schedulers, self.clock, metrics=self.metrics, each_run=each_run
+                    window,
+                    self.schedulers,
+                    self.clock,
+                    metrics=self.metrics,
+                    each_run=each_run,
+                    history=self.store,
                 )
             )
             self._checks[key] = running
@@ -613,6 +618,7 @@ class Maintbot:
             self.clock,
             conflicts_only=conflicts_only,
             metrics=self.metrics,
+            history=self.store,
         )
         self._count(report)
         return found

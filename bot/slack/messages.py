@@ -150,6 +150,9 @@ def _system_line(group: SystemGroup) -> str:
     if not group.count:
         return f":white_check_mark: {name}: answered; nothing runs into the window"
     parts = [f"{len(group.act)} to act on"] if group.act else []
+    predicted = sum(1 for _, c in group.act if c.predicted)
+    if predicted:
+        parts[0] += f" ({predicted} at times predicted from run history)"
     if group.unknown:
         parts.append(f"{len(group.unknown)} at an unknown time")
     if group.held:

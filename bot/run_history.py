@@ -1,0 +1,72 @@
+"""Runs at an unknown time, turned into predicted runs where history shows a pattern. Pure:
+the caller brings the history (the vendor's, and for schedulers that keep none, what the
+store recorded) and ``now``.
+
+A run the vendor gives a time for is never touched, so a vendor fact is never marked
+predicted. A predicted run carries ``predicted=True`` and says in its note what it was
+predicted from; a task whose history shows no pattern stays a run at an unknown time, its
+note extended with why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from bot.model import Run, TaskRef
+from bot.predict import predict
+
+__all__ = ["RunHistory", "predict_runs"]
+
+
+class RunHistory(Protocol):
+    """Where run starts are kept for schedulers that keep no history (the store)."""
+
+    def record_run_starts(
+        self, starts: Sequence[tuple[TaskRef, datetime]], *, now: datetime
+    ) -> int: ...
+
+    def run_starts(self, system: str) -> dict[str, list[datetime]]: ...
+
+
+def predict_runs(
+    runs: Sequence[Run],
+    *,
+    zone: str,
+    now: datetime,
+    start: datetime,
+    end: datetime,
+    shown_in: str,
+    recorded: Mapping[str, Sequence[datetime]] | None = None,
+) -> list[Run]:
+    """``runs`` with each one at an unknown time replaced by its predicted starts in
+    ``[start, end)`` (none: the pattern puts no run there), or kept unknown with the reason.
+    ``zone``: the scheduler's wall clock; ``shown_in``: the zone the notes' times are
+    written in (the window's)."""
+    result: list[Run] = []
+    for run in runs:
+        if run.at is not None or run.predicted:
+            result.append(run)
+            continue
+        history = [*run.history, *(recorded or {}).get(run.task.key, ())]
+        if not history:
+            result.append(run)
+            continue
+        found = predict(history, zone, now)
+        if found.pattern is None:
+            why = found.describe()
+            note = f"{run.note}; {why}" if run.note else why
+            result.append(run.model_copy(update={"note": note}))
+            continue
+        for at in found.starts(start, end):
+            result.append(
+                Run(
+                    task=run.task,
+                    at=at,
+                    expected_duration=run.expected_duration,
+                    note=f"{found.describe(at, shown_in)}, predicted from run history",
+                    predicted=True,
+                )
+            )
+    return result
