@@ -56,7 +56,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
-from functools import lru_cache
 from typing import Final
 
 from bot.errors import WindowError
@@ -301,14 +300,7 @@ def split_request(text: str) -> tuple[str, str]:
 
 
 def _predicted(conflict: Conflict) -> bool:
-    # ``predicted`` arrives with the run-history predictions; until then no run is. Asked
-    # of the class first: a missing attribute costs pydantic an exception per run.
-    return _has_predicted(type(conflict)) and bool(getattr(conflict, "predicted", False))
-
-
-@lru_cache(maxsize=8)
-def _has_predicted(kind: type[Conflict]) -> bool:
-    return "predicted" in kind.model_fields
+    return conflict.predicted
 
 
 @dataclass(frozen=True)

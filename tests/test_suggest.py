@@ -74,13 +74,6 @@ def conflict(
     )
 
 
-class PredictedConflict(Conflict):
-    """A conflict whose time was inferred from run history: the field the predictions
-    work adds to :class:`Conflict`; ``suggest`` reads it where it is present."""
-
-    predicted: bool = True
-
-
 def report(
     start: datetime,
     end: datetime,
@@ -159,10 +152,9 @@ def test_long_runs_weigh_more_capped_at_the_duration_cap() -> None:
     assert scores[utc(21, 2, 30)] == pytest.approx(1 + DURATION_CAP / H)
 
 
-def test_predicted_runs_weigh_half_and_missing_predicted_is_a_vendor_time() -> None:
+def test_predicted_runs_weigh_half_and_a_vendor_time_weighs_whole() -> None:
     vendor = conflict("v", utc(21, 0))
-    predicted = PredictedConflict(**vendor.model_dump(exclude={"task_id"}), task_id="p")
-    moved = predicted.model_copy(update={"at": utc(21, 2)})
+    moved = vendor.model_copy(update={"task_id": "p", "predicted": True, "at": utc(21, 2)})
     r = report(utc(21, 0), utc(21, 4), [vendor, moved])
     scores = {c.start: c.score for c in rank(r, H, now=NOW, top=100).candidates}
     assert scores[utc(21, 0)] == 1
@@ -516,7 +508,7 @@ def test_every_candidate_is_in_range_aligned_sized_free_and_ranked(
             paused=paused,
         )
         if predicted:
-            c = PredictedConflict(**c.model_dump())
+            c = c.model_copy(update={"predicted": True})
         conflicts.append(c)
     windows = [(start + timedelta(minutes=a), start + timedelta(minutes=a + b)) for a, b in planned]
     r = report(start, end, conflicts, tz=zone)
