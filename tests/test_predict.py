@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.predict import MIN_RUNS, predict
+from bot.predict import MIN_INTERVAL_RUNS, MIN_RUNS, predict
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -299,7 +299,7 @@ def test_never_raises_and_predictions_stay_in_the_range(
 @settings(max_examples=100, deadline=None)
 @given(
     period_minutes=st.integers(min_value=1, max_value=6 * 60),
-    count=st.integers(min_value=MIN_RUNS, max_value=60),
+    count=st.integers(min_value=MIN_INTERVAL_RUNS, max_value=60),
     first=st.datetimes(
         min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
     ),
@@ -312,3 +312,29 @@ def test_any_constant_interval_is_found(period_minutes: int, count: int, first: 
     nxt = found.pattern.next_after(runs[-1] + timedelta(seconds=1))
     assert nxt is not None
     assert abs(nxt - (runs[-1] + period)) <= timedelta(minutes=1)
+
+
+def test_random_starts_are_no_interval_pattern_but_six_regular_ones_are() -> None:
+    # Seeded: the same 500 histories every run. Four in a row fitting some interval by
+    # chance is what MIN_INTERVAL_RUNS guards against (see its comment for the rates).
+    rng = random.Random(20261204)
+    now = datetime(2026, 11, 18, 18, 0, tzinfo=UTC)
+    for _ in range(500):
+        starts = sorted(now - timedelta(minutes=rng.uniform(0, 3 * 24 * 60)) for _ in range(17))
+        found = predict(starts, "UTC", now)
+        assert found.pattern is None or found.pattern.kind != "interval", starts
+    regular = [now - timedelta(hours=7 * k, seconds=rng.uniform(-60, 60)) for k in range(1, 7)]
+    found = predict(regular, "UTC", now)
+    assert found.pattern is not None
+    assert found.pattern.kind == "interval"
+    assert found.pattern.period == timedelta(hours=7)
+
+
+def test_a_short_regular_interval_says_how_many_runs_it_needs() -> None:
+    now = datetime(2026, 11, 18, 18, 0, tzinfo=UTC)
+    runs = [now - timedelta(minutes=15 * k) for k in range(1, 5)]
+    found = predict(runs, "UTC", now)
+    assert found.pattern is None
+    assert (
+        found.reason == "only 4 runs seen, every 15m or so; an interval of less than a day needs 6"
+    )
