@@ -130,3 +130,31 @@ async def test_only_the_leader_ticks_and_a_standby_takes_over_when_it_dies(
         await asyncio.gather(first, second, return_exceptions=True)
         for each in stores:
             each.close()
+
+
+async def test_a_clock_cancelled_at_any_moment_of_its_wait_stops(
+    store: Store, clock: ManualClock
+) -> None:
+    """A cancellation that arrives while the clock awaits its own cancelled wake-up future
+    used to be taken for that future's and swallowed: the clock ran on and whoever awaited
+    it hung. Cancelled at each of the first loop iterations of many runs, it must end
+    within a bounded number of iterations (counted, not timed)."""
+    stuck = []
+    for round_ in range(120):
+        wclock = WindowClock(store, {}, clock, Recorder(), owner=f"replica-{round_}")
+        stop = asyncio.Event()
+        task = asyncio.create_task(wclock.run(stop, interval=0.0005, lead_ttl=TTL))
+        for _ in range(round_ % 12):
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.0005 * (round_ % 3))
+        task.cancel()
+        for _ in range(20_000):
+            if task.done():
+                break
+            await asyncio.sleep(0)
+        if not task.done():
+            stuck.append(round_)
+            stop.set()  # what the swallowed cancellation should have done
+        await asyncio.gather(task, return_exceptions=True)
+        store.release_lead(LEAD, wclock.owner)
+    assert stuck == []

@@ -26,7 +26,14 @@ from bot.lifecycle.alerts import (
     reminder_key,
     resolved_alert,
 )
-from bot.lifecycle.base import ACTOR, Lateness, TickReport, log, outcome
+from bot.lifecycle.base import (
+    ACTOR,
+    Lateness,
+    TickReport,
+    log,
+    outcome,
+    reraise_own_cancellation,
+)
 from bot.lifecycle.pausing import Pausing
 from bot.lifecycle.people import require_text, window_or_error
 from bot.lifecycle.resuming import Resuming
@@ -166,8 +173,13 @@ class WindowClock(Pausing, Resuming, AlertTexts):
         waker = asyncio.ensure_future(self._wake.wait())
         await asyncio.wait({stopper, waker}, timeout=interval, return_when="FIRST_COMPLETED")
         waker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await waker
+        except asyncio.CancelledError as exc:
+            # The waker's own cancellation is expected; this task's is not to be swallowed
+            # (it was: a clock cancelled at this very await kept running, and the test
+            # awaiting it hung; seen under load in tests/test_leadership.py).
+            reraise_own_cancellation(exc)
         self._wake.clear()
 
     def _lead(self, ttl: timedelta) -> bool:
