@@ -13,6 +13,7 @@ deadline (``--deadline``). Printed per system:
 * wall time of the check, and whether it answered (a system past its deadline is "late");
 * requests sent (every attempt, as the client saw it);
 * client CPU per request: the client process's CPU time over the check / requests;
+* pace (this tree's adaptive concurrency): limit at the end / peak / halvings;
 * depth: the longest chain of requests each sent after the previous one's answer was read,
   which is how many round trips the check waited for one after another.
 
@@ -119,9 +120,17 @@ def client(payload: dict[str, Any]) -> dict[str, Any]:
             report = await check_window(window, schedulers, clock)
             wall = time.perf_counter() - started
             cpu = time.process_time() - cpu
+            pace = {}
+            for s in schedulers:
+                controller = getattr(s.connector.http, "concurrency", None) if s.connector else None
+                if controller is not None:
+                    pace[s.name] = (
+                        f"{controller.limit:.0f}/{controller.peak:.0f}/{controller.halvings}"
+                    )
         finally:
             await asyncio.gather(*(s.aclose() for s in schedulers))
         return {
+            "pace": pace,
             "wall": wall,
             "cpu": cpu,
             "ok": {s.system: s.ok for s in report.systems},
@@ -193,6 +202,7 @@ def rows(label: str, scale: int, latency: float, results: dict[str, Any]) -> Ite
         yield (
             f"{label:8} {scale:>5} {latency:>4g} {system:9} {r['wall']:8.2f} {requests:>7} "
             f"{cpu_per:9.3f} {depth:>6}  {status}"
+            + (f"  pace {r['pace']}" if r.get("pace") else "")
         )
 
 

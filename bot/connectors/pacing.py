@@ -1,0 +1,147 @@
+"""How many requests one vendor gets at once, learnt from how it answers (AIMD).
+
+Pyramid and BMC publish no limit, and a fixed guess is wrong both ways: too low and a
+check of thousands of requests waits for hundreds of round trips one after another, too
+high and a small self-hosted server shared with interactive users is swamped. So each
+vendor endpoint gets a :class:`Concurrency` that starts small, doubles per round trip
+while answers stay fast (slow start), then grows by one per round trip; a 429 or 503, or
+answers markedly slower than the fastest seen, halve it. At most one halving per round
+trip: the requests already in flight when it halved were sent under the old limit, and
+their answers say nothing about the new one.
+
+One controller per endpoint and process (:func:`concurrency_for`), so every check, the
+clock and the Slack server share what was learnt; the waiting itself belongs to the event
+loop it happens in, so a CLI that runs one loop per command reuses the learnt limit only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+
+__all__ = ["DEFAULT_CEILING", "Concurrency", "concurrency_for"]
+
+# Where growth stops when the config names no max_concurrency: well past the point where
+# a loopback check stops getting faster, well short of a server's worker pool.
+DEFAULT_CEILING = 64
+# Where a new controller starts: what the fixed default used to be, safe for any vendor.
+INITIAL = 8
+# An answer this much slower than the fastest one seen, and by at least SLOW_MARGIN
+# seconds (loopback answers take a millisecond, so a ratio alone would fire on noise),
+# means queueing at the vendor.
+SLOW_RATIO = 4.0
+SLOW_MARGIN = 0.25
+# Smoothing of the latency signal: one large listing among small lookups must not count
+# as congestion on its own.
+EWMA_WEIGHT = 0.1
+OVERLOAD_STATUSES = frozenset({429, 503})
+
+
+class Concurrency:
+    """An AIMD limit on requests in flight to one endpoint."""
+
+    def __init__(self, ceiling: int = DEFAULT_CEILING, initial: int = INITIAL) -> None:
+        self.ceiling = max(1, ceiling)
+        self.limit = float(min(self.ceiling, max(1, initial)))
+        self.slow_start = True
+        self.fastest: float | None = None
+        self.smoothed: float | None = None
+        self.halvings = 0
+        self.peak = self.limit
+        # Requests are numbered as they start; a halving ignores overload reported by
+        # requests that started before the previous halving (the same round trip).
+        self._started = 0
+        self._halved_at = -1
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._in_flight = 0
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def _bind(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            # A new loop (the CLI runs one per command): nothing of the old one is in
+            # flight any more; the learnt limit stays.
+            self._loop = loop
+            self._in_flight = 0
+            self._waiters.clear()
+
+    async def acquire(self) -> int:
+        """Take one of the ``limit`` slots for one request; returns its sequence number,
+        for :meth:`answered`. Every acquire is matched by one :meth:`release`."""
+        self._bind()
+        while self._in_flight >= int(self.limit):
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                # A wake-up handed to a cancelled waiter would be lost: pass it on.
+                if waiter.done() and not waiter.cancelled():
+                    self._wake()
+                raise
+        self._in_flight += 1
+        self._started += 1
+        return self._started
+
+    def release(self) -> None:
+        self._in_flight = max(0, self._in_flight - 1)
+        self._wake()
+
+    def _wake(self) -> None:
+        free = int(self.limit) - self._in_flight
+        while free > 0 and self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                free -= 1
+
+    def answered(self, started: int, status: int, seconds: float) -> None:
+        """Adjust to one answer: the request numbered ``started`` took ``seconds``."""
+        if status in OVERLOAD_STATUSES:
+            self._halve(started)
+            return
+        self.smoothed = (
+            seconds
+            if self.smoothed is None
+            else self.smoothed + EWMA_WEIGHT * (seconds - self.smoothed)
+        )
+        if self.fastest is None or seconds < self.fastest:
+            self.fastest = seconds
+        if self.smoothed > max(self.fastest * SLOW_RATIO, self.fastest + SLOW_MARGIN):
+            self._halve(started)
+            return
+        # Slow start adds one per answer (doubling per round trip), then one per round trip.
+        step = 1.0 if self.slow_start else 1.0 / self.limit
+        self.limit = min(float(self.ceiling), self.limit + step)
+        self.peak = max(self.peak, self.limit)
+        self._wake()
+
+    def _halve(self, started: int) -> None:
+        if started <= self._halved_at:
+            return
+        self._halved_at = self._started
+        self.slow_start = False
+        self.limit = max(1.0, self.limit / 2)
+        self.halvings += 1
+        # What counted as slow before the halving is the new normal to improve on.
+        self.smoothed = self.fastest
+
+
+_CONTROLLERS: dict[tuple[str, str], Concurrency] = {}
+
+
+def concurrency_for(system: str, base_url: str, ceiling: int) -> Concurrency:
+    """The process's controller for ``system`` at ``base_url`` (created on first use; a
+    new ``ceiling`` from a reloaded config applies to the existing one)."""
+    key = (system, base_url)
+    found = _CONTROLLERS.get(key)
+    if found is None:
+        found = _CONTROLLERS[key] = Concurrency(ceiling)
+    elif found.ceiling != ceiling:
+        found.ceiling = max(1, ceiling)
+        found.limit = min(found.limit, float(found.ceiling))
+    return found
