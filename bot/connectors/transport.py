@@ -87,18 +87,26 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept", "Content-Type"),
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout),
             )
+            # aiohttp re-sends an idempotent request, uncounted, when a kept-alive connection
+            # turns out closed; VendorHttp's own retries must be the only ones, so every
+            # attempt is counted, backed off and bounded by the deadline. No public switch.
+            if hasattr(self._session, "_retry_connection"):
+                self._session._retry_connection = False
             self._loop = loop
         return self._session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         session = self._session_now()
         body = await request.aread()
+        url = request.url
+        if url.userinfo:
+            url = url.copy_with(userinfo=b"")
         try:
             response = await session.request(
                 request.method,
                 # Userinfo never travels in the URL (httpx made any of it a header already),
                 # and the URL goes as httpx encoded it: yarl would re-quote its path.
-                yarl.URL(str(request.url.copy_with(userinfo=b"")), encoded=True),
+                yarl.URL(str(url), encoded=True),
                 headers=list(request.headers.multi_items()),
                 data=body or None,
                 allow_redirects=False,
