@@ -142,3 +142,19 @@ async def test_max_concurrency_in_the_table_is_the_ceiling(
         assert conn.http.peak_in_flight <= 5
     finally:
         await conn.aclose()
+
+
+async def test_slowness_alone_never_halves_below_the_starting_limit() -> None:
+    # Answers also slow when this process's own loop is busy; only the vendor's 429/503
+    # may take the limit lower.
+    pace = Concurrency(ceiling=64, initial=32)
+    await answer_fast(pace, 5)
+    for _ in range(200):
+        number = await pace.acquire()
+        pace.release()
+        pace.answered(number, 200, 3.0)
+    assert pace.limit >= INITIAL
+    number = await pace.acquire()
+    pace.release()
+    pace.answered(number, 429, 3.0)
+    assert pace.limit < INITIAL
