@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import weakref
+from dataclasses import dataclass, field
 
 __all__ = ["DEFAULT_CEILING", "Concurrency", "concurrency_for"]
 
@@ -39,6 +41,12 @@ EWMA_WEIGHT = 0.1
 OVERLOAD_STATUSES = frozenset({429, 503})
 
 
+@dataclass
+class _Gate:
+    in_flight: int = 0
+    waiters: collections.deque[asyncio.Future[None]] = field(default_factory=collections.deque)
+
+
 class Concurrency:
     """An AIMD limit on requests in flight to one endpoint."""
 
@@ -54,30 +62,31 @@ class Concurrency:
         # requests that started before the previous halving (the same round trip).
         self._started = 0
         self._halved_at = -1
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._in_flight = 0
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        # Counting and waiting per event loop: a future belongs to one loop, and a loop
+        # in another thread (the Slack server's, a test's simulator) must never be woken
+        # from this one or lose its waiters. The learnt limit is shared by all.
+        self._gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gate] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _gate(self) -> _Gate:
+        loop = asyncio.get_running_loop()
+        gate = self._gates.get(loop)
+        if gate is None:
+            gate = self._gates[loop] = _Gate()
+        return gate
 
     @property
     def in_flight(self) -> int:
-        return self._in_flight
-
-    def _bind(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            # A new loop (the CLI runs one per command): nothing of the old one is in
-            # flight any more; the learnt limit stays.
-            self._loop = loop
-            self._in_flight = 0
-            self._waiters.clear()
+        return sum(g.in_flight for g in list(self._gates.values()))
 
     async def acquire(self) -> int:
         """Take one of the ``limit`` slots for one request; returns its sequence number,
         for :meth:`answered`. Every acquire is matched by one :meth:`release`."""
-        self._bind()
-        while self._in_flight >= int(self.limit):
+        gate = self._gate()
+        while gate.in_flight >= int(self.limit):
             waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
+            gate.waiters.append(waiter)
             try:
                 await waiter
             except asyncio.CancelledError:
@@ -85,18 +94,20 @@ class Concurrency:
                 if waiter.done() and not waiter.cancelled():
                     self._wake()
                 raise
-        self._in_flight += 1
+        gate.in_flight += 1
         self._started += 1
         return self._started
 
     def release(self) -> None:
-        self._in_flight = max(0, self._in_flight - 1)
+        gate = self._gate()
+        gate.in_flight = max(0, gate.in_flight - 1)
         self._wake()
 
     def _wake(self) -> None:
-        free = int(self.limit) - self._in_flight
-        while free > 0 and self._waiters:
-            waiter = self._waiters.popleft()
+        gate = self._gate()
+        free = int(self.limit) - gate.in_flight
+        while free > 0 and gate.waiters:
+            waiter = gate.waiters.popleft()
             if not waiter.done():
                 waiter.set_result(None)
                 free -= 1
