@@ -14,6 +14,7 @@ import pytest
 from bot.check import check_window, open_schedulers
 from bot.clock import ManualClock
 from bot.connectors.bmc import ETLS_PATH, BmcConfig, BmcConnector, from_config
+from bot.connectors.pacing import DEFAULT_CEILING
 from bot.errors import AuthError, ConnectorError
 from bot.model import ConflictKind, Task, TaskKind, TaskRef, Window
 from bot.sandbox import sandbox_config
@@ -128,11 +129,13 @@ async def test_login_goes_to_the_ims_url_and_omits_tenant_when_not_configured(
     }
 
 
-async def test_no_published_rate_limit_gives_a_conservative_default(
+async def test_no_published_rate_limit_means_no_fixed_cap_but_adaptive_concurrency(
     connector: BmcConnector,
 ) -> None:
-    assert connector.http.limiter is not None
-    assert connector.http.limiter.limit == 1200
+    # A fixed 1,200 a minute once made a check of 2,000 ETLs wait out a whole minute.
+    assert connector.http.limiter is None
+    assert connector.http.concurrency is not None
+    assert connector.http.concurrency.ceiling == DEFAULT_CEILING
 
 
 async def test_one_check_reads_each_status_once(

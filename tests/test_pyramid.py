@@ -324,8 +324,9 @@ async def test_no_pagination_one_find_schedule_returns_everything(
     with SandboxServer([big]):
         async with make(big, clock) as conn:
             tasks = await conn.list_tasks()
-            assert conn.http.limiter is not None
-            assert conn.http.limiter.limit == 1200  # no published limit: the chosen default
+            # No published limit: no fixed cap, the concurrency adapts instead.
+            assert conn.http.limiter is None
+            assert conn.http.concurrency is not None
     assert len(tasks) == 290  # 300 less the ten soft-deleted copies
     assert len(big.requests_to("findSchedule")) == 1
 

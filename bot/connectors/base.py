@@ -22,10 +22,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import inspect
 import json
 import logging
 import random
+import ssl
 import time
 from abc import ABC, abstractmethod
 from collections import deque
@@ -40,6 +42,8 @@ from pydantic import BaseModel, ValidationError
 
 from bot.clock import Clock
 from bot.config import DEFAULT_MAX_RESPONSE_MB, SchedulerConfig
+from bot.connectors.pacing import DEFAULT_CEILING, Concurrency, concurrency_for
+from bot.connectors.transport import AiohttpTransport
 from bot.errors import AuthError, ConfigError, ConnectorError, redact
 from bot.model import Run, RunningNow, Task, TaskRef
 
@@ -463,8 +467,12 @@ class VendorHttp:
         transport: httpx.AsyncBaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
         max_response_mb: float = DEFAULT_MAX_RESPONSE_MB,
+        concurrency: Concurrency | None = None,
     ) -> None:
         self.system = system
+        # Requests in flight, adapted to how the vendor answers; ``None``: only the pool's
+        # size bounds them (tests that build a client by hand).
+        self.concurrency = concurrency
         self.clock = clock
         self.auth = auth
         self.retry = retry or RetryPolicy()
@@ -486,7 +494,12 @@ class VendorHttp:
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
             ),
-            transport=transport,
+            transport=transport
+            or AiohttpTransport(
+                connections=max_connections,
+                connect_timeout=min(timeout, 5.0),
+                ssl_context=shared_ssl_context(),
+            ),
             headers=dict(headers or {}),
             follow_redirects=False,
         )
@@ -533,6 +546,16 @@ class VendorHttp:
                 waited = await limiter.acquire()
                 if waited > 0 and self.observer is not None:
                     self.observer.rate_limited(self.system, "client", waited)
+            pacing = self.concurrency
+            number = 0
+            if pacing is not None:
+                try:
+                    number = await pacing.acquire()
+                except BaseException:
+                    if limiter is not None:
+                        limiter.release()
+                    raise
+            sent = time.monotonic()
             self.requests += 1
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
@@ -561,6 +584,8 @@ class VendorHttp:
                 await asyncio.sleep(delay)
                 continue
             except (httpx.TimeoutException, _CallTimedOut) as exc:
+                if pacing is not None:
+                    pacing.answered(number, 503, time.monotonic() - sent)
                 delay = self._next_delay(attempt, None) if idempotent else None
                 if delay is None:
                     reason = str(exc) if isinstance(exc, _CallTimedOut) else f"{type(exc).__name__}"
@@ -580,8 +605,12 @@ class VendorHttp:
                 self.in_flight -= 1
                 if limiter is not None:
                     limiter.release()
+                if pacing is not None:
+                    pacing.release()
 
             status = response.status_code
+            if pacing is not None:
+                pacing.answered(number, status, time.monotonic() - sent)
             if status in ok_statuses:
                 return response
             if (
@@ -801,7 +830,10 @@ class VendorHttp:
 
     def json(self, response: httpx.Response, what: str) -> Any:
         content_type = response.headers.get("content-type", "").lower()
-        if "html" in content_type or "<html" in response.text[:200].lower():
+        # The opening bytes only: decoding a 1.4 MB listing to text to look at 200
+        # characters cost as much as parsing it.
+        opening = response.content[:200].decode("utf-8", errors="replace").lower()
+        if "html" in content_type or "<html" in opening:
             # A 200 from a proxy or login portal in front of the API, not the API.
             raise self.error(
                 f"{what} returned an HTML page instead of an API answer; check base_url "
@@ -885,6 +917,14 @@ class Setup(Generic[C]):
     def require(self, *roles: str) -> None:
         require_credentials(self.name, self.config, self.credentials, *roles)
 
+    @property
+    def concurrency_ceiling(self) -> int:
+        """How far this system's adaptive concurrency may grow: ``max_concurrency`` when
+        the table sets it, else :data:`~bot.connectors.pacing.DEFAULT_CEILING`."""
+        if "max_concurrency" in self.config.model_fields_set:
+            return self.config.max_concurrency
+        return DEFAULT_CEILING
+
     def http(
         self,
         auth: Authenticator,
@@ -896,6 +936,7 @@ class Setup(Generic[C]):
     ) -> VendorHttp:
         """A client for the table's ``base_url``, timeout and response cap; ``transport``
         stands in for the one given to ``from_config`` (the tests' and the sandbox's)."""
+        ceiling = self.concurrency_ceiling
         return VendorHttp(
             self.name,
             self.config.base_url,
@@ -904,10 +945,18 @@ class Setup(Generic[C]):
             rate_per_minute=rate_per_minute,
             timeout=self.config.timeout_seconds,
             max_response_mb=self.config.max_response_mb,
-            max_connections=max_connections,
+            # The pool never holds back what the controller lets through.
+            max_connections=max(max_connections, ceiling),
             transport=transport or self.transport,
             headers=headers,
+            concurrency=concurrency_for(self.name, self.config.base_url, ceiling),
         )
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    # Loading the CA bundle takes ~25 ms; every client would otherwise load its own.
+    return httpx.create_ssl_context()
 
 
 def connector_factory(model: type[C], label: str, build: Callable[[Setup[C]], K]) -> FromConfig[K]:

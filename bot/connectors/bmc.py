@@ -45,7 +45,7 @@ in ``tests/test_bmc.py``):
   ``exit_code``, ``run_configurations``) are not checked.
 * One check reads every status once: ``upcoming_runs`` and ``running_now`` share one sweep,
   and ``describe`` reuses it when it is only seconds old.
-* No rate limit is published: the client defaults to :data:`DEFAULT_RATE_PER_MINUTE`.
+* No rate limit is published: no fixed cap; concurrency adapts (bot/connectors/pacing.py).
 * No groups (``Task.groups`` is empty): the ETL list answers ``name``, ``etl_id`` and
   ``run_configurations`` only. ETL custom properties can filter the list, but the
   contracts record neither the filter's syntax nor the properties in any answer, so there
@@ -79,7 +79,6 @@ from bot.errors import AuthError, ConnectorError
 from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
 
 __all__ = [
-    "DEFAULT_RATE_PER_MINUTE",
     "ETLS_PATH",
     "LOGIN_PATH",
     "PAUSED_STATES",
@@ -105,10 +104,9 @@ T = TypeVar("T")
 LOGIN_PATH = "/ims/api/v1/access_keys/login"
 ETLS_PATH = "/opt/api/v1/backend/etls/"
 TOKEN_LIFETIME = timedelta(minutes=15)
-# BMC publishes no limit. 1200/min (20/s on average) stays below what SaaS APIs of this kind
-# publish (Talend: 1800/min) yet lets a check of a few hundred ETLs (a list plus one status
-# each, and the statuses of the conflicting ones again for names) out without waiting.
-DEFAULT_RATE_PER_MINUTE = 1200.0
+# BMC publishes no limit, so there is no fixed cap (rate_per_minute adds one): a check of
+# thousands of ETLs (a list plus one status each) goes out as fast as the adaptive
+# concurrency of bot/connectors/pacing.py finds the server answers.
 DESCRIBE_REUSE_SECONDS = 5.0
 
 RUNNING, SERVICE_ON, SERVICE_OFF, WAITING, ENDED, ABORTED = (
@@ -487,11 +485,11 @@ def _build(setup: Setup[BmcConfig]) -> BmcConnector:
     )
     http = setup.http(
         auth,
-        rate_per_minute=config.rate_per_minute or DEFAULT_RATE_PER_MINUTE,
+        rate_per_minute=config.rate_per_minute,
         max_connections=config.max_concurrency,
         headers={"Accept": "application/json", "Content-Type": "application/json"},
     )
-    return BmcConnector(setup.name, http, setup.clock, max_concurrency=config.max_concurrency)
+    return BmcConnector(setup.name, http, setup.clock, max_concurrency=setup.concurrency_ceiling)
 
 
 from_config = connector_factory(BmcConfig, "BMC", _build)

@@ -42,7 +42,7 @@ in ``tests/test_pyramid.py``):
 * Executions whose only outcome is ``triggerStoppedCount``/``canceledCount`` are read as
   runs the trigger skipped (e.g. while suspended); they feed :meth:`skipped_runs` and are
   left out of durations.
-* No rate limit is published: the client defaults to :data:`DEFAULT_RATE_PER_MINUTE`.
+* No rate limit is published: no fixed cap; concurrency adapts (bot/connectors/pacing.py).
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
@@ -74,7 +75,6 @@ from bot.errors import AuthError, ConnectorError, redact
 from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
 
 __all__ = [
-    "DEFAULT_RATE_PER_MINUTE",
     "LOGIN_PATH",
     "PAUSED_STATUSES",
     "SCHEDULE_DATA_TYPES",
@@ -105,9 +105,11 @@ T = TypeVar("T")
 LOGIN_PATH = "/API3/authentication/authenticateUser"
 TASKS_PATH = "/API3/tasks/"
 TOKEN_CACHE_LIFETIME = timedelta(minutes=10)
-# Pyramid is usually self-hosted and shares its server with interactive users; 1200/min
-# still lets one check of a few hundred schedules (one getExecutions each) go out at once.
-DEFAULT_RATE_PER_MINUTE = 1200.0
+# How long one findSchedule serves a check's reads (see _shared_schedules).
+LISTING_REUSE_SECONDS = 5.0
+# Pyramid publishes no limit, so there is no fixed cap (rate_per_minute adds one). It is
+# usually self-hosted and shares its server with interactive users, which is what the
+# adaptive concurrency of bot/connectors/pacing.py is for: it backs off when answers slow.
 
 # Enum declaration order from the 2023.12 model; ordinals index these tuples (INFERRED).
 SCHEDULE_STATUSES = (
@@ -399,6 +401,8 @@ class PyramidConnector(Connector):
         self.search_value = search_value
         self.max_concurrency = max_concurrency
         self._inflight: asyncio.Task[list[tuple[_Schedule, list[_Execution] | None]]] | None = None
+        self._listing: asyncio.Task[list[_Schedule]] | None = None
+        self._listed_at = 0.0  # monotonic time the listing was read
 
     # -- plumbing ---------------------------------------------------------------------------
     async def _call(self, method: str, body: Any, *, write: bool = False) -> httpx.Response:
@@ -437,11 +441,36 @@ class PyramidConnector(Connector):
         far_past = datetime.min.replace(tzinfo=UTC)
         return sorted(executions, key=lambda e: e.start_date or far_past)
 
+    async def _shared_schedules(self, *, reuse: bool = False) -> list[_Schedule]:
+        """The listing for a check's reads: ``upcoming_runs`` and ``running_now`` run
+        concurrently and need the same 1.4 MB at scale, so the second joins the first's
+        findSchedule; ``describe`` right after them (``reuse``) takes the finished one if
+        younger than :data:`LISTING_REUSE_SECONDS`. Nothing of what is running comes from
+        it (that is getExecutions, always read); read_state, pause and resume never use
+        it, and a pause or resume made here drops it."""
+        listing = self._listing
+        fresh = reuse and time.monotonic() - self._listed_at < LISTING_REUSE_SECONDS
+        failed = (
+            listing is not None
+            and listing.done()
+            and (listing.cancelled() or listing.exception() is not None)
+        )
+        if listing is None or failed or (listing.done() and not fresh):
+            listing = self._listing = asyncio.ensure_future(self._read_listing())
+        # Not shielded: when the check's deadline cancels its callers, the read stops too.
+        return await listing
+
+    async def _read_listing(self) -> list[_Schedule]:
+        schedules = await self._schedules()
+        self._listed_at = time.monotonic()
+        return schedules
+
     async def _execution_status(self, execution_id: str) -> str | None:
         response = await self._call("getScheduleExecutionStatus", execution_id)
         return self.http.parse(response, _TaskStatus, "Pyramid getScheduleExecutionStatus").status
 
     async def _modify(self, method: str, schedule: _Schedule) -> None:
+        self._listing = None  # what it said about this schedule's state is about to change
         response = await self._call(method, schedule.schedule_id, write=True)
         result = self.http.parse(response, _Modified, f"Pyramid {method}")
         if not result.success:
@@ -489,7 +518,16 @@ class PyramidConnector(Connector):
 
     # -- the Connector interface ------------------------------------------------------------
     async def list_tasks(self) -> list[Task]:
-        return [self._task(s) for s in await self._schedules() if s.status != "DELETED"]
+        return [self._task(s) for s in await self._shared_schedules() if s.status != "DELETED"]
+
+    async def describe(self, refs: Sequence[TaskRef]) -> list[Task]:
+        wanted = {r.key for r in refs}
+        schedules = await self._shared_schedules(reuse=True)
+        return [
+            task
+            for task in (self._task(s) for s in schedules if s.status != "DELETED")
+            if task.ref.key in wanted
+        ]
 
     async def upcoming_runs(
         self, start: datetime, end: datetime, *, durations_before: datetime | None = None
@@ -541,7 +579,8 @@ class PyramidConnector(Connector):
         return await self._inflight
 
     async def _read_sweep(self) -> list[tuple[_Schedule, list[_Execution] | None]]:
-        schedules = [s for s in await self._schedules() if s.status != "DELETED"]
+        # The listing is the one describe() reuses right after (_shared_schedules).
+        schedules = [s for s in await self._shared_schedules() if s.status != "DELETED"]
         executions = await gather_bounded(
             self.max_concurrency, (self._executions(s.schedule_id) for s in schedules)
         )
@@ -645,7 +684,7 @@ def _build(setup: Setup[PyramidConfig]) -> PyramidConnector:
     )
     http = setup.http(
         auth,
-        rate_per_minute=config.rate_per_minute or DEFAULT_RATE_PER_MINUTE,
+        rate_per_minute=config.rate_per_minute,
         max_connections=config.max_concurrency,
         headers={"Accept": "application/json, text/plain"},
     )
@@ -654,7 +693,7 @@ def _build(setup: Setup[PyramidConfig]) -> PyramidConnector:
         http,
         setup.clock,
         search_value=config.search_value,
-        max_concurrency=config.max_concurrency,
+        max_concurrency=setup.concurrency_ceiling,
     )
 
 

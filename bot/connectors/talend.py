@@ -35,12 +35,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import functools
 import heapq
 import itertools
 import logging
 import math
-import ssl
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
@@ -62,8 +60,10 @@ from bot.connectors.base import (
     connector_factory,
     gather_all,
     gather_bounded,
+    shared_ssl_context,
 )
 from bot.connectors.shapes import OptVendorId, StrictModel, VendorId, url_id
+from bot.connectors.transport import AiohttpTransport
 from bot.errors import AuthError, ConfigError, ConnectorError, redact
 from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
 
@@ -962,15 +962,8 @@ class TalendConnector(Connector):
         return sorted(skipped.values(), key=lambda s: s.at)
 
 
-@functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    # Loading the CA bundle takes ~25 ms; every client would otherwise load its own.
-    return httpx.create_ssl_context()
-
-
-def _transport(connections: int) -> httpx.AsyncHTTPTransport:
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    return httpx.AsyncHTTPTransport(verify=_ssl_context(), limits=limits)
+def _transport(connections: int) -> AiohttpTransport:
+    return AiohttpTransport(connections=connections, ssl_context=shared_ssl_context())
 
 
 def _build(setup: Setup[TalendConfig]) -> TalendConnector:

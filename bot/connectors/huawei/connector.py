@@ -3,7 +3,9 @@ by bot.schedule_rules, running-now, pause/resume and skipped runs."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
@@ -57,6 +59,8 @@ _EARLIEST_ZONE = timezone(timedelta(hours=14))
 # A run recorded this close to a scheduled instant is that instant's run.
 MATCH_BEFORE = timedelta(minutes=5)
 MATCH_AFTER = timedelta(hours=1)
+# How long one listing serves a check's reads (see HuaweiConnector._entries).
+LISTING_REUSE_SECONDS = 5.0
 # Vendor next_execution_time within this of an expanded instant is the same run.
 SAME_RUN = timedelta(seconds=60)
 
@@ -67,8 +71,30 @@ class HuaweiConnector(AppTasks, DesktopTasks):
     vendor: ClassVar[str] = "huawei"
     label: ClassVar[str] = "Huawei Cloud Workspace"
 
-    async def _entries(self) -> list[Entry]:
+    _listing: asyncio.Task[list[Entry]] | None = None
+    _listed_at = 0.0
+
+    async def _entries(self, *, reuse: bool = False) -> list[Entry]:
+        """Both families' lists, shared by a check's reads: upcoming_runs and running_now
+        run concurrently, so the second joins the first's read; describe right after them
+        (``reuse``) takes the finished one if younger than :data:`LISTING_REUSE_SECONDS`.
+        What is running comes from run histories, always read; read_state, pause and
+        resume list afresh, and a change made here drops it."""
+        listing = self._listing
+        failed = (
+            listing is not None
+            and listing.done()
+            and (listing.cancelled() or listing.exception() is not None)
+        )
+        stale = not reuse or time.monotonic() - self._listed_at >= LISTING_REUSE_SECONDS
+        if listing is None or failed or (listing.done() and stale):
+            listing = self._listing = asyncio.ensure_future(self._read_entries())
+        # Not shielded: when the check's deadline cancels its callers, the read stops too.
+        return await listing
+
+    async def _read_entries(self) -> list[Entry]:
         app, desktop = await gather_all(self._app_entries(), self._desktop_entries())
+        self._listed_at = time.monotonic()
         return [*app, *desktop]
 
     def _groups(self, task_type: str | None) -> tuple[tuple[str, str], ...]:
@@ -91,6 +117,10 @@ class HuaweiConnector(AppTasks, DesktopTasks):
 
     async def list_tasks(self) -> list[Task]:
         return [self._task(e) for e in await self._entries()]
+
+    async def describe(self, refs: Sequence[TaskRef]) -> list[Task]:
+        wanted = {r.key for r in refs}
+        return [self._task(e) for e in await self._entries(reuse=True) if e.ref.key in wanted]
 
     # -- schedules --------------------------------------------------------------------------
     def _schedule(self, kind: TaskKind, fields: Mapping[str, Any]) -> Schedule:
@@ -410,6 +440,7 @@ class HuaweiConnector(AppTasks, DesktopTasks):
         return await self._set_enabled(ref, True)
 
     async def _set_enabled(self, ref: TaskRef, enabled: bool) -> bool:
+        self._listing = None  # its enabled flags are about to be out of date
         task, show, entry = await self._state(ref)
         if task.paused != enabled:
             return False  # already as wanted; nothing sent
@@ -545,7 +576,10 @@ def _build(setup: Setup[HuaweiConfig]) -> HuaweiConnector:
         max_connections=max(config.max_concurrency, 4),
         headers={"Accept": "application/json"},
     )
-    return HuaweiConnector(setup.name, http, setup.clock, config)
+    connector = HuaweiConnector(setup.name, http, setup.clock, config)
+    # Fan-outs are bounded by the adaptive concurrency of the client, not a fixed 10.
+    connector.concurrency = setup.concurrency_ceiling
+    return connector
 
 
 from_config = connector_factory(HuaweiConfig, "Huawei", _build)

@@ -17,6 +17,7 @@ from bot.connectors.base import (
     Connector,
     VendorHttp,
     describe_validation,
+    gather_bounded,
 )
 from bot.connectors.huawei.config import HuaweiConfig
 from bot.connectors.huawei.models import (
@@ -122,12 +123,52 @@ class HuaweiApi(Connector):
         what: str,
         params: Mapping[str, str] | None = None,
     ) -> list[tuple[M, dict[str, Any]]]:
-        found: list[tuple[M, dict[str, Any]]] = []
-        offset = 0
-        for _ in range(MAX_PAGES):
-            items, total = await self._page(
-                url, listing, offset=offset, params=params or {}, what=what
+        query = params or {}
+        found, total = await self._page(url, listing, offset=0, params=query, what=what)
+        stride = offset = len(found)
+        if total is not None and 0 < stride < total:
+            # The first page gives the count and the page size the server really uses
+            # (it may cap below our limit): the other pages go out at once. A page that
+            # comes back short means the list moved under us; what follows it is read
+            # one page after another from there, as without a count.
+            offsets = range(stride, total, stride)
+            if len(offsets) >= MAX_PAGES:
+                raise self._endless(what)
+            pages = await gather_bounded(
+                self.concurrency,
+                (self._page(url, listing, offset=o, params=query, what=what) for o in offsets),
             )
+            for page_offset, (items, _) in zip(offsets, pages, strict=True):
+                found.extend(items)
+                offset = page_offset + len(items)
+                if len(items) < min(stride, total - page_offset):
+                    break
+            else:
+                return found
+        elif total is None and len(found) < listing.limit:
+            return found
+        return await self._pages_from(
+            url, listing, query, what, found=found, offset=offset, total=total
+        )
+
+    async def _pages_from(
+        self,
+        url: str,
+        listing: Listing[M],
+        params: Mapping[str, str],
+        what: str,
+        *,
+        found: list[tuple[M, dict[str, Any]]],
+        offset: int,
+        total: int | None,
+    ) -> list[tuple[M, dict[str, Any]]]:
+        """The rest of a listing from ``offset``, one page after another."""
+        if total is not None and offset >= total:
+            return found
+        if total is not None and not found:
+            raise self._count_error(what, listing.total_key, total, 0)
+        for _ in range(MAX_PAGES):
+            items, total = await self._page(url, listing, offset=offset, params=params, what=what)
             found.extend(items)
             offset += len(items)
             # The total decides when it is there (a server may cap pages below our limit);
@@ -142,7 +183,10 @@ class HuaweiApi(Connector):
                 return found
             if total is None and len(items) < listing.limit:
                 return found
-        raise self.http.error(
+        raise self._endless(what)
+
+    def _endless(self, what: str) -> ConnectorError:
+        return self.http.error(
             f"{what} did not end after {MAX_PAGES} pages; narrow the scope in maintbot.toml, "
             "or report it to Huawei if the list is not that long"
         )
