@@ -133,6 +133,31 @@ def test_console_entry_point_runs_as_a_module(isolated: Path) -> None:
     assert "repeats nothing" in json.loads(result.stdout)["error"]
 
 
+def test_version_loads_none_of_the_application(isolated: Path) -> None:
+    # `maintbot --version` answers before the verbs and what they import are loaded.
+    probe = (
+        "import sys\n"
+        "from bot.cli import main\n"
+        "code = main(['--version'])\n"
+        "heavy = ('httpx', 'aiohttp', 'pydantic_settings', 'sqlite_utils', 'bot.sandbox',"
+        " 'bot.service', 'slack_bolt')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy))\n"
+        "sys.exit(code)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=isolated,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    version, loaded = result.stdout.splitlines()
+    assert version.startswith("maintbot ")
+    assert loaded == "[]"
+
+
 def test_check_reports_a_failing_scheduler_in_one_line_and_still_shows_the_others(
     isolated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -20,22 +20,33 @@ import os
 import secrets
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from bot import __version__
-from bot.cli import calendar, check, db, scope, series, serve, suggest, tasks, windows
-from bot.cli.check import write_sandbox_config
-from bot.config import Settings, load_settings
-from bot.errors import ConfigError, MaintbotError
-from bot.logs import configure_logging
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 __all__ = ["build_parser", "main", "write_sandbox_config"]
 
 log = logging.getLogger("bot")
 
-Verb = Callable[[argparse.Namespace, Settings], int]
+Verb = Callable[[argparse.Namespace, "Settings"], int]
+
+
+def __getattr__(name: str) -> Any:
+    # The verbs (and what they import: the application, the HTTP stack, the store) load
+    # with the parser, not with this package: `maintbot --version` needs none of them.
+    if name == "write_sandbox_config":
+        from bot.cli.check import write_sandbox_config
+
+        return write_sandbox_config
+    raise AttributeError(name)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from bot.cli import calendar, check, db, scope, series, serve, suggest, tasks, windows
+
     parser = argparse.ArgumentParser(
         prog="maintbot",
         description="Find scheduled jobs that collide with a maintenance window; pause and "
@@ -49,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _log_level() -> str:
+    from bot.errors import ConfigError
+
     name = os.environ.get("MAINTBOT_LOG_LEVEL", "WARNING").strip().upper()
     if name not in logging.getLevelNamesMapping():
         raise ConfigError(
@@ -58,6 +71,8 @@ def _log_level() -> str:
 
 
 def _configure_logging(settings: Settings) -> None:
+    from bot.logs import configure_logging
+
     secrets = [
         s.get_secret_value() if s is not None else None
         for s in (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token)
@@ -68,6 +83,13 @@ def _configure_logging(settings: Settings) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one verb. Exit 0, a MaintbotError's own code (2 for bad input), 130 on Ctrl-C,
     and 1 with one line and a reference for anything unexpected: never a traceback."""
+    given = sys.argv[1:] if argv is None else list(argv)
+    if given == ["--version"]:
+        print(f"maintbot {__version__}")  # before the verbs and all they import
+        return 0
+    from bot.config import load_settings
+    from bot.errors import MaintbotError
+
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -10,15 +10,18 @@ What the default transport guarantees holds here too: nothing is followed (a red
 handed back as the 3xx it is, for :class:`~bot.connectors.base.VendorHttp` to refuse), the
 body is a stream the caller reads chunk by chunk and may stop reading (so its size cap
 holds before the bytes are buffered), content is decoded by httpx from the headers as
-sent, no proxy or ``.netrc`` from the environment is consulted (nothing but the request
-decides where credentials go), and every failure is the httpx exception the default
-transport would raise, so callers' handling is unchanged.
+sent, ``.netrc`` is never consulted (nothing but the request decides where credentials
+go), and every failure is the httpx exception the default transport would raise, so
+callers' handling is unchanged. Proxies are honoured as httpx's default transport honours
+them: ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY`` with ``NO_PROXY`` from the environment,
+read when the session opens (aiohttp's own ``trust_env`` would read ``.netrc`` too).
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
+import urllib.request
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -69,6 +72,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self.ssl_context = ssl_context
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._proxies: dict[str, str] = {}
 
     def _session_now(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
@@ -93,7 +97,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             if hasattr(self._session, "_retry_connection"):
                 self._session._retry_connection = False
             self._loop = loop
+            self._proxies = urllib.request.getproxies_environment()
         return self._session
+
+    def _proxy_for(self, url: httpx.URL) -> str | None:
+        """The proxy the environment names for ``url``'s scheme, unless NO_PROXY exempts
+        its host (the same variables, and the same reading, as httpx and urllib)."""
+        proxy = self._proxies.get(url.scheme) or self._proxies.get("all")
+        # proxy_bypass_environment is in urllib.request though typeshed leaves it out.
+        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+        if not proxy or bypass(url.host, self._proxies):
+            return None
+        return proxy
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         session = self._session_now()
@@ -112,6 +127,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 allow_redirects=False,
                 compress=None,
                 auto_decompress=False,
+                proxy=self._proxy_for(url),
             )
         except aiohttp.ClientConnectorError as exc:
             raise httpx.ConnectError(f"cannot connect ({type(exc).__name__})") from None
