@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.errors import ApprovalError, LifecycleError, WindowError
 from bot.model import SeriesState, Task, WindowState
 from bot.sandbox import SandboxServer, Simulator, make_simulators, sandbox_config
-from bot.series import occurrences
+from bot.series import Series, occurrences
 from bot.service import Maintbot
 from bot.service.series import series_of
 from bot.store import Store
@@ -84,6 +84,13 @@ class World:
             )
             found += usable[:per_system]
         return found
+
+    async def weekly(self) -> tuple[Maintbot, list[Task], Series]:
+        """The open bot, a steady task of each system, and WEEKLY read in UTC."""
+        assert self.bot is not None
+        series = self.bot.parse_series(WEEKLY, "UTC")
+        assert series is not None
+        return self.bot, await self.tasks(), series
 
     def paused(self, task: Task) -> bool:
         for item in self.sims[task.ref.system].state()["tasks"]:
@@ -177,11 +184,7 @@ async def test_a_series_approved_once_runs_its_occurrences_through_the_clock(
 
 
 async def test_the_first_occurrences_rejection_cancels_the_series(world: World) -> None:
-    bot = world.bot
-    assert bot is not None
-    tasks = await world.tasks()
-    series = bot.parse_series(WEEKLY, "UTC")
-    assert series is not None
+    bot, tasks, series = await world.weekly()
     plan = await bot.series.plan(series, by="alice", tasks=tasks[0].ref.key)
     decision = await bot.decide(plan.first.id, by="bob", approve=False, reason="not this month")
     assert decision.acted
@@ -194,11 +197,7 @@ async def test_the_first_occurrences_rejection_cancels_the_series(world: World) 
 async def test_an_unapproved_series_whose_first_occurrence_passed_is_cancelled(
     world: World,
 ) -> None:
-    bot = world.bot
-    assert bot is not None
-    tasks = await world.tasks()
-    series = bot.parse_series(WEEKLY, "UTC")
-    assert series is not None
+    bot, tasks, series = await world.weekly()
     plan = await bot.series.plan(series, by="alice", tasks=tasks[0].ref.key)
     at(world.clock, FIRST, 5)  # nobody approved; the first occurrence has come and gone
     await bot.tick()
@@ -215,11 +214,7 @@ async def test_an_unapproved_series_whose_first_occurrence_passed_is_cancelled(
 async def test_a_system_that_cannot_be_read_keeps_the_previous_occurrences_tasks(
     world: World,
 ) -> None:
-    bot = world.bot
-    assert bot is not None
-    tasks = await world.tasks()
-    series = bot.parse_series(WEEKLY, "UTC")
-    assert series is not None
+    bot, tasks, series = await world.weekly()
     plan = await bot.series.plan(
         series, by="alice", tasks=",".join(t.ref.key for t in tasks), approved_by="bob"
     )
@@ -239,11 +234,7 @@ async def test_a_system_that_cannot_be_read_keeps_the_previous_occurrences_tasks
 
 
 async def test_end_cancel_and_move(world: World) -> None:
-    bot = world.bot
-    assert bot is not None
-    tasks = await world.tasks()
-    series = bot.parse_series(WEEKLY, "UTC")
-    assert series is not None
+    bot, tasks, series = await world.weekly()
     spec = tasks[0].ref.key
     first = await bot.series.plan(series, by="alice", tasks=spec, approved_by="bob")
     # Move the second occurrence to Sunday 1-3am: planned at once, at the new time, keyed
@@ -273,11 +264,7 @@ async def test_end_cancel_and_move(world: World) -> None:
 
 
 async def test_cancelling_a_series_ends_its_occurrence_under_way(world: World) -> None:
-    bot = world.bot
-    assert bot is not None
-    tasks = await world.tasks()
-    series = bot.parse_series(WEEKLY, "UTC")
-    assert series is not None
+    bot, tasks, series = await world.weekly()
     plan = await bot.series.plan(
         series, by="alice", tasks=",".join(t.ref.key for t in tasks), approved_by="bob"
     )
@@ -291,11 +278,7 @@ async def test_cancelling_a_series_ends_its_occurrence_under_way(world: World) -
 
 
 async def test_bad_series_requests_are_refused_with_nothing_written(world: World) -> None:
-    bot = world.bot
-    assert bot is not None
-    tasks = await world.tasks()
-    series = bot.parse_series(WEEKLY, "UTC")
-    assert series is not None
+    bot, tasks, series = await world.weekly()
     # An approver who is the requester: refused before anything is recorded.
     with pytest.raises(ApprovalError):
         await bot.series.plan(series, by="alice", tasks=tasks[0].ref.key, approved_by="alice")
@@ -468,3 +451,24 @@ async def test_widening_a_series_needs_an_approver_again_narrowing_does_not(
         assert bot.store.get_window(planned).state is WindowState.APPROVED
     rows = [(r.action, r.outcome) for r in bot.store.audit_rows(10_000)]
     assert rows.count(("rescope_series", "ok")) == 2
+
+
+async def test_a_check_nobody_answers_keeps_the_previous_occurrences_conflicting_tasks(
+    world: World,
+) -> None:
+    """The default spec (each occurrence's conflicting tasks): when no scheduler answers
+    the fresh check, the occurrence is not planned empty; it keeps what the previous one
+    paused (fail safe), and says why."""
+    bot, _, series = await world.weekly()
+    plan = await bot.series.plan(series, by="alice", approved_by="bob")
+    before = {r.ref.key for r in bot.store.window_tasks(plan.first.id)}
+    assert before  # the sandbox has runs in the first Saturday's window
+    for sim in world.sims.values():
+        sim.faults.inject("content_type", times=10_000)
+    at(world.clock, SECOND - timedelta(days=1), 12)
+    await bot.tick()
+    second = [w for w in bot.store.series_windows(plan.series.id) if w.start.date() == SECOND]
+    assert len(second) == 1
+    assert {r.ref.key for r in bot.store.window_tasks(second[0].id)} == before
+    note = next(n for n in world.notes.sent if n.kind == "series_planned")
+    assert "No scheduler answered the check" in note.text

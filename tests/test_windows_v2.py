@@ -8,45 +8,16 @@ said on Wednesday 18 Nov 2026 at 10:00 in America/Los_Angeles (PST, UTC-8).
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from test_windows import BERLIN, LA, NOW, NY, SYDNEY, la, parse, rejection, utc, wall
 
-from bot.errors import WindowError
-from bot.model import Window
-from bot.windows import FIXED_ABBREVIATIONS, echo_lines, parse_window, resolve_zone
+from bot.windows import FIXED_ABBREVIATIONS, echo_lines, resolve_zone
 
-LA = "America/Los_Angeles"
-NY = "America/New_York"
-BERLIN = "Europe/Berlin"
-SYDNEY = "Australia/Sydney"
 AUCKLAND = "Pacific/Auckland"
 LORD_HOWE = "Australia/Lord_Howe"
-NOW = datetime(2026, 11, 18, 18, 0, tzinfo=UTC)  # Wed 18 Nov 2026 10:00 PST
-
-
-def wall(zone: str, y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> datetime:
-    """A wall-clock time that exists exactly once in ``zone``."""
-    return datetime(y, mo, d, h, mi, tzinfo=ZoneInfo(zone))
-
-
-def la(mo: int, d: int, h: int = 0, mi: int = 0, y: int = 2026) -> datetime:
-    return wall(LA, y, mo, d, h, mi)
-
-
-def utc(y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> datetime:
-    return datetime(y, mo, d, h, mi, tzinfo=UTC)
-
-
-def parse(text: str, tz: str = LA, now: datetime = NOW) -> Window:
-    return parse_window(text, tz=tz, now=now)
-
-
-def rejection(text: str, tz: str = LA, now: datetime = NOW) -> str:
-    with pytest.raises(WindowError) as caught:
-        parse_window(text, tz=tz, now=now)
-    return str(caught.value)
 
 
 def examples(message: str) -> list[str]:

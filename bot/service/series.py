@@ -48,6 +48,7 @@ from bot.model import (
 from bot.series import Occurrence, Series, occurrences
 from bot.service.editing import EditResult
 from bot.service.scope import Scope
+from bot.service.tasks import colliding
 from bot.store import Store
 
 if TYPE_CHECKING:
@@ -141,6 +142,9 @@ class SeriesDesk:
     # Occurrences whose planning failed, and when to try again (this process only: a new
     # leader simply tries at once).
     _retry_at: dict[tuple[str, datetime], datetime] = field(default_factory=dict)
+    # Per series: (its version, the first start beyond plan_ahead) after a turn that left
+    # nothing to plan; until that start comes within reach the series is not expanded.
+    _quiet_until: dict[str, tuple[int, datetime]] = field(default_factory=dict)
 
     @property
     def store(self) -> Store:
@@ -260,6 +264,16 @@ class SeriesDesk:
         tasks = spec.get("tasks")
         if scope is not None:
             return await self.bot._scoped(window, _scope(scope), tasks)
+        if tasks is None:
+            # The conflicting tasks: none is a plan too (nothing runs into this occurrence),
+            # but only when some scheduler answered; no answer at all is no plan.
+            report = await self.bot._joined_check(window)
+            if report.systems and not any(s.ok for s in report.systems):
+                raise MaintbotError(
+                    "No scheduler answered the check, so this occurrence's tasks are unknown: "
+                    + "; ".join(f"{s.system}: {s.error or 'no answer'}" for s in report.systems)
+                )
+            return colliding(report, allow_empty=True)
         return await self.bot.resolve_tasks(tasks, window)
 
     # -- the clock: plan each occurrence ahead of time ----------------------------------
@@ -280,8 +294,11 @@ class SeriesDesk:
         return sorted(made, key=lambda w: w.start)
 
     async def _plan_series(self, record: SeriesRecord, now: datetime) -> list[WindowRecord]:
-        series = series_of(record)
         horizon = now + record.plan_ahead
+        quiet = self._quiet_until.get(record.id)
+        if quiet is not None and quiet[0] == record.version and horizon < quiet[1]:
+            return []  # nothing new comes within reach before that start: no expansion
+        series = series_of(record)
         # From one length back: an occurrence under way but never planned (no clock ran at
         # its planning time) is planned late rather than lost.
         ahead = occurrences(series, after=now - record.duration, count=_SCAN)
@@ -292,20 +309,28 @@ class SeriesDesk:
         existing = {w.occurrence for w in self.store.series_windows(record.id)}
         skipped = set(record.skipped)
         made: list[WindowRecord] = []
+        pending = False
+        self._quiet_until.pop(record.id, None)
         for occurrence in ahead:
             if occurrence.window is None:
                 self._report_gap(record, occurrence)
                 continue
             key = occurrence.window.start
             if key > horizon:
+                if not pending:
+                    # Everything within reach is planned: the next turn to look is when
+                    # this start comes within plan_ahead (or the series changes).
+                    self._quiet_until[record.id] = (record.version, key)
                 break
             if key in existing or key in skipped or occurrence.window.end <= now:
                 continue
             retry = self._retry_at.get((record.id, key))
             if retry is not None and now < retry:
+                pending = True
                 continue
             planned = await self._plan_occurrence(record, key, occurrence.window, now)
             if planned is None:
+                pending = True
                 self._retry_at[(record.id, key)] = now + _RETRY
             else:
                 self._retry_at.pop((record.id, key), None)

@@ -15,9 +15,12 @@ __all__ = ["TaskChoice", "colliding", "every_active", "named", "parse_task_items
 TaskChoice = tuple[TaskRef, str]
 
 
-def colliding(report: ConflictReport) -> tuple[list[TaskChoice], list[str]]:
+def colliding(
+    report: ConflictReport, *, allow_empty: bool = False
+) -> tuple[list[TaskChoice], list[str]]:
     """The active tasks with a run in the report's window, and a warning per system that
-    could not be checked (its tasks cannot be among them)."""
+    could not be checked (its tasks cannot be among them). None is a LifecycleError unless
+    ``allow_empty`` (an occurrence of a series may have nothing to pause)."""
     warnings = [
         f"{s.system} could not be checked ({s.error}); its tasks are not in this window "
         "(name them with --tasks)"
@@ -25,7 +28,7 @@ def colliding(report: ConflictReport) -> tuple[list[TaskChoice], list[str]]:
         if not s.ok
     ]
     found = {c.ref.key: (c.ref, c.task_name) for c in report.active}
-    if not found:
+    if not found and not allow_empty:
         raise LifecycleError(
             "No active task has a run in this window, so there is nothing to pause; name "
             "tasks with --tasks SYSTEM:ID (or --tasks all)."
