@@ -248,6 +248,7 @@ async def test_unreachable_host_names_the_url() -> None:
             await http.send("GET", "/x", what="x")
         assert err.value.retryable
         assert http.requests == 2
+        assert http.unanswered == 2  # neither attempt reached anyone
     finally:
         await http.aclose()
 

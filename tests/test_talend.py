@@ -715,7 +715,10 @@ async def test_http_clients_share_one_token_and_talends_rate_limit(
     assert len({id(h.auth) for h in connector.shards}) == 1
     await connector.upcoming_runs(SAT_2AM, SAT_4AM)
     assert len(sim.requests_to(TOKEN)) == 1
-    assert connector.requests == len(sim.requests)
+    # Each answered attempt reached this simulator once. On a loaded machine a connection
+    # can fail before the request is read and is then retried, so those may go unseen.
+    unanswered = sum(h.unanswered for h in connector.shards)
+    assert connector.requests - unanswered <= len(sim.requests) <= connector.requests
 
 
 async def test_concurrency_is_bounded(sim: TalendSimulator, clock: ManualClock) -> None:

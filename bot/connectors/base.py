@@ -482,6 +482,9 @@ class VendorHttp:
         self.max_response_bytes = int(max_response_mb * 1024 * 1024)
         self.observer: VendorObserver | None = None
         self.requests = 0  # attempts actually sent, for benchmarks and tests
+        # Attempts that got no HTTP answer (refused, broken, timed out): the vendor may
+        # never have seen them, so a test comparing our count with the vendor's allows these.
+        self.unanswered = 0
         self.in_flight = 0
         self.peak_in_flight = 0
         # Decoded body bytes taken off the wire, in total and for the largest single answer:
@@ -563,6 +566,7 @@ class VendorHttp:
                 signer = self.auth.signer if authenticated and self.auth is not None else None
                 response = await self._exchange(request, what, signer)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
+                self.unanswered += 1
                 delay = self._next_delay(attempt, None)
                 if delay is None:
                     if isinstance(exc, httpx.RemoteProtocolError):
@@ -584,6 +588,7 @@ class VendorHttp:
                 await asyncio.sleep(delay)
                 continue
             except (httpx.TimeoutException, _CallTimedOut) as exc:
+                self.unanswered += 1
                 if pacing is not None:
                     pacing.answered(number, 503, time.monotonic() - sent)
                 delay = self._next_delay(attempt, None) if idempotent else None
@@ -600,6 +605,7 @@ class VendorHttp:
                 await asyncio.sleep(delay)
                 continue
             except httpx.HTTPError as exc:
+                self.unanswered += 1
                 raise self.error(f"{what} failed: {type(exc).__name__}", retryable=True) from None
             finally:
                 self.in_flight -= 1
