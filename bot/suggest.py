@@ -58,6 +58,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Final
 
+from bot.defaults import DEFAULT_TOP, MAX_TOP
 from bot.errors import WindowError
 from bot.format import instant, length
 from bot.model import Conflict, ConflictKind, ConflictReport, SystemResult, Window
@@ -93,8 +94,6 @@ every scheduler is already the biggest check the bot makes."""
 DEFAULT_RANGE: Final = timedelta(days=7)
 """The range when none is given: the next seven days from now."""
 
-DEFAULT_TOP: Final = 3
-MAX_TOP: Final = 10
 
 FINE_STEP: Final = timedelta(minutes=15)
 COARSE_STEP: Final = timedelta(minutes=30)

@@ -133,15 +133,24 @@ def test_console_entry_point_runs_as_a_module(isolated: Path) -> None:
     assert "repeats nothing" in json.loads(result.stdout)["error"]
 
 
-def test_version_loads_none_of_the_application(isolated: Path) -> None:
-    # `maintbot --version` answers before the verbs and what they import are loaded.
+@pytest.mark.parametrize(
+    "argv",
+    [["--version"], ["--help"], ["check", "--help"], ["suggest", "--help"], ["db", "--help"]],
+)
+def test_version_and_help_load_none_of_the_application(isolated: Path, argv: list[str]) -> None:
+    # The help and the version answer from the parser alone: no pydantic, no store, no
+    # HTTP stack, no simulators, none of the application.
     probe = (
         "import sys\n"
         "from bot.cli import main\n"
-        "code = main(['--version'])\n"
-        "heavy = ('httpx', 'aiohttp', 'pydantic_settings', 'sqlite_utils', 'bot.sandbox',"
-        " 'bot.service', 'slack_bolt')\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy))\n"
+        "try:\n"
+        f"    code = main({argv!r})\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        "heavy = ('httpx', 'aiohttp', 'pydantic', 'pydantic_settings', 'sqlite_utils',"
+        " 'psycopg', 'bot.sandbox', 'bot.service', 'bot.store', 'bot.config', 'slack_bolt')\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy)\n"
+        "print('LOADED', loaded)\n"
         "sys.exit(code)\n"
     )
     result = subprocess.run(
@@ -153,9 +162,14 @@ def test_version_loads_none_of_the_application(isolated: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    version, loaded = result.stdout.splitlines()
-    assert version.startswith("maintbot ")
-    assert loaded == "[]"
+    *shown, loaded = result.stdout.splitlines()
+    assert loaded == "LOADED []"
+    if argv == ["--version"]:
+        assert shown[0].startswith("maintbot ")
+    else:
+        assert shown[0].startswith("usage: maintbot")
+    if argv == ["suggest", "--help"]:
+        assert "(default 3)" in "\n".join(shown)  # the defaults still reach the help
 
 
 def test_check_reports_a_failing_scheduler_in_one_line_and_still_shows_the_others(

@@ -87,7 +87,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if given == ["--version"]:
         print(f"maintbot {__version__}")  # before the verbs and all they import
         return 0
-    from bot.config import load_settings
     from bot.errors import MaintbotError
 
     parser = build_parser()
@@ -98,6 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     verb: Verb = args.func
     try:
         _log_level()  # a bad level is refused before anything else is read
+        # Only now: `--help` and usage errors have answered without pydantic and the rest.
+        from bot.config import load_settings
+
         settings = load_settings()
         _configure_logging(settings)
         return verb(args, settings)

@@ -9,12 +9,14 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.options import default_actor, run_on_bot
-from bot.config import Settings
 from bot.errors import ConfigError
-from bot.service import Maintbot
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.service import Maintbot
 
 __all__ = ["register", "write_atomically"]
 

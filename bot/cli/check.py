@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any
 import tomli_w
 
 from bot.cli.options import add_by, add_config_options, bounded, clock_from, run_on_bot, the_name
-from bot.config import Config, Settings
 from bot.errors import ConfigError, WindowError
-from bot.model import Window
-from bot.render import conflict_table
-from bot.service import Maintbot, StoredCheck
 
 if TYPE_CHECKING:
+    from bot.config import Config, Settings
+    from bot.model import Window
+
     # Imported where used: the grammar and dateutil's rrule stay out of the other verbs.
     from bot.series import Series
+    from bot.service import Maintbot, StoredCheck
 
 __all__ = [
     "cmd_check",
@@ -124,6 +124,7 @@ def _read(text: str, tz: str, now: datetime, locale: str | None = None) -> Windo
 
 
 def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.model import Window
     from bot.series import occurrences, series_json, series_lines
     from bot.windows import echo_lines
 
@@ -161,6 +162,8 @@ def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.model import Window
+    from bot.render import conflict_table
     from bot.windows import echo_lines, warm_up
 
     warm_up()
@@ -191,6 +194,7 @@ def _check_series(
     """The check once per occurrence, one after another (not at once: each asks every
     scheduler, and their rate limits are per minute). An occurrence that cannot happen is
     reported with its reason and not checked."""
+    from bot.render import conflict_table
     from bot.series import occurrences, series_json, series_lines
     from bot.windows import echo_lines
 
@@ -226,6 +230,7 @@ def _check_series(
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.render import conflict_table
     from bot.windows import echo_lines
 
     async def report(bot: Maintbot) -> StoredCheck:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.config import Settings
 from bot.errors import StoreError
-from bot.store import SCHEMA_VERSION, Store, peek
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 __all__ = ["register"]
 
@@ -53,6 +54,8 @@ def _refused(message: str) -> StoreError:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.store import SCHEMA_VERSION, Store, peek
+
     timeout = settings.maintbot_db_busy_timeout
     before, _ = peek(settings.maintbot_db, busy_timeout=timeout)
     if before > SCHEMA_VERSION:
@@ -80,6 +83,8 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_copy(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.store import SCHEMA_VERSION, Store, peek
+
     timeout = settings.maintbot_db_busy_timeout
     target_version, counts = peek(args.to, busy_timeout=timeout)
     held = {table: n for table, n in counts.items() if n}

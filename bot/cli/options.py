@@ -11,13 +11,15 @@ import math
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.clock import Clock, system_clock
-from bot.config import Settings
 from bot.errors import LifecycleError, WindowError
-from bot.lifecycle import Notifier
-from bot.service import Maintbot, Need, open_maintbot
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.lifecycle import Notifier
+    from bot.service import Maintbot, Need
 
 __all__ = [
     "add_by",
@@ -144,6 +146,7 @@ def run_on_bot(
 ) -> T:
     """Open the application for this verb (schedulers as ``need`` says, chosen from
     ``--config``/``--sandbox``), run ``work`` on it, and close it."""
+    from bot.service import open_maintbot
 
     async def run() -> T:
         async with open_maintbot(

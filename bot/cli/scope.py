@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.options import add_config_options, print_json, run_on_bot
-from bot.config import Settings
-from bot.render import table
-from bot.service import Candidates, Maintbot, Scope
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.service import Candidates, Maintbot, Scope
 
 __all__ = ["add_scope_options", "register", "scope_of"]
 
@@ -64,6 +65,8 @@ def add_scope_options(parser: argparse.ArgumentParser) -> None:
 
 def scope_of(args: argparse.Namespace) -> Scope | None:
     """The scope the options give; ``None`` when none was given (the plan as before)."""
+    from bot.service import Scope
+
     scope = Scope(
         systems=tuple(args.system),
         groups=tuple(args.group),
@@ -99,6 +102,9 @@ def register(sub: Any) -> None:
 
 
 def cmd_scope(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.render import table
+    from bot.service import Scope
+
     scope = scope_of(args) or Scope()
     every = args.tasks == "all"
 

@@ -10,16 +10,18 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.options import add_by, add_config_options, print_json, run_on_bot, the_name
 from bot.cli.scope import add_scope_options, scope_of
-from bot.config import Settings
 from bot.errors import ConfigError
 from bot.format import instant
-from bot.model import SeriesRecord, WindowRecord
-from bot.service import Maintbot
-from bot.service.series import Rescoped, SeriesPlan, SeriesView
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.model import SeriesRecord, WindowRecord
+    from bot.service import Maintbot
+    from bot.service.series import Rescoped, SeriesPlan, SeriesView
 
 __all__ = ["plan_lines", "register", "series_json"]
 

@@ -10,14 +10,16 @@ import logging
 import signal
 import socket
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.options import add_config_options, bounded, run_on_bot
-from bot.config import Settings
 from bot.errors import ConfigError, MaintbotError
-from bot.lifecycle import LogNotifier, Notifier
 from bot.logs import JsonFormatter
-from bot.service import Maintbot, open_maintbot
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.lifecycle import Notifier
+    from bot.service import Maintbot
 
 __all__ = ["register"]
 
@@ -109,6 +111,7 @@ def _say(line: str) -> None:
 
 
 async def _serve(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.service import open_maintbot
     from bot.slack.app import SlackWiring
     from bot.slack.server import serve
 
@@ -164,6 +167,8 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 def _notifier(settings: Settings) -> Notifier:
     """Slack when a bot token is configured, the log otherwise."""
+    from bot.lifecycle import LogNotifier
+
     if settings.slack_bot_token is None:
         return LogNotifier()
     try:

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.options import add_by, add_config_options, bounded, clock_from, run_on_bot, the_name
-from bot.config import Settings
+from bot.defaults import DEFAULT_TOP, MAX_TOP
 from bot.format import instant, instant_with_utc, length
-from bot.render import hit_line
-from bot.service import Maintbot, Suggestion
-from bot.suggest import DEFAULT_TOP, MAX_TOP, Hit
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.service import Maintbot, Suggestion
+    from bot.suggest import Hit
 
 __all__ = ["cmd_suggest", "register", "suggestion_json"]
 
@@ -123,6 +125,8 @@ def suggestion_json(found: Suggestion) -> dict[str, Any]:
 
 
 def suggestion_lines(found: Suggestion) -> list[str]:
+    from bot.render import hit_line
+
     ranking = found.ranking
     tz = ranking.range.tz
     out = [

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.cli.options import (
     add_by,
@@ -14,10 +14,11 @@ from bot.cli.options import (
     run_on_bot,
     the_name,
 )
-from bot.config import Settings
-from bot.render import audit_table, table
-from bot.service import ActionResult, HeldPaused, Maintbot, ResumeAsked, Resumed
-from bot.service.audit import AuditTrail
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.service import ActionResult, HeldPaused, Maintbot, ResumeAsked, Resumed
+    from bot.service.audit import AuditTrail
 
 __all__ = ["register"]
 
@@ -90,6 +91,8 @@ def _show(args: argparse.Namespace, result: ActionResult) -> None:
 
 
 def cmd_resume(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.service import Resumed
+
     by = the_name(args)
 
     async def resume(bot: Maintbot) -> Resumed | ResumeAsked:
@@ -119,6 +122,8 @@ def cmd_resume(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.render import table
+
     async def status(bot: Maintbot) -> HeldPaused:
         return bot.status()
 
@@ -170,6 +175,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.render import audit_table
+
     tz = args.tz or settings.maintbot_tz
 
     async def audit(bot: Maintbot) -> AuditTrail:

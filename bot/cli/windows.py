@@ -16,19 +16,17 @@ from typing import TYPE_CHECKING, Any
 from bot.cli.options import add_by, add_config_options, bounded, print_json, run_on_bot, the_name
 from bot.cli.scope import add_scope_options, scope_of
 from bot.cli.series import plan_lines, series_json, view_lines
-from bot.config import Settings
 from bot.errors import ConfigError, WindowError
 from bot.format import instant
-from bot.lifecycle import Decision
-from bot.model import Conflict, PlannedTask, WindowRecord
-from bot.render import table
-from bot.service import EditResult, Maintbot, PlanResult, ResumeDecision, TakeOver, WindowView
-from bot.service.editing import overlap_lines
-from bot.service.series import PLAN_AHEAD, SeriesPlan, SeriesView
-from bot.service.wiring import Need
 
 if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.lifecycle import Decision
+    from bot.model import Conflict, PlannedTask, WindowRecord
     from bot.series import Series
+    from bot.service import EditResult, Maintbot, PlanResult, ResumeDecision, TakeOver, WindowView
+    from bot.service.series import SeriesPlan, SeriesView
+    from bot.service.wiring import Need
 
 __all__ = ["edit_json", "edit_lines", "register", "window_json"]
 
@@ -141,6 +139,8 @@ def register(sub: Any) -> None:
 
 # -- plan ---------------------------------------------------------------------------------------
 def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.service.editing import overlap_lines
+    from bot.service.series import SeriesPlan, SeriesView
     from bot.windows import echo_lines
 
     async def plan(bot: Maintbot) -> PlanResult | SeriesPlan:
@@ -202,6 +202,7 @@ def cmd_plan(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _plan_series(args: argparse.Namespace, bot: Maintbot, series: Series) -> SeriesPlan:
+    from bot.service.series import PLAN_AHEAD
     from bot.windows import parse_length
 
     refused = [
@@ -298,6 +299,8 @@ def edit_json(result: EditResult) -> dict[str, Any]:
 
 def edit_lines(result: EditResult) -> list[str]:
     """The difference an edit made, for people reading a terminal."""
+    from bot.service.editing import overlap_lines
+
     before, record = result.before, result.record
     tz = record.tz
     lines = [f"Window {record.id} edited: {result.summary()}."]
@@ -337,6 +340,8 @@ def edit_lines(result: EditResult) -> list[str]:
 
 # -- windows ------------------------------------------------------------------------------------
 def cmd_windows(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.render import table
+
     async def windows(bot: Maintbot) -> tuple[list[WindowView], list[SeriesView]]:
         return bot.windows(recent=args.limit), bot.series_list(recent=args.limit)
 
@@ -430,6 +435,8 @@ def _task_summary(rows: Sequence[PlannedTask]) -> str:
 
 
 def _task_table(rows: Sequence[PlannedTask]) -> str:
+    from bot.render import table
+
     return table(
         ["system", "kind", "id", "name", "state"],
         [[r.system, r.kind.value, r.task_id, r.task_name, r.state.value] for r in rows],
@@ -438,6 +445,8 @@ def _task_table(rows: Sequence[PlannedTask]) -> str:
 
 # -- approve / reject ---------------------------------------------------------------------------
 def cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.service import ResumeDecision
+
     by = the_name(args)
     is_resume = args.request.startswith("r_")
 
@@ -484,6 +493,8 @@ def cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
 
 # -- cancel / end / extend / retry / take-over --------------------------------------------------
 def cmd_change(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.service import TakeOver, WindowView
+
     by = the_name(args)
     change: dict[str, Callable[[Maintbot], Awaitable[WindowView | TakeOver]]] = {
         "cancel": lambda bot: bot.cancel(args.window_id, by=by),
