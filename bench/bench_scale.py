@@ -15,7 +15,9 @@ deadline (``--deadline``). Printed per system:
 * client CPU per request: the client process's CPU time over the check / requests;
 * pace (this tree's adaptive concurrency): limit at the end / peak / halvings;
 * depth: the longest chain of requests each sent after the previous one's answer was read,
-  which is how many round trips the check waited for one after another.
+  which is how many round trips the check waited for one after another;
+* stall: the longest the event loop was held by one piece of work (a 5 ms timer's worst
+  lateness), which in ``serve`` delays every Slack ack and every other vendor's answer.
 
 Nothing is asserted; the figures are for the notes of issue 13.
 """
@@ -114,12 +116,24 @@ def client(payload: dict[str, Any]) -> dict[str, Any]:
         clock = system_clock
         window = parse_window("Saturday 2-4am", tz="America/Los_Angeles", now=clock())
         schedulers = open_schedulers(config(vendors), clock)
+        lags: list[float] = []
+
+        async def sample_lag() -> None:
+            # How late a 5 ms timer fires: the longest stretch the loop could not serve
+            # anything else (in serve, a Slack ack or another vendor's answer).
+            while True:
+                due = time.perf_counter() + 0.005
+                await asyncio.sleep(0.005)
+                lags.append(max(0.0, time.perf_counter() - due))
+
+        sampler = asyncio.create_task(sample_lag())
         try:
             cpu = time.process_time()
             started = time.perf_counter()
             report = await check_window(window, schedulers, clock)
             wall = time.perf_counter() - started
             cpu = time.process_time() - cpu
+            sampler.cancel()
             pace = {}
             for s in schedulers:
                 controller = getattr(s.connector.http, "concurrency", None) if s.connector else None
@@ -128,6 +142,7 @@ def client(payload: dict[str, Any]) -> dict[str, Any]:
                         f"{controller.limit:.0f}/{controller.peak:.0f}/{controller.halvings}"
                     )
         finally:
+            sampler.cancel()
             await asyncio.gather(*(s.aclose() for s in schedulers))
         return {
             "pace": pace,
@@ -137,6 +152,7 @@ def client(payload: dict[str, Any]) -> dict[str, Any]:
             "errors": {s.system: s.error for s in report.systems if not s.ok},
             "requests": {v: len(intervals[v]) for v in vendors},
             "depth": {v: longest_chain(intervals[v]) for v in vendors},
+            "stall_ms": max(lags, default=0.0) * 1000,
         }
 
     async def run() -> dict[str, Any]:
@@ -201,7 +217,7 @@ def rows(label: str, scale: int, latency: float, results: dict[str, Any]) -> Ite
         depth = max(r["depth"].values()) if r["depth"] else 0
         yield (
             f"{label:8} {scale:>5} {latency:>4g} {system:9} {r['wall']:8.2f} {requests:>7} "
-            f"{cpu_per:9.3f} {depth:>6}  {status}"
+            f"{cpu_per:9.3f} {depth:>6} {r.get('stall_ms', 0.0):8.0f}  {status}"
             + (f"  pace {r['pace']}" if r.get("pace") else "")
         )
 
@@ -227,7 +243,7 @@ def main() -> None:
     vendors = args.vendors.split(",")
     print(
         f"{'tree':8} {'scale':>5} {'ms':>4} {'system':9} {'wall s':>8} {'reqs':>7} "
-        f"{'cpu ms/req':>9} {'depth':>6}  status"
+        f"{'cpu ms/req':>9} {'depth':>6} {'stall ms':>8}  status"
     )
     for scale in (int(s) for s in args.scales.split(",")):
         for latency in (float(v) for v in args.latency_ms.split(",")):

@@ -124,7 +124,7 @@ async def snapshot(
         # defence for what they do not (a shape nobody expected). Cancellation is not
         # caught: the check's caller owns it.
         return SystemSnapshot(SystemResult(**base, ok=False, error=_unexpected(scheduler, exc)))
-    runs = _predicted(scheduler, connector, runs, running, window, now, runs_from, history)
+    runs = await _predicted(scheduler, connector, runs, running, window, now, runs_from, history)
     relevant: list[Run] = [r for r in runs if r.at is None or r.at < window.end]
     return SystemSnapshot(
         SystemResult(**base, ok=True, task_count=len(tasks)),
@@ -134,7 +134,7 @@ async def snapshot(
     )
 
 
-def _predicted(
+async def _predicted(
     scheduler: Scheduler,
     connector: Connector,
     runs: list[Run],
@@ -154,7 +154,13 @@ def _predicted(
         except StoreError as exc:
             # The store's trouble costs this check its predictions, never its answer.
             log.warning("check: run history of %s not available: %s", scheduler.name, exc)
-    return predict_runs(
+    if not any(r.at is None for r in runs):
+        return runs
+    # Finding patterns is pure CPU: 0.8-1.4 s for 2,300 Pyramid schedules at scale 100.
+    # In a worker thread the interpreter switches back to the event loop every few
+    # milliseconds, so the other vendors' answers and Slack's acks are not held up.
+    return await asyncio.to_thread(
+        predict_runs,
         runs,
         zone=scheduler.timezone,
         now=now,
@@ -162,6 +168,7 @@ def _predicted(
         end=window.end,
         shown_in=window.tz,
         recorded=recorded,
+        opens=window.start,
     )
 
 

@@ -213,3 +213,40 @@ def test_a_pattern_with_no_run_in_the_window_makes_no_conflict() -> None:
     runs = predict_runs([run], zone="UTC", now=now, start=now, end=WINDOW.end, shown_in="UTC")
     assert runs == []
     assert find_conflicts(WINDOW, now, [_snapshot(runs)]).conflicts == ()
+
+
+def test_predictions_before_the_window_are_made_only_where_they_can_reach_it() -> None:
+    now = WINDOW.start - timedelta(hours=12)
+    quarter = tuple(now - timedelta(minutes=15 * i) for i in range(40, 0, -1))
+    long_run = Run(
+        task=_ref("long"), at=None, history=quarter, expected_duration=timedelta(minutes=40)
+    )
+    no_length = Run(task=_ref("short"), at=None, history=quarter)
+
+    def predicted(opens: datetime | None) -> list[Run]:
+        return predict_runs(
+            [long_run, no_length],
+            zone="UTC",
+            now=now,
+            start=now,
+            end=WINDOW.end,
+            shown_in="UTC",
+            opens=opens,
+        )
+
+    everything, relevant = predicted(None), predicted(WINDOW.start)
+    assert len(everything) == 2 * 14 * 4  # every 15 minutes of both, over 14 hours
+    long_starts = [r.at for r in relevant if r.task.id == "long" and r.at is not None]
+    # Before the window: only the two starts whose 40 minutes reach into it.
+    assert [at for at in long_starts if at < WINDOW.start] == [
+        WINDOW.start - timedelta(minutes=30),
+        WINDOW.start - timedelta(minutes=15),
+    ]
+    short_starts = [r.at for r in relevant if r.task.id == "short" and r.at is not None]
+    assert min(short_starts) == WINDOW.start  # no length: nothing before can reach it
+    assert len(relevant) == 8 + 2 + 8
+    # The report is the same either way: what was dropped could never be a conflict.
+    full = find_conflicts(WINDOW, now, [_snapshot(everything)]).to_json()
+    lean = find_conflicts(WINDOW, now, [_snapshot(relevant)]).to_json()
+    assert full == lean
+    assert {c["kind"] for c in lean["conflicts"]} == {"starts_in_window", "may_overlap"}
