@@ -6,16 +6,19 @@ falling back to the configured look-back whenever the store cannot say better.""
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
 from test_store_lost import _cut, _let_in
 
 from bot.check import check_window, open_schedulers
+from bot.cli import main, write_sandbox_config
 from bot.clock import ManualClock
 from bot.lookback import (
     FULL_LOOKBACK_EVERY,
@@ -24,6 +27,7 @@ from bot.lookback import (
     choose_lookback,
 )
 from bot.model import ConflictKind, ConflictReport, TaskKind, TaskRef, Window
+from bot.render import conflict_table
 from bot.sandbox import sandbox_config
 from bot.sandbox.base import SandboxServer
 from bot.sandbox.talend import TalendSimulator
@@ -223,6 +227,8 @@ async def test_a_later_check_searches_only_as_far_back_as_the_longest_run_needs(
     assert body["lookback_hours"] == round(span.total_seconds() / 3600, 2)
     assert body["lookback_note"] == system.lookback_note
     assert first.to_json()["systems"][0]["lookback_hours"] == 12.0
+    assert f"  note: {system.lookback_note}\n" in conflict_table(second, [])
+    assert "note: looked back" not in conflict_table(first, [])
 
 
 async def test_a_task_that_starts_running_long_is_learnt_on_the_daily_full_look_back(
@@ -319,3 +325,24 @@ async def test_a_store_that_is_out_of_reach_costs_the_shorter_look_back_not_the_
     assert system.lookback == CONFIGURED
     assert "run lengths of talend not available" in caplog.text
     assert {"dwh_full_reload_apac", "dwh_full_reload_amer"} <= overlapping(report)
+
+
+def test_maintbot_check_looks_back_less_the_second_time(
+    sim: TalendSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The CLI's check goes through the application layer, which gives it the store."""
+    config = tmp_path / "maintbot.toml"
+    write_sandbox_config(config, sandbox_config([sim]))
+    monkeypatch.setenv("MAINTBOT_DB", str(tmp_path / "maintbot.db"))
+    monkeypatch.setenv("MAINTBOT_CONFIG", str(config))
+    shown = []
+    for now in ("2026-11-18T18:00:00+00:00", "2026-11-18T19:00:00+00:00"):
+        code = main(["check", "Saturday 2-4am", "--tz", "UTC", "--now", now, "--json"])
+        assert code == 0, capsys.readouterr().err
+        shown.append(json.loads(capsys.readouterr().out)["systems"][0])
+    assert (shown[0]["lookback_hours"], shown[0]["lookback_note"]) == (12.0, None)
+    assert shown[1]["lookback_hours"] < 12
+    assert shown[1]["lookback_note"].startswith("looked back ")
