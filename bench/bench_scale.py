@@ -16,6 +16,10 @@ deadline (``--deadline``). Printed per system:
 * pace (this tree's adaptive concurrency): limit at the end / peak / halvings;
 * depth: the longest chain of requests each sent after the previous one's answer was read,
   which is how many round trips the check waited for one after another.
+* look-back: how far before the window each system was searched. A tree whose check
+  learns run lengths (``check_window(lengths=...)``) is given a store of its own, so the
+  warm-up check looks back in full and the measured ones as far as the longest run needs
+  (``--no-store``: none, every check in full).
 
 Nothing is asserted; the figures are for the notes of issue 13.
 """
@@ -76,6 +80,9 @@ def longest_chain(intervals: list[tuple[float, float]]) -> int:
 
 def client(payload: dict[str, Any]) -> dict[str, Any]:
     """Measure the tree on ``sys.path`` against the simulators ``payload`` describes."""
+    import inspect
+    import tempfile
+
     import bot
     from bot.check import check_window, open_schedulers
     from bot.clock import system_clock
@@ -96,6 +103,12 @@ def client(payload: dict[str, Any]) -> dict[str, Any]:
     base.VendorHttp._exchange = recorded  # type: ignore[method-assign]
 
     tables: dict[str, tuple[dict[str, Any], dict[str, str]]] = payload["tables"]
+    learns = "lengths" in inspect.signature(check_window).parameters and payload["store"]
+    extra: dict[str, Any] = {}
+    if learns:
+        from bot.store import Store
+
+        extra["lengths"] = Store(Path(tempfile.mkdtemp(prefix="bench-scale-")) / "bench.db")
 
     def config(vendors: list[str]) -> Config:
         env: dict[str, str] = {}
@@ -117,7 +130,7 @@ def client(payload: dict[str, Any]) -> dict[str, Any]:
         try:
             cpu = time.process_time()
             started = time.perf_counter()
-            report = await check_window(window, schedulers, clock)
+            report = await check_window(window, schedulers, clock, **extra)
             wall = time.perf_counter() - started
             cpu = time.process_time() - cpu
             pace = {}
@@ -137,6 +150,10 @@ def client(payload: dict[str, Any]) -> dict[str, Any]:
             "errors": {s.system: s.error for s in report.systems if not s.ok},
             "requests": {v: len(intervals[v]) for v in vendors},
             "depth": {v: longest_chain(intervals[v]) for v in vendors},
+            "lookback": {
+                s.system: getattr(s, "lookback", None) and s.lookback.total_seconds() / 3600
+                for s in report.systems
+            },
         }
 
     async def run() -> dict[str, Any]:
@@ -199,10 +216,16 @@ def rows(label: str, scale: int, latency: float, results: dict[str, Any]) -> Ite
         status = "ok" if ok else "FAILED " + ",".join(late)
         cpu_per = r["cpu"] / requests * 1000 if requests else 0.0
         depth = max(r["depth"].values()) if r["depth"] else 0
+        spans = {s: h for s, h in r.get("lookback", {}).items() if h is not None}
         yield (
             f"{label:8} {scale:>5} {latency:>4g} {system:9} {r['wall']:8.2f} {requests:>7} "
             f"{cpu_per:9.3f} {depth:>6}  {status}"
             + (f"  pace {r['pace']}" if r.get("pace") else "")
+            + (
+                "  look-back " + ",".join(f"{s} {h:.1f}h" for s, h in spans.items())
+                if spans
+                else ""
+            )
         )
 
 
@@ -214,6 +237,7 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="a worktree of the commit to compare")
     parser.add_argument("--deadline", type=float, default=10.0)
     parser.add_argument("--no-warmup", action="store_true")
+    parser.add_argument("--no-store", action="store_true", help="no learnt look-back")
     parser.add_argument("--baseline-only", action="store_true", help="measure no other tree")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -236,6 +260,7 @@ def main() -> None:
                     "tables": tables,
                     "deadline": args.deadline,
                     "warmup": not args.no_warmup,
+                    "store": not args.no_store,
                 }
                 for label, tree in trees:
                     result = measure_tree(tree, payload)
