@@ -17,7 +17,11 @@ deadline (``--deadline``). Printed per system:
 * depth: the longest chain of requests each sent after the previous one's answer was read,
   which is how many round trips the check waited for one after another;
 * stall: the longest the event loop was held by one piece of work (a 5 ms timer's worst
-  lateness), which in ``serve`` delays every Slack ack and every other vendor's answer.
+  lateness), which in ``serve`` delays every Slack ack and every other vendor's answer;
+* look-back: how far before the window each system was searched. A tree whose check
+  learns run lengths (``check_window(lengths=...)``) is given a store of its own, so the
+  warm-up checks (each system alone) look back in full and the measured ones as far as
+  the longest run needs (``--no-store``: none, every check in full).
 
 Nothing is asserted; the figures are for the notes of issue 13.
 """
@@ -78,6 +82,9 @@ def longest_chain(intervals: list[tuple[float, float]]) -> int:
 
 def client(payload: dict[str, Any]) -> dict[str, Any]:
     """Measure the tree on ``sys.path`` against the simulators ``payload`` describes."""
+    import inspect
+    import tempfile
+
     import bot
     from bot.check import check_window, open_schedulers
     from bot.clock import system_clock
@@ -98,6 +105,12 @@ def client(payload: dict[str, Any]) -> dict[str, Any]:
     base.VendorHttp._exchange = recorded  # type: ignore[method-assign]
 
     tables: dict[str, tuple[dict[str, Any], dict[str, str]]] = payload["tables"]
+    learns = "lengths" in inspect.signature(check_window).parameters and payload["store"]
+    extra: dict[str, Any] = {}
+    if learns:
+        from bot.store import Store
+
+        extra["lengths"] = Store(Path(tempfile.mkdtemp(prefix="bench-scale-")) / "bench.db")
 
     def config(vendors: list[str]) -> Config:
         env: dict[str, str] = {}
@@ -130,7 +143,7 @@ def client(payload: dict[str, Any]) -> dict[str, Any]:
         try:
             cpu = time.process_time()
             started = time.perf_counter()
-            report = await check_window(window, schedulers, clock)
+            report = await check_window(window, schedulers, clock, **extra)
             wall = time.perf_counter() - started
             cpu = time.process_time() - cpu
             sampler.cancel()
@@ -153,12 +166,20 @@ def client(payload: dict[str, Any]) -> dict[str, Any]:
             "requests": {v: len(intervals[v]) for v in vendors},
             "depth": {v: longest_chain(intervals[v]) for v in vendors},
             "stall_ms": max(lags, default=0.0) * 1000,
+            "lookback": {
+                s.system: getattr(s, "lookback", None) and s.lookback.total_seconds() / 3600
+                for s in report.systems
+            },
         }
 
     async def run() -> dict[str, Any]:
         vendors: list[str] = list(tables)
         if payload["warmup"]:
-            await one(vendors)  # first logins, imports, the simulators' caches
+            # Each alone, so each answers within its deadline: first logins, imports, the
+            # simulators' caches, and (a tree that learns run lengths) the full look-back the
+            # measured checks learn from.
+            for v in vendors:
+                await one([v])
         results = {v: await one([v]) for v in vendors}
         if len(vendors) > 1:
             results[ALL] = await one(vendors)
@@ -215,10 +236,16 @@ def rows(label: str, scale: int, latency: float, results: dict[str, Any]) -> Ite
         status = "ok" if ok else "FAILED " + ",".join(late)
         cpu_per = r["cpu"] / requests * 1000 if requests else 0.0
         depth = max(r["depth"].values()) if r["depth"] else 0
+        spans = {s: h for s, h in r.get("lookback", {}).items() if h is not None}
         yield (
             f"{label:8} {scale:>5} {latency:>4g} {system:9} {r['wall']:8.2f} {requests:>7} "
             f"{cpu_per:9.3f} {depth:>6} {r.get('stall_ms', 0.0):8.0f}  {status}"
             + (f"  pace {r['pace']}" if r.get("pace") else "")
+            + (
+                "  look-back " + ",".join(f"{s} {h:.1f}h" for s, h in spans.items())
+                if spans
+                else ""
+            )
         )
 
 
@@ -230,6 +257,7 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="a worktree of the commit to compare")
     parser.add_argument("--deadline", type=float, default=10.0)
     parser.add_argument("--no-warmup", action="store_true")
+    parser.add_argument("--no-store", action="store_true", help="no learnt look-back")
     parser.add_argument("--baseline-only", action="store_true", help="measure no other tree")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -252,6 +280,7 @@ def main() -> None:
                     "tables": tables,
                     "deadline": args.deadline,
                     "warmup": not args.no_warmup,
+                    "store": not args.no_store,
                 }
                 for label, tree in trees:
                     result = measure_tree(tree, payload)

@@ -24,7 +24,8 @@ from bot.conflicts import SystemSnapshot, find_conflicts
 from bot.connectors import build_connector
 from bot.connectors.base import Connector, deadline, gather_all
 from bot.errors import ConfigError, ConnectorError, StoreError
-from bot.model import ConflictReport, Run, RunningNow, SystemResult, Window
+from bot.lookback import Lookback, RunLengths, choose_lookback
+from bot.model import ConflictReport, Run, RunningNow, SystemResult, TaskRef, Window
 from bot.run_history import RunHistory, predict_runs
 from bot.vendors import vendor
 
@@ -86,18 +87,23 @@ async def snapshot(
     history: RunHistory | None = None,
     *,
     each_run: bool = False,
+    lengths: RunLengths | None = None,
 ) -> SystemSnapshot:
     """Ask one scheduler what collides with ``window``, within its deadline. Runs at a time
     the vendor does not give are predicted from run history where it shows a pattern
     (``history`` keeps it for schedulers that keep none); with ``each_run``, the durations
     of the runs inside it too (how far each reaches into a later slot of a range, for
-    ``suggest``)."""
+    ``suggest``). ``lengths`` remembers the run lengths seen, so later checks look back
+    before the window no further than the longest run needs (see :mod:`bot.lookback`)."""
     base = {"system": scheduler.name, "vendor": scheduler.vendor, "label": scheduler.label}
     if scheduler.connector is None:
         return SystemSnapshot(SystemResult(**base, ok=False, error=scheduler.error))
     connector = scheduler.connector
     # Runs that started before the window may still be running into it (may_overlap).
-    runs_from = max(now, window.start - scheduler.lookback)
+    lookback = _lookback(scheduler, now, lengths)
+    runs_from = max(now, window.start - lookback.span)
+    if not lookback.full and runs_from == max(now, window.start - scheduler.lookback):
+        lookback = Lookback(scheduler.lookback, full=True)  # now is later than either start
     durations_before = window.end if each_run else window.start
     try:
         with deadline(scheduler.deadline):
@@ -124,14 +130,60 @@ async def snapshot(
         # defence for what they do not (a shape nobody expected). Cancellation is not
         # caught: the check's caller owns it.
         return SystemSnapshot(SystemResult(**base, ok=False, error=_unexpected(scheduler, exc)))
+    if lengths is not None:
+        # Only a look-back that was not cut short by now learns what the configured span
+        # holds; a check of a window about to open sees less than a full one would.
+        full = lookback.full and runs_from > now
+        _remember_lengths(scheduler, lengths, runs, running, now, full=full)
     runs = await _predicted(scheduler, connector, runs, running, window, now, runs_from, history)
     relevant: list[Run] = [r for r in runs if r.at is None or r.at < window.end]
     return SystemSnapshot(
-        SystemResult(**base, ok=True, task_count=len(tasks)),
+        SystemResult(
+            **base,
+            ok=True,
+            task_count=len(tasks),
+            lookback=lookback.span,
+            lookback_note=lookback.note,
+        ),
         tasks=tasks,
         runs=relevant,
         running=running,
     )
+
+
+def _lookback(scheduler: Scheduler, now: datetime, lengths: RunLengths | None) -> Lookback:
+    """This check's look-back; the configured one whenever the store cannot say better."""
+    if lengths is None:
+        return Lookback(scheduler.lookback, full=True)
+    try:
+        longest = lengths.longest_run(scheduler.name, now=now)
+        full_at = lengths.full_lookback_at(scheduler.name)
+    except StoreError as exc:
+        log.warning("check: run lengths of %s not available: %s", scheduler.name, exc)
+        return Lookback(scheduler.lookback, full=True)
+    return choose_lookback(scheduler.lookback, longest, full_at, now)
+
+
+def _remember_lengths(
+    scheduler: Scheduler,
+    lengths: RunLengths,
+    runs: Sequence[Run],
+    running: Sequence[RunningNow],
+    now: datetime,
+    *,
+    full: bool,
+) -> None:
+    seen: list[tuple[TaskRef, timedelta]] = [
+        (r.task, r.expected_duration) for r in runs if r.expected_duration is not None
+    ]
+    seen += [(r.task, r.expected_duration) for r in running if r.expected_duration is not None]
+    try:
+        lengths.record_run_lengths(seen, now=now)
+        if full:
+            lengths.mark_full_lookback(scheduler.name, now)
+    except StoreError as exc:
+        # The store's trouble costs later checks their shorter look-back, never this answer.
+        log.warning("check: run lengths of %s not recorded: %s", scheduler.name, exc)
 
 
 async def _predicted(
@@ -199,16 +251,18 @@ async def check_window(
     metrics: Metrics | None = None,
     each_run: bool = False,
     history: RunHistory | None = None,
+    lengths: RunLengths | None = None,
 ) -> ConflictReport:
     """The conflict report for ``window`` across ``schedulers``, queried concurrently
     (each system's outcome and time counted in ``metrics``; run starts seen on schedulers
     that keep no history recorded in ``history``, which predictions learn from);
     ``each_run``: every run in the window a conflict of its own, with its duration (see
-    :func:`find_conflicts`)."""
+    :func:`find_conflicts`); run lengths seen remembered in ``lengths``, which shortens
+    later checks' look-back before the window (see :mod:`bot.lookback`)."""
     now = clock()
     snapshots = list(
         await asyncio.gather(
-            *(_timed(s, window, now, metrics, history, each_run) for s in schedulers)
+            *(_timed(s, window, now, metrics, history, each_run, lengths) for s in schedulers)
         )
     )
     for snap in snapshots:
@@ -230,9 +284,10 @@ async def _timed(
     metrics: Metrics | None,
     history: RunHistory | None,
     each_run: bool = False,
+    lengths: RunLengths | None = None,
 ) -> SystemSnapshot:
     started = time.perf_counter()
-    snap = await snapshot(scheduler, window, now, history, each_run=each_run)
+    snap = await snapshot(scheduler, window, now, history, each_run=each_run, lengths=lengths)
     if metrics is not None:
         error = snap.result.error or ""
         timed_out = error.startswith(_NO_ANSWER)

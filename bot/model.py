@@ -202,6 +202,10 @@ class SystemResult(_Frozen):
     ok: bool
     error: str | None = None
     task_count: int = 0
+    # How far before the window runs were looked for (see bot/lookback.py); the note says
+    # why when it is shorter than the configured look-back.
+    lookback: timedelta | None = None
+    lookback_note: str | None = None
 
 
 class ConflictReport(_Frozen):
@@ -238,6 +242,12 @@ class ConflictReport(_Frozen):
                     "vendor": s.vendor,
                     "ok": s.ok,
                     "error": s.error,
+                    "lookback_hours": (
+                        round(s.lookback.total_seconds() / 3600, 2)
+                        if s.lookback is not None
+                        else None
+                    ),
+                    "lookback_note": s.lookback_note,
                 }
                 for s in self.systems
             ],

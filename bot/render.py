@@ -227,6 +227,8 @@ def _group_lines(
 ) -> list[str]:
     system = group.system
     out = [f"{system.label} ({system.system}):"]
+    if system.lookback_note:
+        out.append(f"  note: {system.lookback_note}")
     if group.act:
         out.append(f"  {len(group.act)} to act on:")
         out.extend(

@@ -16,6 +16,7 @@ lexicographically in time order.
 from __future__ import annotations
 
 import json
+import math
 import re
 import secrets
 import threading
@@ -56,11 +57,17 @@ __all__ = [
     "peek",
 ]
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 # How much run history the store keeps for a task (see Store.record_run_starts): enough for a
 # weekly pattern's three runs with room for missed weeks, and a 5-minute one's latest hours.
 RUN_HISTORY_KEPT = timedelta(days=35)
 RUN_HISTORY_PER_TASK = 200
+# How long a task's longest run length is remembered unseen (see Store.record_run_lengths):
+# a task that stopped running long is forgotten after this, one that still does is not.
+RUN_LENGTHS_KEPT = timedelta(days=30)
+# Longer lengths are kept as this: beyond the longest configurable look-back they change
+# nothing, and the column stays an ordinary integer on both engines.
+RUN_LENGTH_CAP = timedelta(days=7)
 
 
 def _iso(moment: datetime) -> str:
@@ -294,6 +301,19 @@ _MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (system, kind, task_id, started_at)
     );
     CREATE INDEX run_starts_started ON run_starts(started_at);
+    """,
+    # 11: the longest run length seen per task, so the check looks back before a window only
+    # as far as a run that may still be running when it opens can have started.
+    11: """
+    CREATE TABLE run_lengths (
+        system TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        length_seconds INTEGER NOT NULL,
+        observed_at TEXT NOT NULL,
+        PRIMARY KEY (system, kind, task_id)
+    );
+    CREATE INDEX run_lengths_observed ON run_lengths(observed_at);
     """,
 }
 
@@ -1453,6 +1473,76 @@ class Store:
             found.setdefault(key, []).append(datetime.fromisoformat(row["started_at"]))
         return found
 
+    # -- run lengths (how far the check looks back before a window) ---------------------------
+    def record_run_lengths(
+        self,
+        lengths: Iterable[tuple[TaskRef, timedelta]],
+        *,
+        now: datetime,
+        keep: timedelta = RUN_LENGTHS_KEPT,
+    ) -> None:
+        """Remember each task's longest run length seen (a shorter one later does not
+        lower it; it replaces it once the longer one has gone unseen for ``keep``, when
+        that row is pruned). Lengths that are not positive say nothing and are skipped."""
+        longest: dict[str, tuple[TaskRef, int]] = {}
+        for ref, length in lengths:
+            seconds = math.ceil(min(length, RUN_LENGTH_CAP).total_seconds())
+            if seconds > 0 and seconds > longest.get(ref.key, (ref, 0))[1]:
+                longest[ref.key] = (ref, seconds)
+        with self.transaction():
+            self._delete("run_lengths", ["observed_at < :before"], {"before": _iso(now - keep)})
+            for ref, seconds in longest.values():
+                row = {**_ref_values(ref), "length_seconds": seconds, "observed_at": _iso(now)}
+                self._exec(
+                    f"{_insert_sql('run_lengths', row)}\n"
+                    "ON CONFLICT (system, kind, task_id) DO UPDATE SET "
+                    "length_seconds = excluded.length_seconds, "
+                    "observed_at = excluded.observed_at\n"
+                    "WHERE excluded.length_seconds >= run_lengths.length_seconds",
+                    row,
+                )
+
+    def run_lengths(self, system: str) -> dict[str, timedelta]:
+        """The longest run length kept for each of ``system``'s tasks, by task key."""
+        rows = self._select(
+            "run_lengths",
+            ["system = :system"],
+            {"system": system},
+            columns="kind, task_id, length_seconds",
+        )
+        return {
+            f"{system}:{r['kind']}:{r['task_id']}": timedelta(seconds=int(r["length_seconds"]))
+            for r in rows
+        }
+
+    def longest_run(
+        self, system: str, *, now: datetime, keep: timedelta = RUN_LENGTHS_KEPT
+    ) -> timedelta | None:
+        """The longest run length seen on ``system`` within ``keep`` of ``now``; ``None``
+        when none was."""
+        rows = self._select(
+            "run_lengths",
+            ["system = :system", "observed_at >= :since"],
+            {"system": system, "since": _iso(now - keep)},
+            columns="MAX(length_seconds) AS longest",
+        )
+        value = rows[0]["longest"] if rows else None
+        return None if value is None else timedelta(seconds=int(value))
+
+    def mark_full_lookback(self, system: str, at: datetime) -> None:
+        """``system`` was just checked with its whole configured look-back."""
+        self.set_kv(_FULL_LOOKBACK + system, _iso(at))
+
+    def full_lookback_at(self, system: str) -> datetime | None:
+        """When ``system`` was last checked with its whole configured look-back; ``None``
+        if never, or if what is kept is not a time (then the next check does it again)."""
+        value = self.get_kv(_FULL_LOOKBACK + system)
+        try:
+            moment = datetime.fromisoformat(value) if value is not None else None
+        except ValueError:
+            return None
+        return moment if moment is not None and moment.tzinfo is not None else None
+
     # -- leadership: one window clock among many ----------------------------------------------
     def try_lead(self, name: str, owner: str, *, now: datetime, ttl: timedelta) -> bool:
         """Take or renew the lease ``name`` for ``owner`` until ``now + ttl``; ``True`` when
@@ -1661,10 +1751,12 @@ TABLES = (
     "kv",
     "resume_requests",
     "run_starts",
+    "run_lengths",
 )
 # Tables without an ``id`` column, by their key.
 _TABLE_ORDER = {
     "run_starts": "system, kind, task_id, started_at",
+    "run_lengths": "system, kind, task_id",
     "alerts": "window_id, kind",
     "processed_events": "event_id",
     "kv": "key",
@@ -1742,6 +1834,8 @@ _MID_TRANSITION = {
     "pausing": PlannedTaskState.PAUSING.value,
     "resuming": PlannedTaskState.RESUMING.value,
 }
+# The kv key, before the system's name, of when that system last had its full look-back.
+_FULL_LOOKBACK = "lookback_full:"
 # The rows (planned tasks, resume requests) of one task, by the parameters of _ref_values.
 _SAME_TASK = ("system = :system", "kind = :kind", "task_id = :task_id")
 # Inside an UPDATE of window_tasks: the same task is mid-transition for another window.

@@ -149,6 +149,9 @@ def test_cli_check_with_nothing_configured_runs_against_the_sandbox(tmp_path: Pa
         "vendor": "talend",
         "ok": True,
         "error": None,
+        # A first check knows no run lengths yet: the configured look-back, in full.
+        "lookback_hours": 12.0,
+        "lookback_note": None,
     }
     ours = [c for c in report["conflicts"] if c["system"] == "talend"]
     assert {c["kind"] for c in ours} >= {"starts_in_window", "may_overlap", "running_at_start"}

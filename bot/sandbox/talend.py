@@ -37,7 +37,7 @@ import uuid
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -277,6 +277,14 @@ class TalendSimulator(Simulator):
 
     def executable(self, item_id: str) -> Executable:
         return self._items[item_id].exe
+
+    def set_duration(self, item_id: str, duration: timedelta) -> None:
+        """Make a task's or plan's runs take ``duration``, its past ones too, as if it had
+        grown since it was first seen."""
+        with self._lock:
+            state = self._items[item_id]
+            state.exe = replace(state.exe, duration=int(duration.total_seconds() * 1000))
+            self._version += 1
 
     def delete(self, item_id: str) -> None:
         """Remove a task or plan, as if someone deleted it in TMC."""

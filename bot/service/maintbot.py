@@ -364,6 +364,7 @@ class Maintbot:
                     metrics=self.metrics,
                     each_run=each_run,
                     history=self.store,
+                    lengths=self.store,
                 )
             )
             self._checks[key] = running
@@ -619,6 +620,7 @@ class Maintbot:
             conflicts_only=conflicts_only,
             metrics=self.metrics,
             history=self.store,
+            lengths=self.store,
         )
         self._count(report)
         return found

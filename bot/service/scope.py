@@ -42,6 +42,7 @@ from bot.check import Scheduler, check_window
 from bot.clock import Clock
 from bot.connectors.base import deadline
 from bot.errors import ConnectorError, ScopeError
+from bot.lookback import RunLengths
 from bot.metrics import Metrics
 from bot.model import ConflictReport, Task, TaskKind, TaskRef, Window
 from bot.run_history import RunHistory
@@ -443,6 +444,7 @@ async def gather(
     conflicts_only: bool = False,
     metrics: Metrics | None = None,
     history: RunHistory | None = None,
+    lengths: RunLengths | None = None,
 ) -> tuple[Candidates, ConflictReport]:
     """Check ``window`` on the systems in scope and list their tasks, at once; then
     :func:`select`. Everything about the scope's own text is checked before any system is
@@ -455,7 +457,7 @@ async def gather(
     # two run side by side without one outliving the other.
     answers, report = await asyncio.gather(
         asyncio.gather(*(list_system(by_name[s]) for s in listed)),
-        check_window(window, checked, clock, metrics=metrics, history=history),
+        check_window(window, checked, clock, metrics=metrics, history=history, lengths=lengths),
     )
     listings = dict(zip(listed, answers, strict=True))
     return select(scope, configured, listings, report, conflicts_only=conflicts_only), report
