@@ -28,7 +28,7 @@ T0 = datetime(2026, 11, 1, 2, 30, tzinfo=UTC)
 
 @pytest.mark.engines("sqlite", "postgresql")
 def test_run_starts_are_kept_once_each_and_bounded(store: Store) -> None:
-    assert store.schema_version() == SCHEMA_VERSION == 10
+    assert store.schema_version() == SCHEMA_VERSION == 11
     now = T0 + timedelta(days=40)
     starts = [(REF, T0 + timedelta(days=i)) for i in range(40)]
     assert store.record_run_starts(starts, now=now) == 35  # older than 35 days: not kept
