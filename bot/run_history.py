@@ -15,10 +15,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from bot.model import Conflict, ConflictKind, PredictedStart, Run, TaskRef
+from bot.model import Conflict, ConflictKind, PredictedStart, Run, RunningNow, TaskRef
 from bot.predict import basis_of, predict
 
-__all__ = ["RunHistory", "predict_runs", "predicted_starts"]
+__all__ = ["RunHistory", "predict_runs", "predicted_starts", "seen_starts"]
 
 # How a conflict counts the predicted runs behind it (bot.conflicts).
 _COUNTED = re.compile(r"^(\d+) predicted runs in the window")
@@ -32,6 +32,17 @@ class RunHistory(Protocol):
     ) -> int: ...
 
     def run_starts(self, system: str) -> dict[str, list[datetime]]: ...
+
+
+def seen_starts(
+    runs: Sequence[Run], running: Sequence[RunningNow]
+) -> list[tuple[TaskRef, datetime]]:
+    """The run starts a scheduler's answers show: the past starts its runs carry and the
+    start of each run in progress (what a scheduler that keeps no history lets the bot
+    keep for it)."""
+    seen = [(r.task, at) for r in runs for at in r.history]
+    seen += [(r.task, r.started_at) for r in running if r.started_at is not None]
+    return seen
 
 
 def predict_runs(

@@ -17,6 +17,8 @@ from bot.check import Scheduler, open_schedulers
 from bot.cli.windows import window_json
 from bot.clock import ManualClock
 from bot.config import Settings
+from bot.connectors.base import SkippedRun
+from bot.errors import ConnectorError
 from bot.lifecycle import Alert, plain_text
 from bot.lifecycle.alerts import judge_prediction
 from bot.model import (
@@ -230,9 +232,7 @@ def _row(*predicted: PredictedStart, paused: bool = True) -> PlannedTask:
     )
 
 
-def _skipped(*ats: datetime) -> list[Any]:
-    from bot.connectors.base import SkippedRun
-
+def _skipped(*ats: datetime) -> list[SkippedRun]:
     return [SkippedRun(task=REF, at=a, reason="paused") for a in ats]
 
 
@@ -263,8 +263,6 @@ def test_what_cannot_be_checked_says_why_and_never_claims_no_run() -> None:
         "unchecked",
         ("predicted ", AT, " (daily, from 14 runs)", f"; not checked: {reason}"),
     )
-    from bot.errors import ConnectorError
-
     verdict, text = judge_prediction(row, ConnectorError("bmc", "BMC answered 503"))
     assert verdict == "unchecked"
     assert "not checked: " in text[-1]
