@@ -193,6 +193,8 @@ class _Schedule:
     # A wall-clock schedule: fires daily at ``wall`` in ``zone`` (first_fire's day first).
     wall: time | None = None
     zone: str | None = None
+    # What its task items say as ``timeZoneId`` (``None``: no items, as an older server).
+    zone_id: Any = None
 
     def record(self, at: datetime, status: str) -> None:
         """Add a status change in time order: the seeded log holds future-dated entries
@@ -417,10 +419,18 @@ class PyramidSimulator(Simulator):
 
     # -- helpers for tests and scripts ------------------------------------------------------
     def add_daily(
-        self, name: str, at: time, zone: str, *, since: timedelta = timedelta(days=20)
+        self,
+        name: str,
+        at: time,
+        zone: str,
+        *,
+        since: timedelta = timedelta(days=20),
+        zone_id: Any = "",
     ) -> _Schedule:
         """A RECURRING ETL schedule firing every day at ``at`` in ``zone`` (a wall clock),
-        created ``since`` ago; its executions name ``zone`` as their ``timeZoneId``."""
+        created ``since`` ago; its executions name ``zone`` as their ``timeZoneId``, or
+        ``zone_id`` when given (``None``: no task items at all; anything else as it is, for
+        the answers a connector must survive)."""
         now = self.clock()
         rng = random.Random(f"{self.seed}:pyramid:daily:{name}")
         schedule_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
@@ -443,6 +453,7 @@ class PyramidSimulator(Simulator):
             seed=f"{self.seed}:{schedule_id}",
             wall=at,
             zone=zone,
+            zone_id=zone if zone_id == "" else zone_id,
         )
         with self._lock:
             self.schedules.append(schedule)
@@ -669,7 +680,7 @@ class PyramidSimulator(Simulator):
             "startDate": _iso(execution.start),
             "endDate": _iso(execution.end) if execution.end else None,
             "error": "Source database unreachable" if execution.outcome == "ERROR" else None,
-            "items": [self._task_view(schedule, execution)] if schedule.zone else [],
+            "items": [self._task_view(schedule, execution)] if schedule.zone_id is not None else [],
             "outputType": "None",
         }
         if schedule.special == "running-no-counters" and execution.outcome == "RUNNING":
@@ -696,7 +707,7 @@ class PyramidSimulator(Simulator):
             "endDate": _iso(execution.end) if execution.end else None,
             "createdDate": _iso(execution.start),
             "createdBy": "admin",
-            "timeZoneId": schedule.zone,
+            "timeZoneId": schedule.zone_id,
         }
 
     def _execution_status(self, body: Any) -> web.Response:
