@@ -145,3 +145,35 @@ async def test_a_hanging_bmc_does_not_hold_up_the_tick(world: World) -> None:
     assert "did not answer within 0.3 s" in read.error
     world.bmc.faults.latency_ms = 0
     await wclock.aclose()
+
+
+async def test_days_the_bot_was_down_are_gaps_the_prediction_survives(world: World) -> None:
+    """BMC keeps only the latest start: the days the bot did not run are never seen, and
+    read as missed runs. Two of them after ten days a daily pattern survives (at most a
+    fifth of the runs due may be missed); three in a row end its stretch, and the
+    prediction says it has no pattern rather than guess."""
+    etl = world.bmc.by_name(ETL)
+    key = f"bmc:etl:{etl.etl_id}"
+    wclock = world.window_clock()
+    for _ in range(10):
+        await wclock.tick()
+        world.clock.advance(timedelta(days=1))
+    world.clock.advance(timedelta(days=2))  # down for two days
+    await wclock.tick()
+    assert len(world.store.run_starts("bmc")[key]) == 11
+
+    async def predicted() -> str:
+        nxt = world.store.run_starts("bmc")[key][-1] + timedelta(days=1)
+        window = Window(
+            start=nxt - timedelta(minutes=30), end=nxt + timedelta(minutes=30), tz="UTC"
+        )
+        report = await check_window(window, world.schedulers, world.clock, history=world.store)
+        (conflict,) = [c for c in report.conflicts if c.task_id == str(etl.etl_id)]
+        return conflict.detail
+
+    assert "(daily, from 11 runs)" in await predicted()
+    world.clock.advance(timedelta(days=4))  # down again, three days unseen this time
+    await wclock.tick()
+    detail = await predicted()
+    assert "predicted from run history" not in detail
+    assert "time unknown: " in detail

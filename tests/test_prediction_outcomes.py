@@ -207,6 +207,22 @@ async def test_a_window_planned_without_a_check_keeps_no_prediction(world: World
     assert window_json(record, [world.row(record)])["tasks"][0]["predicted"] == []
 
 
+async def test_a_pattern_that_changed_before_the_plan_keeps_no_prediction(world: World) -> None:
+    # Moved to 03:10 two days ago: two runs of the new time are too few to predict from, so
+    # the check says the pattern changed, nothing predicted is kept, and the end says none.
+    world.sim.retime(world.schedule_id, timedelta(minutes=40), at=world.clock() - timedelta(days=2))
+    checked = await world.bot.check("tomorrow 2-4am", by="alice", tz=BERLIN)
+    (conflict,) = checked.report.conflicts
+    assert conflict.kind is ConflictKind.MAY_FIRE
+    assert "the pattern changed on " in conflict.detail
+    record = await world.plan()
+    assert world.row(record).predicted == ()
+    await world.through(record)
+    _, alert = world.sent.end()
+    assert not [x for x in alert.lists if x.title.startswith("Predicted")]
+    assert world.row(record).prediction_outcome is None
+
+
 # -- the judgement itself, for the answers the simulators do not give --------------------------
 REF = TaskRef(system="bmc", kind=TaskKind.ETL, id="101")
 AT = datetime(2026, 11, 19, 1, 30, tzinfo=UTC)

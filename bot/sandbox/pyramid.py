@@ -459,12 +459,13 @@ class PyramidSimulator(Simulator):
             self.schedules.append(schedule)
         return schedule
 
-    def retime(self, schedule_id: str, by: timedelta) -> None:
-        """Someone moves the schedule's trigger ``by`` later from now on (Pyramid's UI)."""
+    def retime(self, schedule_id: str, by: timedelta, *, at: datetime | None = None) -> None:
+        """Someone moves the schedule's trigger ``by`` later from ``at`` on (default: now),
+        as in Pyramid's UI; an ``at`` in the past rewrites the history kept since."""
         with self._lock:
             schedule = self._get(schedule_id)
             assert schedule is not None
-            schedule.moved_at, schedule.moved_by = self.clock(), by
+            schedule.moved_at, schedule.moved_by = at or self.clock(), by
 
     def by_name(self, name: str) -> _Schedule:
         return next(s for s in self.schedules if s.name == name)
