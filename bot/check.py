@@ -26,7 +26,7 @@ from bot.connectors.base import Connector, deadline, gather_all
 from bot.errors import ConfigError, ConnectorError, StoreError
 from bot.lookback import Lookback, RunLengths, choose_lookback
 from bot.model import ConflictReport, Run, RunningNow, SystemResult, TaskRef, Window
-from bot.run_history import RunHistory, predict_runs
+from bot.run_history import RunHistory, predict_runs, seen_starts
 from bot.vendors import vendor
 
 if TYPE_CHECKING:
@@ -198,10 +198,8 @@ async def _predicted(
 ) -> list[Run]:
     recorded: dict[str, list[datetime]] = {}
     if history is not None and connector.records_history:
-        seen = [(r.task, at) for r in runs for at in r.history]
-        seen += [(r.task, r.started_at) for r in running if r.started_at is not None]
         try:
-            history.record_run_starts(seen, now=now)
+            history.record_run_starts(seen_starts(runs, running), now=now)
             recorded = history.run_starts(scheduler.name)
         except StoreError as exc:
             # The store's trouble costs this check its predictions, never its answer.

@@ -27,6 +27,7 @@ __all__ = [
     "Instant",
     "PlannedTask",
     "PlannedTaskState",
+    "PredictedStart",
     "ResumeRequestRecord",
     "ResumeRequestState",
     "Run",
@@ -146,6 +147,10 @@ class Run(_Frozen):
     note: str | None = None
     predicted: bool = False
     history: tuple[Instant, ...] = ()
+    # The wall clock the vendor says the task's schedule follows (an IANA name), where it
+    # says one (Pyramid's ``timeZoneId``); predictions from ``history`` use it instead of
+    # the scheduler's configured ``timezone``.
+    zone: str | None = None
 
 
 class RunningNow(_Frozen):
@@ -408,6 +413,17 @@ class WindowRecord(_Record):
         )
 
 
+class PredictedStart(_Record):
+    """A run time predicted for a planned task when its window was planned: ``at``, and
+    ``basis``, what it was predicted from (``daily, from 14 runs``)."""
+
+    at: Instant
+    basis: str = ""
+    # How many runs the check predicted in the window from this one on (a conflict names
+    # its first run and counts the others: "3 predicted runs in the window").
+    runs: int = 1
+
+
 class PlannedTask(_Record):
     id: int
     window_id: str
@@ -436,6 +452,10 @@ class PlannedTask(_Record):
     # the claim over only once ``lease_until`` has passed.
     claimed_by: str | None = None
     lease_until: Instant | None = None
+    # Migration 11: the run times the plan's check predicted for the task in the window
+    # (from run history, not the vendor), and what the end of the window found of them.
+    predicted: tuple[PredictedStart, ...] = ()
+    prediction_outcome: str | None = None
 
     @property
     def ref(self) -> TaskRef:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ __all__ = [
     "TOLERANCE",
     "Pattern",
     "Prediction",
+    "basis_of",
     "predict",
 ]
 
@@ -200,6 +202,16 @@ class Prediction:
             return f"likely {p.summary} (from {p.runs} runs)"
         shown = at.astimezone(_zone(tz or p.zone)).strftime("%H:%M")
         return f"likely {shown} ({p.word}, from {p.runs} runs)"
+
+
+_BASIS = re.compile(r"\blikely [^()]*\(([^()]+)\)")
+
+
+def basis_of(text: str) -> str:
+    """What a :meth:`Prediction.describe` text in ``text`` says a prediction rests on
+    (``daily, from 14 runs``); empty when ``text`` holds none."""
+    found = _BASIS.search(text)
+    return found.group(1) if found else ""
 
 
 def predict(

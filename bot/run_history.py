@@ -10,14 +10,18 @@ note extended with why.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.model import Run, TaskRef
-from bot.predict import predict
+from bot.model import Conflict, ConflictKind, PredictedStart, Run, RunningNow, TaskRef
+from bot.predict import basis_of, predict
 
-__all__ = ["RunHistory", "predict_runs"]
+__all__ = ["RunHistory", "predict_runs", "predicted_starts", "seen_starts"]
+
+# How a conflict counts the predicted runs behind it (bot.conflicts).
+_COUNTED = re.compile(r"^(\d+) predicted runs in the window")
 
 
 class RunHistory(Protocol):
@@ -28,6 +32,17 @@ class RunHistory(Protocol):
     ) -> int: ...
 
     def run_starts(self, system: str) -> dict[str, list[datetime]]: ...
+
+
+def seen_starts(
+    runs: Sequence[Run], running: Sequence[RunningNow]
+) -> list[tuple[TaskRef, datetime]]:
+    """The run starts a scheduler's answers show: the past starts its runs carry and the
+    start of each run in progress (what a scheduler that keeps no history lets the bot
+    keep for it)."""
+    seen = [(r.task, at) for r in runs for at in r.history]
+    seen += [(r.task, r.started_at) for r in running if r.started_at is not None]
+    return seen
 
 
 def predict_runs(
@@ -60,7 +75,9 @@ def predict_runs(
         if not history:
             result.append(run)
             continue
-        found = predict(history, zone, now)
+        # The vendor's own word on the schedule's zone beats the configured one: a 02:30
+        # job in Berlin stays 02:30 Berlin across a clock change whatever the config says.
+        found = predict(history, run.zone or zone, now)
         if found.pattern is None:
             why = found.describe()
             note = f"{run.note}; {why}" if run.note else why
@@ -75,8 +92,30 @@ def predict_runs(
                     task=run.task,
                     at=at,
                     expected_duration=run.expected_duration,
-                    note=f"{found.describe(at, shown_in)}, predicted from run history",
+                    note=f"{found.describe(at, shown_in)}, predicted from run history"
+                    + (f" (the schedule's zone: {run.zone})" if run.zone else ""),
                     predicted=True,
                 )
             )
     return result
+
+
+def predicted_starts(conflicts: Iterable[Conflict]) -> dict[str, list[PredictedStart]]:
+    """The predicted run times among ``conflicts`` that start in the window, by task key:
+    what a plan keeps so the end of its window can tell whether they held. A run predicted
+    before the window that may still be going is no claim about a run *in* it: left out."""
+    found: dict[str, list[PredictedStart]] = {}
+    for conflict in conflicts:
+        if not conflict.predicted or conflict.at is None:
+            continue
+        if conflict.kind is not ConflictKind.STARTS_IN_WINDOW:
+            continue
+        counted = _COUNTED.match(conflict.detail)
+        found.setdefault(conflict.ref.key, []).append(
+            PredictedStart(
+                at=conflict.at,
+                basis=basis_of(conflict.detail),
+                runs=int(counted.group(1)) if counted else 1,
+            )
+        )
+    return found

@@ -39,6 +39,7 @@ from bot.model import (
     AuditRow,
     PlannedTask,
     PlannedTaskState,
+    PredictedStart,
     ResumeRequestRecord,
     ResumeRequestState,
     SeriesRecord,
@@ -57,7 +58,7 @@ __all__ = [
     "peek",
 ]
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 # How much run history the store keeps for a task (see Store.record_run_starts): enough for a
 # weekly pattern's three runs with room for missed weeks, and a 5-minute one's latest hours.
 RUN_HISTORY_KEPT = timedelta(days=35)
@@ -314,6 +315,12 @@ _MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (system, kind, task_id)
     );
     CREATE INDEX run_lengths_observed ON run_lengths(observed_at);
+    """,
+    # 12: the run times a window's check predicted for each planned task (JSON: at, basis),
+    # so the end of the window can say whether they held, and what it found.
+    12: """
+    ALTER TABLE window_tasks ADD COLUMN predicted TEXT;
+    ALTER TABLE window_tasks ADD COLUMN prediction_outcome TEXT;
     """,
 }
 
@@ -1058,7 +1065,10 @@ class Store:
     # -- tasks planned for a window ----------------------------------------------------------
     @staticmethod
     def _planned(row: dict[str, Any]) -> PlannedTask:
-        fields = _decoded(row, times=_TASK_TIMES, json_columns=("pause_marker", "prior_task"))
+        fields = _decoded(
+            row, times=_TASK_TIMES, json_columns=("pause_marker", "prior_task", "predicted")
+        )
+        fields["predicted"] = tuple(fields.get("predicted") or ())
         if row["prior_paused"] is not None:
             fields["prior_paused"] = bool(row["prior_paused"])
         return PlannedTask(**fields)
@@ -1420,6 +1430,38 @@ class Store:
         return result
 
     # -- run history (predicted run times) ---------------------------------------------------
+    def record_predictions(
+        self, window_id: str, predicted: Mapping[str, Sequence[PredictedStart]]
+    ) -> int:
+        """Keep, on each of ``window_id``'s planned tasks (by task key), the run times its
+        plan's check predicted; how many tasks got some. A key the window does not plan is
+        ignored (the check may predict runs of tasks nobody chose to pause)."""
+        changed = 0
+        with self.transaction():
+            for row in self.window_tasks(window_id):
+                starts = predicted.get(row.ref.key)
+                if not starts:
+                    continue
+                encoded = json.dumps(
+                    [{"at": _iso(p.at), "basis": p.basis} for p in sorted(starts, key=_at)]
+                )
+                changed += self._update(
+                    "window_tasks",
+                    ["predicted = :predicted"],
+                    ["id = :id"],
+                    {"id": row.id, "predicted": encoded},
+                )
+        return changed
+
+    def set_prediction_outcome(self, planned_id: int, outcome: str) -> None:
+        """What the end of the window found of a planned task's predicted run times."""
+        self._update(
+            "window_tasks",
+            ["prediction_outcome = :outcome"],
+            ["id = :id"],
+            {"id": planned_id, "outcome": outcome},
+        )
+
     def record_run_starts(
         self,
         starts: Iterable[tuple[TaskRef, datetime]],
@@ -1982,6 +2024,10 @@ def _states(expected: StrEnum | Sequence[StrEnum]) -> list[str]:
 
 def _ref_values(ref: TaskRef) -> dict[str, str]:
     return {"system": ref.system, "kind": ref.kind.value, "task_id": ref.id}
+
+
+def _at(start: PredictedStart) -> datetime:
+    return start.at
 
 
 def _from_json(value: str | None) -> Any:

@@ -421,6 +421,12 @@ def window_json(record: WindowRecord, rows: Sequence[PlannedTask]) -> dict[str, 
                 "paused_at": when(r.paused_at),
                 "resumed_at": when(r.resumed_at),
                 "next_attempt_at": when(r.next_attempt_at),
+                # Run times the plan's check predicted from run history (never a vendor
+                # fact), and what the end of the window found of them.
+                "predicted": [
+                    {"at": p.at.isoformat(), "basis": p.basis, "runs": p.runs} for p in r.predicted
+                ],
+                "prediction_outcome": r.prediction_outcome,
             }
             for r in rows
         ],

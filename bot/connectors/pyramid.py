@@ -73,6 +73,7 @@ from bot.connectors.base import (
 from bot.connectors.shapes import IdOrNumber, OptCount, StrictModel, url_id
 from bot.errors import AuthError, ConnectorError, redact
 from bot.model import Run, RunningNow, Task, TaskKind, TaskRef
+from bot.zones import lookup_zone
 
 __all__ = [
     "LOGIN_PATH",
@@ -283,6 +284,18 @@ class _Schedules(RootModel[list[_Schedule]]):
     model_config = ConfigDict(strict=True)
 
 
+def _zone_text(value: Any) -> str | None:
+    # Only predictions read the zone: a value of another type loses them their zone (the
+    # configured one is used), not the whole answer its executions.
+    return value if isinstance(value, str) and value.strip() else None
+
+
+class _TaskView(_Model):
+    time_zone_id: Annotated[str | None, BeforeValidator(_zone_text)] = Field(
+        default=None, alias="timeZoneId"
+    )
+
+
 class _Execution(_Model):
     id: IdOrNumber
     start_date: OptInstant = Field(default=None, alias="startDate")
@@ -294,6 +307,7 @@ class _Execution(_Model):
     pending: OptCount = Field(default=None, alias="pendingCount")
     running: OptCount = Field(default=None, alias="runningCount")
     trigger_stopped: OptCount = Field(default=None, alias="triggerStoppedCount")
+    items: list[_TaskView] | None = None
 
     @property
     def has_counters(self) -> bool:
@@ -553,11 +567,13 @@ class PyramidConnector(Connector):
                 continue
             # A schedule that runs once has no pattern to learn, and its one start is past.
             recurring = schedule.data_type not in ("ONCE",)
+            zone, zone_note = self._zone(schedule, executions or ())
             runs.append(
                 Run(
                     task=self.ref(TaskKind.SCHEDULE, schedule.schedule_id),
                     at=None,
-                    note=self._note(schedule),
+                    note=self._note(schedule) + zone_note,
+                    zone=zone,
                     expected_duration=self._durations(executions or ()),
                     history=tuple(
                         e.start_date for e in executions or () if e.start_date is not None
@@ -585,6 +601,33 @@ class PyramidConnector(Connector):
             self.max_concurrency, (self._executions(s.schedule_id) for s in schedules)
         )
         return list(zip(schedules, executions, strict=True))
+
+    def _zone(
+        self, schedule: _Schedule, executions: Sequence[_Execution]
+    ) -> tuple[str | None, str]:
+        """The zone the schedule's newest execution names (``TaskViewData.timeZoneId``), as
+        an IANA name, and a note when it names one maintbot does not know (then ``None``:
+        predictions use the configured timezone). A schedule whose zone was changed
+        predicts in its new zone: the newest execution that names one decides."""
+        for execution in reversed(executions):
+            named = next((i.time_zone_id for i in execution.items or () if i.time_zone_id), None)
+            if named is None:
+                continue
+            found = lookup_zone(named)
+            if found is not None:
+                return found[1], ""
+            log.warning(
+                "%s: schedule %s names the zone %r, which is not an IANA zone; its run "
+                "times are predicted in the configured timezone",
+                self.system,
+                schedule.schedule_id,
+                named[:64],
+            )
+            return None, (
+                f"; Pyramid names its zone {named[:64]!r}, not a zone maintbot knows, so "
+                "predictions use the configured timezone"
+            )
+        return None, ""
 
     @staticmethod
     def _note(schedule: _Schedule) -> str:

@@ -13,15 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.connectors.base import SkippedRun
+from bot.connectors.base import Connector, SkippedRun
 from bot.format import length, window_name
 from bot.lifecycle.base import ClockCore, error_text, outcome, reraise_own_cancellation
-from bot.lifecycle.notify import Alert, AlertItem, AlertList, Text, plain_list
+from bot.lifecycle.notify import Alert, AlertItem, AlertList, Text, plain_list, plain_words
 from bot.model import (
     PlannedTask,
     PlannedTaskState,
     WindowRecord,
 )
+from bot.predict import TOLERANCE
 
 _S = PlannedTaskState
 
@@ -307,9 +308,11 @@ class AlertTexts(ClockCore):
         state = outcome(rows)
         said = f": {state.label}" if state is not None else ""
         lists = state_lists(rows, END_GROUPS)
-        skipped, notes = await self._skipped_list(record, rows)
+        answers = await self._skipped_answers(record, rows)
+        skipped, notes = self._skipped_list(rows, answers)
         if skipped.items:
             lists.append(skipped)
+        lists += self._prediction_lists(record, rows, answers)
         return Alert(
             headline=_counted(
                 f"Maintenance window {window_label(record)} has ended{late}{said}", lists=lists
@@ -318,9 +321,11 @@ class AlertTexts(ClockCore):
             notes=tuple(notes),
         )
 
-    async def _skipped_list(
+    async def _skipped_answers(
         self, record: WindowRecord, rows: Sequence[PlannedTask]
-    ) -> tuple[AlertList, list[Text]]:
+    ) -> dict[int, list[SkippedRun] | BaseException]:
+        """What each held row's vendor reports skipped while it was paused (or why it could
+        not say), asked of every row at once; rows never paused are not asked."""
         held = [
             (r, r.paused_at)
             for r in rows
@@ -332,11 +337,21 @@ class AlertTexts(ClockCore):
             return await self._call(row.system, connector.skipped_runs(row.ref, since, record.end))
 
         answers = await asyncio.gather(*(one(r, t) for r, t in held), return_exceptions=True)
+        found: dict[int, list[SkippedRun] | BaseException] = {}
+        for (row, _), answer in zip(held, answers, strict=True):
+            if isinstance(answer, BaseException):
+                reraise_own_cancellation(answer)
+            found[row.id] = answer
+        return found
+
+    def _skipped_list(
+        self, rows: Sequence[PlannedTask], answers: dict[int, list[SkippedRun] | BaseException]
+    ) -> tuple[AlertList, list[Text]]:
         found: list[AlertItem] = []
         problems: list[str] = []
-        for (row, _), skipped in zip(held, answers, strict=True):
+        for row in rows:
+            skipped = answers.get(row.id)
             if isinstance(skipped, BaseException):
-                reraise_own_cancellation(skipped)
                 problems.append(f"{task_label(row)}: {error_text(skipped)}")
             elif skipped:
                 first = min(s.at for s in skipped)
@@ -348,3 +363,87 @@ class AlertTexts(ClockCore):
             notes.append((f"Could not read skipped runs for {plain_list(problems, 3)}.",))
         listed = AlertList("Runs skipped while paused", "with runs skipped", tuple(found))
         return listed, notes
+
+    def _prediction_lists(
+        self,
+        record: WindowRecord,
+        rows: Sequence[PlannedTask],
+        answers: dict[int, list[SkippedRun] | BaseException],
+    ) -> list[AlertList]:
+        """The run times predicted at plan time, each held against the runs the vendor
+        reports were due while the task was paused: held, proved wrong, or not checkable
+        (and why). Each row's verdict is kept with it, for ``windows --json``."""
+        verdicts: dict[str, list[AlertItem]] = {"held": [], "wrong": [], "unchecked": []}
+        for row in rows:
+            if not row.predicted:
+                continue
+            connector = self.connectors.get(row.system)
+            answer: list[SkippedRun] | BaseException | str | None = answers.get(row.id)
+            if connector is None:
+                answer = f"{row.system} is not configured any more"
+            elif not reports_skipped_runs(connector):
+                answer = f"{row.system}'s scheduler does not report runs skipped while paused"
+            elif row.paused_at is None:
+                answer = "it was not paused, so the scheduler reports no run it skipped"
+            verdict, text = judge_prediction(row, answer)
+            verdicts[verdict].append(task_item(row, text))
+            self.store.set_prediction_outcome(row.id, plain_words(text, record.tz))
+        return [
+            AlertList(title, count, tuple(verdicts[key]), warn)
+            for key, title, count, warn in (
+                (
+                    "wrong",
+                    "Predicted run times that proved wrong (predicted from run history)",
+                    "predictions wrong",
+                    True,
+                ),
+                ("held", "Predicted run times that held", "predictions held", False),
+                ("unchecked", "Predicted run times not checked", "predictions not checked", False),
+            )
+            if verdicts[key]
+        ]
+
+
+def reports_skipped_runs(connector: Connector) -> bool:
+    """Whether ``connector``'s vendor reports runs skipped while paused: the base class
+    answers "none" for vendors that cannot say, which must not read as "no run was due"."""
+    return type(connector).skipped_runs is not Connector.skipped_runs
+
+
+def judge_prediction(
+    row: PlannedTask, answer: list[SkippedRun] | BaseException | str | None
+) -> tuple[str, Text]:
+    """``held``, ``wrong`` or ``unchecked``, and the words for ``row``'s predicted run
+    times against ``answer``: the runs the vendor reports due while it was paused, an error
+    asking for them, or why they were not asked for. A due run within the predictions'
+    jitter (:data:`bot.predict.TOLERANCE`) of the predicted time is the predicted run."""
+    first = min(row.predicted, key=lambda p: p.at)
+    expected = sum(p.runs for p in row.predicted)
+    basis = f" ({first.basis})" if first.basis else ""
+    said: Text = ("predicted ", first.at)
+    if expected > 1:
+        said = (f"predicted {expected} runs, the first ", first.at)
+    if answer is None or isinstance(answer, str):
+        return "unchecked", (*said, basis, f"; not checked: {answer or 'no answer'}")
+    if isinstance(answer, BaseException):
+        return "unchecked", (*said, basis, f"; not checked: {error_text(answer)}")
+    due = sorted(s.at for s in answer)
+    if not due:
+        return "wrong", (*said, basis, "; no run was due in the window")
+    on_time = abs(due[0] - first.at) <= TOLERANCE
+    if on_time and len(due) == expected:
+        more = f" ({len(due)} due)" if expected > 1 else ""
+        return "held", (*said, ", due ", due[0], more)
+    if on_time:
+        return "wrong", (
+            *said,
+            basis,
+            f"; the vendor reports {_runs(len(due))} due, the first ",
+            due[0],
+        )
+    others = f" and {_runs(len(due) - 1)} more" if len(due) > 1 else ""
+    return "wrong", (*said, basis, "; the vendor reports a run due ", due[0], f"{others} instead")
+
+
+def _runs(count: int) -> str:
+    return "1 run" if count == 1 else f"{count} runs"

@@ -35,6 +35,7 @@ from bot.model import (
 from bot.store import Store
 
 if TYPE_CHECKING:
+    from bot.lifecycle.history import HistoryRead
     from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -252,6 +253,11 @@ class ClockCore:
         self._alerts: dict[str, asyncio.Task[None]] = {}
         self._done = TickReport(now=clock())
         self._ends_seen: set[str] = set()
+        # Run starts read beside the ticks (bot.lifecycle.history): the reads in flight,
+        # when each system was last tried, and each system's latest outcome.
+        self._history_jobs: dict[str, asyncio.Task[None]] = {}
+        self._history_tried: dict[str, datetime] = {}
+        self.history_reads: dict[str, HistoryRead] = {}
 
     @property
     def busy(self) -> int:

@@ -34,6 +34,7 @@ from bot.lifecycle.base import (
     outcome,
     reraise_own_cancellation,
 )
+from bot.lifecycle.history import RunStarts
 from bot.lifecycle.pausing import Pausing
 from bot.lifecycle.people import require_text, window_or_error
 from bot.lifecycle.resuming import Resuming
@@ -96,7 +97,7 @@ def clock_deadlines(config: Config) -> dict[str, float]:
     }
 
 
-class WindowClock(Pausing, Resuming, AlertTexts):
+class WindowClock(Pausing, Resuming, AlertTexts, RunStarts):
     """Fires window transitions when they are due. Any number of instances, in one process
     or many, may run on one database, and any number of restarts in between, because
     everything it needs is read from the store on each tick.
@@ -224,6 +225,7 @@ class WindowClock(Pausing, Resuming, AlertTexts):
             await asyncio.gather(*pending, return_exceptions=True)
         self._jobs.clear()
         self._alerts.clear()
+        await self._cancel_history_reads()
 
     async def tick(self, *, wait: bool = True) -> TickReport:
         """One pass: derive what is due from the store, do it, and say what was done.
@@ -260,6 +262,10 @@ class WindowClock(Pausing, Resuming, AlertTexts):
                 if wait:
                     await self.settle()
                 report._take(self._done)
+                # Beside the tick, never part of its outcome (bot.lifecycle.history).
+                reads = self._start_history_reads(now)
+                if wait and reads:
+                    await asyncio.gather(*reads)
             except asyncio.CancelledError:
                 # A killed tick takes its jobs with it, as a killed process would.
                 await self.aclose()

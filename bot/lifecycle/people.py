@@ -5,7 +5,7 @@ click never waits on a scheduler. The window clock carries out what they record.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +16,7 @@ from bot.format import instant, length
 from bot.model import (
     ApprovalRecord,
     ApprovalState,
+    PredictedStart,
     SeriesRecord,
     SeriesState,
     TaskRef,
@@ -89,8 +90,11 @@ def plan_window(
     reason: str | None = None,
     series: SeriesRecord | None = None,
     occurrence: datetime | None = None,
+    predicted: Mapping[str, Sequence[PredictedStart]] | None = None,
 ) -> WindowRecord:
-    """Record a window and the tasks (ref, display name) to pause in it, as ``planned``.
+    """Record a window and the tasks (ref, display name) to pause in it, as ``planned``,
+    with the run times its check predicted for them (``predicted``, by task key), which
+    the end of the window holds against what the vendor reports.
     With ``series``, it is that series' occurrence starting (nominally) at ``occurrence``;
     an occurrence may have no task to pause (its check found none), a one-off window not."""
     requested_by = require_text(requested_by, "requested_by")
@@ -132,6 +136,8 @@ def plan_window(
             title=(title or "").strip() or window.title or None,
             reason=(reason or "").strip() or None,
         )
+    if predicted:
+        store.record_predictions(record.id, predicted)
     store.audit(
         requested_by,
         "plan",

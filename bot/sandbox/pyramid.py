@@ -20,6 +20,12 @@ connector is written to work with either reading where it can:
   fire at a fixed period; two per unit of scale fire irregularly (event-driven, 1 to 9
   hours apart) and one moved its time of day two days ago, so predicted run times meet
   all three kinds of history.
+* A schedule may follow a wall clock in a zone (``add_daily``: 02:30 in Europe/Berlin every
+  day). Its executions then carry task items (``TaskViewData``) with ``timeZoneId``, the one
+  place API 3.0 names a zone; the sample schedules fire at fixed periods and carry no items.
+  A wall time that does not exist on a day (a spring-forward 02:30) fires at that time with
+  the offset before the change (03:30 new time), a repeated one at its first occurrence
+  (zoneinfo's ``fold=0``, RFC 5545's reading).
 * Enums are sent as names for some schedules and as ordinals (declaration order) for
   others; counters are JSON numbers for some and strings for others; optional fields are
   sometimes left out. The schedule's trigger times (its hidden recurrence) are not exposed,
@@ -36,8 +42,9 @@ import json
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -182,6 +189,12 @@ class _Schedule:
     pattern: str = ""
     moved_at: datetime | None = None
     removed: bool = False
+    moved_by: timedelta = MOVED_BY
+    # A wall-clock schedule: fires daily at ``wall`` in ``zone`` (first_fire's day first).
+    wall: time | None = None
+    zone: str | None = None
+    # What its task items say as ``timeZoneId`` (``None``: no items, as an older server).
+    zone_id: Any = None
 
     def record(self, at: datetime, status: str) -> None:
         """Add a status change in time order: the seeded log holds future-dated entries
@@ -221,16 +234,36 @@ class _Schedule:
                 k += 1
                 at += timedelta(minutes=60 + int(self.jitter(10_000 + k) * 480))
             return fires[-HISTORY:]
+        if self.wall is not None:
+            return self._wall_triggers(limit)[-HISTORY:]
         last = int((limit - self.first_fire) / self.period)
         fires = []
         for k in range(max(0, last - HISTORY + 1), last + 1):
             at = self.first_fire + k * self.period
             if self.moved_at is not None and at >= self.moved_at:
-                at += MOVED_BY
+                at += self.moved_by
                 if at > limit:
                     continue
             if at >= oldest:
                 fires.append((k, at))
+        return fires
+
+    def _wall_triggers(self, limit: datetime) -> list[tuple[int, datetime]]:
+        assert self.wall is not None
+        assert self.zone is not None
+        zone = ZoneInfo(self.zone)
+        first_day = self.first_fire.astimezone(zone).date()
+        day = max(first_day, (limit - HISTORY_AGE).astimezone(zone).date())
+        # A day past the limit's own: a trigger moved earlier may still fall before it.
+        last_day = limit.astimezone(zone).date() + timedelta(days=1)
+        fires = []
+        while day <= last_day:
+            at = datetime.combine(day, self.wall, tzinfo=zone).astimezone(UTC)
+            if self.moved_at is not None and at >= self.moved_at:
+                at += self.moved_by
+            if limit - HISTORY_AGE <= at <= limit:
+                fires.append(((day - first_day).days, at))
+            day += timedelta(days=1)
         return fires
 
 
@@ -385,6 +418,55 @@ class PyramidSimulator(Simulator):
         return executions
 
     # -- helpers for tests and scripts ------------------------------------------------------
+    def add_daily(
+        self,
+        name: str,
+        at: time,
+        zone: str,
+        *,
+        since: timedelta = timedelta(days=20),
+        zone_id: Any = "",
+    ) -> _Schedule:
+        """A RECURRING ETL schedule firing every day at ``at`` in ``zone`` (a wall clock),
+        created ``since`` ago; its executions name ``zone`` as their ``timeZoneId``, or
+        ``zone_id`` when given (``None``: no task items at all; anything else as it is, for
+        the answers a connector must survive)."""
+        now = self.clock()
+        rng = random.Random(f"{self.seed}:pyramid:daily:{name}")
+        schedule_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        created = now - since - timedelta(days=1)
+        schedule = _Schedule(
+            id=schedule_id,
+            name=name,
+            type="ETL",
+            data_type="RECURRING",
+            created=created,
+            start=created,
+            end=None,
+            first_fire=now - since,
+            period=timedelta(days=1),
+            duration=timedelta(minutes=20),
+            log=[(created, "IDLE")],
+            style=0,
+            special="",
+            item_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            seed=f"{self.seed}:{schedule_id}",
+            wall=at,
+            zone=zone,
+            zone_id=zone if zone_id == "" else zone_id,
+        )
+        with self._lock:
+            self.schedules.append(schedule)
+        return schedule
+
+    def retime(self, schedule_id: str, by: timedelta, *, at: datetime | None = None) -> None:
+        """Someone moves the schedule's trigger ``by`` later from ``at`` on (default: now),
+        as in Pyramid's UI; an ``at`` in the past rewrites the history kept since."""
+        with self._lock:
+            schedule = self._get(schedule_id)
+            assert schedule is not None
+            schedule.moved_at, schedule.moved_by = at or self.clock(), by
+
     def by_name(self, name: str) -> _Schedule:
         return next(s for s in self.schedules if s.name == name)
 
@@ -599,7 +681,7 @@ class PyramidSimulator(Simulator):
             "startDate": _iso(execution.start),
             "endDate": _iso(execution.end) if execution.end else None,
             "error": "Source database unreachable" if execution.outcome == "ERROR" else None,
-            "items": [],
+            "items": [self._task_view(schedule, execution)] if schedule.zone_id is not None else [],
             "outputType": "None",
         }
         if schedule.special == "running-no-counters" and execution.outcome == "RUNNING":
@@ -610,6 +692,24 @@ class PyramidSimulator(Simulator):
             view[key] = str(count) if schedule.style == 2 else count
             view[key.replace("Count", "Pct")] = 100.0 * count
         return view
+
+    @staticmethod
+    def _task_view(schedule: _Schedule, execution: _Execution) -> dict[str, Any]:
+        """One ``TaskViewData`` of an execution (contracts §2.4): the fields the real one
+        carries that say when and in which zone it ran."""
+        return {
+            "id": f"{execution.id}t0",
+            "scheduleId": schedule.id,
+            "scheduleName": schedule.name,
+            "scheduleItemId": schedule.item_id,
+            "scheduleType": schedule.type,
+            "status": execution.outcome,
+            "startDate": _iso(execution.start),
+            "endDate": _iso(execution.end) if execution.end else None,
+            "createdDate": _iso(execution.start),
+            "createdBy": "admin",
+            "timeZoneId": schedule.zone_id,
+        }
 
     def _execution_status(self, body: Any) -> web.Response:
         execution_id = self._id_arg(body, "executionId")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -66,6 +66,7 @@ from bot.model import (
     ConflictReport,
     PlannedTask,
     PlannedTaskState,
+    PredictedStart,
     ResumeRequestRecord,
     ResumeRequestState,
     SeriesRecord,
@@ -76,6 +77,7 @@ from bot.model import (
     WindowState,
 )
 from bot.render import PauseNote, plain_pause
+from bot.run_history import predicted_starts
 from bot.series import Series, parse_series
 from bot.service.audit import AuditFilters, AuditTrail, parse_moment, read_trail
 from bot.service.calendar import feed as calendar_feed
@@ -597,8 +599,21 @@ class Maintbot:
     ) -> tuple[list[TaskChoice], list[str]]:
         """``all``, ``SYSTEM:ID,...``, or (``None``) the tasks colliding with ``window``;
         with warnings for systems that could not be checked."""
+        chosen, warnings, _ = await self._resolve(spec, window)
+        return chosen, warnings
+
+    async def _resolve(
+        self, spec: str | None, window: Window
+    ) -> tuple[list[TaskChoice], list[str], dict[str, list[PredictedStart]]]:
+        """:meth:`resolve_tasks`, with the run times its check predicted (none when the
+        tasks are named: no check is run for them)."""
         if spec is None:
-            return colliding(await self._joined_check(window))
+            report = await self._joined_check(window)
+            return (*colliding(report), predicted_starts(report.conflicts))
+        chosen, warnings = await self._named_tasks(spec)
+        return chosen, warnings, {}
+
+    async def _named_tasks(self, spec: str) -> tuple[list[TaskChoice], list[str]]:
         if spec.strip().lower() == "all":
             return await every_active(self.schedulers), []
         return [(t.ref, t.name) for t in await named(spec, self.schedulers)], []
@@ -609,6 +624,12 @@ class Maintbot:
         """The tasks ``scope`` matches on the systems in it, each saying whether it
         conflicts with ``window`` (see :mod:`bot.service.scope`). Reads only: a spec that
         names nothing there is, or a scope matching no task, is a :class:`ScopeError`."""
+        found, _ = await self._candidates(window, scope, conflicts_only=conflicts_only)
+        return found
+
+    async def _candidates(
+        self, window: Window, scope: Scope, *, conflicts_only: bool = False
+    ) -> tuple[Candidates, ConflictReport]:
         refusal = window_refusal(window, self.clock())
         if refusal is not None:
             raise refusal
@@ -623,11 +644,11 @@ class Maintbot:
             lengths=self.store,
         )
         self._count(report)
-        return found
+        return found, report
 
     async def _scoped(
         self, window: Window, scope: Scope, tasks: str | None
-    ) -> tuple[list[TaskChoice], list[str]]:
+    ) -> tuple[list[TaskChoice], list[str], dict[str, list[PredictedStart]]]:
         """The tasks a plan with ``scope`` pauses: its matching conflicting tasks and the
         included ones, or (``tasks="all"``) every matching active task; once each."""
         every = tasks is not None and tasks.strip().lower() == "all"
@@ -636,7 +657,7 @@ class Maintbot:
                 "--tasks SYSTEM:ID names the tasks itself and cannot be combined with a "
                 "scope; add them to the scope with --include SYSTEM:ID instead"
             )
-        found = await self.candidates(window, scope, conflicts_only=not every)
+        found, report = await self._candidates(window, scope, conflicts_only=not every)
         planned = found.planned(every_active=every)
         if not planned:
             what = "active task" if every else "active task with a run in this window"
@@ -644,7 +665,8 @@ class Maintbot:
                 f"the scope matches {len(found.tasks)} task(s) but no {what}, so there is "
                 "nothing to pause" + ("" if every else "; plan them anyway with --tasks all")
             )
-        return [(c.ref, c.name) for c in planned], list(found.warnings)
+        chosen = [(c.ref, c.name) for c in planned]
+        return chosen, list(found.warnings), predicted_starts(report.conflicts)
 
     async def plan(
         self,
@@ -677,9 +699,9 @@ class Maintbot:
                 # records nothing (no window was ever planned to refuse).
                 policy.check(approved_by.strip(), by)
             if scope is None:
-                chosen, warnings = await self.resolve_tasks(tasks, window)
+                chosen, warnings, predicted = await self._resolve(tasks, window)
             else:
-                chosen, warnings = await self._scoped(window, scope, tasks)
+                chosen, warnings, predicted = await self._scoped(window, scope, tasks)
         except (ScopeError, LifecycleError, WindowError) as exc:
             if scope is not None:
                 self.store.audit(
@@ -706,6 +728,7 @@ class Maintbot:
                     drain_lead=drain_lead,
                     title=title,
                     reason=reason,
+                    predicted=predicted,
                 )
                 if approved_by is not None:
                     record = approve_now(
@@ -797,6 +820,7 @@ class Maintbot:
             channel,
             overlap_ok=overlap_ok,
             how="click Plan anyway (or plan it with --overlap-ok)",
+            predicted=predicted_starts(check.active),
         )
 
     def _plan_and_ask(
@@ -810,6 +834,7 @@ class Maintbot:
         reason: str | None = None,
         overlap_ok: bool = False,
         how: str,
+        predicted: Mapping[str, Sequence[PredictedStart]] | None = None,
     ) -> tuple[WindowRecord, ApprovalRecord, list[WindowRecord]]:
         """Record the window and its approval request; nothing stays planned if the
         request cannot be recorded, nor when it overlaps another open window and
@@ -831,6 +856,7 @@ class Maintbot:
                     channel=channel,
                     title=title,
                     reason=reason,
+                    predicted=predicted,
                 )
         if planned is None:
             raise self._overlap_refusal(window, overlaps, by, how)

@@ -263,7 +263,8 @@ class SeriesDesk:
         scope = spec.get("scope")
         tasks = spec.get("tasks")
         if scope is not None:
-            return await self.bot._scoped(window, _scope(scope), tasks)
+            chosen, warnings, _ = await self.bot._scoped(window, _scope(scope), tasks)
+            return chosen, warnings
         if tasks is None:
             # The conflicting tasks: none is a plan too (nothing runs into this occurrence),
             # but only when some scheduler answered; no answer at all is no plan.
