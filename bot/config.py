@@ -54,6 +54,9 @@ __all__ = [
 
 # Shared with VendorHttp, whose default it is when no config is involved.
 DEFAULT_MAX_RESPONSE_MB = 20.0
+# Five minutes: a check repeated while a window is being planned reuses what changes slowly,
+# and nothing reused is older than a typical planning conversation.
+DEFAULT_CACHE_SECONDS = 300.0
 
 
 class _Strict(BaseModel):
@@ -87,6 +90,12 @@ class SchedulerConfig(_Strict):
     # The zone the scheduler's own wall clock keeps (where its daily and weekly triggers
     # are defined), for run times predicted from history across clock changes.
     timezone: str = "UTC"
+    # How long an answer that changes slowly (a definition, a schedule listing, a duration
+    # estimate) may be reused by the next check in the same process; 0 caches nothing.
+    # What is running now and pause states that decide an action are always read live.
+    cache_seconds: float = Field(
+        default=DEFAULT_CACHE_SECONDS, strict=True, ge=0, le=3600, allow_inf_nan=False
+    )
 
     @field_validator("timezone")
     @classmethod
