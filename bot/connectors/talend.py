@@ -11,6 +11,14 @@ through one gate of ``concurrency`` slots (listing pages first), spread over a f
 clients of eight connections each (see ``from_config``) that share one token and one rate
 limiter, which keeps a check within Talend's 1,800 requests a minute.
 
+Between checks (``cache_seconds``, :mod:`bot.connectors.cache`): the events pages of a
+window are reused while the first page, read every time, comes back the same (``total``
+and items); task details for runs that are upcoming, and durations, are reused while
+younger than the bound. The running-executions queries are read at every check and the
+details of a running task with them. A pause or resume made here drops the task's details
+and every cached events listing. The floor is then one events page plus the running
+queries (three pages per scope), plus details of whatever is running.
+
 Facts taken from ``shared/contracts.md`` §1 that the vendor does not state (INFERRED or
 gaps) and how this module reads them, choosing the reading that fails safe:
 
