@@ -340,3 +340,56 @@ def test_the_default_is_five_minutes(tmp_path: Path) -> None:
     path = tmp_path / "maintbot.toml"
     path.write_text(GOOD)
     assert load_config(path).schedulers["talend"].cache_seconds == 300
+
+
+@pytest.mark.parametrize("cache_seconds", [BOUND, 0.0])
+async def test_an_ended_pyramid_execution_is_not_asked_about_again(
+    sims: dict[str, Simulator], clock: ManualClock, cache_seconds: float
+) -> None:
+    # One schedule's running execution carries no counters, so only its status call says
+    # whether it is still going. Once Pyramid has said it ended, that cannot change.
+    pyramid = sims["pyramid"]
+    status = "/API3/tasks/getScheduleExecutionStatus"
+    pyramid.faults.fail(200, path_contains=status, body='{"status": "FINISHED"}')
+    opened = open_schedulers(config({"pyramid": pyramid}, cache_seconds), clock)
+    try:
+        (scheduler,) = opened
+        assert scheduler.connector is not None
+        mark = len(pyramid.requests)
+        first = await scheduler.connector.running_now()
+        second = await scheduler.connector.running_now()
+        asked = len(paths(pyramid, mark, status))
+        if cache_seconds:
+            assert asked == 1
+            assert second == first
+        else:
+            # Nothing kept: asked again, and the simulator's own answer (running) is seen.
+            assert asked == 2
+            assert len(second) == len(first) + 1
+        # What is running is still read live: every schedule's executions, both times.
+        assert len(paths(pyramid, mark, "getExecutions")) % 2 == 0
+    finally:
+        for s in opened:
+            await s.aclose()
+
+
+def test_answers_nobody_asks_for_again_do_not_stay(clock: ManualClock) -> None:
+    cache = AnswerCache(clock, 60)
+    for i in range(100):
+        cache.put(("events", i), [i])
+    cache.keep(("execution", 1), "FINISHED")
+    clock.advance(timedelta(seconds=61))
+    cache.put(("task", "a"), "answer")  # a later write sweeps what is past the bound
+    assert len(cache) == 2
+    assert cache.get(("execution", 1)) == "FINISHED"
+
+
+def test_a_kind_can_be_held_to_a_few_answers(clock: ManualClock) -> None:
+    cache = AnswerCache(clock, 60)
+    for window in ("mon", "tue", "wed"):
+        cache.put(("events", window), [window], most=2)
+    cache.put(("task", "a"), "answer", most=2)
+    assert cache.get(("events", "mon")) is None  # the least recently used went
+    assert cache.get(("events", "tue")) == ["tue"]
+    assert cache.get(("events", "wed")) == ["wed"]
+    assert cache.get(("task", "a")) == "answer"

@@ -67,6 +67,7 @@ class AnswerCache:
         self.max_entries = max(1, max_entries)
         self.stats = CacheStats()
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._swept = clock()
 
     @property
     def enabled(self) -> bool:
@@ -100,9 +101,21 @@ class AnswerCache:
         self.stats.hits += 1
         return entry.value
 
-    def put(self, key: tuple[Hashable, ...], value: Any, fingerprint: Any = None) -> None:
-        """Cache a slow-changing answer for at most the bound."""
+    def put(
+        self,
+        key: tuple[Hashable, ...],
+        value: Any,
+        fingerprint: Any = None,
+        *,
+        most: int | None = None,
+    ) -> None:
+        """Cache a slow-changing answer for at most the bound; with ``most``, keep no more
+        than that many answers of its kind (a large listing per window checked, say)."""
         self._store(key, value, fingerprint, final=False)
+        if most is not None and key in self._entries:
+            same = [k for k in self._entries if isinstance(k, tuple) and k[:1] == key[:1]]
+            for old in same[: max(0, len(same) - most)]:  # least recently used first
+                del self._entries[old]
 
     def keep(self, key: tuple[Hashable, ...], value: Any) -> None:
         """Cache an answer the vendor can never change (a finished execution)."""
@@ -111,7 +124,15 @@ class AnswerCache:
     def _store(self, key: tuple[Hashable, ...], value: Any, fingerprint: Any, final: bool) -> None:
         if not self.enabled or value is None:
             return
-        self._entries[key] = _Entry(self.clock(), value, fingerprint, final)
+        now = self.clock()
+        if not timedelta(0) <= now - self._swept < self.bound:
+            # Answers nobody asks for again would otherwise stay until the size bound.
+            self._swept = now
+            for old in [
+                k for k, e in self._entries.items() if not e.final and not self.fresh(e.stamp)
+            ]:
+                del self._entries[old]
+        self._entries[key] = _Entry(now, value, fingerprint, final)
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)

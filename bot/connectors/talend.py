@@ -117,6 +117,8 @@ HISTORY_DAYS = 60  # the longest history the processing API serves
 HISTORY_RUNS = 20
 DEFAULT_TOKEN_LIFETIME = timedelta(minutes=30)  # docs; the spec's example says 3600 s
 MAX_TOKEN_LIFETIME = timedelta(hours=24)
+# Windows whose events pages are kept between checks (one holds ~43,000 events at scale 100).
+EVENTS_LISTINGS_KEPT = 4
 # How long a detail lookup started for a check waits for that check's describe.
 PREFETCH_TTL = timedelta(seconds=60)
 
@@ -763,7 +765,8 @@ class TalendConnector(Connector):
             on_page=discover,
             known=self.cache.get(cache_key),
         )
-        self.cache.put(cache_key, pages)
+        # Kept for the few windows being discussed, not every window anyone checked.
+        self.cache.put(cache_key, pages, most=EVENTS_LISTINGS_KEPT)
         wanted = list(needs_history)
         durations: dict[str, timedelta | None] = dict.fromkeys(refs)
         durations.update(
