@@ -17,6 +17,7 @@ at start-up with the key's name rather than silently ignored::
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -54,6 +55,10 @@ __all__ = [
 
 # Shared with VendorHttp, whose default it is when no config is involved.
 DEFAULT_MAX_RESPONSE_MB = 20.0
+# Five minutes: a check repeated while a window is being planned reuses what changes slowly,
+# and nothing reused is older than a typical planning conversation.
+DEFAULT_CACHE_SECONDS = 300.0
+MAX_CACHE_SECONDS = 3600.0
 
 
 class _Strict(BaseModel):
@@ -87,6 +92,28 @@ class SchedulerConfig(_Strict):
     # The zone the scheduler's own wall clock keeps (where its daily and weekly triggers
     # are defined), for run times predicted from history across clock changes.
     timezone: str = "UTC"
+    # How long an answer that changes slowly (a definition, a schedule listing, a duration
+    # estimate) may be reused by the next check in the same process; 0 caches nothing.
+    # What is running now and pause states that decide an action are always read live.
+    cache_seconds: float = DEFAULT_CACHE_SECONDS
+
+    @field_validator("cache_seconds", mode="before")
+    @classmethod
+    def _cache_seconds(cls, value: object) -> float:
+        # One message for every wrong form; a bound of an hour keeps "never older than the
+        # config says" meaningful next to what a maintenance window plans around.
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or not 0 <= value <= MAX_CACHE_SECONDS
+        ):
+            raise PydanticCustomError(
+                "cache_seconds",
+                f"must be a number of seconds from 0 (cache nothing) to {MAX_CACHE_SECONDS:g} "
+                f"(an hour), such as {DEFAULT_CACHE_SECONDS:g}",
+            )
+        return float(value)
 
     @field_validator("timezone")
     @classmethod

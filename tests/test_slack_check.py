@@ -318,9 +318,13 @@ def test_the_same_window_checked_at_once_asks_the_schedulers_once(
         def searches() -> int:
             return len(talend.requests_to("/events/search"))
 
+        alice.slash("/maintenance check Saturday 10am-noon UTC").wait()
+        # A repeat of a window already read costs its first page only (cache_seconds):
+        # that is the cost of one check here, and two at once must cost no more.
         before = searches()
         alice.slash("/maintenance check Saturday 10am-noon UTC").wait()
         one = searches() - before
+        assert one >= 1
         before = searches()
         first, second = together(
             lambda: alice.slash("/maintenance check Saturday 10am-noon UTC"),
@@ -331,7 +335,7 @@ def test_the_same_window_checked_at_once_asks_the_schedulers_once(
         # Each person still gets their own report, echoing their own words.
         assert "“Saturday 10am-noon UTC”" in blocks_text(mine)
         assert "“Saturday 10:00-12:00 UTC”" in blocks_text(theirs)
-        assert len([r for r in world.audit() if r.action == "check"]) == 5
+        assert len([r for r in world.audit() if r.action == "check"]) == 6
         assert world.fake.violations == []
 
 

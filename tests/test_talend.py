@@ -265,7 +265,7 @@ async def test_runs_carry_kind_and_p90_of_their_history(
 
 
 async def test_details_and_history_cost_one_request_per_distinct_task(
-    sim: TalendSimulator, connector: TalendConnector
+    sim: TalendSimulator, connector: TalendConnector, clock: ManualClock
 ) -> None:
     runs = await connector.upcoming_runs(SAT_2AM, SAT_4AM)
     refs = {r.task.key: r.task for r in runs}
@@ -283,7 +283,11 @@ async def test_details_and_history_cost_one_request_per_distinct_task(
     assert sorted(details()) == sorted(x.id for x in refs.values())
     assert len(history) == len(refs)
     assert all(r.query["limit"] == "20" and r.query["lastDays"] == "60" for r in history)
-    # A second describe asks again: a prefetch serves one check, not stale state forever.
+    # A second describe within cache_seconds takes what the first read; past the bound it
+    # asks again: cached details never outlive the bound the config names.
+    await connector.describe(list(refs.values())[:1])
+    assert len(details()) == len(refs)
+    clock.advance(timedelta(seconds=connector.cache.bound.total_seconds()))
     await connector.describe(list(refs.values())[:1])
     assert len(details()) == len(refs) + 1
 

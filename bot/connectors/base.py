@@ -42,6 +42,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.clock import Clock
 from bot.config import DEFAULT_MAX_RESPONSE_MB, SchedulerConfig
+from bot.connectors.cache import AnswerCache
 from bot.connectors.pacing import DEFAULT_CEILING, Concurrency, concurrency_for
 from bot.connectors.transport import AiohttpTransport
 from bot.errors import AuthError, ConfigError, ConnectorError, redact
@@ -220,6 +221,9 @@ class Connector(ABC):
         self.system = system
         self.http = http
         self.clock = clock
+        # Between checks; from_config sizes it from cache_seconds. A connector built by hand
+        # (tests, tools) caches nothing unless given one.
+        self.cache = AnswerCache(clock, 0)
 
     def observe(self, observer: VendorObserver | None) -> None:
         """Report operations, retries and rate-limit waits to ``observer`` from now on."""
@@ -979,7 +983,9 @@ def connector_factory(model: type[C], label: str, build: Callable[[Setup[C]], K]
     ) -> K:
         if not isinstance(config, model):
             raise ConfigError(f"{name}: not a {label} configuration (vendor {config.vendor})")
-        return build(Setup(name, config, credentials, clock, transport))
+        connector = build(Setup(name, config, credentials, clock, transport))
+        connector.cache = AnswerCache(clock, config.cache_seconds)
+        return connector
 
     from_config.__doc__ = build.__doc__
     return from_config

@@ -46,6 +46,10 @@ in ``tests/test_bmc.py``):
 * One check reads every status once: ``upcoming_runs`` and ``running_now`` share one sweep,
   and ``describe`` reuses it when it is only seconds old.
 * No rate limit is published: no fixed cap; concurrency adapts (bot/connectors/pacing.py).
+* Nothing is reused between checks (``cache_seconds`` changes nothing here): one status
+  per ETL is both what is running now and whether the ETL is paused, and the ETL list is
+  what says which statuses to read, so a new ETL would go unseen behind a cached list.
+  One list and one status per ETL is the floor of the documented API.
 * No groups (``Task.groups`` is empty): the ETL list answers ``name``, ``etl_id`` and
   ``run_configurations`` only. ETL custom properties can filter the list, but the
   contracts record neither the filter's syntax nor the properties in any answer, so there

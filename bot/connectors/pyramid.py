@@ -43,6 +43,12 @@ in ``tests/test_pyramid.py``):
   runs the trigger skipped (e.g. while suspended); they feed :meth:`skipped_runs` and are
   left out of durations.
 * No rate limit is published: no fixed cap; concurrency adapts (bot/connectors/pacing.py).
+
+Between checks (``cache_seconds``) almost nothing can be skipped: what is running now is
+the newest execution of each schedule, and only ``getExecutions`` per schedule says it, so
+``findSchedule`` (to know every schedule, a new one included) and one ``getExecutions`` per
+schedule are read at every check; that is the floor the documented API allows. Only the
+status of an execution that has ended (``getScheduleExecutionStatus``) is kept.
 """
 
 from __future__ import annotations
@@ -190,6 +196,9 @@ IN_PROGRESS_TASK_STATUSES = frozenset(
         "RUNNING_EVALUATION",
     }
 )
+
+# Declared statuses an execution ends in: it never changes again.
+FINAL_TASK_STATUSES = frozenset(TASK_STATUSES) - IN_PROGRESS_TASK_STATUSES
 
 _ROLE_HINT = (
     "Pyramid lets only administrative users use the REST task methods (Enterprise Admin or "
@@ -480,8 +489,17 @@ class PyramidConnector(Connector):
         return schedules
 
     async def _execution_status(self, execution_id: str) -> str | None:
+        # An execution that reached an end state never leaves it, so its answer is kept
+        # (size-bounded) and not asked for again at the next check; one still in progress,
+        # or in a state not declared, is asked every time.
+        key = ("execution status", execution_id)
+        if (known := self.cache.get(key)) is not None:
+            return str(known)
         response = await self._call("getScheduleExecutionStatus", execution_id)
-        return self.http.parse(response, _TaskStatus, "Pyramid getScheduleExecutionStatus").status
+        status = self.http.parse(response, _TaskStatus, "Pyramid getScheduleExecutionStatus").status
+        if status in FINAL_TASK_STATUSES:
+            self.cache.keep(key, status)
+        return status
 
     async def _modify(self, method: str, schedule: _Schedule) -> None:
         self._listing = None  # what it said about this schedule's state is about to change

@@ -11,6 +11,14 @@ through one gate of ``concurrency`` slots (listing pages first), spread over a f
 clients of eight connections each (see ``from_config``) that share one token and one rate
 limiter, which keeps a check within Talend's 1,800 requests a minute.
 
+Between checks (``cache_seconds``, :mod:`bot.connectors.cache`): the events pages of a
+window are reused while the first page, read every time, comes back the same (``total``
+and items); task details for runs that are upcoming, and durations, are reused while
+younger than the bound. The running-executions queries are read at every check and the
+details of a running task with them. A pause or resume made here drops the task's details
+and every cached events listing. The floor is then one events page plus the running
+queries (three pages per scope), plus details of whatever is running.
+
 Facts taken from ``shared/contracts.md`` §1 that the vendor does not state (INFERRED or
 gaps) and how this module reads them, choosing the reading that fails safe:
 
@@ -37,6 +45,7 @@ import base64
 import contextlib
 import heapq
 import itertools
+import json
 import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping, Sequence
@@ -108,8 +117,10 @@ HISTORY_DAYS = 60  # the longest history the processing API serves
 HISTORY_RUNS = 20
 DEFAULT_TOKEN_LIFETIME = timedelta(minutes=30)  # docs; the spec's example says 3600 s
 MAX_TOKEN_LIFETIME = timedelta(hours=24)
+# Windows whose events pages are kept between checks (one holds ~43,000 events at scale 100).
+EVENTS_LISTINGS_KEPT = 4
+# How long a detail lookup started for a check waits for that check's describe.
 PREFETCH_TTL = timedelta(seconds=60)
-DURATION_TTL = timedelta(minutes=10)
 
 _READ_ROLE = "the TMC_OPERATOR role and READ permission on the workspace"
 _AUTHOR_ROLE = "the TMC_OPERATOR role and AUTHOR permission on the workspace"
@@ -336,6 +347,10 @@ def _failed(future: asyncio.Future[Any]) -> bool:
     return future.done() and (future.cancelled() or future.exception() is not None)
 
 
+async def _ready(value: T) -> T:
+    return value
+
+
 def _kind(value: str) -> TaskKind:
     return TaskKind.PLAN if value == "PLAN" else TaskKind.TASK
 
@@ -492,9 +507,15 @@ class TalendConnector(Connector):
         params: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
         on_page: Any = None,
+        known: Sequence[M] | None = None,
     ) -> list[M]:
         """Every page of an offset/limit listing: the first, then the rest at once (bounded
-        by the gate) using its ``total``; without a total, page by page until a short one."""
+        by the gate) using its ``total``; without a total, page by page until a short one.
+
+        ``known`` is the same listing as read by an earlier check: when the first page comes
+        back exactly as it did then (same ``total``, same items), the rest of ``known`` is
+        taken instead of read again. A total that differs is Talend saying the listing
+        changed, and every page is read afresh."""
 
         async def fetch(offset: int) -> M:
             paging = {"offset": offset, "limit": PAGE_SIZE}
@@ -514,6 +535,11 @@ class TalendConnector(Connector):
         first = await fetch(0)
         step = min(PAGE_SIZE, getattr(first, "limit", None) or PAGE_SIZE)
         total = getattr(first, "total", None)
+        if known and total is not None and first == known[0]:
+            for page in known[1:]:
+                if on_page is not None:
+                    on_page(page)
+            return [first, *known[1:]]
         if total is None:
             pages = [first]
             offset = step
@@ -589,38 +615,47 @@ class TalendConnector(Connector):
         )
 
     # -- lookups shared by the check -------------------------------------------------------
-    def _prefetch(self, ref: TaskRef, *, history: bool = True) -> None:
+    def _prefetch(
+        self, ref: TaskRef, *, history: bool = True, live: bool = True
+    ) -> asyncio.Future[timedelta | None] | None:
         """Start the detail (and, with ``history``, run-history) lookups for ``ref`` unless
-        fresh ones exist."""
+        fresh ones exist; returns the history lookup. Without ``live``, details an earlier
+        check read within cache_seconds will do (they name the task and say whether it is
+        paused, for a run that is upcoming); a running task's are always read now."""
         state = self._loop()
         now = self.clock()
         entry = state.details.get(ref.key)
-        if entry is None or now - entry[0] > PREFETCH_TTL:
+        stale = entry is None or now - entry[0] > PREFETCH_TTL
+        if stale and (live or self.cache.get(("task", ref.key)) is None):
             state.details[ref.key] = (now, self._spawn(self._fetch_task(ref)))
-        if history:
-            self._duration_lookup(ref)
+        return self._duration_lookup(ref) if history else None
 
-    def _duration_future(self, ref: TaskRef) -> asyncio.Future[timedelta | None]:
-        """The cached history lookup of ``ref``, shielded: several checks may await one
-        lookup, and one of them being cancelled (its deadline, a sibling's failure) must
-        not cancel it for the others."""
-        return asyncio.shield(self._duration_lookup(ref))
+    @staticmethod
+    def _shielded(future: asyncio.Future[T]) -> asyncio.Future[T]:
+        """Several checks may await one lookup, and one of them being cancelled (its
+        deadline, a sibling's failure) must not cancel it for the others."""
+        return asyncio.shield(future)
 
     def _duration_lookup(self, ref: TaskRef) -> asyncio.Future[timedelta | None]:
+        """The history lookup of ``ref``: one in flight is joined; a finished one serves
+        while younger than cache_seconds (runs finish every day, so the p90 drifts)."""
         state = self._loop()
-        now = self.clock()
         entry = state.durations.get(ref.key)
         if (
             entry is None
-            or now - entry[0] > DURATION_TTL
             or entry[1].cancelled()
             or (entry[1].done() and entry[1].exception() is not None)
+            or (entry[1].done() and not self.cache.fresh(entry[0]))
         ):
-            entry = (now, self._spawn(self._fetch_duration(ref)))
+            entry = (self.clock(), self._spawn(self._fetch_duration(ref)))
             state.durations[ref.key] = entry
         return entry[1]
 
     def _forget(self, ref: TaskRef) -> None:
+        """After a write to ``ref``: its details, and every cached upcoming-runs listing
+        (Talend may leave a paused task's triggers out of events/search), are out of date."""
+        self.cache.drop(("task", ref.key))
+        self.cache.drop_kind("events")
         if self._state is not None:
             self._state.details.pop(ref.key, None)
 
@@ -634,13 +669,17 @@ class TalendConnector(Connector):
             )
         except ConnectorError as exc:
             if exc.status == 404:
+                self.cache.drop(("task", ref.key))
                 return None
             raise
         if ref.kind is TaskKind.PLAN:
             plan = self.http.parse(response, _PlanDetails, what)
-            return self._task(ref, plan.name, plan.planPauseDetails, plan.workspace)
-        task = self.http.parse(response, _TaskDetails, what)
-        return self._task(ref, task.name, task.taskPauseDetails, task.workspace)
+            found = self._task(ref, plan.name, plan.planPauseDetails, plan.workspace)
+        else:
+            task = self.http.parse(response, _TaskDetails, what)
+            found = self._task(ref, task.name, task.taskPauseDetails, task.workspace)
+        self.cache.put(("task", ref.key), found)
+        return found
 
     def _task(
         self,
@@ -697,23 +736,26 @@ class TalendConnector(Connector):
         if self.workspace_ids:
             body["workspaceIds"] = list(self.workspace_ids)
         refs: dict[str, TaskRef] = {}
-        needs_history: set[str] = set()
+        needs_history: dict[str, asyncio.Future[timedelta | None]] = {}
 
         def discover(page: _EventsPage) -> None:
             for event in page.items:
                 key = f"{event.type}:{event.id}"
                 if key not in refs:
                     refs[key] = self.ref(_kind(event.type), event.id)
-                    self._prefetch(refs[key], history=False)
+                    self._prefetch(refs[key], history=False, live=False)
                 if key not in needs_history and (
                     durations_before is None or event.date < durations_before
                 ):
                     # Only a run before the window can overlap it by its length: a history
                     # request per task is spent only where the answer can change the report.
-                    needs_history.add(key)
-                    self._duration_lookup(refs[key])
+                    needs_history[key] = self._duration_lookup(refs[key])
 
         what = "events/search"
+        # The trigger times of a window change when someone edits a schedule: an earlier
+        # check's pages serve while younger than cache_seconds and while the first page,
+        # read every time, still shows the same total and items.
+        cache_key = ("events", json.dumps(body, sort_keys=True))
         pages = await self._pages(
             "POST",
             "/orchestration/executables/events/search",
@@ -721,11 +763,18 @@ class TalendConnector(Connector):
             what,
             body=body,
             on_page=discover,
+            known=self.cache.get(cache_key),
         )
-        wanted = [key for key in refs if key in needs_history]
+        # Kept for the few windows being discussed, not every window anyone checked.
+        self.cache.put(cache_key, pages, most=EVENTS_LISTINGS_KEPT)
+        wanted = list(needs_history)
         durations: dict[str, timedelta | None] = dict.fromkeys(refs)
         durations.update(
-            zip(wanted, await _all(self._duration_future(refs[k]) for k in wanted), strict=True)
+            zip(
+                wanted,
+                await _all(self._shielded(needs_history[k]) for k in wanted),
+                strict=True,
+            )
         )
         seen: set[tuple[str, str, datetime]] = set()
         runs: list[Run] = []
@@ -767,6 +816,7 @@ class TalendConnector(Connector):
             )
 
         found: dict[str, tuple[TaskRef, _Execution]] = {}
+        histories: dict[str, asyncio.Future[timedelta | None]] = {}
 
         def collect(kind: TaskKind) -> Any:
             def on_page(page: _ExecutionPage) -> None:
@@ -780,7 +830,9 @@ class TalendConnector(Connector):
                     mark = item.executionId or f"{ref.key}@{item.startTimestamp}"
                     if mark not in found:
                         found[mark] = (ref, item)
-                        self._prefetch(ref)
+                        lookup = self._prefetch(ref)
+                        assert lookup is not None
+                        histories.setdefault(ref.key, lookup)
 
             return on_page
 
@@ -799,7 +851,7 @@ class TalendConnector(Connector):
         )
         refs = {ref.key: ref for ref, _ in found.values()}
         durations = dict(
-            zip(refs, await _all(self._duration_future(r) for r in refs.values()), strict=True)
+            zip(refs, await _all(self._shielded(histories[k]) for k in refs), strict=True)
         )
         return [
             RunningNow(
@@ -820,6 +872,9 @@ class TalendConnector(Connector):
             entry = state.details.pop(ref.key, None)  # a prefetch serves one describe
             if entry is not None and now - entry[0] <= PREFETCH_TTL:
                 lookups.append(entry[1])
+            elif (cached := self.cache.get(("task", ref.key))) is not None:
+                # Only left unread by upcoming_runs (running tasks are always prefetched).
+                lookups.append(_ready(cached))
             else:
                 lookups.append(self._fetch_task(ref))
         found = await _all(lookups, self.concurrency)

@@ -1,9 +1,18 @@
 """:class:`HuaweiConnector`: both families behind the Connector interface; schedules expanded
-by bot.schedule_rules, running-now, pause/resume and skipped runs."""
+by bot.schedule_rules, running-now, pause/resume and skipped runs.
+
+Between checks (``cache_seconds``): the list pages are read at every check (4A's
+``last_status`` decides whose run history says what is running now, and a new task must
+be seen), and so are the run records behind running-now. A desktop task's show (its
+schedule) and an app task's recent runs (its p90) are reused while younger than the bound
+and while the task's list row is exactly as when they were read; a pause or resume made
+here drops them. The floor is the list pages plus one record read per desktop task and
+per app task whose ``last_status`` says it may be running."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -263,7 +272,7 @@ class HuaweiConnector(AppTasks, DesktopTasks):
             for e in scheduled
             if e.ref.kind is TaskKind.DESKTOP_TASK and not self._nothing_before(e, start, end)
         ]
-        shows = await gather_bounded(self.concurrency, (self._show_or_none(e.ref) for e in desktop))
+        shows = await gather_bounded(self.concurrency, (self._cached_show(e) for e in desktop))
         fields: dict[str, Mapping[str, Any] | None] = {
             e.ref.key: e.raw for e in scheduled if e.ref.kind is TaskKind.APP_TASK
         }
@@ -297,7 +306,7 @@ class HuaweiConnector(AppTasks, DesktopTasks):
             e for e, instants, _ in planned.values() if instants and e.ref.kind is TaskKind.APP_TASK
         ]
         histories = await gather_bounded(
-            self.concurrency, (self._app_runs(e.ref) for e in with_history)
+            self.concurrency, (self._cached_history(e) for e in with_history)
         )
         durations = {e.ref.key: self._p90(h) for e, h in zip(with_history, histories, strict=True)}
 
@@ -316,6 +325,32 @@ class HuaweiConnector(AppTasks, DesktopTasks):
                 Run(task=entry.ref, at=at, expected_duration=expected, note=note) for at in instants
             )
         return runs
+
+    async def _cached_show(self, entry: Entry) -> dict[str, Any] | None:
+        """A desktop task's definition, reused between checks while younger than
+        cache_seconds and while its list row (read afresh every check) is unchanged: an
+        edited schedule changes the row's ``next_execution_time``, a rename its name, a
+        pause its flag. A 404 drops it."""
+        key = ("show", entry.ref.key)
+        show = self.cache.get(key, _fingerprint(entry))
+        if show is None:
+            show = await self._show_or_none(entry.ref)
+            if show is None:
+                self.cache.drop(key)
+            else:
+                self.cache.put(key, show, _fingerprint(entry))
+        return show  # type: ignore[no-any-return]
+
+    async def _cached_history(self, entry: Entry) -> list[PastRun]:
+        """An app task's recent runs for its p90, reused on the same terms as a show: a run
+        that starts or ends moves the row's ``last_status`` or ``next_execution_time``.
+        Never used for what is running now (running_now reads histories live)."""
+        key = ("history", entry.ref.key)
+        runs = self.cache.get(key, _fingerprint(entry))
+        if runs is None:
+            runs = await self._app_runs(entry.ref)
+            self.cache.put(key, runs, _fingerprint(entry))
+        return runs  # type: ignore[no-any-return]
 
     def _expand(
         self,
@@ -441,6 +476,8 @@ class HuaweiConnector(AppTasks, DesktopTasks):
 
     async def _set_enabled(self, ref: TaskRef, enabled: bool) -> bool:
         self._listing = None  # its enabled flags are about to be out of date
+        self.cache.drop(("show", ref.key))
+        self.cache.drop(("history", ref.key))
         task, show, entry = await self._state(ref)
         if task.paused != enabled:
             return False  # already as wanted; nothing sent
@@ -537,6 +574,11 @@ class HuaweiConnector(AppTasks, DesktopTasks):
         if ref.kind is TaskKind.APP_TASK:
             return await self._app_all_runs(ref)
         return await self._desktop_all_runs(ref)
+
+
+def _fingerprint(entry: Entry) -> str:
+    """The task's list row as Huawei sent it: any change to it means the task changed."""
+    return json.dumps(entry.raw, sort_keys=True, default=str)
 
 
 def _auth(setup: Setup[HuaweiConfig]) -> Authenticator:
