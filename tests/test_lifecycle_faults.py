@@ -34,6 +34,10 @@ from bot.store import Store
 S = PlannedTaskState
 VENDORS = tuple(SIMULATORS)
 STUCK_DEADLINE = 1.0  # seconds: the stuck vendor's hard per-call deadline at the end
+# Its deadline at the start: long enough for a call to reach the simulator (in a thread of
+# this process) on a loaded machine, so the pause is applied before the answer is withheld;
+# 0.3 s sometimes was not, and the test then saw a pause that was never made.
+START_DEADLINE = 1.0
 HEALTHY_DEADLINE = 30.0
 
 
@@ -160,7 +164,7 @@ async def test_a_stuck_vendor_holds_up_only_its_own_tasks(env: Env, stuck: str) 
 
     # The start: the stuck vendor pauses its tasks but never finishes answering.
     sim.stall = "after"
-    report = await env.at(_clock(env, stuck, 0.3), timedelta(minutes=30))
+    report = await env.at(_clock(env, stuck, START_DEADLINE), timedelta(minutes=30))
     assert sorted(k for _, k in report.paused) == sorted(t.ref.key for t in healthy)
     assert sorted(k for _, k in report.unknown) == sorted(t.ref.key for t in by_system[stuck])
     assert all(env.paused(t.ref) for t in tasks)  # it did act
@@ -172,10 +176,10 @@ async def test_a_stuck_vendor_holds_up_only_its_own_tasks(env: Env, stuck: str) 
         assert row.state is S.PAUSING
         assert row.claimed_by is None  # released for read-back
         assert row.last_error is not None
-        assert "did not answer within 0.3 s" in row.last_error
+        assert f"did not answer within {START_DEADLINE:g} s" in row.last_error
     # It recovers; the next attempt reads back, finds the bot's pause and calls nothing.
     sim.stall = None
-    report = await env.at(_clock(env, stuck, 0.3), timedelta(minutes=1))
+    report = await env.at(_clock(env, stuck, START_DEADLINE), timedelta(minutes=1))
     assert sorted(k for _, k in report.paused) == sorted(t.ref.key for t in by_system[stuck])
     assert all(env.rows(record)[t.ref.key].state is S.PAUSED for t in tasks)
 
@@ -229,7 +233,7 @@ async def test_a_call_the_vendor_never_acted_on_is_made_again_once_it_recovers(
 ) -> None:
     (task,) = await env.active(stuck)
     record = env.plan([task])
-    wclock = _clock(env, stuck, 0.3)
+    wclock = _clock(env, stuck, START_DEADLINE)
     await env.at(wclock, timedelta(minutes=30))
     assert env.paused(task.ref)
     sim: Any = env.sims[stuck]
