@@ -183,7 +183,7 @@ def find_conflicts(
                 else f"{n} runs in the window"
             )
             detail = f"{runs}; {conflict.detail}" if conflict.detail else runs
-            conflict = conflict.model_copy(update={"detail": detail})
+            conflict = conflict.model_copy(update={"detail": detail, "runs_in_window": n})
         final.append(conflict)
 
     far_future = window.end + timedelta(days=3650)

@@ -192,6 +192,9 @@ class Conflict(_Frozen):
     # ``at`` was inferred from run history, not given by the vendor (design.md); the
     # detail says from what ("likely 02:30 (daily, from 14 runs)").
     predicted: bool = False
+    # How many of the task's runs start in the window (a starts-in-window conflict stands at
+    # the first of them; the detail says "3 runs in the window" for people).
+    runs_in_window: int = 1
 
     @property
     def ref(self) -> TaskRef:

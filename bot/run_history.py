@@ -10,7 +10,6 @@ note extended with why.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -19,9 +18,6 @@ from bot.model import Conflict, ConflictKind, PredictedStart, Run, RunningNow, T
 from bot.predict import basis_of, predict
 
 __all__ = ["RunHistory", "predict_runs", "predicted_starts", "seen_starts"]
-
-# How a conflict counts the predicted runs behind it (bot.conflicts).
-_COUNTED = re.compile(r"^(\d+) predicted runs in the window")
 
 
 class RunHistory(Protocol):
@@ -110,12 +106,11 @@ def predicted_starts(conflicts: Iterable[Conflict]) -> dict[str, list[PredictedS
             continue
         if conflict.kind is not ConflictKind.STARTS_IN_WINDOW:
             continue
-        counted = _COUNTED.match(conflict.detail)
         found.setdefault(conflict.ref.key, []).append(
             PredictedStart(
                 at=conflict.at,
                 basis=basis_of(conflict.detail),
-                runs=int(counted.group(1)) if counted else 1,
+                runs=conflict.runs_in_window,
             )
         )
     return found

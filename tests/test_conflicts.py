@@ -81,6 +81,7 @@ def test_many_runs_of_one_task_collapse_to_the_first_with_a_count() -> None:
     assert len(report.conflicts) == 1
     assert report.conflicts[0].at == at(10)
     assert report.conflicts[0].detail == "2 runs in the window"
+    assert report.conflicts[0].runs_in_window == 2
 
 
 def test_run_before_window_with_long_history_may_overlap() -> None:

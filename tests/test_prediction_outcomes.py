@@ -286,7 +286,9 @@ def test_what_cannot_be_checked_says_why_and_never_claims_no_run() -> None:
 
 
 def test_only_predicted_starts_in_the_window_are_kept() -> None:
-    def conflict(kind: ConflictKind, detail: str, *, predicted: bool = True) -> Conflict:
+    def conflict(
+        kind: ConflictKind, detail: str, *, predicted: bool = True, runs: int = 1
+    ) -> Conflict:
         return Conflict(
             system=REF.system,
             task_id=REF.id,
@@ -297,6 +299,7 @@ def test_only_predicted_starts_in_the_window_are_kept() -> None:
             paused=False,
             detail=detail,
             predicted=predicted,
+            runs_in_window=runs,
         )
 
     found = predicted_starts(
@@ -305,6 +308,7 @@ def test_only_predicted_starts_in_the_window_are_kept() -> None:
                 ConflictKind.STARTS_IN_WINDOW,
                 "3 predicted runs in the window; likely 02:30 (hourly, from 20 runs), "
                 "predicted from run history (the schedule's zone: Europe/Berlin)",
+                runs=3,
             ),
             # A predicted run before the window that may still be going: no claim on it.
             conflict(ConflictKind.MAY_OVERLAP, "likely 01:00 (daily, from 9 runs)"),
