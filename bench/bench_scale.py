@@ -86,6 +86,13 @@ def client(payload: dict[str, Any]) -> dict[str, Any]:
     import tempfile
 
     import bot
+
+    try:
+        from bot.runtime import tune_gc  # what maintbot's command line applies
+    except ImportError:  # a tree from before it
+        pass
+    else:
+        tune_gc()
     from bot.check import check_window, open_schedulers
     from bot.clock import system_clock
     from bot.config import Config

@@ -299,3 +299,28 @@ def test_check_leads_with_what_to_do_and_all_lists_the_unknown_times(
     block = block[: block.index("Already paused or stopped")]
     rows = block.splitlines()[3:]  # after the line, the header and the rule
     assert len([r for r in rows if "Pyramid's API exposes no next-run time" in r]) == count
+
+
+def test_a_verb_runs_with_maintbots_collector_thresholds(isolated: Path) -> None:
+    # A large check allocates so much that CPython's default thresholds cost a fifth of it
+    # in collections (bot/runtime.py); every verb runs with maintbot's own.
+    probe = (
+        "import gc, sys\n"
+        "from bot.cli import main\n"
+        "from bot.runtime import GC_THRESHOLDS\n"
+        "before = gc.get_threshold()\n"
+        "code = main(['parse', 'Saturday 2-4am', '--tz', 'UTC', '--now', "
+        "'2026-11-18T10:00:00+00:00'])\n"
+        "print('THRESHOLDS', before != GC_THRESHOLDS, gc.get_threshold() == GC_THRESHOLDS)\n"
+        "sys.exit(code)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=isolated,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "THRESHOLDS True True"

@@ -95,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse has printed usage or its error (exit 2)
         return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
     verb: Verb = args.func
+    from bot.runtime import tune_gc
+
+    tune_gc()
     try:
         _log_level()  # a bad level is refused before anything else is read
         # Only now: `--help` and usage errors have answered without pydantic and the rest.
