@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, field_validator
 
 from bot.clock import ManualClock, system_clock
@@ -457,3 +459,38 @@ async def test_a_value_a_validator_cannot_convert_is_a_malformed_answer(
         assert "1e300" not in str(err.value)
     finally:
         await http.aclose()
+
+
+_PATH_TEXT = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_characters="?#/\x00"), min_size=1, max_size=12
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    base=st.sampled_from(
+        ["http://127.0.0.1:8080", "https://api.example.com/", "https://h.example/v1/api"]
+    ),
+    segments=st.lists(_PATH_TEXT, min_size=1, max_size=4),
+    params=st.dictionaries(
+        st.text(min_size=1, max_size=8),
+        st.one_of(st.text(max_size=12), st.integers(), st.booleans()),
+        max_size=4,
+    ),
+)
+def test_requests_are_addressed_as_httpx_itself_would_join_them(
+    base: str, segments: list[str], params: dict[str, Any]
+) -> None:
+    # VendorHttp joins path and query itself to spare two re-parses per request; whatever
+    # the path's characters and the query's values, the URL must be httpx's own join.
+    http = VendorHttp("x", base, clock=system_clock)
+    path = "/" + "/".join(segments)
+    try:
+        theirs = http.client.build_request("GET", path, params=params or None).url
+    except httpx.InvalidURL:  # a character no URL carries: refused either way
+        with pytest.raises(ConnectorError, match="cannot be built"):
+            http._build("GET", path, params or None, None, None, {}, "x")
+        return
+    ours = http._build("GET", path, params or None, None, None, {}, "x").url
+    assert ours == theirs
+    assert ours.raw_path == theirs.raw_path

@@ -510,6 +510,12 @@ class VendorHttp:
             headers=dict(headers or {}),
             follow_redirects=False,
         )
+        # base_url as text, for joining paths without httpx re-parsing (see _build); only
+        # a plain one (no query or fragment, which a join would have to merge).
+        parsed = self.client.base_url
+        plain = parsed.is_absolute_url and not parsed.query and not parsed.fragment
+        text = str(parsed)
+        self._base: str | None = (text if text.endswith("/") else text + "/") if plain else None
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -666,8 +672,20 @@ class VendorHttp:
         """The request, or a ConnectorError when vendor data (an id or a name put into the
         path, a query value) cannot be sent: too long for a URL, or not encodable."""
         try:
+            target: str | httpx.URL = url
+            if self._base is not None and url.startswith("/") and not any(c in url for c in "?#"):
+                # Joined and queried here so that httpx parses the URL once: joining a path
+                # to base_url and merging params each re-parse it, 1.2 s of the 15 s of CPU
+                # a check of all four systems took at scale 100 (cProfile, this machine).
+                # The same join (base_url ends in "/") and the same query encoding.
+                target = self._base + url.lstrip("/")
+                if params:
+                    query = str(httpx.QueryParams(params))
+                    if query:
+                        target += "?" + query
+                params = None
             return self.client.build_request(
-                method, url, params=params, json=json_body, content=content, headers=headers
+                method, target, params=params, json=json_body, content=content, headers=headers
             )
         except _REQUEST_ERRORS as exc:
             # Not the URL itself: it may be tens of kilobytes of vendor data.
