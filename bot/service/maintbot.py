@@ -1065,15 +1065,17 @@ class Maintbot:
                 raise LifecycleError(
                     "Tick at least one task to pause, or widen the filter to see more."
                 )
+            chosen = refs_of(draft, keys)
             record, approval, overlaps = self._plan_and_ask(
                 window,
-                refs_of(draft, keys),
+                chosen,
                 by,
                 draft.channel,
                 title=title,
                 reason=reason,
                 overlap_ok=overlap_ok,
                 how="tick “Plan it even though it overlaps” and submit again",
+                predicted=self._draft_predictions(draft, window, chosen),
             )
         except MaintbotError as exc:
             self.store.release_kv(claim, _PLAN_PENDING)
@@ -1085,6 +1087,29 @@ class Maintbot:
             raise
         self.store.set_kv(claim, record.id)
         return PlanResult(self._view(record), approval, overlaps=tuple(overlaps))
+
+    def _draft_predictions(
+        self, draft: Draft, window: Window, chosen: Sequence[TaskChoice]
+    ) -> dict[str, list[PredictedStart]]:
+        """The run times the draft's stored check predicted for the ticked tasks, when the
+        window planned is the one that check was for. A window edited in the dialog was
+        re-checked without storing the report, and a prediction made for other instants
+        says nothing about these: then none is kept, as when the report is gone."""
+        if draft.check_id is None:
+            return {}
+        try:
+            check = load_check(self.store, draft.check_id)
+        except MaintbotError:
+            return {}
+        checked = check.report.window
+        if (checked.start, checked.end) != (window.start, window.end):
+            return {}
+        ticked = {ref.key for ref, _ in chosen}
+        return {
+            key: starts
+            for key, starts in predicted_starts(check.report.conflicts).items()
+            if key in ticked
+        }
 
     def approval_posted(self, approval_id: str, window_id: str, channel: str, ts: str) -> None:
         """Where the approval request was posted; the window clock's alerts go in its thread."""

@@ -38,6 +38,7 @@ from bot.model import (
     OPEN_WINDOW_STATES,
     ApprovalRecord,
     PlannedTask,
+    PredictedStart,
     SeriesRecord,
     SeriesState,
     TaskRef,
@@ -45,6 +46,7 @@ from bot.model import (
     WindowRecord,
     WindowState,
 )
+from bot.run_history import predicted_starts
 from bot.series import Occurrence, Series, occurrences
 from bot.service.editing import EditResult
 from bot.service.scope import Scope
@@ -181,7 +183,7 @@ class SeriesDesk:
                 policy.check(approved_by.strip(), by)
             first = _first_possible(series, now)
             assert first.window is not None
-            chosen, warnings = await self._tasks_for(spec, first.window)
+            chosen, warnings, predicted = await self._checked_tasks(spec, first.window)
         except (ApprovalError, ScopeError, LifecycleError, WindowError) as exc:
             self.store.audit(
                 by,
@@ -218,6 +220,7 @@ class SeriesDesk:
                 title=name,
                 series=record,
                 occurrence=first.window.start,
+                predicted=predicted,
             )
             self.store.audit(
                 by,
@@ -260,11 +263,18 @@ class SeriesDesk:
     async def _tasks_for(
         self, spec: dict[str, Any], window: Window
     ) -> tuple[list[tuple[TaskRef, str]], list[str]]:
+        chosen, warnings, _ = await self._checked_tasks(spec, window)
+        return chosen, warnings
+
+    async def _checked_tasks(
+        self, spec: dict[str, Any], window: Window
+    ) -> tuple[list[tuple[TaskRef, str]], list[str], dict[str, list[PredictedStart]]]:
+        """:meth:`_tasks_for`, with the run times its check predicted, by task key (none
+        when the spec names its tasks: no check is run for them)."""
         scope = spec.get("scope")
         tasks = spec.get("tasks")
         if scope is not None:
-            chosen, warnings, _ = await self.bot._scoped(window, _scope(scope), tasks)
-            return chosen, warnings
+            return await self.bot._scoped(window, _scope(scope), tasks)
         if tasks is None:
             # The conflicting tasks: none is a plan too (nothing runs into this occurrence),
             # but only when some scheduler answered; no answer at all is no plan.
@@ -274,8 +284,9 @@ class SeriesDesk:
                     "No scheduler answered the check, so this occurrence's tasks are unknown: "
                     + "; ".join(f"{s.system}: {s.error or 'no answer'}" for s in report.systems)
                 )
-            return colliding(report, allow_empty=True)
-        return await self.bot.resolve_tasks(tasks, window)
+            chosen, warnings = colliding(report, allow_empty=True)
+            return chosen, warnings, predicted_starts(report.conflicts)
+        return await self.bot._resolve(tasks, window)
 
     # -- the clock: plan each occurrence ahead of time ----------------------------------
     async def plan_due(self) -> list[WindowRecord]:
@@ -368,8 +379,11 @@ class SeriesDesk:
         ``None`` when it could not be planned now (the next turn tries again)."""
         previous = self._previous(record, key)
         before = self.store.window_tasks(previous.id) if previous is not None else []
+        # Only the fresh check's predictions are kept: a task carried over from the previous
+        # occurrence (its system unread) has none, as nothing was predicted for this window.
+        predicted: dict[str, list[PredictedStart]] = {}
         try:
-            chosen, warnings = await self._tasks_for(record.tasks, window)
+            chosen, warnings, predicted = await self._checked_tasks(record.tasks, window)
             unchecked = {w.split(" ", 1)[0] for w in warnings if " could not be checked" in w}
         except ScopeError as exc:  # the scope matches nothing this time: said, not an error
             chosen, warnings, unchecked = [], [str(exc)], set()
@@ -383,14 +397,19 @@ class SeriesDesk:
             warnings = [f"the check could not be made ({exc})"]
         kept = [(p.ref, p.task_name) for p in before if p.ref.system in unchecked]
         tasks = _unique([*chosen, *kept])
-        made = self.store.create_occurrence(
-            record,
-            key,
-            window,
-            tasks=tasks,
-            state=WindowState.APPROVED,
-            approved_by=record.approved_by,
-        )
+        # One transaction: the clock never runs an occurrence whose predictions are missing
+        # only because a crash came between the two writes.
+        with self.store.transaction():
+            made = self.store.create_occurrence(
+                record,
+                key,
+                window,
+                tasks=tasks,
+                state=WindowState.APPROVED,
+                approved_by=record.approved_by,
+            )
+            if made is not None and predicted:
+                self.store.record_predictions(made.id, predicted)
         if made is None:  # another clock planned it meanwhile
             return None
         made = self._join_thread(made, previous)
