@@ -719,10 +719,17 @@ async def test_http_clients_share_one_token_and_talends_rate_limit(
     assert len({id(h.auth) for h in connector.shards}) == 1
     await connector.upcoming_runs(SAT_2AM, SAT_4AM)
     assert len(sim.requests_to(TOKEN)) == 1
-    # Each answered attempt reached this simulator once. On a loaded machine a connection
-    # can fail before the request is read and is then retried, so those may go unseen.
-    unanswered = sum(h.unanswered for h in connector.shards)
-    assert connector.requests - unanswered <= len(sim.requests) <= connector.requests
+    # Every attempt the shards counted reaches this simulator, once. Detail lookups started
+    # in the background during the search may still be on their way when it returns (on a
+    # loaded machine CI saw 47 counted against 45 received), so wait for the connector to
+    # go quiet: a bound, not a timing assertion. A count that is off never settles.
+    for _ in range(2000):
+        quiet = all(h.in_flight == 0 for h in connector.shards)
+        if quiet and connector.requests == len(sim.requests):
+            break
+        await asyncio.sleep(0.005)
+    assert sum(h.unanswered for h in connector.shards) == 0
+    assert connector.requests == len(sim.requests)
 
 
 async def test_concurrency_is_bounded(sim: TalendSimulator, clock: ManualClock) -> None:
