@@ -89,6 +89,7 @@ def find_conflicts(
             duration: timedelta | None,
             tasks: dict[str, Task] = tasks,
             predicted: bool = False,
+            basis: str = "",
         ) -> None:
             task = tasks.get(ref.key)
             own = at if each_run and kind is ConflictKind.STARTS_IN_WINDOW else None
@@ -112,6 +113,7 @@ def find_conflicts(
                 groups=task.groups if task else (),
                 expected_duration=duration,
                 predicted=predicted,
+                basis=basis,
             )
 
         for run in snap.runs:
@@ -132,6 +134,7 @@ def find_conflicts(
                     detail,
                     run.expected_duration,
                     predicted=run.predicted,
+                    basis=run.basis,
                 )
             elif run.at < window.start and run.expected_duration is not None:
                 expected_end = run.at + run.expected_duration

@@ -151,6 +151,8 @@ class Run(_Frozen):
     # says one (Pyramid's ``timeZoneId``); predictions from ``history`` use it instead of
     # the scheduler's configured ``timezone``.
     zone: str | None = None
+    # For a predicted run, what the prediction rests on ("daily, from 14 runs").
+    basis: str = ""
 
 
 class RunningNow(_Frozen):
@@ -192,6 +194,8 @@ class Conflict(_Frozen):
     # ``at`` was inferred from run history, not given by the vendor (design.md); the
     # detail says from what ("likely 02:30 (daily, from 14 runs)").
     predicted: bool = False
+    # For a predicted conflict, what the prediction rests on ("daily, from 14 runs").
+    basis: str = ""
     # How many of the task's runs start in the window (a starts-in-window conflict stands at
     # the first of them; the detail says "3 runs in the window" for people).
     runs_in_window: int = 1

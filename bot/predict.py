@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -54,7 +53,6 @@ __all__ = [
     "TOLERANCE",
     "Pattern",
     "Prediction",
-    "basis_of",
     "predict",
 ]
 
@@ -201,17 +199,14 @@ class Prediction:
         if at is None:
             return f"likely {p.summary} (from {p.runs} runs)"
         shown = at.astimezone(_zone(tz or p.zone)).strftime("%H:%M")
-        return f"likely {shown} ({p.word}, from {p.runs} runs)"
+        return f"likely {shown} ({self.basis})"
 
-
-_BASIS = re.compile(r"\blikely [^()]*\(([^()]+)\)")
-
-
-def basis_of(text: str) -> str:
-    """What a :meth:`Prediction.describe` text in ``text`` says a prediction rests on
-    (``daily, from 14 runs``); empty when ``text`` holds none."""
-    found = _BASIS.search(text)
-    return found.group(1) if found else ""
+    @property
+    def basis(self) -> str:
+        """What a predicted start rests on: ``daily, from 14 runs``; empty without a
+        pattern."""
+        p = self.pattern
+        return "" if p is None else f"{p.word}, from {p.runs} runs"
 
 
 def predict(

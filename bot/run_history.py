@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.model import Conflict, ConflictKind, PredictedStart, Run, RunningNow, TaskRef
-from bot.predict import basis_of, predict
+from bot.predict import predict
 
 __all__ = ["RunHistory", "predict_runs", "predicted_starts", "seen_starts"]
 
@@ -91,6 +91,7 @@ def predict_runs(
                     note=f"{found.describe(at, shown_in)}, predicted from run history"
                     + (f" (the schedule's zone: {run.zone})" if run.zone else ""),
                     predicted=True,
+                    basis=found.basis,
                 )
             )
     return result
@@ -109,7 +110,7 @@ def predicted_starts(conflicts: Iterable[Conflict]) -> dict[str, list[PredictedS
         found.setdefault(conflict.ref.key, []).append(
             PredictedStart(
                 at=conflict.at,
-                basis=basis_of(conflict.detail),
+                basis=conflict.basis,
                 runs=conflict.runs_in_window,
             )
         )

@@ -133,6 +133,18 @@ def test_console_entry_point_runs_as_a_module(isolated: Path) -> None:
     assert "repeats nothing" in json.loads(result.stdout)["error"]
 
 
+def _python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``code`` run by a fresh interpreter: what a process loads and sets is its own."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize(
     "argv",
     [["--version"], ["--help"], ["check", "--help"], ["suggest", "--help"], ["db", "--help"]],
@@ -153,14 +165,7 @@ def test_version_and_help_load_none_of_the_application(isolated: Path, argv: lis
         "print('LOADED', loaded)\n"
         "sys.exit(code)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        cwd=isolated,
-        timeout=60,
-        check=False,
-    )
+    result = _python(probe, isolated)
     assert result.returncode == 0, result.stderr
     *shown, loaded = result.stdout.splitlines()
     assert loaded == "LOADED []"
@@ -314,13 +319,6 @@ def test_a_verb_runs_with_maintbots_collector_thresholds(isolated: Path) -> None
         "print('THRESHOLDS', before != GC_THRESHOLDS, gc.get_threshold() == GC_THRESHOLDS)\n"
         "sys.exit(code)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        cwd=isolated,
-        timeout=60,
-        check=False,
-    )
+    result = _python(probe, isolated)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "THRESHOLDS True True"

@@ -97,6 +97,13 @@ class Recorder:
             if n.kind == kind and (window_id is None or n.window_id == window_id)
         ]
 
+    def alert(self, kind: str, window_id: str | None = None) -> Alert:
+        """The one ``kind`` notification sent (for ``window_id``), as the alert it was."""
+        found = self.of(kind, window_id)
+        assert len(found) == 1, found
+        assert found[0].alert is not None
+        return found[0].alert
+
 
 def fast_retries(connectors: dict[str, Connector]) -> None:
     """Connectors retry inside one call with real sleeps; keep those short in tests (the

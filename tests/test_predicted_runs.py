@@ -250,3 +250,14 @@ def test_predictions_before_the_window_are_made_only_where_they_can_reach_it() -
     lean = find_conflicts(WINDOW, now, [_snapshot(relevant)]).to_json()
     assert full == lean
     assert {c["kind"] for c in lean["conflicts"]} == {"starts_in_window", "may_overlap"}
+
+
+def test_a_predicted_conflict_carries_what_its_prediction_rests_on() -> None:
+    now = WINDOW.start - timedelta(hours=5)
+    learnt = Run(task=_ref("learnt"), at=None, note="no next-run time", history=DAILY)
+    (run,) = _predict([learnt], now)
+    assert run.basis == "daily, from 14 runs"
+    (conflict,) = find_conflicts(WINDOW, now, [_snapshot([run])]).conflicts
+    assert conflict.predicted
+    assert conflict.basis == "daily, from 14 runs"
+    assert f"({conflict.basis})" in conflict.detail  # the words people read say the same

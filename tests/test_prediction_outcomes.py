@@ -6,12 +6,13 @@ over loopback, real store, the service's own plan and the window clock's ticks."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from test_lifecycle import Recorder
 
 from bot.check import Scheduler, open_schedulers
 from bot.cli.windows import window_json
@@ -35,6 +36,7 @@ from bot.model import (
 from bot.run_history import predicted_starts
 from bot.sandbox import sandbox_config
 from bot.sandbox.base import SandboxServer
+from bot.sandbox.bmc import BmcSimulator
 from bot.sandbox.pyramid import PyramidSimulator
 from bot.service.maintbot import Maintbot
 from bot.slack import messages
@@ -47,36 +49,13 @@ DUE = datetime(2026, 11, 19, 1, 30, tzinfo=UTC)
 
 
 @dataclass
-class Sent:
-    notes: list[tuple[WindowRecord, str, str | Alert]] = field(default_factory=list)
-
-    async def notify(
-        self,
-        window: WindowRecord,
-        kind: str,
-        text: str | Alert,
-        *,
-        actions: Sequence[str] = (),
-        people: Sequence[str] = (),
-    ) -> None:
-        self.notes.append((window, kind, text))
-
-    def end(self) -> tuple[WindowRecord, Alert]:
-        found = [(w, t) for w, kind, t in self.notes if kind == "end"]
-        assert len(found) == 1
-        window, text = found[0]
-        assert isinstance(text, Alert)
-        return window, text
-
-
-@dataclass
 class World:
     clock: ManualClock
     store: Store
     sim: PyramidSimulator
     schedule_id: str
     bot: Maintbot
-    sent: Sent
+    sent: Recorder
 
     async def plan(self) -> WindowRecord:
         result = await self.bot.plan(
@@ -90,6 +69,11 @@ class World:
             self.clock.set(moment + timedelta(seconds=5))
             await self.bot.window_clock.tick()
 
+    def end(self) -> tuple[WindowRecord, Alert]:
+        """The window and its one end-of-window summary."""
+        alert = self.sent.alert("end")
+        return self.store.get_window(self.sent.of("end")[0].window_id), alert
+
     def row(self, record: WindowRecord) -> PlannedTask:
         (row,) = self.store.window_tasks(record.id)
         return row
@@ -101,7 +85,7 @@ async def world(clock: ManualClock, store: Store) -> AsyncIterator[World]:
     nightly = sim.add_daily("Nightly load", time(2, 30), BERLIN)
     with SandboxServer([sim]):
         schedulers: list[Scheduler] = open_schedulers(sandbox_config([sim]), clock)
-        sent = Sent()
+        sent = Recorder()
         bot = Maintbot(Settings(), store, schedulers, clock, notifier=sent, command_line=True)
         try:
             yield World(clock, store, sim, nightly.id, bot, sent)
@@ -131,7 +115,7 @@ async def test_the_plan_keeps_the_predicted_time_and_the_summary_says_it_held(
 
     await world.through(record)
     assert world.row(record).state is PlannedTaskState.RESUMED
-    window, alert = world.sent.end()
+    window, alert = world.end()
     detail = _item(alert, "Predicted run times that held")
     # "predicted 02:30, due 02:30": the vendor's due run is the trigger time itself.
     assert detail == ("predicted ", predicted.at, ", due ", DUE, "")
@@ -161,7 +145,7 @@ async def test_a_run_due_at_another_time_shows_the_prediction_was_wrong(world: W
     # Someone moves the schedule to 03:10 after the plan: the prediction is now wrong.
     world.sim.retime(world.schedule_id, timedelta(minutes=40))
     await world.through(record)
-    window, alert = world.sent.end()
+    window, alert = world.end()
     detail = _item(alert, "Predicted run times that proved wrong")
     moved = DUE + timedelta(minutes=40)
     assert detail == (
@@ -185,7 +169,7 @@ async def test_no_run_due_in_the_window_shows_the_prediction_was_wrong(world: Wo
     record = await world.plan()
     world.sim.retime(world.schedule_id, timedelta(hours=3))  # 05:30: after the window
     await world.through(record)
-    _, alert = world.sent.end()
+    _, alert = world.end()
     detail = _item(alert, "Predicted run times that proved wrong")
     assert detail[-1] == "; no run was due in the window"
 
@@ -202,7 +186,7 @@ async def test_a_window_planned_without_a_check_keeps_no_prediction(world: World
     record = result.window.record
     assert world.row(record).predicted == ()
     await world.through(record)
-    _, alert = world.sent.end()
+    _, alert = world.end()
     assert not [x for x in alert.lists if x.title.startswith("Predicted")]
     assert window_json(record, [world.row(record)])["tasks"][0]["predicted"] == []
 
@@ -218,7 +202,7 @@ async def test_a_pattern_that_changed_before_the_plan_keeps_no_prediction(world:
     record = await world.plan()
     assert world.row(record).predicted == ()
     await world.through(record)
-    _, alert = world.sent.end()
+    _, alert = world.end()
     assert not [x for x in alert.lists if x.title.startswith("Predicted")]
     assert world.row(record).prediction_outcome is None
 
@@ -287,7 +271,7 @@ def test_what_cannot_be_checked_says_why_and_never_claims_no_run() -> None:
 
 def test_only_predicted_starts_in_the_window_are_kept() -> None:
     def conflict(
-        kind: ConflictKind, detail: str, *, predicted: bool = True, runs: int = 1
+        kind: ConflictKind, basis: str, *, predicted: bool = True, runs: int = 1
     ) -> Conflict:
         return Conflict(
             system=REF.system,
@@ -297,8 +281,9 @@ def test_only_predicted_starts_in_the_window_are_kept() -> None:
             kind=kind,
             at=AT,
             paused=False,
-            detail=detail,
+            detail=f"likely 02:30 ({basis})" if basis else "",
             predicted=predicted,
+            basis=basis,
             runs_in_window=runs,
         )
 
@@ -306,12 +291,11 @@ def test_only_predicted_starts_in_the_window_are_kept() -> None:
         [
             conflict(
                 ConflictKind.STARTS_IN_WINDOW,
-                "3 predicted runs in the window; likely 02:30 (hourly, from 20 runs), "
-                "predicted from run history (the schedule's zone: Europe/Berlin)",
+                "hourly, from 20 runs",
                 runs=3,
             ),
             # A predicted run before the window that may still be going: no claim on it.
-            conflict(ConflictKind.MAY_OVERLAP, "likely 01:00 (daily, from 9 runs)"),
+            conflict(ConflictKind.MAY_OVERLAP, "daily, from 9 runs"),
             # A vendor-given time is a fact, not a prediction.
             conflict(ConflictKind.STARTS_IN_WINDOW, "", predicted=False),
         ]
@@ -341,3 +325,42 @@ def test_predictions_are_kept_per_planned_task_and_others_ignored(
     assert store.get_planned_task(rows[REF.key].id).prediction_outcome == (
         "predicted 02:30, due 02:30"
     )
+
+
+async def test_a_vendor_that_reports_no_skipped_runs_leaves_its_predictions_unchecked(
+    clock: ManualClock, store: Store
+) -> None:
+    # BMC's API has no history of runs skipped while paused: its empty answer is "cannot
+    # say", so a prediction for a BMC ETL is never judged wrong for want of a due run.
+    sim = BmcSimulator(clock=clock)
+    etl = sim.by_name("VMware vCenter extractor (prod)")
+    with SandboxServer([sim]):
+        schedulers = open_schedulers(sandbox_config([sim]), clock)
+        sent = Recorder()
+        bot = Maintbot(Settings(), store, schedulers, clock, notifier=sent, command_line=True)
+        try:
+            result = await bot.plan(
+                "tomorrow 2-4am",
+                by="alice",
+                tz=BERLIN,
+                approved_by="bob",
+                tasks=f"bmc:etl:{etl.etl_id}",
+            )
+            record = result.window.record
+            key = f"bmc:etl:{etl.etl_id}"
+            store.record_predictions(
+                record.id, {key: [PredictedStart(at=DUE, basis="daily, from 9 runs")]}
+            )
+            for moment in (record.start, record.end):
+                clock.set(moment + timedelta(seconds=5))
+                await bot.window_clock.tick()
+        finally:
+            for s in schedulers:
+                await s.aclose()
+    (row,) = store.window_tasks(record.id)
+    assert row.state is PlannedTaskState.RESUMED
+    alert = sent.alert("end", record.id)
+    titles = [x.title for x in alert.lists if x.title.startswith("Predicted")]
+    assert titles == ["Predicted run times not checked"]
+    assert row.prediction_outcome is not None
+    assert "bmc's scheduler does not report runs skipped while paused" in row.prediction_outcome

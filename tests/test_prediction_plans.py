@@ -8,11 +8,12 @@ the service's own series desk, dialog drafts and the window clock's ticks."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from test_lifecycle import Recorder
 
 from bot.check import Scheduler, open_schedulers
 from bot.clock import ManualClock
@@ -48,35 +49,13 @@ PLAN_AHEAD = timedelta(hours=12)
 
 
 @dataclass
-class Sent:
-    notes: list[tuple[WindowRecord, str, str | Alert]] = field(default_factory=list)
-
-    async def notify(
-        self,
-        window: WindowRecord,
-        kind: str,
-        text: str | Alert,
-        *,
-        actions: Sequence[str] = (),
-        people: Sequence[str] = (),
-    ) -> None:
-        self.notes.append((window, kind, text))
-
-    def end(self, record: WindowRecord) -> Alert:
-        found = [t for w, kind, t in self.notes if kind == "end" and w.id == record.id]
-        assert len(found) == 1, found
-        assert isinstance(found[0], Alert)
-        return found[0]
-
-
-@dataclass
 class World:
     clock: ManualClock
     store: Store
     sim: PyramidSimulator
     ids: dict[str, str]  # schedule name → id
     bot: Maintbot
-    sent: Sent
+    sent: Recorder
 
     def key(self, name: str) -> str:
         return f"pyramid:schedule:{self.ids[name]}"
@@ -101,7 +80,7 @@ async def world(clock: ManualClock, store: Store) -> AsyncIterator[World]:
     ]
     with SandboxServer([sim]):
         schedulers: list[Scheduler] = open_schedulers(sandbox_config([sim]), clock)
-        sent = Sent()
+        sent = Recorder()
         bot = Maintbot(Settings(), store, schedulers, clock, notifier=sent, command_line=True)
         try:
             yield World(clock, store, sim, {s.name: s.id for s in made}, bot, sent)
@@ -159,7 +138,9 @@ async def test_an_occurrence_keeps_what_its_fresh_check_predicted_and_the_end_ju
     world: World,
 ) -> None:
     first = await _daily_series(world)
-    assert _predicted_lists(world.sent.end(first)) == {"held": ("Nightly extract", "Nightly load")}
+    assert _predicted_lists(world.sent.alert("end", first.id)) == {
+        "held": ("Nightly extract", "Nightly load")
+    }
 
     second = await _second(world, first)
     rows = world.rows(second)
@@ -176,7 +157,7 @@ async def test_an_occurrence_keeps_what_its_fresh_check_predicted_and_the_end_ju
     world.sim.retime(world.ids["Nightly extract"], timedelta(minutes=40))
     await world.through(second)
     assert {r.state for r in world.rows(second).values()} == {PlannedTaskState.RESUMED}
-    alert = world.sent.end(second)
+    alert = world.sent.alert("end", second.id)
     assert _predicted_lists(alert) == {
         "held": ("Nightly load",),
         "wrong": ("Nightly extract",),
@@ -201,15 +182,15 @@ async def test_an_occurrence_planned_from_the_previous_ones_tasks_keeps_no_predi
     rows = world.rows(second)
     assert set(rows) == {"Nightly load", "Nightly extract"}
     assert all(r.predicted == () for r in rows.values())
-    note = [t for w, kind, t in world.sent.notes if kind == "series_planned" and w.id == second.id]
+    note = world.sent.of("series_planned", second.id)
     assert len(note) == 1
-    assert "the check could not be made" in str(note[0])
+    assert "the check could not be made" in note[0].text
     audit = next(r for r in world.store.audit_rows(50) if r.action == "plan_occurrence")
     assert audit.window_id == second.id
 
     world.sim.faults.clear()
     await world.through(second)
-    alert = world.sent.end(second)
+    alert = world.sent.alert("end", second.id)
     assert _predicted_lists(alert) == {}
     assert all(r.prediction_outcome is None for r in world.rows(second).values())
 
@@ -261,7 +242,7 @@ async def test_a_dialog_plan_of_the_checked_window_keeps_its_predictions_for_the
     decision = await world.bot.decide(record.id, by="bob", approve=True)
     assert decision.acted
     await world.through(record)
-    assert _predicted_lists(world.sent.end(record)) == {"held": ("Nightly load",)}
+    assert _predicted_lists(world.sent.alert("end", record.id)) == {"held": ("Nightly load",)}
 
 
 async def test_a_window_edited_in_the_dialog_keeps_no_prediction(world: World) -> None:

@@ -474,3 +474,11 @@ async def test_check_pause_check_resume_through_the_check(own: Live) -> None:
         assert await own.state() == before
     finally:
         await scheduler.aclose()
+
+
+async def test_a_vendor_says_whether_it_reports_skipped_runs(shared: Live, conn: Connector) -> None:
+    # The end summary judges predictions by skipped_runs; an empty answer from a vendor
+    # that cannot say must not read as "no run was due". BMC's API has no such history.
+    # (Comparing methods with Connector's cannot tell: every implementation is wrapped
+    # for metering, inherited ones too.)
+    assert conn.reports_skipped_runs is (shared.name != "bmc")

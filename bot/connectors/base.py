@@ -207,6 +207,9 @@ class Connector(ABC):
     # The vendor keeps no run history the bot can read back (BMC: one last_exec_ts): the
     # check records the starts it sees in the store, for predicted run times.
     records_history: ClassVar[bool] = False
+    # The vendor can say which runs were due while a task was paused (skipped_runs); without
+    # it an empty answer means "cannot say", never "no run was due".
+    reports_skipped_runs: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # Every implementation of an interface operation is metered, inherited ones too:
@@ -282,7 +285,7 @@ class Connector(ABC):
 
     async def skipped_runs(self, ref: TaskRef, start: datetime, end: datetime) -> list[SkippedRun]:
         """Runs of ``ref`` that were due in ``[start, end)`` but did not execute. Vendors that
-        do not report this return an empty list."""
+        do not report this (``reports_skipped_runs`` false) return an empty list."""
         return []
 
     async def aclose(self) -> None:

@@ -410,6 +410,7 @@ class PyramidConnector(Connector):
 
     vendor: ClassVar[str] = "pyramid"
     label: ClassVar[str] = "Pyramid Analytics"
+    reports_skipped_runs: ClassVar[bool] = True
 
     def __init__(
         self,

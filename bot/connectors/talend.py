@@ -409,6 +409,7 @@ class _LoopState:
 class TalendConnector(Connector):
     vendor = "talend"
     label = "Talend Management Console"
+    reports_skipped_runs = True
 
     def __init__(
         self,

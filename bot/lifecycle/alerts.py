@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.connectors.base import Connector, SkippedRun
+from bot.connectors.base import SkippedRun
 from bot.format import length, window_name
 from bot.lifecycle.base import ClockCore, error_text, outcome, reraise_own_cancellation
 from bot.lifecycle.notify import Alert, AlertItem, AlertList, Text, plain_list, plain_words
@@ -381,7 +381,7 @@ class AlertTexts(ClockCore):
             answer: list[SkippedRun] | BaseException | str | None = answers.get(row.id)
             if connector is None:
                 answer = f"{row.system} is not configured any more"
-            elif not reports_skipped_runs(connector):
+            elif not connector.reports_skipped_runs:
                 answer = f"{row.system}'s scheduler does not report runs skipped while paused"
             elif row.paused_at is None:
                 answer = "it was not paused, so the scheduler reports no run it skipped"
@@ -402,12 +402,6 @@ class AlertTexts(ClockCore):
             )
             if verdicts[key]
         ]
-
-
-def reports_skipped_runs(connector: Connector) -> bool:
-    """Whether ``connector``'s vendor reports runs skipped while paused: the base class
-    answers "none" for vendors that cannot say, which must not read as "no run was due"."""
-    return type(connector).skipped_runs is not Connector.skipped_runs
 
 
 def judge_prediction(

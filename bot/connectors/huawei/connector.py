@@ -79,6 +79,7 @@ class HuaweiConnector(AppTasks, DesktopTasks):
 
     vendor: ClassVar[str] = "huawei"
     label: ClassVar[str] = "Huawei Cloud Workspace"
+    reports_skipped_runs: ClassVar[bool] = True
 
     _listing: asyncio.Task[list[Entry]] | None = None
     _listed_at = 0.0
